@@ -1,0 +1,55 @@
+// CSV input: RFC 4180 quoting, CRLF or LF line ends, an optional UTF-8 BOM,
+// one header row, numeric feature columns parsed with fast_float.
+//
+// Every error is an InputError whose message starts with
+// "FILE:LINE:COLUMN: " (LINE is the 1-based physical line in the file, the
+// header being line 1; COLUMN is the 1-based field number) and says what was
+// expected and what was found.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "archetype/matrix.hpp"
+
+namespace archetype {
+
+struct CsvOptions {
+  /// Feature columns, each a header name or a 0-based column index written
+  /// in decimal ("2").  A name that exists in the header wins over an index.
+  /// Empty: every column except the id column.
+  std::vector<std::string> columns;
+  /// Id column name or 0-based index.  Empty: auto-detect a column whose
+  /// header is (case-insensitively) "id", "user id", "user_id",
+  /// "creator id" or "creator_id"; if none, ids are the 0-based data row
+  /// numbers.  A name given here that is absent is an error.
+  std::string id_column;
+  /// Skip rows with a ragged shape, an empty, non-numeric, NaN, infinite or
+  /// out-of-float-range feature cell instead of failing; they are counted in
+  /// Table::dropped_rows and the first few reasons kept in
+  /// Table::drop_reasons.
+  bool drop_invalid = false;
+};
+
+struct Table {
+  Matrix features;                        ///< data rows x chosen columns
+  std::vector<std::string> column_names;  ///< header names of the chosen columns
+  std::vector<std::size_t> column_indices;  ///< their 0-based positions in the header
+  std::string id_name;                    ///< header of the id column ("" when none)
+  std::vector<std::string> ids;           ///< one per kept row
+  std::size_t dropped_rows = 0;           ///< rows skipped by drop_invalid
+  std::vector<std::string> drop_reasons;  ///< up to 5 "FILE:LINE:COL: reason" lines
+};
+
+/// Reads and validates a whole CSV file.  Throws InputError on bad input
+/// (including a missing or unreadable file, an empty file, a header without
+/// data rows).
+Table read_csv(const std::string& path, const CsvOptions& options);
+
+/// Same as read_csv on text already in memory; `source_name` is used in
+/// error messages in place of the file name.
+Table parse_csv(std::string_view text, const std::string& source_name, const CsvOptions& options);
+
+}  // namespace archetype

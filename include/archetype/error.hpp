@@ -1,0 +1,18 @@
+// Error types shared by every module.
+//
+// InputError is for anything the user can fix (bad file, bad option, bad
+// model): the CLI maps it to exit code 2.  Anything else that escapes is an
+// internal failure (exit code 1).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace archetype {
+
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace archetype

@@ -1,0 +1,47 @@
+// Cluster-quality metrics with scikit-learn's definitions: silhouette
+// (exact or on a seeded sample), Calinski-Harabasz and Davies-Bouldin.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "archetype/backend.hpp"
+#include "archetype/kmeans.hpp"
+#include "archetype/matrix.hpp"
+
+namespace archetype {
+
+struct SilhouetteParams {
+  /// 0: exact, every row against every row.  Otherwise scikit-learn's
+  /// sample_size: that many rows drawn uniformly without replacement, the
+  /// score computed within the sample.  Ignored when >= the row count.
+  std::size_t sample_size = 0;
+  /// Seed of the sample.
+  std::uint64_t seed = 42;
+};
+
+struct SilhouetteResult {
+  bool defined = false;                 ///< false unless 2 <= distinct labels <= rows - 1
+  double score = 0.0;                   ///< mean s(i)
+  std::vector<double> cluster_means;    ///< mean s(i) per cluster (0 for an empty one)
+  std::vector<double> values;           ///< s(i) per evaluated row
+  std::vector<std::size_t> rows;        ///< evaluated rows when sampled (empty: all rows)
+  std::size_t evaluated = 0;            ///< rows evaluated
+};
+
+SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels,
+                            int k, const SilhouetteParams& params);
+
+struct DispersionScores {
+  bool defined = false;         ///< false with fewer than 2 non-empty clusters
+  double calinski_harabasz = 0.0;
+  double davies_bouldin = 0.0;
+};
+
+/// From a fit whose labels are the ones the backend stores (fit_kmeans
+/// leaves them there): one pass for the per-cluster dispersion around the
+/// exact means.
+DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit);
+
+}  // namespace archetype

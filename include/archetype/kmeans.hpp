@@ -1,0 +1,79 @@
+// K-Means with greedy k-means++ seeding and Lloyd iterations, following
+// scikit-learn's KMeans(algorithm="lloyd") semantics; the loop,
+// convergence test and empty-cluster handling live here, once, and the
+// per-pass math is the Backend's.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "archetype/backend.hpp"
+#include "archetype/fixed_point.hpp"
+#include "archetype/matrix.hpp"
+
+namespace archetype {
+
+struct KMeansParams {
+  /// Number of clusters (scikit-learn's n_clusters, default 8).
+  int n_clusters = 8;
+  /// Runs from different k-means++ seeds; the lowest inertia wins
+  /// (scikit-learn 1.2's default n_init=10).
+  int n_init = 10;
+  /// Lloyd iterations per run at most (scikit-learn: 300).
+  int max_iter = 300;
+  /// Stop when the summed squared centre shift is at most
+  /// tol * mean feature variance (scikit-learn's relative tol, 1e-4).
+  double tol = 1e-4;
+  /// Base seed; run r uses restart_seed(seed, r).  (scikit-learn's
+  /// random_state; here always set, so results are reproducible.)
+  std::uint64_t seed = 42;
+  /// k-means++ candidates per centre; 0 means 2 + floor(ln k) as scikit-learn.
+  int n_local_trials = 0;
+  /// The stability ARI compares the runs' labels on all rows when
+  /// n <= stability_rows, else on the first stability_rows rows of a seeded
+  /// uniform sample.
+  std::size_t stability_rows = 1000000;
+};
+
+/// One k-means++ + Lloyd run.
+struct KMeansRun {
+  std::uint64_t seed = 0;
+  double inertia = 0.0;
+  int n_iter = 0;
+  bool converged = false;  ///< stopped by tol or unchanged labels, not by max_iter
+};
+
+/// Agreement between the n_init runs (the study's stability analysis).
+struct Stability {
+  double inertia_min = 0.0, inertia_median = 0.0, inertia_max = 0.0;
+  double mean_ari = 1.0;        ///< mean pairwise adjusted Rand index of the runs' labels
+  std::size_t rows_compared = 0;
+};
+
+struct KMeansResult {
+  int k = 0;
+  std::size_t d = 0;
+  std::vector<double> centers;         ///< k x d final centres, scaled space
+  std::vector<double> means;           ///< k x d exact means of the final labels
+  std::vector<std::int32_t> labels;    ///< one per row
+  std::vector<std::int64_t> counts;    ///< rows per cluster
+  double inertia = 0.0;                ///< sum of squared distances to the centres
+  int n_iter = 0;                      ///< iterations of the best run
+  int best_run = 0;
+  std::vector<KMeansRun> runs;
+  Stability stability;
+};
+
+/// Fits X, which `backend` must already be bound to with these fixed-point
+/// grids and a k_max >= params.n_clusters.  Throws InputError when k is
+/// outside [1, n].
+KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
+                        const KMeansParams& params);
+
+/// Labels of X under given centres (k x d doubles, rounded to float as in
+/// the fit); used by predict.  Returns the inertia.
+double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,
+                     std::vector<std::int32_t>& labels);
+
+}  // namespace archetype

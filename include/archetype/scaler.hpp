@@ -1,0 +1,27 @@
+// StandardScaler (step 3 of the study): z = (x - mean) / std with the
+// population std, as scikit-learn's StandardScaler.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "archetype/matrix.hpp"
+#include "archetype/profile.hpp"
+
+namespace archetype {
+
+struct StandardScaler {
+  std::vector<double> mean;    ///< per feature
+  std::vector<double> scale;   ///< population std, or 1 for a constant feature
+  std::vector<bool> constant;  ///< features left unscaled because their variance is 0
+
+  /// From the profiles of the raw features.
+  static StandardScaler from_profiles(const std::vector<FeatureProfile>& profiles);
+
+  /// z = float((x - mean) / scale), computed in double and rounded once.
+  Matrix transform(const Matrix& raw) const;
+  /// x = z * scale + mean, for reporting centroids in original units.
+  double inverse(double z, std::size_t feature) const { return z * scale[feature] + mean[feature]; }
+};
+
+}  // namespace archetype

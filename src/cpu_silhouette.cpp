@@ -1,0 +1,103 @@
+#include "cpu_silhouette.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "archetype/distance.hpp"
+
+namespace archetype {
+namespace {
+
+// Rows evaluated together: the inner loops run over them, so they vectorise
+// (each lane a different row i walking the same sorted rows j).
+constexpr std::size_t kLanes = 16;
+
+/// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
+/// of their distances to sorted rows [begin, end) (columns of xs, stride n)
+/// into p.  target_clones builds an AVX2 copy next to the baseline one; both
+/// perform the same IEEE operations, so they give the same bits.
+__attribute__((target_clones("avx2", "default")))
+void chunk_distance_sums(const float* xi, const float* xs, std::size_t n, std::size_t d,
+                         std::size_t begin, std::size_t end, float* p) {
+  if (d == 2) {
+    const float* xs0 = xs;
+    const float* xs1 = xs + n;
+    for (std::size_t j = begin; j < end; ++j) {
+      const float a0 = xs0[j], a1 = xs1[j];
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const float u = xi[r] - a0;
+        const float v = xi[kLanes + r] - a1;
+        float s = 0.0f;
+        s = s + u * u;
+        s = s + v * v;
+        p[r] = p[r] + std::sqrt(s);
+      }
+    }
+    return;
+  }
+  float s[kLanes];
+  for (std::size_t j = begin; j < end; ++j) {
+    for (std::size_t r = 0; r < kLanes; ++r) s[r] = 0.0f;
+    for (std::size_t f = 0; f < d; ++f) {
+      const float a = xs[f * n + j];
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const float u = xi[f * kLanes + r] - a;
+        s[r] = s[r] + u * u;
+      }
+    }
+    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
+  }
+}
+
+}  // namespace
+
+void cpu_silhouette(const Matrix& Y, const std::int32_t* labels, int k, int threads, double* out) {
+  const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
+  if (n == 0) return;
+  // Stable counting sort by label: segment c holds the rows of cluster c in
+  // increasing row order.
+  std::vector<std::int64_t> counts(kk, 0);
+  for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
+  std::vector<std::size_t> start(kk + 1, 0);
+  for (std::size_t c = 0; c < kk; ++c) start[c + 1] = start[c] + static_cast<std::size_t>(counts[c]);
+  std::vector<float> xs(n * d);  // sorted rows, column-major
+  {
+    std::vector<std::size_t> next(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t p = next[static_cast<std::size_t>(labels[i])]++;
+      for (std::size_t f = 0; f < d; ++f) xs[f * n + p] = Y.at(i, f);
+    }
+  }
+  const std::size_t blocks = (n + kLanes - 1) / kLanes;
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
+  {
+    std::vector<float> xi(d * kLanes);
+    std::vector<double> acc(kLanes * kk);
+    float p[kLanes];
+#pragma omp for schedule(dynamic, 4)
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t i0 = b * kLanes;
+      const std::size_t m = std::min(kLanes, n - i0);
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const std::size_t i = i0 + std::min(r, m - 1);  // pad with the last row
+        for (std::size_t f = 0; f < d; ++f) xi[f * kLanes + r] = Y.at(i, f);
+      }
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::size_t c = 0; c < kk; ++c) {
+        for (std::size_t j = start[c]; j < start[c + 1]; j += kSilhouetteChunk) {
+          const std::size_t end = std::min(start[c + 1], j + kSilhouetteChunk);
+          std::fill(p, p + kLanes, 0.0f);
+          chunk_distance_sums(xi.data(), xs.data(), n, d, j, end, p);
+          for (std::size_t r = 0; r < kLanes; ++r) acc[r * kk + c] += static_cast<double>(p[r]);
+        }
+      }
+      for (std::size_t r = 0; r < m; ++r)
+        out[i0 + r] = silhouette_value(acc.data() + r * kk, counts.data(), k, labels[i0 + r]);
+    }
+  }
+}
+
+}  // namespace archetype

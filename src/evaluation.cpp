@@ -1,0 +1,143 @@
+#include "archetype/evaluation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "random.hpp"
+
+namespace archetype {
+namespace {
+
+/// Exact mean of values in [-1, 1]: per-value rounding to a 2^e grid, then
+/// an integer sum (the same bits whatever the backend or thread count).
+double exact_mean(const double* v, std::size_t n) {
+  if (n == 0) return 0.0;
+  const int e = fixed_point_exponent(1.0, static_cast<double>(n), 62);
+  std::int64_t s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += std::llrint(std::ldexp(v[i], e));
+  return std::ldexp(static_cast<double>(s), -e) / static_cast<double>(n);
+}
+
+std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::uint64_t seed) {
+  std::vector<std::size_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0);
+  Rng rng(splitmix64(seed ^ 0x5111ULL));
+  for (std::size_t i = 0; i < m; ++i) std::swap(rows[i], rows[i + static_cast<std::size_t>(rng.below(n - i))]);
+  rows.resize(m);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+}  // namespace
+
+SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels, int k,
+                            const SilhouetteParams& params) {
+  SilhouetteResult res;
+  const std::size_t kk = static_cast<std::size_t>(k);
+  Matrix sub;
+  std::vector<std::int32_t> sub_labels;
+  const Matrix* Y = &X;
+  const std::int32_t* lab = labels.data();
+  if (params.sample_size > 0 && params.sample_size < X.rows) {
+    res.rows = sample_rows(X.rows, params.sample_size, params.seed);
+    sub = Matrix(res.rows.size(), X.cols);
+    sub_labels.resize(res.rows.size());
+    for (std::size_t i = 0; i < res.rows.size(); ++i) {
+      std::copy(X.row(res.rows[i]), X.row(res.rows[i]) + X.cols, sub.row(i));
+      sub_labels[i] = labels[res.rows[i]];
+    }
+    Y = &sub;
+    lab = sub_labels.data();
+  }
+  const std::size_t n = Y->rows;
+  res.evaluated = n;
+  res.cluster_means.assign(kk, 0.0);
+  std::vector<std::int64_t> counts(kk, 0);
+  for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(lab[i])] += 1;
+  const std::size_t distinct = static_cast<std::size_t>(std::count_if(counts.begin(), counts.end(), [](std::int64_t c) { return c > 0; }));
+  if (distinct < 2 || distinct > n - 1) return res;  // undefined, as in scikit-learn
+  res.values.resize(n);
+  backend.silhouette(*Y, lab, k, res.values.data());
+  res.defined = true;
+  res.score = exact_mean(res.values.data(), n);
+  std::vector<double> per;
+  for (std::size_t c = 0; c < kk; ++c) {
+    if (counts[c] == 0) continue;
+    per.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      if (static_cast<std::size_t>(lab[i]) == c) per.push_back(res.values[i]);
+    res.cluster_means[c] = exact_mean(per.data(), per.size());
+  }
+  return res;
+}
+
+DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit) {
+  DispersionScores out;
+  const std::size_t k = static_cast<std::size_t>(fit.k), d = fit.d;
+  std::int64_t n = 0;
+  std::size_t nonempty = 0;
+  for (std::int64_t c : fit.counts) {
+    n += c;
+    nonempty += c > 0;
+  }
+  if (nonempty < 2 || n < 2) return out;
+  std::vector<float> means_f(fit.means.begin(), fit.means.end());
+  std::vector<std::int64_t> sq(k), root(k);
+  backend.dispersion(means_f.data(), fit.k, sq.data(), root.data());
+
+  // Calinski-Harabasz: between / within dispersion, each over its degrees
+  // of freedom (scikit-learn uses the number of distinct labels).
+  std::vector<double> overall(d, 0.0);
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t j = 0; j < d; ++j) overall[j] += fit.means[c * d + j] * static_cast<double>(fit.counts[c]);
+  for (double& v : overall) v /= static_cast<double>(n);
+  double extra = 0.0, intra = 0.0;
+  for (std::size_t c = 0; c < k; ++c) {
+    if (fit.counts[c] == 0) continue;
+    double dist = 0.0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double diff = fit.means[c * d + j] - overall[j];
+      dist += diff * diff;
+    }
+    extra += static_cast<double>(fit.counts[c]) * dist;
+    intra += fp.dist_value(sq[c]);
+  }
+  const double kl = static_cast<double>(nonempty);
+  out.calinski_harabasz = intra == 0.0 ? 1.0 : extra * (static_cast<double>(n) - kl) / (intra * (kl - 1.0));
+
+  // Davies-Bouldin: mean over clusters of the worst (S_i + S_j) / M_ij.
+  std::vector<std::size_t> live;
+  for (std::size_t c = 0; c < k; ++c)
+    if (fit.counts[c] > 0) live.push_back(c);
+  std::vector<double> S(k, 0.0);
+  bool all_s_zero = true;
+  for (std::size_t c : live) {
+    S[c] = fp.root_value(root[c]) / static_cast<double>(fit.counts[c]);
+    all_s_zero = all_s_zero && std::fabs(S[c]) <= 1e-8;
+  }
+  double db = 0.0;
+  bool all_m_zero = true;
+  for (std::size_t a : live) {
+    double worst = 0.0;
+    for (std::size_t b : live) {
+      if (a == b) continue;
+      double m2 = 0.0;
+      for (std::size_t j = 0; j < d; ++j) {
+        const double diff = fit.means[a * d + j] - fit.means[b * d + j];
+        m2 += diff * diff;
+      }
+      const double m = std::sqrt(m2);
+      if (m > 1e-8) all_m_zero = false;
+      if (m == 0.0) continue;  // scikit-learn treats a zero distance as infinite
+      worst = std::max(worst, (S[a] + S[b]) / m);
+    }
+    db += worst;
+  }
+  out.davies_bouldin = (all_s_zero || all_m_zero) ? 0.0 : db / kl;
+  out.defined = true;
+  return out;
+}
+
+}  // namespace archetype

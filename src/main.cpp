@@ -1,0 +1,127 @@
+// The `archetype` command line: maps CLI11 options onto PipelineOptions,
+// runs the pipeline, prints, and turns errors into exit codes
+// (0 success, 2 bad usage or bad input, 1 internal failure).
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+
+#include "archetype/error.hpp"
+#include "pipeline.hpp"
+
+namespace {
+
+using archetype::Command;
+using archetype::PipelineOptions;
+
+struct CliState {
+  PipelineOptions opts;
+  std::string k_text = "5";
+  bool quiet = false;
+  bool json = false;
+};
+
+/// Options every subcommand shares.
+void add_shared_options(CLI::App* app, CliState& st) {
+  PipelineOptions& o = st.opts;
+  app->add_option("--columns", o.csv_options.columns,
+                  "Feature columns, names or 0-based indices, comma-separated (default: the reference "
+                  "dataset's two metrics, or every column but the id)")
+      ->delimiter(',');
+  app->add_option("--id-column", o.csv_options.id_column, "Id column name or index (default: auto-detect)");
+  app->add_option("--feature-names", o.feature_names, "Display names of the features, comma-separated")->delimiter(',');
+  app->add_flag("--drop-invalid", o.csv_options.drop_invalid, "Skip invalid rows instead of failing (reports how many)");
+  app->add_option("--backend", o.backend, "Compute backend")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  app->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app->add_option("--seed", o.kmeans.seed, "Base random seed of the restarts")->capture_default_str();
+  app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app->add_option("--max-iter", o.kmeans.max_iter, "Lloyd iterations per run at most")->check(CLI::Range(1, 100000000))->capture_default_str();
+  app->add_option("--tol", o.kmeans.tol, "Convergence tolerance, relative to the mean feature variance")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--silhouette-sample", o.silhouette_sample, "Evaluate the silhouette on a seeded sample of N rows (0 = exact)")->capture_default_str();
+  app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");
+  app->add_option("--out", o.out_dir, "Output directory")->capture_default_str();
+  app->add_flag("--quiet", st.quiet, "No notices on stderr");
+  app->add_flag("--json", st.json, "Print summary.json on stdout instead of tables");
+}
+
+void add_sweep_options(CLI::App* app, CliState& st) {
+  app->add_option("--k-min", st.opts.k_min, "First k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
+  app->add_option("--k-max", st.opts.k_max, "Last k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CliState st;
+  CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", ARCHETYPE_VERSION);
+
+  CLI::App* run = app.add_subcommand("run", "The whole workflow: profile, scale, sweep k, fit, personas, report");
+  CLI::App* profile = app.add_subcommand("profile", "Profile the features (mean, std, skew, kurtosis, QQ data)");
+  CLI::App* sweep = app.add_subcommand("sweep", "Elbow and silhouette sweep over a range of k");
+  CLI::App* fit = app.add_subcommand("fit", "Fit one K-Means model and name its personas");
+  CLI::App* predict = app.add_subcommand("predict", "Label new creators with a saved model.json");
+  for (CLI::App* sub : {run, profile, sweep, fit}) {
+    sub->add_option("csv", st.opts.csv, "Input CSV (default: the embedded reference dataset)");
+    add_shared_options(sub, st);
+  }
+  predict->add_option("csv", st.opts.csv, "Input CSV with the model's feature columns")->required();
+  predict->add_option("--model", st.opts.model_path, "model.json written by fit or run")->required();
+  add_shared_options(predict, st);
+  add_sweep_options(run, st);
+  add_sweep_options(sweep, st);
+  run->add_option("--k", st.k_text, "Final k, or 'auto' (highest silhouette in the sweep)")->capture_default_str();
+  fit->add_option("--k", st.k_text, "Number of clusters")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  Command cmd = Command::Run;
+  if (*profile) cmd = Command::Profile;
+  else if (*sweep) cmd = Command::Sweep;
+  else if (*fit) cmd = Command::Fit;
+  else if (*predict) cmd = Command::Predict;
+
+  auto notice = [&](const std::string& msg) {
+    if (!st.quiet) std::cerr << "archetype: " << msg << "\n";
+  };
+  try {
+    if (st.k_text == "auto") {
+      if (cmd != Command::Run) throw archetype::InputError("--k auto needs the sweep: use it with `archetype run`");
+      st.opts.k_auto = true;
+    } else {
+      std::size_t used = 0;
+      int k = 0;
+      try {
+        k = std::stoi(st.k_text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != st.k_text.size() || k < 1) throw archetype::InputError("--k must be a positive integer or 'auto', not '" + st.k_text + "'");
+      st.opts.k = k;
+    }
+    if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
+    const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
+    if (st.json) {
+      std::cout << out.summary.dump(2) << "\n";
+    } else {
+      std::cout << out.table;
+      std::cout << "\nWrote:";
+      for (const std::string& f : out.files) std::cout << " " << f;
+      std::cout << "\n";
+    }
+    return 0;
+  } catch (const archetype::InputError& e) {
+    std::cerr << "archetype: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "archetype: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,33 @@
+// model.json: everything `predict` needs to label new creators the way
+// the fit did (columns, scaler, centroids, persona names), plus the fit's
+// parameters for provenance.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "archetype/kmeans.hpp"
+#include "archetype/scaler.hpp"
+
+namespace archetype {
+
+struct SavedModel {
+  std::vector<std::string> columns;  ///< CSV header names of the features
+  std::vector<std::string> names;    ///< display names
+  std::vector<double> mean, scale;   ///< scaler
+  int k = 0;
+  std::vector<double> centroids_scaled;  ///< k x d
+  std::vector<std::string> persona_names;
+};
+
+nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& names, const StandardScaler& scaler,
+                                       const KMeansResult& fit, const std::vector<std::string>& persona_names,
+                                       const KMeansParams& params);
+
+/// Loads and validates model.json; InputError names the file and the field.
+SavedModel load_model_file(const std::string& path);
+
+}  // namespace archetype

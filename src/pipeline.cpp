@@ -1,0 +1,442 @@
+#include "pipeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "archetype/backend.hpp"
+#include "archetype/error.hpp"
+#include "archetype/evaluation.hpp"
+#include "archetype/personas.hpp"
+#include "archetype/profile.hpp"
+#include "archetype/scaler.hpp"
+#include "archetype/sweep.hpp"
+#include "backend_select.hpp"
+#include "model_file.hpp"
+#include "output_files.hpp"
+#include "report.hpp"
+#include "text_table.hpp"
+
+namespace archetype {
+namespace {
+
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+const char* kDefaultDataset = "instagram_visits_clustering.csv";
+
+/// Display names of the reference dataset's columns (the study's vocabulary).
+std::string default_display_name(const std::string& column) {
+  static const std::map<std::string, std::string> names = {
+      {"Instagram visit score", "Engagement Index"},
+      {"Spending_rank(0 to 100)", "Monetization Maturity"},
+  };
+  const auto it = names.find(column);
+  return it == names.end() ? column : it->second;
+}
+
+/// Wall-clock stage timer feeding summary.timings_ms.
+class StageTimer {
+ public:
+  void start() { t0_ = Clock::now(); }
+  void stop(const std::string& stage) {
+    timings_[stage] = std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
+  }
+  json to_json(double total) const {
+    json j = json::object();
+    for (const auto& [k, v] : timings_) j[k] = v;
+    j["total"] = total;
+    return j;
+  }
+
+ private:
+  Clock::time_point t0_;
+  std::vector<std::pair<std::string, double>> order_;
+  std::map<std::string, double> timings_;
+};
+
+struct LoadedData {
+  Table table;
+  std::string path;
+  std::vector<std::string> names;  // display names
+};
+
+LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
+  LoadedData data;
+  CsvOptions csv = o.csv_options;
+  data.path = o.csv.empty() ? (std::filesystem::path(data_dir()) / kDefaultDataset).string() : o.csv;
+  if (o.csv.empty() && csv.columns.empty()) {
+    csv.columns = {"Instagram visit score", "Spending_rank(0 to 100)"};
+    if (csv.id_column.empty()) csv.id_column = "User ID";
+  }
+  data.table = read_csv(data.path, csv);
+  const std::size_t d = data.table.column_names.size();
+  if (!o.feature_names.empty() && o.feature_names.size() != d)
+    throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
+                     std::to_string(d) + " feature columns");
+  for (std::size_t j = 0; j < d; ++j)
+    data.names.push_back(o.feature_names.empty() ? default_display_name(data.table.column_names[j])
+                                                 : o.feature_names[j]);
+  if (data.table.dropped_rows > 0) {
+    notice("dropped " + std::to_string(data.table.dropped_rows) + " invalid row(s) (--drop-invalid); first: " +
+           data.table.drop_reasons.front());
+  }
+  return data;
+}
+
+json profile_json(const std::vector<FeatureProfile>& profiles, const std::vector<QQData>& qq, const LoadedData& data) {
+  json arr = json::array();
+  for (std::size_t j = 0; j < profiles.size(); ++j) {
+    const FeatureProfile& p = profiles[j];
+    arr.push_back({{"column", data.table.column_names[j]},
+                   {"name", data.names[j]},
+                   {"mean", p.mean},
+                   {"std", p.std},
+                   {"skew", p.skew},
+                   {"skew_unbiased", p.skew_unbiased},
+                   {"kurtosis", p.kurtosis},
+                   {"min", p.min},
+                   {"max", p.max},
+                   {"qq", {{"theoretical", qq[j].theoretical},
+                           {"sample", qq[j].sample},
+                           {"slope", qq[j].slope},
+                           {"intercept", qq[j].intercept},
+                           {"r", qq[j].r}}}});
+  }
+  return arr;
+}
+
+json nullable(bool defined, double v) { return defined ? json(v) : json(nullptr); }
+
+json sweep_json(const SweepResult& sweep) {
+  json arr = json::array();
+  for (const SweepPoint& p : sweep.points) {
+    arr.push_back({{"k", p.k},
+                   {"wcss", p.wcss},
+                   {"silhouette", nullable(p.silhouette.defined, p.silhouette.score)},
+                   {"calinski_harabasz", nullable(p.dispersion.defined, p.dispersion.calinski_harabasz)},
+                   {"davies_bouldin", nullable(p.dispersion.defined, p.dispersion.davies_bouldin)},
+                   {"n_iter", p.n_iter},
+                   {"sizes", p.sizes}});
+  }
+  return arr;
+}
+
+std::string sweep_csv(const SweepResult& sweep) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "k,wcss,silhouette,calinski_harabasz,davies_bouldin,n_iter\n";
+  for (const SweepPoint& p : sweep.points) {
+    s << p.k << ',' << p.wcss << ',';
+    if (p.silhouette.defined) s << p.silhouette.score;
+    s << ',';
+    if (p.dispersion.defined) s << p.dispersion.calinski_harabasz;
+    s << ',';
+    if (p.dispersion.defined) s << p.dispersion.davies_bouldin;
+    s << ',' << p.n_iter << '\n';
+  }
+  return s.str();
+}
+
+std::string labels_csv(const Table& table, const std::vector<std::int32_t>& labels,
+                       const std::vector<std::string>& persona_names) {
+  std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name) + ",cluster,persona\n";
+  out.reserve(out.size() + labels.size() * 24);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    out += csv_field(table.ids[i]);
+    out += ',';
+    out += std::to_string(labels[i]);
+    out += ',';
+    out += csv_field(persona_names[static_cast<std::size_t>(labels[i])]);
+    out += '\n';
+  }
+  return out;
+}
+
+PersonaCatalog load_catalog(const PipelineOptions& o) {
+  return load_persona_catalog(o.personas_path.empty() ? (std::filesystem::path(data_dir()) / "personas.json").string()
+                                                      : o.personas_path);
+}
+
+struct ModelReport {
+  json model;
+  std::vector<std::string> persona_names;
+};
+
+/// The fitted model's section of summary.json, personas included.
+ModelReport model_json(const KMeansResult& fit, const SilhouetteResult& sil, const StandardScaler& scaler,
+                       const std::vector<FeatureProfile>& profiles, const LoadedData& data,
+                       const PersonaCatalog& catalog, const PipelineOptions& o) {
+  const std::size_t k = static_cast<std::size_t>(fit.k), d = fit.d;
+  const std::vector<Persona> personas = assign_personas(catalog, data.names, fit.centers, k);
+  ModelReport r;
+  std::int64_t n = 0;
+  for (std::int64_t c : fit.counts) n += c;
+  json clusters = json::array();
+  for (std::size_t c = 0; c < k; ++c) {
+    json centroid = json::array(), scaled = json::array(), rel = json::array();
+    for (std::size_t j = 0; j < d; ++j) {
+      centroid.push_back(scaler.inverse(fit.centers[c * d + j], j));
+      scaled.push_back(fit.centers[c * d + j]);
+      const double mean_orig = scaler.inverse(fit.means[c * d + j], j);
+      rel.push_back(profiles[j].mean != 0.0 ? json(mean_orig / profiles[j].mean - 1.0) : json(nullptr));
+    }
+    const Persona& p = personas[c];
+    r.persona_names.push_back(p.name);
+    clusters.push_back({{"id", c},
+                        {"size", fit.counts[c]},
+                        {"share", n > 0 ? static_cast<double>(fit.counts[c]) / static_cast<double>(n) : 0.0},
+                        {"centroid", centroid},
+                        {"centroid_scaled", scaled},
+                        {"relative_importance", rel},
+                        {"silhouette", nullable(sil.defined, sil.cluster_means.empty() ? 0.0 : sil.cluster_means[c])},
+                        {"persona", p.name},
+                        {"persona_archetype", p.archetype >= 0 ? json(catalog.archetypes[static_cast<std::size_t>(p.archetype)].name) : json(nullptr)},
+                        {"persona_distance", p.archetype >= 0 ? json(p.distance) : json(nullptr)},
+                        {"characteristics", p.characteristics},
+                        {"strategic_value", p.strategic_value},
+                        {"action", p.action}});
+  }
+  std::vector<double> inertias;
+  for (const KMeansRun& run : fit.runs) inertias.push_back(run.inertia);
+  json runs = json::array();
+  for (const KMeansRun& run : fit.runs)
+    runs.push_back({{"seed", run.seed}, {"inertia", run.inertia}, {"n_iter", run.n_iter}, {"converged", run.converged}});
+  r.model = {{"k", fit.k},
+             {"inertia", fit.inertia},
+             {"silhouette", nullable(sil.defined, sil.score)},
+             {"silhouette_rows", sil.evaluated},
+             {"n_iter", fit.n_iter},
+             {"n_init", o.kmeans.n_init},
+             {"seed", o.kmeans.seed},
+             {"best_run", fit.best_run},
+             {"stability", {{"inertia_min", fit.stability.inertia_min},
+                            {"inertia_median", fit.stability.inertia_median},
+                            {"inertia_max", fit.stability.inertia_max},
+                            {"mean_ari", fit.stability.mean_ari},
+                            {"rows_compared", fit.stability.rows_compared}}},
+             {"runs", runs},
+             {"clusters", clusters}};
+  return r;
+}
+
+json input_json(const LoadedData& data) {
+  return {{"path", data.path},
+          {"rows", data.table.features.rows},
+          {"columns", data.table.column_names},
+          {"feature_names", data.names},
+          {"id_column", data.table.id_name.empty() ? json(nullptr) : json(data.table.id_name)},
+          {"dropped_rows", data.table.dropped_rows}};
+}
+
+json parameters_json(const PipelineOptions& o, Command cmd, int k) {
+  json p = {{"seed", o.kmeans.seed},
+            {"n_init", o.kmeans.n_init},
+            {"max_iter", o.kmeans.max_iter},
+            {"tol", o.kmeans.tol},
+            {"init", "k-means++"},
+            {"silhouette_sample", o.silhouette_sample}};
+  if (cmd == Command::Run || cmd == Command::Sweep) {
+    p["k_min"] = o.k_min;
+    p["k_max"] = o.k_max;
+  }
+  if (cmd == Command::Run || cmd == Command::Fit) {
+    p["k"] = k;
+    p["k_rule"] = o.k_auto ? "auto: highest silhouette in the sweep" : "fixed";
+  }
+  return p;
+}
+
+json scaler_json(const StandardScaler& s) {
+  return {{"mean", s.mean}, {"scale", s.scale}, {"constant", s.constant}};
+}
+
+PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, const Clock::time_point t_start) {
+  StageTimer timer;
+  timer.start();
+  const SavedModel model = load_model_file(o.model_path);
+  PipelineOptions po = o;
+  po.csv_options.columns = model.columns;
+  if (po.csv.empty()) throw InputError("predict needs a CSV file of creators to label");
+  LoadedData data = load(po, notice);
+  timer.stop("load");
+  timer.start();
+  StandardScaler scaler;
+  scaler.mean = model.mean;
+  scaler.scale = model.scale;
+  scaler.constant.assign(model.mean.size(), false);
+  const Matrix z = scaler.transform(data.table.features);
+  std::unique_ptr<Backend> backend = select_backend(o.backend, o.threads, notice);
+  std::vector<std::int32_t> labels;
+  const double inertia = assign_labels(*backend, z, model.centroids_scaled, model.k, labels);
+  timer.stop("predict");
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(model.k), 0);
+  for (std::int32_t l : labels) counts[static_cast<std::size_t>(l)] += 1;
+  PipelineOutcome out;
+  json& s = out.summary;
+  s["archetype_version"] = ARCHETYPE_VERSION;
+  s["command"] = "predict";
+  s["input"] = input_json(data);
+  s["backend"] = backend->name();
+  s["device"] = backend->device();
+  s["model_file"] = o.model_path;
+  json clusters = json::array();
+  for (std::size_t c = 0; c < counts.size(); ++c)
+    clusters.push_back({{"id", c}, {"persona", model.persona_names[c]}, {"size", counts[c]},
+                        {"share", static_cast<double>(counts[c]) / static_cast<double>(labels.size())}});
+  s["prediction"] = {{"k", model.k}, {"inertia", inertia}, {"clusters", clusters}};
+  std::ostringstream t;
+  t << "Labelled " << labels.size() << " creators with " << o.model_path << "\n";
+  TextTable table({"cluster", "persona", "size", "share"});
+  for (std::size_t c = 0; c < counts.size(); ++c)
+    table.add({std::to_string(c), model.persona_names[c], std::to_string(counts[c]),
+               format_percent(static_cast<double>(counts[c]) / static_cast<double>(labels.size()))});
+  t << table.render();
+  out.table = t.str();
+  OutputFiles files(o.out_dir);
+  timer.start();
+  files.stage("labels.csv", labels_csv(data.table, labels, model.persona_names));
+  timer.stop("write");
+  s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
+  files.stage("summary.json", s.dump(2) + "\n");
+  out.files = files.commit();
+  return out;
+}
+
+}  // namespace
+
+std::string data_dir() {
+  if (const char* env = std::getenv("ARCHETYPE_DATA_DIR"); env && *env) return env;
+  return ARCHETYPE_SOURCE_DATA_DIR;
+}
+
+PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
+  const Clock::time_point t_start = Clock::now();
+  if (cmd == Command::Predict) return run_predict(o, notice, t_start);
+  StageTimer timer;
+
+  // 1. Load and validate.
+  timer.start();
+  const LoadedData data = load(o, notice);
+  const Matrix& raw = data.table.features;
+  timer.stop("load");
+
+  // 2. Profile every feature.
+  timer.start();
+  std::vector<FeatureProfile> profiles;
+  std::vector<QQData> qq;
+  for (std::size_t j = 0; j < raw.cols; ++j) {
+    profiles.push_back(profile_feature(raw, j));
+    qq.push_back(qq_normal(raw, j));
+  }
+  timer.stop("profile");
+
+  PipelineOutcome out;
+  json& s = out.summary;
+  s["archetype_version"] = ARCHETYPE_VERSION;
+  s["command"] = cmd == Command::Run ? "run" : cmd == Command::Profile ? "profile" : cmd == Command::Sweep ? "sweep" : "fit";
+  s["input"] = input_json(data);
+  std::unique_ptr<Backend> backend;
+  if (cmd != Command::Profile) {
+    backend = select_backend(o.backend, o.threads, notice);
+    s["backend"] = backend->name();
+    s["device"] = backend->device();
+  }
+  s["profile"] = profile_json(profiles, qq, data);
+  json warnings = json::array();
+  std::ostringstream table;
+  table << render_profile_table(s["profile"], data.path, raw.rows);
+
+  OutputFiles files(o.out_dir);
+  if (cmd == Command::Profile) {
+    s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
+    out.table = table.str();
+    files.stage("summary.json", s.dump(2) + "\n");
+    out.files = files.commit();
+    return out;
+  }
+
+  // 3. Standardize.
+  timer.start();
+  const StandardScaler scaler = StandardScaler::from_profiles(profiles);
+  for (std::size_t j = 0; j < scaler.constant.size(); ++j) {
+    if (!scaler.constant[j]) continue;
+    const std::string w = "feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)";
+    warnings.push_back(w);
+    notice("warning: " + w);
+  }
+  const Matrix z = scaler.transform(raw);
+  const FixedPoint fp = FixedPoint::for_data(z);
+  timer.stop("scale");
+  s["scaler"] = scaler_json(scaler);
+
+  int k = o.k;
+  const int k_bound = std::max({o.k, o.k_max, 1});
+  backend->bind(z, fp, k_bound);
+
+  // 4. Sweep k.
+  std::optional<SweepResult> sweep;
+  SilhouetteParams silp{o.silhouette_sample, o.kmeans.seed};
+  if (cmd == Command::Run || cmd == Command::Sweep) {
+    timer.start();
+    SweepParams sp;
+    sp.k_min = o.k_min;
+    sp.k_max = o.k_max;
+    sp.kmeans = o.kmeans;
+    sp.silhouette = silp;
+    sweep = run_sweep(*backend, z, fp, sp, o.k_auto ? 0 : o.k);
+    timer.stop("sweep");
+    if (o.k_auto) {
+      if (!sweep->silhouette_k) throw InputError("--k auto: no k in the sweep has a defined silhouette");
+      k = *sweep->silhouette_k;
+    }
+    s["sweep"] = sweep_json(*sweep);
+    s["suggested_k"] = {{"elbow", sweep->elbow_k ? json(*sweep->elbow_k) : json(nullptr)},
+                        {"silhouette", sweep->silhouette_k ? json(*sweep->silhouette_k) : json(nullptr)}};
+    table << "\n" << render_sweep_table(s["sweep"], s["suggested_k"]);
+    files.stage("sweep.csv", sweep_csv(*sweep));
+  }
+  s["parameters"] = parameters_json(o, cmd, k);
+
+  if (cmd == Command::Run || cmd == Command::Fit) {
+    // 5. Fit the chosen k (the sweep's fit when it has it: same parameters,
+    // same result).
+    timer.start();
+    KMeansResult fit;
+    if (sweep && sweep->kept && sweep->kept->k == k) {
+      fit = std::move(*sweep->kept);
+    } else {
+      KMeansParams kp = o.kmeans;
+      kp.n_clusters = k;
+      fit = fit_kmeans(*backend, z, fp, kp);
+    }
+    timer.stop("fit");
+    timer.start();
+    const SilhouetteResult sil = silhouette(*backend, z, fit.labels, k, silp);
+    timer.stop("silhouette");
+
+    // 6. Personas.
+    timer.start();
+    const PersonaCatalog catalog = load_catalog(o);
+    ModelReport mr = model_json(fit, sil, scaler, profiles, data, catalog, o);
+    timer.stop("personas");
+    s["model"] = mr.model;
+    table << "\n" << render_model_table(s["model"], data.names);
+    files.stage("labels.csv", labels_csv(data.table, fit.labels, mr.persona_names));
+    files.stage("model.json", model_file_json(s, data.table.column_names, data.names, scaler, fit, mr.persona_names, o.kmeans).dump(2) + "\n");
+  }
+  s["warnings"] = warnings;
+  s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
+  if (cmd == Command::Run || cmd == Command::Sweep || cmd == Command::Fit) files.stage("report.md", render_report_markdown(s));
+  files.stage("summary.json", s.dump(2) + "\n");
+  out.files = files.commit();
+  out.table = table.str();
+  return out;
+}
+
+}  // namespace archetype

@@ -1,0 +1,51 @@
+// The workflow behind every CLI command: load and validate the CSV, profile,
+// scale, sweep k, fit, name personas, and stage the output files.  The CLI
+// (main.cpp) only maps options onto PipelineOptions and prints.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "archetype/csv.hpp"
+#include "archetype/kmeans.hpp"
+
+namespace archetype {
+
+enum class Command { Run, Profile, Sweep, Fit, Predict };
+
+struct PipelineOptions {
+  std::string csv;                         ///< input; empty = the embedded reference dataset
+  CsvOptions csv_options;                  ///< columns, id column, drop_invalid
+  std::vector<std::string> feature_names;  ///< display names; empty = defaults
+  std::string backend = "auto";            ///< auto | cpu | cuda
+  int threads = 0;                         ///< 0 = OpenMP default
+  KMeansParams kmeans;                     ///< seed, n_init, max_iter, tol (n_clusters from k)
+  int k_min = 2, k_max = 10;               ///< sweep range
+  int k = 5;                               ///< final model's k (run, fit)
+  bool k_auto = false;                     ///< run: take k from the sweep (silhouette maximum)
+  std::size_t silhouette_sample = 0;       ///< 0 = exact silhouette
+  std::string out_dir = "out";
+  std::string personas_path;               ///< empty = data/personas.json
+  std::string model_path;                  ///< predict: model.json
+};
+
+struct PipelineOutcome {
+  nlohmann::ordered_json summary;
+  std::string table;                ///< human-readable summary for stdout
+  std::vector<std::string> files;   ///< files written
+};
+
+using NoticeFn = std::function<void(const std::string&)>;
+
+/// Runs one command end to end.  Throws InputError for bad input.
+PipelineOutcome run_pipeline(Command command, const PipelineOptions& options, const NoticeFn& notice);
+
+/// Where the embedded dataset and personas catalog live
+/// ($ARCHETYPE_DATA_DIR, else the source tree's data/).
+std::string data_dir();
+
+}  // namespace archetype

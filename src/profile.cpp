@@ -1,0 +1,213 @@
+// Per-feature descriptive statistics and normal QQ-plot data.
+#include "archetype/profile.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace archetype {
+namespace {
+
+// Rows summed sequentially inside one block; block partials are then added in
+// block order.  Keeping this order fixed (rather than letting a parallel
+// reduction choose it) makes every statistic reproducible bit for bit.
+constexpr std::size_t kBlockRows = 4096;
+
+template <typename Term>
+double blocked_sum(std::size_t n, Term term) {
+  double total = 0.0;
+  for (std::size_t begin = 0; begin < n; begin += kBlockRows) {
+    const std::size_t end = std::min(n, begin + kBlockRows);
+    double block = 0.0;
+    for (std::size_t i = begin; i < end; ++i) block += term(i);
+    total += block;
+  }
+  return total;
+}
+
+void check_column(const Matrix& X, std::size_t col) {
+  if (col >= X.cols) throw std::out_of_range("profile: column index out of range");
+}
+
+std::vector<double> sorted_column(const Matrix& X, std::size_t col) {
+  std::vector<double> v(X.rows);
+  for (std::size_t i = 0; i < X.rows; ++i) v[i] = X.at(i, col);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Filliben's estimate of the medians of the uniform order statistics, as
+// scipy.stats.probplot uses them (the first and last have closed forms).
+double uniform_order_median(std::size_t i, std::size_t n) {
+  const double last = std::pow(0.5, 1.0 / static_cast<double>(n));
+  if (i + 1 == n) return last;
+  if (i == 0) return 1.0 - last;
+  return (static_cast<double>(i + 1) - 0.3175) / (static_cast<double>(n) + 0.365);
+}
+
+// Ranks of `m` order statistics evenly spread over 0..n-1, first and last
+// included; rounding half up keeps them strictly increasing when m <= n.
+std::vector<std::size_t> spread_ranks(std::size_t n, std::size_t m) {
+  std::vector<std::size_t> ranks(m);
+  if (m == 1) return ranks;
+  for (std::size_t k = 0; k < m; ++k) ranks[k] = (k * (n - 1) + (m - 1) / 2) / (m - 1);
+  return ranks;
+}
+
+// Least-squares line and correlation, following scipy.stats.linregress
+// (population moments; r = 0 when either series is constant).
+void fit_line(QQData& qq) {
+  const std::size_t n = qq.sample.size();
+  const double nd = static_cast<double>(n);
+  const double xm = blocked_sum(n, [&](std::size_t i) { return qq.theoretical[i]; }) / nd;
+  const double ym = blocked_sum(n, [&](std::size_t i) { return qq.sample[i]; }) / nd;
+  const double sxx = blocked_sum(n, [&](std::size_t i) {
+    const double dx = qq.theoretical[i] - xm;
+    return dx * dx;
+  });
+  const double syy = blocked_sum(n, [&](std::size_t i) {
+    const double dy = qq.sample[i] - ym;
+    return dy * dy;
+  });
+  const double sxy =
+      blocked_sum(n, [&](std::size_t i) { return (qq.theoretical[i] - xm) * (qq.sample[i] - ym); });
+  // A single point has no slope; report a flat line through it.
+  qq.slope = sxx > 0.0 ? sxy / sxx : 0.0;
+  qq.intercept = ym - qq.slope * xm;
+  const double den = std::sqrt(sxx * syy);
+  qq.r = den > 0.0 ? std::clamp(sxy / den, -1.0, 1.0) : 0.0;
+}
+
+// Horner evaluation of c[0] + c[1] r + ... + c[7] r^7.
+double poly7(const double (&c)[8], double r) {
+  double v = c[7];
+  for (int i = 6; i >= 0; --i) v = v * r + c[i];
+  return v;
+}
+
+}  // namespace
+
+FeatureProfile profile_feature(const Matrix& X, std::size_t col) {
+  check_column(X, col);
+  FeatureProfile p;
+  const std::size_t n = X.rows;
+  p.count = n;
+  if (n == 0) return p;  // no rows: every statistic stays 0
+
+  const double nd = static_cast<double>(n);
+  auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
+  p.mean = blocked_sum(n, value) / nd;
+  const double m2 = blocked_sum(n,
+                                [&](std::size_t i) {
+                                  const double d = value(i) - p.mean;
+                                  return d * d;
+                                }) /
+                    nd;
+  const double m3 = blocked_sum(n,
+                                [&](std::size_t i) {
+                                  const double d = value(i) - p.mean;
+                                  return d * d * d;
+                                }) /
+                    nd;
+  const double m4 = blocked_sum(n,
+                                [&](std::size_t i) {
+                                  const double d = value(i) - p.mean;
+                                  const double d2 = d * d;
+                                  return d2 * d2;
+                                }) /
+                    nd;
+
+  p.std = std::sqrt(m2);
+  if (m2 > 0.0) {
+    p.skew = m3 / std::pow(m2, 1.5);
+    p.kurtosis = m4 / (m2 * m2) - 3.0;
+    // pandas' adjustment; undefined (reported as 0) below three rows.
+    if (n >= 3) p.skew_unbiased = p.skew * std::sqrt(nd * (nd - 1.0)) / (nd - 2.0);
+  }
+
+  p.min = p.max = value(0);
+  for (std::size_t i = 1; i < n; ++i) {
+    p.min = std::min(p.min, value(i));
+    p.max = std::max(p.max, value(i));
+  }
+  return p;
+}
+
+QQData qq_normal(const Matrix& X, std::size_t col, std::size_t max_points) {
+  check_column(X, col);
+  if (max_points < 2) throw std::invalid_argument("qq_normal: max_points must be at least 2");
+  QQData qq;
+  const std::size_t n = X.rows;
+  if (n == 0) return qq;
+
+  const std::vector<double> sorted = sorted_column(X, col);
+  // The quantiles always belong to the full sample size n; thinning only
+  // drops points, it does not move the ones kept.
+  for (std::size_t rank : spread_ranks(n, std::min(n, max_points))) {
+    qq.theoretical.push_back(normal_quantile(uniform_order_median(rank, n)));
+    qq.sample.push_back(sorted[rank]);
+  }
+  fit_line(qq);
+  return qq;
+}
+
+double normal_quantile(double p) {
+  if (!(p > 0.0 && p < 1.0)) throw std::domain_error("normal_quantile: p must lie in (0, 1)");
+  // Wichura (1988), Algorithm AS241 PPND16: three rational approximations,
+  // for the centre, the near tails and the far tails.  Coefficients are in
+  // ascending powers; every denominator has constant term 1.
+  static constexpr double a[8] = {3.3871328727963666080e0,  1.3314166789178437745e+2,
+                                  1.9715909503065514427e+3, 1.3731693765509461125e+4,
+                                  4.5921953931549871457e+4, 6.7265770927008700853e+4,
+                                  3.3430575583588128105e+4, 2.5090809287301226727e+3};
+  static constexpr double b[8] = {1.0,
+                                  4.2313330701600911252e+1,
+                                  6.8718700749205790830e+2,
+                                  5.3941960214247511077e+3,
+                                  2.1213794301586595867e+4,
+                                  3.9307895800092710610e+4,
+                                  2.8729085735721942674e+4,
+                                  5.2264952788528545610e+3};
+  static constexpr double c[8] = {1.42343711074968357734e0,  4.63033784615654529590e0,
+                                  5.76949722146069140550e0,  3.64784832476320460504e0,
+                                  1.27045825245236838258e0,  2.41780725177450611770e-1,
+                                  2.27238449892691845833e-2, 7.74545014278341407640e-4};
+  static constexpr double d[8] = {1.0,
+                                  2.05319162663775882187e0,
+                                  1.67638483018380384940e0,
+                                  6.89767334985100004550e-1,
+                                  1.48103976427480074590e-1,
+                                  1.51986665636164571966e-2,
+                                  5.47593808499534494600e-4,
+                                  1.05075007164441684324e-9};
+  static constexpr double e[8] = {6.65790464350110377720e0,  5.46378491116411436990e0,
+                                  1.78482653991729133580e0,  2.96560571828504891230e-1,
+                                  2.65321895265761230930e-2, 1.24266094738807843860e-3,
+                                  2.71155556874348757815e-5, 2.01033439929228813265e-7};
+  static constexpr double f[8] = {1.0,
+                                  5.99832206555887937690e-1,
+                                  1.36929880922735805310e-1,
+                                  1.48753612908506148525e-2,
+                                  7.86869131145613259100e-4,
+                                  1.84631831751005468180e-5,
+                                  1.42151175831644588870e-7,
+                                  2.04426310338993978564e-15};
+
+  const double q = p - 0.5;
+  if (std::fabs(q) <= 0.425) {
+    const double r = 0.180625 - q * q;
+    return q * poly7(a, r) / poly7(b, r);
+  }
+  double r = std::sqrt(-std::log(q < 0.0 ? p : 1.0 - p));
+  double x;
+  if (r <= 5.0) {
+    r -= 1.6;
+    x = poly7(c, r) / poly7(d, r);
+  } else {
+    r -= 5.0;
+    x = poly7(e, r) / poly7(f, r);
+  }
+  return q < 0.0 ? -x : x;
+}
+
+}  // namespace archetype

@@ -1,0 +1,33 @@
+#include "archetype/scaler.hpp"
+
+#include <omp.h>
+
+namespace archetype {
+
+StandardScaler StandardScaler::from_profiles(const std::vector<FeatureProfile>& profiles) {
+  StandardScaler s;
+  for (const FeatureProfile& p : profiles) {
+    s.mean.push_back(p.mean);
+    // scikit-learn leaves zero-variance features unscaled (scale 1).
+    const bool is_constant = !(p.std > 0.0);
+    s.constant.push_back(is_constant);
+    s.scale.push_back(is_constant ? 1.0 : p.std);
+  }
+  return s;
+}
+
+Matrix StandardScaler::transform(const Matrix& raw) const {
+  Matrix z(raw.rows, raw.cols);
+  const std::size_t d = raw.cols;
+  const long long n = static_cast<long long>(raw.rows);
+#pragma omp parallel for schedule(static)
+  for (long long i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const std::size_t idx = static_cast<std::size_t>(i) * d + j;
+      z.values[idx] = static_cast<float>((static_cast<double>(raw.values[idx]) - mean[j]) / scale[j]);
+    }
+  }
+  return z;
+}
+
+}  // namespace archetype

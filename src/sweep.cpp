@@ -1,0 +1,43 @@
+#include "archetype/sweep.hpp"
+
+#include "archetype/error.hpp"
+#include "archetype/kneedle.hpp"
+
+namespace archetype {
+
+SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, const SweepParams& params,
+                      int keep_k) {
+  if (params.k_min < 1 || params.k_max < params.k_min)
+    throw InputError("the k range " + std::to_string(params.k_min) + ".." + std::to_string(params.k_max) +
+                     " is empty or starts below 1");
+  SweepResult out;
+  for (int k = params.k_min; k <= params.k_max; ++k) {
+    if (static_cast<std::size_t>(k) > X.rows) break;  // cannot have more clusters than rows
+    KMeansParams kp = params.kmeans;
+    kp.n_clusters = k;
+    KMeansResult fit = fit_kmeans(backend, X, fp, kp);
+    SweepPoint p;
+    p.k = k;
+    p.wcss = fit.inertia;
+    p.n_iter = fit.n_iter;
+    p.sizes = fit.counts;
+    p.dispersion = dispersion_scores(backend, fp, fit);
+    p.silhouette = silhouette(backend, X, fit.labels, k, params.silhouette);
+    p.silhouette.values.clear();  // per-row values are only kept for the chosen model
+    p.silhouette.rows.clear();
+    out.points.push_back(std::move(p));
+    if (k == keep_k) out.kept = std::move(fit);
+  }
+  std::vector<double> xs, ys;
+  for (const SweepPoint& p : out.points) {
+    xs.push_back(p.k);
+    ys.push_back(p.wcss);
+    if (p.silhouette.defined &&
+        (!out.silhouette_k || p.silhouette.score > out.points[static_cast<std::size_t>(*out.silhouette_k - out.points.front().k)].silhouette.score))
+      out.silhouette_k = p.k;
+  }
+  if (auto knee = find_knee(xs, ys, CurveShape::ConvexDecreasing)) out.elbow_k = out.points[*knee].k;
+  return out;
+}
+
+}  // namespace archetype

@@ -1,0 +1,35 @@
+// Plain-text tables for the terminal (and Markdown tables for report.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace archetype {
+
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  /// Aligned columns for a terminal.
+  std::string render() const;
+  /// A GitHub-flavoured Markdown table.
+  std::string markdown() const;
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string format_fixed(double v, int decimals);
+std::string format_signed(double v, int decimals);  ///< "+0.257" / "-0.534"
+std::string format_percent(double share);           ///< 0.2308 -> "23.1%"
+/// A JSON number or null ("n/a") with fixed decimals.
+std::string format_json_number(const nlohmann::ordered_json& v, int decimals);
+
+std::string render_profile_table(const nlohmann::ordered_json& profile, const std::string& path, std::size_t rows);
+std::string render_sweep_table(const nlohmann::ordered_json& sweep, const nlohmann::ordered_json& suggested);
+std::string render_model_table(const nlohmann::ordered_json& model, const std::vector<std::string>& names);
+
+}  // namespace archetype
