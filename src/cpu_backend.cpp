@@ -26,6 +26,7 @@ namespace {
 
 constexpr std::size_t kBlock = 256;         // rows per inner block
 constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
+constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread
 
 // The hot loops are compiled three times (AVX-512, AVX2, baseline SSE2) and
 // picked at load time.  All three perform the same IEEE operations in the
@@ -194,6 +195,11 @@ class CpuBackend final : public Backend {
     X_ = &X;
     fp_ = fp;
     n_ = X.rows;
+    // Threads only pay off on enough rows: a sweep on a few thousand rows
+    // runs thousands of tiny passes, where fork/join would dominate (and,
+    // on a busy machine, spinning threads wait for descheduled ones).  The
+    // results are the same either way.
+    parallel_ = n_ >= kMinParallelRows && threads_ > 1;
     d_ = X.cols;
     k_max_ = std::max(k_max, 1);
     labels_.assign(n_, -1);
@@ -229,7 +235,7 @@ class CpuBackend final : public Backend {
     }
     const bool fresh = fresh_;
     std::int64_t inertia = 0, changed = 0;
-#pragma omp parallel num_threads(threads_) reduction(+ : inertia, changed)
+#pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : inertia, changed)
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
       std::fill(acc, acc + static_cast<std::size_t>(k) + kd, 0);
@@ -297,7 +303,7 @@ class CpuBackend final : public Backend {
   void copy_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
 
   void seed_distances(const float* center) override {
-#pragma omp parallel for num_threads(threads_) schedule(static)
+#pragma omp parallel for num_threads(threads_) schedule(static) if (parallel_)
     for (std::size_t b = 0; b < n_; b += kBlock) {
       const std::size_t m = std::min(kBlock, n_ - b);
       distances_to(X_->row(b), d_, m, center, closest_.data() + b);
@@ -309,7 +315,7 @@ class CpuBackend final : public Backend {
     for (int t = 0; t < m; ++t) {
       const float* cand = candidates + static_cast<std::size_t>(t) * d_;
       std::int64_t pot = 0;
-#pragma omp parallel num_threads(threads_) reduction(+ : pot)
+#pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : pot)
       {
         float dist[kBlock];
 #pragma omp for schedule(static)
@@ -325,7 +331,7 @@ class CpuBackend final : public Backend {
   }
 
   void commit_center(const float* center) override {
-#pragma omp parallel num_threads(threads_)
+#pragma omp parallel num_threads(threads_) if (parallel_)
     {
       float dist[kBlock];
 #pragma omp for schedule(static)
@@ -376,7 +382,7 @@ class CpuBackend final : public Backend {
     const std::size_t kk = static_cast<std::size_t>(k);
     std::fill(out_sq, out_sq + kk, 0);
     std::fill(out_root, out_root + kk, 0);
-#pragma omp parallel num_threads(threads_)
+#pragma omp parallel num_threads(threads_) if (parallel_)
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
       std::fill(acc, acc + 2 * kk, 0);
@@ -408,7 +414,7 @@ class CpuBackend final : public Backend {
   void fill_tile_potentials() {
     const float dscale = fp_.dist_scale();
     const std::size_t tiles = tile_potential_.size();
-#pragma omp parallel for num_threads(threads_) schedule(static)
+#pragma omp parallel for num_threads(threads_) schedule(static) if (parallel_)
     for (std::size_t t = 0; t < tiles; ++t) {
       const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
       std::int64_t s = 0;
@@ -431,6 +437,7 @@ class CpuBackend final : public Backend {
   std::vector<std::int64_t> running_;  // [k counts | k x d sums] of the stored labels
   int running_k_ = 0;                  // the k that running_ and labels_ belong to
   bool fresh_ = true;                  // every stored label is -1
+  bool parallel_ = false;              // run passes on several threads
 };
 
 }  // namespace

@@ -90,17 +90,24 @@ void sweep_section(std::ostringstream& s, const json& sum) {
     s << "- Both criteria agree on " << k_text(sug["elbow"]) << ".\n";
   if (sum.contains("model")) {
     const int k = sum["model"]["k"].get<int>();
-    s << "- This report uses **k = " << k << "** (" << params["k_rule"].get<std::string>() << ")";
-    if (sug["silhouette"].is_number() && sug["silhouette"].get<int>() != k) {
-      for (const json& p : sum["sweep"]) {
-        if (p["k"].get<int>() == sug["silhouette"].get<int>() && p["silhouette"].is_number()) {
-          s << "; its silhouette is lower than at k = " << sug["silhouette"].get<int>() << " ("
-            << format_json_number(sum["model"]["silhouette"], 4) << " vs " << format_fixed(p["silhouette"], 4)
-            << "), a trade of cluster separation for a finer segmentation";
+    const bool elbow_differs = sug["elbow"].is_number() && sug["elbow"].get<int>() != k;
+    const bool silhouette_differs = sug["silhouette"].is_number() && sug["silhouette"].get<int>() != k;
+    s << "- This report uses **k = " << k << "** (" << params["k_rule"].get<std::string>() << ").";
+    if (elbow_differs || silhouette_differs) {
+      s << " **The criteria disagree with this choice**:";
+      if (elbow_differs) s << " the elbow picks k = " << sug["elbow"].get<int>() << ";";
+      if (silhouette_differs) {
+        s << " the silhouette picks k = " << sug["silhouette"].get<int>();
+        for (const json& p : sum["sweep"]) {
+          if (p["k"].get<int>() == sug["silhouette"].get<int>() && p["silhouette"].is_number())
+            s << " (" << format_fixed(p["silhouette"], 4) << " against " << format_json_number(sum["model"]["silhouette"], 4)
+              << " at k = " << k << ")";
         }
+        s << ";";
       }
+      s << " k = " << k << " trades some separation for a finer segmentation.";
     }
-    s << ".\n";
+    s << "\n";
   }
   s << "\n";
 }

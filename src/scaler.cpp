@@ -20,7 +20,7 @@ Matrix StandardScaler::transform(const Matrix& raw) const {
   Matrix z(raw.rows, raw.cols);
   const std::size_t d = raw.cols;
   const long long n = static_cast<long long>(raw.rows);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 32768)
   for (long long i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < d; ++j) {
       const std::size_t idx = static_cast<std::size_t>(i) * d + j;

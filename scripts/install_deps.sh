@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything Archetype needs to build, test and benchmark, from
+# Debian packages only.  Runs apt-get directly as root, through sudo otherwise.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  cmake make g++ \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  libcli11-dev libfast-float-dev nlohmann-json3-dev \
+  python3 python3-numpy python3-sklearn python3-matplotlib >/dev/null
+echo "install_deps: done"

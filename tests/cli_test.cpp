@@ -1,0 +1,232 @@
+// End-to-end tests of the `archetype` binary: outputs, exit codes,
+// error messages, determinism across thread counts, fit -> predict.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("archetype_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  CliResult run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string cmd = std::string(ARCHETYPE_CLI_PATH) + " " + args + " >" + out.string() + " 2>" + err.string();
+    const int status = std::system(cmd.c_str());
+    CliResult r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  fs::path write(const std::string& name, const std::string& content) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+
+  fs::path dir_;
+};
+
+json load_summary_without_timings(const fs::path& p) {
+  json j = json::parse(slurp(p));
+  j.erase("timings_ms");
+  return j;
+}
+
+TEST_F(Cli, RunOnTheEmbeddedDatasetWritesTheWholeStudy) {
+  const fs::path out = dir_ / "out";
+  const CliResult r = run("run --quiet --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"summary.json", "report.md", "labels.csv", "sweep.csv", "model.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  const json s = json::parse(slurp(out / "summary.json"));
+  EXPECT_EQ(s["input"]["rows"], 2600);
+  EXPECT_EQ(s["backend"], "cpu");
+  EXPECT_NEAR(s["profile"][0]["skew"].get<double>(), -0.40554912, 1e-7);
+  EXPECT_NEAR(s["profile"][1]["skew_unbiased"].get<double>(), 0.54996925, 1e-7);
+  EXPECT_EQ(s["sweep"].size(), 9u);
+  EXPECT_EQ(s["suggested_k"]["silhouette"], 4);
+  const json& m = s["model"];
+  EXPECT_EQ(m["k"], 5);
+  EXPECT_NEAR(m["inertia"].get<double>() / 364.868961701, 1.0, 1e-6);
+  EXPECT_NEAR(m["silhouette"].get<double>(), 0.627520886, 1e-6);
+  std::map<std::string, std::pair<long long, double>> personas;
+  for (const json& c : m["clusters"])
+    personas[c["persona"].get<std::string>()] = {c["size"].get<long long>(), c["centroid"][0].get<double>()};
+  const std::map<std::string, std::pair<long long, double>> expected = {
+      {"The Power Stars", {600, 79.615}}, {"Growth Engines", {791, 89.258}}, {"Niche Experts", {398, 39.271}},
+      {"Steady Hobbyists", {312, 59.952}}, {"Inactive/Casual", {499, 23.916}}};
+  ASSERT_EQ(personas.size(), expected.size());
+  for (const auto& [name, v] : expected) {
+    ASSERT_TRUE(personas.count(name)) << name;
+    EXPECT_EQ(personas[name].first, v.first) << name;
+    EXPECT_NEAR(personas[name].second, v.second, 1e-3) << name;
+  }
+  const std::string labels = slurp(out / "labels.csv");
+  EXPECT_EQ(labels.substr(0, labels.find('\n')), "User ID,cluster,persona");
+  EXPECT_EQ(std::count(labels.begin(), labels.end(), '\n'), 2601);
+  const std::string report = slurp(out / "report.md");
+  for (const char* section : {"## 1. Data profile", "## 3. Choosing k", "## 5. Personas", "## 6. Strategic recommendations",
+                              "The criteria disagree with this choice", "The Power Stars"})
+    EXPECT_NE(report.find(section), std::string::npos) << section;
+  EXPECT_NE(r.out.find("The Power Stars"), std::string::npos);
+}
+
+TEST_F(Cli, OneAndTwoThreadsGiveByteIdenticalResults) {
+  const CliResult a = run("run --quiet --threads 1 --out " + (dir_ / "a").string());
+  const CliResult b = run("run --quiet --threads 2 --out " + (dir_ / "b").string());
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(load_summary_without_timings(dir_ / "a" / "summary.json").dump(2),
+            load_summary_without_timings(dir_ / "b" / "summary.json").dump(2));
+  EXPECT_EQ(slurp(dir_ / "a" / "labels.csv"), slurp(dir_ / "b" / "labels.csv"));
+  EXPECT_EQ(slurp(dir_ / "a" / "model.json"), slurp(dir_ / "b" / "model.json"));
+}
+
+TEST_F(Cli, FitThenPredictReproducesTheLabels) {
+  const CliResult f = run("fit " + archetype::test::reference_csv() + " --k 5 --quiet --out " + (dir_ / "fit").string());
+  ASSERT_EQ(f.code, 0) << f.err;
+  const json s = json::parse(slurp(dir_ / "fit" / "summary.json"));
+  EXPECT_FALSE(s.contains("sweep"));
+  EXPECT_TRUE(s.contains("model"));
+  const CliResult p = run("predict --model " + (dir_ / "fit" / "model.json").string() + " " +
+                          archetype::test::reference_csv() + " --quiet --out " + (dir_ / "pred").string());
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_EQ(slurp(dir_ / "fit" / "labels.csv"), slurp(dir_ / "pred" / "labels.csv"));
+}
+
+TEST_F(Cli, KAutoTakesTheSilhouetteMaximum) {
+  const CliResult r = run("run --k auto --json --quiet --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json s = json::parse(r.out);
+  EXPECT_EQ(s["model"]["k"], 4);
+}
+
+TEST_F(Cli, ProfileAndSweepCommands) {
+  CliResult r = run("profile --json --quiet --out " + (dir_ / "p").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = json::parse(r.out);
+  EXPECT_EQ(s["profile"].size(), 2u);
+  EXPECT_FALSE(s.contains("model"));
+  EXPECT_EQ(s["profile"][0]["qq"]["theoretical"].size(), s["profile"][0]["qq"]["sample"].size());
+  r = run("sweep --k-min 2 --k-max 4 --json --quiet --out " + (dir_ / "s").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  s = json::parse(r.out);
+  EXPECT_EQ(s["sweep"].size(), 3u);
+  EXPECT_TRUE(fs::exists(dir_ / "s" / "sweep.csv"));
+}
+
+struct BadCase {
+  const char* name;
+  const char* csv;
+  const char* args;
+  const char* expect;  // substring of stderr
+};
+
+TEST_F(Cli, BadInputExitsTwoWithFileLineColumn) {
+  const BadCase cases[] = {
+      {"text.csv", "id,a,b\n1,2,3\n2,x,4\n", "", "text.csv:3:2: expected a number in column 'a', found 'x'"},
+      {"empty.csv", "", "", "empty.csv:1:1: the file is empty"},
+      {"header.csv", "id,a,b\n", "", "header.csv:2:1: no data rows"},
+      {"ragged.csv", "id,a,b\n1,2,3\n2,3\n", "", "ragged.csv:3:"},
+      {"nan.csv", "id,a,b\n1,nan,3\n2,3,4\n", "", "nan.csv:2:2:"},
+      {"inf.csv", "id,a,b\n1,1,3\n2,3,inf\n", "", "inf.csv:3:3:"},
+      {"blank.csv", "id,a,b\n1,,3\n2,3,4\n", "", "blank.csv:2:2:"},
+      {"missing.csv", "id,a,b\n1,2,3\n2,3,4\n", "--columns a,zzz", "column 'zzz' not found"},
+      {"binary.csv", "\x7f" "ELF\x01\x02\x00\x00garbage", "", "binary.csv:"},
+  };
+  for (const BadCase& c : cases) {
+    const fs::path p = write(c.name, std::string(c.csv, std::char_traits<char>::length(c.csv) + (std::string(c.name) == "binary.csv" ? 8 : 0)));
+    const fs::path out = dir_ / (std::string(c.name) + ".out");
+    const CliResult r = run("fit " + p.string() + " --k 2 " + c.args + " --out " + out.string());
+    EXPECT_EQ(r.code, 2) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out / "summary.json")) << c.name;
+    EXPECT_FALSE(fs::exists(out / "labels.csv")) << c.name;
+  }
+}
+
+TEST_F(Cli, DropInvalidSkipsAndReports) {
+  std::string csv = "id,a,b\n";
+  for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + std::to_string(i % 7) + "," + std::to_string(i % 5) + "\n";
+  csv += "20,oops,1\n";
+  const fs::path p = write("d.csv", csv);
+  const CliResult r = run("fit " + p.string() + " --k 2 --drop-invalid --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("dropped 1 invalid row"), std::string::npos) << r.err;
+  const json s = json::parse(slurp(dir_ / "o" / "summary.json"));
+  EXPECT_EQ(s["input"]["rows"], 20);
+  EXPECT_EQ(s["input"]["dropped_rows"], 1);
+}
+
+TEST_F(Cli, BadUsageExitsTwo) {
+  EXPECT_EQ(run("run --no-such-option").code, 2);
+  EXPECT_EQ(run("fit --k 0 --out " + (dir_ / "o").string()).code, 2);
+  EXPECT_EQ(run("fit --k many --out " + (dir_ / "o").string()).code, 2);
+  EXPECT_EQ(run("fit --k 3000 --out " + (dir_ / "o").string()).code, 2);
+  EXPECT_EQ(run("run --backend gpu").code, 2);
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("--help").code, 0);
+  EXPECT_EQ(run("run --feature-names OnlyOne --out " + (dir_ / "o").string()).code, 2);
+}
+
+TEST_F(Cli, PredictRejectsBadModels) {
+  const fs::path csv = write("x.csv", "id,a,b\n1,2,3\n2,3,4\n");
+  const fs::path bad_json = write("bad.json", "{ not json");
+  CliResult r = run("predict --model " + bad_json.string() + " " + csv.string() + " --out " + (dir_ / "o").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
+  const fs::path other = write("v2.json", R"({"format":"archetype-model","version":2})");
+  r = run("predict --model " + other.string() + " " + csv.string() + " --out " + (dir_ / "o").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("version"), std::string::npos) << r.err;
+  // A valid model whose feature columns the CSV lacks.
+  ASSERT_EQ(run("fit --k 3 --quiet --out " + (dir_ / "fit").string()).code, 0);
+  r = run("predict --model " + (dir_ / "fit" / "model.json").string() + " " + csv.string() + " --out " + (dir_ / "o").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("Instagram visit score"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, FeatureNamesAndColumnsByIndex) {
+  const CliResult r = run("fit " + archetype::test::reference_csv() +
+                          " --columns 1,2 --feature-names Eng,Mon --k 3 --json --quiet --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json s = json::parse(r.out);
+  EXPECT_EQ(s["profile"][0]["name"], "Eng");
+  EXPECT_EQ(s["profile"][1]["column"], "Spending_rank(0 to 100)");
+}
+
+}  // namespace

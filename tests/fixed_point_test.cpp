@@ -1,0 +1,49 @@
+#include "archetype/fixed_point.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cfenv>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace archetype {
+namespace {
+
+TEST(FixedPointRounding, MatchesRintOnHalvesAndEdges) {
+  const float cases[] = {0.0f, -0.0f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, 8388607.5f, -8388607.5f,
+                         8388608.0f, 8388609.0f, 16777217.0f, 1e9f, -1e9f, 1e-30f, -1e-30f, 3.4e38f, 1.0f, -1.0f};
+  for (float v : cases) EXPECT_EQ(round_half_even(v), std::nearbyint(v)) << v;
+}
+
+TEST(FixedPointRounding, MatchesRintOnRandomValues) {
+  std::mt19937 gen(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> e(-30, 40);
+  for (int i = 0; i < 200000; ++i) {
+    const float v = std::ldexp(u(gen), e(gen));
+    ASSERT_EQ(round_half_even(v), std::nearbyint(v)) << v;
+  }
+}
+
+TEST(FixedPointGrid, BoundsKeepSumsInsideInt64) {
+  Matrix X(3, 2);
+  X.values = {1.0f, -2.0f, 0.5f, 0.25f, -3.0f, 1.0f};
+  const FixedPoint fp = FixedPoint::for_data(X);
+  // max |x| = 3: 3 * 2^feature_exp < 2^30 and doubling would overflow that.
+  EXPECT_LT(3.0 * std::ldexp(1.0, fp.feature_exp), std::ldexp(1.0, 30));
+  EXPECT_GE(3.0 * std::ldexp(1.0, fp.feature_exp + 1), std::ldexp(1.0, 30));
+  // max squared distance <= 4 * max |row|^2 = 40, times 3 rows, under 2^62.
+  EXPECT_LT(3.0 * 40.0 * std::ldexp(1.0, fp.dist_exp), std::ldexp(1.0, 62));
+  EXPECT_EQ(quantize_feature(-3.0f, fp.feature_scale()), -static_cast<std::int32_t>(3.0 * std::ldexp(1.0, fp.feature_exp)));
+}
+
+TEST(FixedPointGrid, AllZeroDataIsHarmless) {
+  Matrix X(4, 2);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  EXPECT_EQ(quantize_feature(0.0f, fp.feature_scale()), 0);
+  EXPECT_TRUE(std::isfinite(fp.dist_scale()));
+}
+
+}  // namespace
+}  // namespace archetype
