@@ -1,15 +1,38 @@
 #include "backend_select.hpp"
 
+#include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
 
 namespace archetype {
+namespace {
 
-std::unique_ptr<Backend> select_backend(const std::string& name, int threads, const NoticeFn& notice) {
-  (void)notice;
-  if (name == "cpu" || name == "auto") return make_cpu_backend(threads);
-  if (name == "cuda")
-    throw InputError("--backend cuda: this build has no CUDA backend (configure with -DARCHETYPE_CUDA=ON)");
-  throw InputError("--backend must be auto, cpu or cuda, not '" + name + "'");
+std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
+
+/// Empty when the CUDA backend can take the data, else the reason.
+std::string cuda_unusable(const BackendRequest& r) {
+  const CudaStatus s = cuda_probe(r.device);
+  if (!s.usable) return s.reason;
+  const std::size_t need = cuda_bytes_needed(r.rows, r.cols, r.k_max);
+  if (need > s.free_bytes)
+    return "the data need " + mib(need) + " of GPU memory but " + s.name + " has " + mib(s.free_bytes) + " free";
+  return "";
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> select_backend(const BackendRequest& r, const NoticeFn& notice) {
+  if (r.name == "cpu") return make_cpu_backend(r.threads);
+  if (r.name == "cuda") {
+    const std::string why = cuda_unusable(r);
+    if (!why.empty()) throw InputError("--backend cuda: " + why);
+    return make_cuda_backend(r.device);
+  }
+  if (r.name != "auto") throw InputError("--backend must be auto, cpu or cuda, not '" + r.name + "'");
+  if (!cuda_built()) return make_cpu_backend(r.threads);
+  const std::string why = cuda_unusable(r);
+  if (why.empty()) return make_cuda_backend(r.device);
+  notice("using the CPU backend: " + why);
+  return make_cpu_backend(r.threads);
 }
 
 }  // namespace archetype

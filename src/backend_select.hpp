@@ -1,6 +1,7 @@
 // Picks the backend for --backend auto|cpu|cuda.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -9,9 +10,19 @@
 
 namespace archetype {
 
+struct BackendRequest {
+  std::string name = "auto";  ///< auto | cpu | cuda
+  int threads = 0;            ///< CPU threads (0 = OpenMP default)
+  int device = 0;             ///< CUDA device
+  std::size_t rows = 0, cols = 0;  ///< data size, for the GPU memory check
+  int k_max = 1;
+};
+
 /// "cpu": the CPU backend.  "cuda": the CUDA backend, or InputError saying
-/// why it is unusable.  "auto": CUDA when this build has it and a device is
-/// usable, else the CPU (with a one-line notice when CUDA was built in).
-std::unique_ptr<Backend> select_backend(const std::string& name, int threads, const NoticeFn& notice);
+/// why it is unusable (no driver, no device, too little memory).  "auto":
+/// CUDA when this build has it and the device is usable with enough free
+/// memory, else the CPU with a one-line notice saying why (silent in a
+/// build without CUDA).
+std::unique_ptr<Backend> select_backend(const BackendRequest& request, const NoticeFn& notice);
 
 }  // namespace archetype

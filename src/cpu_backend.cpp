@@ -271,33 +271,14 @@ class CpuBackend final : public Backend {
   void farthest_rows(const float* centers, int k, int m, std::int64_t* out_rows,
                      std::int32_t* out_labels) override {
     check_k(k);
-    // Rare path (empty clusters): a plain scan that keeps the m largest
-    // (distance, -row) pairs, then a deterministic sort.
-    struct Cand {
-      float d2;
-      std::int64_t row;
-    };
-    auto farther = [](const Cand& a, const Cand& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); };
-    std::vector<Cand> top;
-    top.reserve(static_cast<std::size_t>(m) + 1);
+    // Rare path (empty clusters): distances, then the shared selection rule.
+    std::vector<float> d2(n_);
     for (std::size_t i = 0; i < n_; ++i) {
       const std::int32_t c = labels_[i] < 0 ? 0 : labels_[i];
-      const Cand cand{squared_distance(X_->row(i), centers + static_cast<std::size_t>(c) * d_, d_),
-                      static_cast<std::int64_t>(i)};
-      if (static_cast<int>(top.size()) < m) {
-        top.push_back(cand);
-        std::push_heap(top.begin(), top.end(), farther);
-      } else if (m > 0 && farther(cand, top.front())) {
-        std::pop_heap(top.begin(), top.end(), farther);
-        top.back() = cand;
-        std::push_heap(top.begin(), top.end(), farther);
-      }
+      d2[i] = squared_distance(X_->row(i), centers + static_cast<std::size_t>(c) * d_, d_);
     }
-    std::sort(top.begin(), top.end(), farther);
-    for (std::size_t i = 0; i < top.size(); ++i) {
-      out_rows[i] = top[i].row;
-      out_labels[i] = labels_[static_cast<std::size_t>(top[i].row)];
-    }
+    select_farthest(d2.data(), n_, m, out_rows);
+    for (int i = 0; i < m; ++i) out_labels[i] = labels_[static_cast<std::size_t>(out_rows[i])];
   }
 
   void copy_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
@@ -441,6 +422,30 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
+
+void select_farthest(const float* d2, std::size_t n, int m, std::int64_t* out_rows) {
+  struct Cand {
+    float d2;
+    std::int64_t row;
+  };
+  // "a before b" when a is farther, or as far with a lower row index.
+  auto farther = [](const Cand& a, const Cand& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); };
+  std::vector<Cand> top;  // a heap whose front is the nearest of the kept rows
+  top.reserve(static_cast<std::size_t>(m) + 1);
+  for (std::size_t i = 0; i < n && m > 0; ++i) {
+    const Cand cand{d2[i], static_cast<std::int64_t>(i)};
+    if (static_cast<int>(top.size()) < m) {
+      top.push_back(cand);
+      std::push_heap(top.begin(), top.end(), farther);
+    } else if (farther(cand, top.front())) {
+      std::pop_heap(top.begin(), top.end(), farther);
+      top.back() = cand;
+      std::push_heap(top.begin(), top.end(), farther);
+    }
+  }
+  std::sort(top.begin(), top.end(), farther);
+  for (std::size_t i = 0; i < top.size(); ++i) out_rows[i] = top[i].row;
+}
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
 

@@ -34,6 +34,7 @@ void add_shared_options(CLI::App* app, CliState& st) {
   app->add_flag("--drop-invalid", o.csv_options.drop_invalid, "Skip invalid rows instead of failing (reports how many)");
   app->add_option("--backend", o.backend, "Compute backend")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
   app->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app->add_option("--device", o.device, "CUDA device index")->check(CLI::NonNegativeNumber)->capture_default_str();
   app->add_option("--seed", o.kmeans.seed, "Base random seed of the restarts")->capture_default_str();
   app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
   app->add_option("--max-iter", o.kmeans.max_iter, "Lloyd iterations per run at most")->check(CLI::Range(1, 100000000))->capture_default_str();

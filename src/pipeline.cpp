@@ -271,7 +271,8 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, co
   scaler.scale = model.scale;
   scaler.constant.assign(model.mean.size(), false);
   const Matrix z = scaler.transform(data.table.features);
-  std::unique_ptr<Backend> backend = select_backend(o.backend, o.threads, notice);
+  std::unique_ptr<Backend> backend =
+      select_backend({o.backend, o.threads, o.device, z.rows, z.cols, model.k}, notice);
   std::vector<std::int32_t> labels;
   const double inertia = assign_labels(*backend, z, model.centroids_scaled, model.k, labels);
   timer.stop("predict");
@@ -343,7 +344,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
   s["input"] = input_json(data);
   std::unique_ptr<Backend> backend;
   if (cmd != Command::Profile) {
-    backend = select_backend(o.backend, o.threads, notice);
+    backend = select_backend({o.backend, o.threads, o.device, raw.rows, raw.cols, std::max({o.k, o.k_max, 1})}, notice);
     s["backend"] = backend->name();
     s["device"] = backend->device();
   }

@@ -23,6 +23,7 @@ struct PipelineOptions {
   std::vector<std::string> feature_names;  ///< display names; empty = defaults
   std::string backend = "auto";            ///< auto | cpu | cuda
   int threads = 0;                         ///< 0 = OpenMP default
+  int device = 0;                          ///< CUDA device index
   KMeansParams kmeans;                     ///< seed, n_init, max_iter, tol (n_clusters from k)
   int k_min = 2, k_max = 10;               ///< sweep range
   int k = 5;                               ///< final model's k (run, fit)

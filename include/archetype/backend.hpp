@@ -84,6 +84,10 @@ class Backend {
   virtual void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) = 0;
 };
 
+/// The m row indices with the largest d2, largest first, ties to the lower
+/// index (the empty-cluster relocation rule shared by all backends).
+void select_farthest(const float* d2, std::size_t n, int m, std::int64_t* out_rows);
+
 /// The OpenMP CPU backend; threads <= 0 means OpenMP's default.
 std::unique_ptr<Backend> make_cpu_backend(int threads);
 
