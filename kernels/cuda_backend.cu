@@ -114,7 +114,10 @@ class CudaBackend final : public Backend {
   }
 
   void copy_labels(std::int32_t* out) const override {
-    CUDA_CHECK(cudaMemcpy(out, labels_.data(), n_ * sizeof(std::int32_t), cudaMemcpyDeviceToHost));
+    // On the backend's stream: it does not synchronise with the legacy
+    // default stream (cudaStreamNonBlocking).
+    CUDA_CHECK(cudaMemcpyAsync(out, labels_.data(), n_ * sizeof(std::int32_t), cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
   void seed_distances(const float* center) override {

@@ -37,7 +37,20 @@ __global__ void silhouette_sums_kernel(const float* __restrict__ xs, std::size_t
         chunk[f * kChunk + jj] = xs[static_cast<std::size_t>(f) * n + static_cast<std::size_t>(j0) + jj];
       }
       __syncthreads();
-      if (active) {
+      if (active && d == 2) {
+        // The same operations as below, with the row held in registers.
+        const float x0 = xi[0], x1 = xi[1];
+        float part = 0.0f;
+        for (int jj = 0; jj < len; ++jj) {
+          const float u = x0 - chunk[jj];
+          const float v = x1 - chunk[kChunk + jj];
+          float s = 0.0f;
+          s = s + u * u;
+          s = s + v * v;
+          part = part + sqrtf(s);
+        }
+        acc += static_cast<double>(part);
+      } else if (active) {
         float part = 0.0f;
         for (int jj = 0; jj < len; ++jj) {
           // squared_distance() with the second row read from the chunk.

@@ -9,6 +9,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   cmake make g++ \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  libcli11-dev libfast-float-dev nlohmann-json3-dev \
+  libcli11-dev libfast-float-dev nlohmann-json3-dev libopenblas0-pthread \
   python3 python3-numpy python3-sklearn python3-matplotlib >/dev/null
 echo "install_deps: done"

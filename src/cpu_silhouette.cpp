@@ -17,39 +17,50 @@ constexpr std::size_t kLanes = 16;
 
 /// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
 /// of their distances to sorted rows [begin, end) (columns of xs, stride n)
-/// into p.  target_clones builds an AVX2 copy next to the baseline one; both
-/// perform the same IEEE operations, so they give the same bits.
-__attribute__((target_clones("avx2", "default")))
-void chunk_distance_sums(const float* xi, const float* xs, std::size_t n, std::size_t d,
-                         std::size_t begin, std::size_t end, float* p) {
+/// into p.  target_clones builds AVX-512 and AVX2 copies next to the
+/// baseline one; all perform the same IEEE operations (the 16 lanes are
+/// independent rows, each summed in j order), so they give the same bits.
+/// The accumulators are a local array and every pointer is __restrict so
+/// that the compiler keeps the lanes in one vector register.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs, std::size_t n, std::size_t d,
+                         std::size_t begin, std::size_t end, float* __restrict pout) {
+  float p[kLanes];
+  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
   if (d == 2) {
-    const float* xs0 = xs;
-    const float* xs1 = xs + n;
+    const float* __restrict xs0 = xs;
+    const float* __restrict xs1 = xs + n;
+    float x0[kLanes], x1[kLanes];
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      x0[r] = xi[r];
+      x1[r] = xi[kLanes + r];
+    }
     for (std::size_t j = begin; j < end; ++j) {
       const float a0 = xs0[j], a1 = xs1[j];
       for (std::size_t r = 0; r < kLanes; ++r) {
-        const float u = xi[r] - a0;
-        const float v = xi[kLanes + r] - a1;
+        const float u = x0[r] - a0;
+        const float v = x1[r] - a1;
         float s = 0.0f;
         s = s + u * u;
         s = s + v * v;
         p[r] = p[r] + std::sqrt(s);
       }
     }
-    return;
-  }
-  float s[kLanes];
-  for (std::size_t j = begin; j < end; ++j) {
-    for (std::size_t r = 0; r < kLanes; ++r) s[r] = 0.0f;
-    for (std::size_t f = 0; f < d; ++f) {
-      const float a = xs[f * n + j];
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        const float u = xi[f * kLanes + r] - a;
-        s[r] = s[r] + u * u;
+  } else {
+    float s[kLanes];
+    for (std::size_t j = begin; j < end; ++j) {
+      for (std::size_t r = 0; r < kLanes; ++r) s[r] = 0.0f;
+      for (std::size_t f = 0; f < d; ++f) {
+        const float a = xs[f * n + j];
+        for (std::size_t r = 0; r < kLanes; ++r) {
+          const float u = xi[f * kLanes + r] - a;
+          s[r] = s[r] + u * u;
+        }
       }
+      for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
     }
-    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
   }
+  for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -15,7 +16,14 @@
 
 namespace archetype::test {
 
-inline std::string reference_csv() { return std::string(ARCHETYPE_TEST_DATA_DIR) + "/instagram_visits_clustering.csv"; }
+/// The data folder: $ARCHETYPE_DATA_DIR (set by scripts/gpu_check.sh on a
+/// machine where the source tree lives elsewhere), else the source tree's.
+inline std::string data_dir() {
+  const char* env = std::getenv("ARCHETYPE_DATA_DIR");
+  return env && *env ? std::string(env) : std::string(ARCHETYPE_TEST_DATA_DIR);
+}
+
+inline std::string reference_csv() { return data_dir() + "/instagram_visits_clustering.csv"; }
 
 /// The reference dataset's two features, standardized as the pipeline does.
 inline Matrix reference_scaled() {

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# One check of a GPU machine, from binaries built on the development machine
+# (scripts/make_device_carry.sh) and carried over in device-carry/.
+#
+#   scripts/gpu_check.sh RESULTS_DIR [CARRY_DIR]
+#
+# Prints the device; runs the `gpu` parity tests; runs `archetype run` with
+# both backends on the reference dataset and `fit` on 1,000,000 generated
+# rows, and diffs the outputs; runs the kernels under compute-sanitizer
+# (memcheck, racecheck, initcheck) at a small size when it is installed;
+# runs the GPU benchmarks (CUDA events, medians of 3 repetitions).  Logs and
+# a short table go to RESULTS_DIR; the table is printed last.  Exit status 1
+# if any check failed.  Needs bash and python3 (standard library only).
+set -uo pipefail
+RES=${1:?usage: scripts/gpu_check.sh RESULTS_DIR [CARRY_DIR]}
+CARRY=${2:-device-carry}
+cd "$(dirname "$0")/.."
+BIN="$PWD/$CARRY/bin"
+mkdir -p "$RES"
+RES=$(cd "$RES" && pwd)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export LD_LIBRARY_PATH="$PWD/$CARRY/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export ARCHETYPE_DATA_DIR="$PWD/data"
+ROWS=()
+STATUS=0
+record() {  # check, PASS|FAIL|SKIP, detail
+  ROWS+=("| $1 | $2 | $3 |")
+  if [ "$2" = FAIL ]; then STATUS=1; fi
+  echo "[$2] $1: $3"
+}
+seconds() { python3 -c "import time; print(f'{time.time():.3f}')"; }
+
+# 1. The device.
+nvidia-smi >"$RES/device.txt" 2>&1
+DEVICE=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
+record "device" "$([ -n "$DEVICE" ] && echo PASS || echo FAIL)" "${DEVICE:-nvidia-smi failed}"
+
+# 2. Parity tests (label gpu): CUDA backend against the CPU oracle, bit for bit.
+t0=$(seconds)
+timeout 300 "$BIN/archetype_gpu_tests" >"$RES/gpu_tests.log" 2>&1
+rc=$?
+t1=$(seconds)
+passed=$(grep -c '^\[       OK \]' "$RES/gpu_tests.log")
+skipped=$(grep -c '^\[  SKIPPED \]' "$RES/gpu_tests.log")
+if [ $rc -eq 0 ] && [ "$skipped" -eq 0 ]; then
+  record "gpu parity tests" PASS "$passed passed in $(python3 -c "print(round($t1-$t0,1))") s"
+else
+  record "gpu parity tests" FAIL "rc=$rc, $passed passed, $skipped skipped (see gpu_tests.log)"
+fi
+
+# 3. `archetype run` on the reference dataset with both backends.
+compare_runs() {  # dir_a dir_b -> prints "identical" or the differences
+  python3 - "$1" "$2" <<'PY'
+import json, sys, filecmp, os
+a, b = sys.argv[1], sys.argv[2]
+def load(d):
+    s = json.load(open(os.path.join(d, "summary.json")))
+    for key in ("timings_ms", "backend", "device"):  # the only keys allowed to differ
+        s.pop(key, None)
+    return json.dumps(s, indent=2, sort_keys=False)
+diffs = []
+if load(a) != load(b):
+    diffs.append("summary.json")
+for f in ("labels.csv", "model.json", "sweep.csv"):
+    pa, pb = os.path.join(a, f), os.path.join(b, f)
+    if os.path.exists(pa) or os.path.exists(pb):
+        if not (os.path.exists(pa) and os.path.exists(pb) and filecmp.cmp(pa, pb, shallow=False)):
+            diffs.append(f)
+print("identical" if not diffs else "differ: " + ", ".join(diffs))
+PY
+}
+"$BIN/archetype" run --backend cpu --quiet --out "$RES/run_cpu" >"$RES/run_cpu.log" 2>&1
+rc_cpu=$?
+t0=$(seconds)
+"$BIN/archetype" run --backend cuda --quiet --out "$RES/run_cuda" >"$RES/run_cuda.log" 2>&1
+rc_gpu=$?
+t1=$(seconds)
+if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
+  verdict=$(compare_runs "$RES/run_cpu" "$RES/run_cuda")
+  record "run, reference data, cpu vs cuda" "$([ "$verdict" = identical ] && echo PASS || echo FAIL)" \
+    "$verdict (cuda run $(python3 -c "print(round($t1-$t0,2))") s)"
+else
+  record "run, reference data, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_gpu (see run_*.log)"
+fi
+
+# 4. 1,000,000 generated rows: fit with both backends.
+python3 - "$WORK/gen.csv" <<'PY'
+import random, sys
+rng = random.Random(2026)
+centres = [(79.6, 85.0), (89.3, 20.0), (39.3, 65.3), (60.0, 19.8), (23.9, 25.0)]
+with open(sys.argv[1], "w") as f:
+    f.write("User ID,Instagram visit score,Spending_rank(0 to 100)\n")
+    for i in range(1000000):
+        cx, cy = centres[rng.randrange(5)]
+        f.write(f"{i},{round(rng.gauss(cx, 8))},{abs(rng.gauss(cy, 9)):.6f}\n")
+PY
+"$BIN/archetype" fit "$WORK/gen.csv" --k 5 --n-init 3 --silhouette-sample 50000 --backend cpu --quiet \
+  --out "$WORK/gen_cpu" >"$RES/gen_cpu.log" 2>&1
+rc_cpu=$?
+t0=$(seconds)
+"$BIN/archetype" fit "$WORK/gen.csv" --k 5 --n-init 3 --silhouette-sample 50000 --backend cuda --quiet \
+  --out "$WORK/gen_cuda" >"$RES/gen_cuda.log" 2>&1
+rc_gpu=$?
+t1=$(seconds)
+if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
+  verdict=$(compare_runs "$WORK/gen_cpu" "$WORK/gen_cuda")
+  cp "$WORK/gen_cuda/summary.json" "$RES/gen_cuda_summary.json"
+  record "fit, 1,000,000 generated rows, cpu vs cuda" "$([ "$verdict" = identical ] && echo PASS || echo FAIL)" \
+    "$verdict (cuda fit $(python3 -c "print(round($t1-$t0,2))") s)"
+else
+  record "fit, 1,000,000 generated rows, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_gpu"
+fi
+
+# 5. compute-sanitizer over the kernels at a small size.
+SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer 2>/dev/null | head -1)
+if [ -n "$SAN" ]; then
+  for tool in memcheck racecheck initcheck; do
+    timeout 120 "$SAN" --tool "$tool" --error-exitcode 9 "$BIN/archetype_gpu_tests" \
+      --gtest_filter='Shapes/CudaParity.EveryPassGivesTheSameBits/0:CudaParityFit.WholeFitAndSilhouetteOnTheReferenceData' \
+      >"$RES/sanitizer_$tool.log" 2>&1
+    rc=$?
+    record "compute-sanitizer $tool" "$([ $rc -eq 0 ] && echo PASS || echo FAIL)" "exit $rc (sanitizer_$tool.log)"
+  done
+else
+  record "compute-sanitizer" SKIP "not installed on this machine"
+fi
+
+# 6. GPU benchmarks.
+timeout 240 "$BIN/archetype_gpu_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_format=json --benchmark_out="$RES/gpu_bench.json" >"$RES/gpu_bench.log" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && [ -s "$RES/gpu_bench.json" ]; then
+  python3 - "$RES/gpu_bench.json" >"$RES/gpu_bench_table.md" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))["benchmarks"]
+errors = [b["name"] + ": " + b.get("error_message", "") for b in runs if b.get("error_occurred")]
+if errors:
+    print("\n".join(errors), file=sys.stderr)
+    sys.exit(3)
+med = {b["run_name"]: b for b in runs if b.get("aggregate_name") == "median"}
+def find(prefix):
+    for name, b in med.items():
+        if name.startswith(prefix):
+            return b
+    return None
+copy = find("BM_GpuCopyD2D/800000000")
+lloyd = find("BM_GpuLloydPass/100000000")
+sil = find("BM_GpuSilhouette/1000000")
+fit = find("BM_GpuKMeansFit/10000000")
+def ms(b): return b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e6
+if copy:
+    bw = copy["bytes_per_second"] / 1e9
+    print(f"| D2D copy bandwidth (800 MB, bytes copied/s) | {bw:.0f} GB/s | {ms(copy):.3f} ms |")
+if lloyd:
+    lbw = 800e6 / (ms(lloyd) / 1e3) / 1e9
+    frac = f", {100 * lbw / bw:.0f}% of copy bandwidth (target >= 80%)" if copy else ""
+    print(f"| fused Lloyd pass, 100M x 2 rows, k = 5 | {ms(lloyd):.3f} ms | {lbw:.0f} GB/s counting 8 B/row{frac} |")
+if sil:
+    print(f"| exact silhouette, 1M x 2 rows, k = 5 | {ms(sil):.0f} ms | target < 500 ms, {'met' if ms(sil) < 500 else 'NOT met'} |")
+if fit:
+    print(f"| K-Means fit, 10M x 2, k = 5, n_init 10 | {ms(fit):.0f} ms | host loop included |")
+PY
+  if [ $? -eq 0 ]; then
+    record "gpu benchmarks" PASS "medians of 3 (gpu_bench.json)"
+  else
+    record "gpu benchmarks" FAIL "a benchmark reported an error (gpu_bench.log)"
+  fi
+else
+  record "gpu benchmarks" FAIL "exit $rc (gpu_bench.log)"
+fi
+
+{
+  echo "# gpu_check on ${DEVICE:-unknown device}"
+  echo
+  echo "| check | result | detail |"
+  echo "|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+  if [ -s "$RES/gpu_bench_table.md" ]; then
+    echo
+    echo "| benchmark | median | note |"
+    echo "|---|---|---|"
+    cat "$RES/gpu_bench_table.md"
+  fi
+} >"$RES/summary.md"
+echo
+cat "$RES/summary.md"
+exit $STATUS
