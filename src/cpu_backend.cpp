@@ -38,6 +38,10 @@ constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on on
 #endif
 #define ARCHETYPE_INLINE inline __attribute__((always_inline))
 
+constexpr std::size_t kLanes = 16;
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+typedef std::int32_t LaneInts __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
+
 /// Nearest centre for m rows of x: labels into lab, squared distances into
 /// best.  Ties keep the lowest centre index (strict <).  The label update is
 /// written as a bit mask so that the loop over rows vectorises (GCC 12 does
@@ -51,18 +55,40 @@ ARCHETYPE_INLINE void nearest_centres(const float* x, std::size_t d, std::size_t
   for (int c = 0; c < k; ++c) {
     const float* cc = centers + static_cast<std::size_t>(c) * d;
     if (d == 2) {
-      // Same operations as squared_distance(), spelled out for d = 2.
+      // Same operations as squared_distance(), spelled out for d = 2 on
+      // kLanes rows at a time in GCC vectors (s starts at the first square:
+      // 0 + x == x for x >= 0).
       const float c0 = cc[0], c1 = cc[1];
-      for (std::size_t r = 0; r < m; ++r) {
+      std::size_t r = 0;
+      for (; r + kLanes <= m; r += kLanes) {
+        Lanes x0, x1, b;
+        LaneInts l;
+        for (std::size_t i = 0; i < kLanes; ++i) {
+          x0[i] = x[2 * (r + i)];
+          x1[i] = x[2 * (r + i) + 1];
+          b[i] = best[r + i];
+          l[i] = lab[r + i];
+        }
+        const Lanes u = x0 - c0, v = x1 - c1;
+        Lanes s = u * u;
+        s = s + v * v;
+        const LaneInts closer = s < b;  // all ones where closer
+        b = closer ? s : b;
+        l = closer ? c : l;
+        for (std::size_t i = 0; i < kLanes; ++i) {
+          best[r + i] = b[i];
+          lab[r + i] = l[i];
+        }
+      }
+      for (; r < m; ++r) {
         const float d0 = x[2 * r] - c0;
         const float d1 = x[2 * r + 1] - c1;
-        float s = 0.0f;
-        s = s + d0 * d0;
+        float s = d0 * d0;
         s = s + d1 * d1;
-        const float b = best[r];
-        const std::int32_t closer = -static_cast<std::int32_t>(s < b);  // all ones when closer
-        best[r] = s < b ? s : b;
-        lab[r] = (lab[r] & ~closer) | (c & closer);
+        if (s < best[r]) {
+          best[r] = s;
+          lab[r] = c;
+        }
       }
     } else {
       for (std::size_t r = 0; r < m; ++r) dist[r] = squared_distance(x + r * d, cc, d);
@@ -165,7 +191,7 @@ void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* cent
 }
 
 /// Squared distance of every row in a block to one centre.
-void distances_to(const float* x, std::size_t d, std::size_t m, const float* center, float* out) {
+ARCHETYPE_INLINE void distances_to(const float* x, std::size_t d, std::size_t m, const float* center, float* out) {
   if (d == 2) {
     const float c0 = center[0], c1 = center[1];
     for (std::size_t r = 0; r < m; ++r) {
@@ -178,6 +204,23 @@ void distances_to(const float* x, std::size_t d, std::size_t m, const float* cen
     }
   } else {
     for (std::size_t r = 0; r < m; ++r) out[r] = squared_distance(x + r * d, center, d);
+  }
+}
+
+/// k-means++ trials on one block: pot[t] += sum over the block's rows of
+/// q(min(closest, d2(row, candidate t))), for all m candidates at once.
+ARCHETYPE_CLONES
+void potentials_block(const float* x, std::size_t d, std::size_t len, const float* candidates, int m,
+                      const float* __restrict closest, float dscale, float* __restrict dist,
+                      std::int64_t* __restrict pot) {
+  for (int t = 0; t < m; ++t) {
+    distances_to(x, d, len, candidates + static_cast<std::size_t>(t) * d, dist);
+    std::int64_t sum = 0;
+    for (std::size_t r = 0; r < len; ++r) {
+      const float c = closest[r], s = dist[r];
+      sum += quantize_distance(s < c ? s : c, dscale);  // std::min(closest, s)
+    }
+    pot[t] += sum;
   }
 }
 
@@ -234,11 +277,13 @@ class CpuBackend final : public Backend {
       fresh_ = true;
     }
     const bool fresh = fresh_;
+    // Every thread's slice is zeroed here, not inside the region, so a slice
+    // whose thread did not run (fewer threads than asked) adds nothing.
+    std::fill(thread_acc_.begin(), thread_acc_.end(), 0);
     std::int64_t inertia = 0, changed = 0;
 #pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : inertia, changed)
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
-      std::fill(acc, acc + static_cast<std::size_t>(k) + kd, 0);
       BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       std::int32_t* const labels = labels_.data();
       const std::size_t n = n_, d = d_;
@@ -292,23 +337,25 @@ class CpuBackend final : public Backend {
   }
 
   void trial_potentials(const float* candidates, int m, std::int64_t* out) override {
+    // One pass over the rows for all candidates; per-thread partials in
+    // thread_acc_ (at least 64 values each), added in any order (integers).
+    if (m > 64) throw std::logic_error("CpuBackend: too many k-means++ trials");
     const float dscale = fp_.dist_scale();
-    for (int t = 0; t < m; ++t) {
-      const float* cand = candidates + static_cast<std::size_t>(t) * d_;
-      std::int64_t pot = 0;
-#pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : pot)
-      {
-        float dist[kBlock];
+    const std::size_t mm = static_cast<std::size_t>(m);
+    std::fill(thread_acc_.begin(), thread_acc_.end(), 0);
+#pragma omp parallel num_threads(threads_) if (parallel_)
+    {
+      std::int64_t* pot = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
+      float dist[kBlock];
 #pragma omp for schedule(static)
-        for (std::size_t b = 0; b < n_; b += kBlock) {
-          const std::size_t len = std::min(kBlock, n_ - b);
-          distances_to(X_->row(b), d_, len, cand, dist);
-          for (std::size_t r = 0; r < len; ++r)
-            pot += quantize_distance(std::min(closest_[b + r], dist[r]), dscale);
-        }
+      for (std::size_t b = 0; b < n_; b += kBlock) {
+        const std::size_t len = std::min(kBlock, n_ - b);
+        potentials_block(X_->row(b), d_, len, candidates, m, closest_.data() + b, dscale, dist, pot);
       }
-      out[t] = pot;
     }
+    std::fill(out, out + mm, 0);
+    for (int t = 0; t < threads_; ++t)
+      for (std::size_t i = 0; i < mm; ++i) out[i] += thread_acc_[static_cast<std::size_t>(t) * per_thread_ + i];
   }
 
   void commit_center(const float* center) override {

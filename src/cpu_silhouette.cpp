@@ -15,49 +15,51 @@ namespace {
 // (each lane a different row i walking the same sorted rows j).
 constexpr std::size_t kLanes = 16;
 
+/// kLanes floats in one GCC vector (one AVX-512 register, two AVX2 or four
+/// SSE registers): the lanes are kLanes different rows i.
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
 /// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
 /// of their distances to sorted rows [begin, end) (columns of xs, stride n)
-/// into p.  target_clones builds AVX-512 and AVX2 copies next to the
-/// baseline one; all perform the same IEEE operations (the 16 lanes are
-/// independent rows, each summed in j order), so they give the same bits.
-/// The accumulators are a local array and every pointer is __restrict so
-/// that the compiler keeps the lanes in one vector register.
+/// into pout.  Per lane this is exactly squared_distance() then sqrtf,
+/// summed in j order (s starts at the first square: 0 + x == x for x >= 0).
+/// target_clones builds AVX-512, AVX2 and baseline copies, all with the same
+/// IEEE operations, hence the same bits.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs, std::size_t n, std::size_t d,
                          std::size_t begin, std::size_t end, float* __restrict pout) {
-  float p[kLanes];
-  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
+  Lanes p, x0, x1;
+  for (std::size_t r = 0; r < kLanes; ++r) {
+    p[r] = pout[r];
+    x0[r] = xi[r];
+    x1[r] = d > 1 ? xi[kLanes + r] : 0.0f;
+  }
   if (d == 2) {
     const float* __restrict xs0 = xs;
     const float* __restrict xs1 = xs + n;
-    float x0[kLanes], x1[kLanes];
-    for (std::size_t r = 0; r < kLanes; ++r) {
-      x0[r] = xi[r];
-      x1[r] = xi[kLanes + r];
-    }
     for (std::size_t j = begin; j < end; ++j) {
-      const float a0 = xs0[j], a1 = xs1[j];
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        const float u = x0[r] - a0;
-        const float v = x1[r] - a1;
-        float s = 0.0f;
-        s = s + u * u;
-        s = s + v * v;
-        p[r] = p[r] + std::sqrt(s);
-      }
+      const Lanes u = x0 - xs0[j];
+      const Lanes v = x1 - xs1[j];
+      Lanes s = u * u;
+      s = s + v * v;
+      Lanes root;
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < kLanes; ++r) root[r] = std::sqrt(s[r]);
+      p = p + root;
     }
   } else {
-    float s[kLanes];
     for (std::size_t j = begin; j < end; ++j) {
-      for (std::size_t r = 0; r < kLanes; ++r) s[r] = 0.0f;
+      Lanes s = {};
       for (std::size_t f = 0; f < d; ++f) {
-        const float a = xs[f * n + j];
-        for (std::size_t r = 0; r < kLanes; ++r) {
-          const float u = xi[f * kLanes + r] - a;
-          s[r] = s[r] + u * u;
-        }
+        Lanes xf;
+        for (std::size_t r = 0; r < kLanes; ++r) xf[r] = xi[f * kLanes + r];
+        const Lanes u = xf - xs[f * n + j];
+        s = f == 0 ? u * u : s + u * u;
       }
-      for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
+      Lanes root;
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < kLanes; ++r) root[r] = std::sqrt(s[r]);
+      p = p + root;
     }
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];

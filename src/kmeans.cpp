@@ -254,13 +254,23 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
   res.stability.inertia_max = *std::max_element(inertias.begin(), inertias.end());
   res.stability.inertia_median = median(inertias);
   res.stability.rows_compared = cmp_n;
-  double ari_sum = 0.0;
-  int pairs = 0;
+  // Pairs in parallel, each into its own slot, summed in pair order: the
+  // mean does not depend on the thread count.
+  std::vector<std::pair<int, int>> pair_list;
   for (int a = 0; a < params.n_init; ++a)
-    for (int b = a + 1; b < params.n_init; ++b, ++pairs)
-      ari_sum += adjusted_rand_index(run_labels.data() + static_cast<std::size_t>(a) * cmp_n,
-                                     run_labels.data() + static_cast<std::size_t>(b) * cmp_n, cmp_n, k, k);
-  res.stability.mean_ari = pairs > 0 ? ari_sum / pairs : 1.0;
+    for (int b = a + 1; b < params.n_init; ++b) pair_list.emplace_back(a, b);
+  std::vector<double> ari(pair_list.size());
+  const long long pairs = static_cast<long long>(pair_list.size());
+#pragma omp parallel for schedule(dynamic) if (cmp_n >= 32768)
+  for (long long i = 0; i < pairs; ++i) {
+    const auto [a, b] = pair_list[static_cast<std::size_t>(i)];
+    ari[static_cast<std::size_t>(i)] =
+        adjusted_rand_index(run_labels.data() + static_cast<std::size_t>(a) * cmp_n,
+                            run_labels.data() + static_cast<std::size_t>(b) * cmp_n, cmp_n, k, k);
+  }
+  double ari_sum = 0.0;
+  for (double v : ari) ari_sum += v;
+  res.stability.mean_ari = pairs > 0 ? ari_sum / static_cast<double>(pairs) : 1.0;
   return res;
 }
 
