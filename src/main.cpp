@@ -43,6 +43,7 @@ void add_shared_options(CLI::App* app, CliState& st) {
   app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");
   app->add_option("--out", o.out_dir, "Output directory")->capture_default_str();
   app->add_flag("--quiet", st.quiet, "No notices on stderr");
+  app->add_flag("--no-figures{false}", o.figures, "Skip the figures (matplotlib) and their embedding in the reports");
   app->add_flag("--json", st.json, "Print summary.json on stdout instead of tables");
 }
 

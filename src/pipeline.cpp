@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "archetype/backend.hpp"
+#include "archetype/distribution.hpp"
 #include "archetype/error.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/personas.hpp"
@@ -17,6 +19,7 @@
 #include "archetype/scaler.hpp"
 #include "archetype/sweep.hpp"
 #include "backend_select.hpp"
+#include "figures_runner.hpp"
 #include "model_file.hpp"
 #include "output_files.hpp"
 #include "report.hpp"
@@ -89,10 +92,19 @@ LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
   return data;
 }
 
+/// Histogram bins for n rows: about 2 n^(1/3) (Rice's rule), within 10..80.
+std::size_t histogram_bins(std::size_t n) {
+  const double b = 2.0 * std::cbrt(static_cast<double>(n));
+  return static_cast<std::size_t>(std::clamp(b, 10.0, 80.0));
+}
+
 json profile_json(const std::vector<FeatureProfile>& profiles, const std::vector<QQData>& qq, const LoadedData& data) {
   json arr = json::array();
+  const Matrix& raw = data.table.features;
   for (std::size_t j = 0; j < profiles.size(); ++j) {
     const FeatureProfile& p = profiles[j];
+    const Histogram h = histogram(raw, j, histogram_bins(raw.rows));
+    const DensityCurve kde = kernel_density(raw, j);
     arr.push_back({{"column", data.table.column_names[j]},
                    {"name", data.names[j]},
                    {"mean", p.mean},
@@ -106,7 +118,9 @@ json profile_json(const std::vector<FeatureProfile>& profiles, const std::vector
                            {"sample", qq[j].sample},
                            {"slope", qq[j].slope},
                            {"intercept", qq[j].intercept},
-                           {"r", qq[j].r}}}});
+                           {"r", qq[j].r}}},
+                   {"histogram", {{"edges", h.edges}, {"counts", h.counts}}},
+                   {"density", {{"x", kde.x}, {"y", kde.y}, {"bandwidth", kde.bandwidth}}}});
   }
   return arr;
 }
@@ -156,6 +170,49 @@ std::string labels_csv(const Table& table, const std::vector<std::int32_t>& labe
     out += '\n';
   }
   return out;
+}
+
+/// Above this many rows the segmentation figure gets per-cluster 2-D
+/// histograms instead of every point.
+constexpr std::size_t kMaxFigurePoints = 200000;
+
+/// The small files scripts/figures.py reads besides summary.json: the
+/// points (or their per-cluster 2-D histogram) in original units, and the
+/// evaluated rows' silhouettes.
+void stage_figure_data(OutputFiles& files, const Matrix& raw, const KMeansResult& fit, const SilhouetteResult& sil) {
+  const std::size_t n = raw.rows;
+  const std::size_t cy = raw.cols > 1 ? 1 : 0;
+  if (n <= kMaxFigurePoints) {
+    std::string pts = "x,y,cluster\n";
+    pts.reserve(n * 24);
+    char buf[96];
+    for (std::size_t i = 0; i < n; ++i) {
+      std::snprintf(buf, sizeof buf, "%.9g,%.9g,%d\n", raw.at(i, 0), raw.cols > 1 ? raw.at(i, cy) : 0.0f, fit.labels[i]);
+      pts += buf;
+    }
+    files.stage("figure_points.csv", pts);
+  } else {
+    const Histogram2D h = histogram_2d(raw, 0, cy, fit.labels, fit.k, 256, 256);
+    json clusters = json::array();
+    for (std::size_t c = 0; c < h.counts.size(); ++c) {
+      json rows = json::array();
+      for (std::size_t iy = 0; iy + 1 < h.y_edges.size(); ++iy)
+        rows.push_back(std::vector<std::int64_t>(h.counts[c].begin() + static_cast<std::ptrdiff_t>(iy * 256),
+                                                 h.counts[c].begin() + static_cast<std::ptrdiff_t>((iy + 1) * 256)));
+      clusters.push_back({{"id", c}, {"counts", rows}});
+    }
+    files.stage("figure_density.json", json{{"x_edges", h.x_edges}, {"y_edges", h.y_edges}, {"clusters", clusters}}.dump() + "\n");
+  }
+  if (sil.defined) {
+    std::string out = "cluster,silhouette\n";
+    char buf[64];
+    for (std::size_t i = 0; i < sil.values.size(); ++i) {
+      const std::size_t row = sil.rows.empty() ? i : sil.rows[i];
+      std::snprintf(buf, sizeof buf, "%d,%.6f\n", fit.labels[row], sil.values[i]);
+      out += buf;
+    }
+    files.stage("figure_silhouette.csv", out);
+  }
 }
 
 PersonaCatalog load_catalog(const PipelineOptions& o) {
@@ -430,12 +487,31 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     table << "\n" << render_model_table(s["model"], data.names);
     files.stage("labels.csv", labels_csv(data.table, fit.labels, mr.persona_names));
     files.stage("model.json", model_file_json(s, data.table.column_names, data.names, scaler, fit, mr.persona_names, o.kmeans).dump(2) + "\n");
+    if (o.figures) stage_figure_data(files, raw, fit, sil);
   }
   s["warnings"] = warnings;
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
-  if (cmd == Command::Run || cmd == Command::Sweep || cmd == Command::Fit) files.stage("report.md", render_report_markdown(s));
   files.stage("summary.json", s.dump(2) + "\n");
   out.files = files.commit();
+
+  // 7. Figures (from the files just written) and the reports that embed them.
+  std::set<std::string> figures;
+  if (o.figures) {
+    timer.start();
+    figures = run_figures_script(o.out_dir, notice).produced;
+    timer.stop("figures");
+  }
+  timer.start();
+  const ReportDocument report = build_report(s, figures);
+  OutputFiles reports(o.out_dir);
+  reports.stage("report.md", report.markdown());
+  reports.stage("report.html", report.html(o.out_dir));
+  timer.stop("report");
+  s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
+  reports.stage("summary.json", s.dump(2) + "\n");  // again, with the last stages' timings
+  for (const std::string& f : reports.commit())
+    if (std::find(out.files.begin(), out.files.end(), f) == out.files.end()) out.files.push_back(f);
+  for (const std::string& name : figures) out.files.push_back((std::filesystem::path(o.out_dir) / "figures" / (name + ".png")).string());
   out.table = table.str();
   return out;
 }

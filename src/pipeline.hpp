@@ -30,6 +30,7 @@ struct PipelineOptions {
   bool k_auto = false;                     ///< run: take k from the sweep (silhouette maximum)
   std::size_t silhouette_sample = 0;       ///< 0 = exact silhouette
   std::string out_dir = "out";
+  bool figures = true;                     ///< run scripts/figures.py (matplotlib) and embed the figures
   std::string personas_path;               ///< empty = data/personas.json
   std::string model_path;                  ///< predict: model.json
 };

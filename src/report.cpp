@@ -11,12 +11,18 @@ namespace archetype {
 namespace {
 
 using json = nlohmann::ordered_json;
+using Rows = std::vector<std::vector<std::string>>;
 
-std::string skew_words(double skew) {
+/// "mildly left-skewed" and what it means for the creators.
+std::string skew_words(double skew, std::string& meaning) {
   const double a = std::fabs(skew);
-  const std::string side = skew < 0 ? "left-skewed (a longer tail of low values; most creators sit above the mean)"
-                                    : "right-skewed (a longer tail of high values; most creators sit below the mean)";
-  if (a < 0.1) return "essentially symmetric";
+  meaning = skew < 0 ? "a longer tail of low values, with most creators above the mean"
+                     : "a longer tail of high values, with most creators below the mean";
+  const std::string side = skew < 0 ? "left-skewed" : "right-skewed";
+  if (a < 0.1) {
+    meaning = "the two tails balance";
+    return "essentially symmetric";
+  }
   if (a < 0.5) return "mildly " + side;
   if (a < 1.0) return "moderately " + side;
   return "strongly " + side;
@@ -30,198 +36,274 @@ std::string kurtosis_words(double k) {
   return "heavy tails (leptokurtic): outliers matter";
 }
 
-void profile_section(std::ostringstream& s, const json& sum) {
-  s << "## 1. Data profile\n\n";
-  const json& in = sum["input"];
-  s << in["rows"].get<std::size_t>() << " creators from `" << in["path"].get<std::string>() << "`";
-  if (in["dropped_rows"].get<std::size_t>() > 0) s << " (" << in["dropped_rows"].get<std::size_t>() << " invalid rows dropped)";
-  s << ".\n\n";
-  TextTable t({"feature", "column", "mean", "std", "skew", "skew (unbiased)", "excess kurtosis", "min", "max"});
-  for (const json& p : sum["profile"])
-    t.add({p["name"].get<std::string>(), "`" + p["column"].get<std::string>() + "`", format_fixed(p["mean"], 4),
-           format_fixed(p["std"], 4), format_signed(p["skew"], 4), format_signed(p["skew_unbiased"], 4),
-           format_signed(p["kurtosis"], 4), format_fixed(p["min"], 3), format_fixed(p["max"], 3)});
-  s << t.markdown() << "\n";
-  for (const json& p : sum["profile"]) {
-    s << "- **" << p["name"].get<std::string>() << "** is " << skew_words(p["skew"]) << " (skew "
-      << format_signed(p["skew"], 3) << "), with " << kurtosis_words(p["kurtosis"]) << " (excess kurtosis "
-      << format_signed(p["kurtosis"], 3) << "). Its QQ plot against the normal has correlation r = "
-      << format_fixed(p["qq"]["r"], 4) << ".\n";
-  }
-  s << "\nThe standard deviation is the population one (ddof = 0); skew is the biased Fisher-Pearson coefficient "
-       "(scipy's default) and, in brackets, the adjusted one (pandas). QQ-plot data are in `summary.json` "
-       "(`profile[].qq`).\n\n";
-}
-
-void preprocessing_section(std::ostringstream& s, const json& sum) {
-  if (!sum.contains("scaler")) return;
-  s << "## 2. Preprocessing\n\n";
-  s << "Each feature is standardized to z-scores, z = (x - mean) / std (population std, as scikit-learn's "
-       "StandardScaler), so that both metrics weigh the same in the Euclidean distance K-Means uses.";
-  for (const json& w : sum["warnings"]) s << " Warning: " << w.get<std::string>() << ".";
-  s << "\n\n";
-}
-
 std::string k_text(const json& v) { return v.is_number() ? "k = " + std::to_string(v.get<int>()) : "no clear k"; }
 
-void sweep_section(std::ostringstream& s, const json& sum) {
-  if (!sum.contains("sweep")) return;
-  s << "## 3. Choosing k\n\n";
-  const json& params = sum["parameters"];
-  s << "K-Means was fitted for k = " << params["k_min"].get<int>() << ".." << params["k_max"].get<int>()
-    << ", each with k-means++ and " << params["n_init"].get<int>() << " runs (best inertia kept).\n\n";
-  TextTable t({"k", "WCSS", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "iterations"});
-  const json& sug = sum["suggested_k"];
-  for (const json& p : sum["sweep"]) {
-    std::string k = std::to_string(p["k"].get<int>());
-    if (sug["elbow"] == p["k"]) k += " (elbow)";
-    if (sug["silhouette"] == p["k"]) k += " (best silhouette)";
-    t.add({k, format_fixed(p["wcss"], 3), format_json_number(p["silhouette"], 4),
-           format_json_number(p["calinski_harabasz"], 1), format_json_number(p["davies_bouldin"], 4),
-           std::to_string(p["n_iter"].get<int>())});
+std::string count_text(std::int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+std::vector<std::string> feature_names(const json& sum) {
+  std::vector<std::string> names;
+  for (const json& p : sum["profile"]) names.push_back(p["name"].get<std::string>());
+  return names;
+}
+
+class Builder {
+ public:
+  Builder(const json& sum, const std::set<std::string>& figs) : s_(sum), figs_(figs) {}
+
+  ReportDocument build() {
+    d_.title("Creator archetypes: segmentation report");
+    abstract();
+    data_section();
+    eda_section();
+    selection_section();
+    results_section();
+    recommendations_section();
+    d_.paragraph("_Generated by Archetype " + s_["archetype_version"].get<std::string>() + " (`archetype " +
+                 s_["command"].get<std::string>() + "`, backend " + s_.value("backend", std::string("none")) +
+                 "). Every number above comes from `summary.json` of this run._");
+    return d_;
   }
-  s << t.markdown() << "\n";
-  s << "- Elbow (Kneedle knee of the WCSS curve): **" << k_text(sug["elbow"]) << "**.\n";
-  s << "- Silhouette (highest mean silhouette): **" << k_text(sug["silhouette"]) << "**.\n";
-  if (sug["elbow"] != sug["silhouette"])
-    s << "- **The criteria disagree**: the elbow points to " << k_text(sug["elbow"]) << " while the silhouette prefers "
-      << k_text(sug["silhouette"]) << ".\n";
-  else
-    s << "- Both criteria agree on " << k_text(sug["elbow"]) << ".\n";
-  if (sum.contains("model")) {
-    const int k = sum["model"]["k"].get<int>();
+
+ private:
+  void figure(const std::string& name, const std::string& caption) {
+    if (figs_.count(name)) d_.figure(caption, "figures/" + name + ".png");
+  }
+
+  void abstract() {
+    d_.heading("Abstract");
+    const std::size_t rows = s_["input"]["rows"].get<std::size_t>();
+    std::ostringstream a;
+    a << count_text(static_cast<std::int64_t>(rows)) << " creators were profiled on " << s_["profile"].size()
+      << " metrics (" ;
+    const auto names = feature_names(s_);
+    for (std::size_t i = 0; i < names.size(); ++i) a << (i ? ", " : "") << names[i];
+    a << ").";
+    if (s_.contains("suggested_k")) {
+      a << " Across k = " << s_["parameters"]["k_min"].get<int>() << ".." << s_["parameters"]["k_max"].get<int>()
+        << ", the elbow of the WCSS curve points to " << k_text(s_["suggested_k"]["elbow"])
+        << " and the silhouette peaks at " << k_text(s_["suggested_k"]["silhouette"]) << ".";
+    }
+    if (s_.contains("model")) {
+      const json& m = s_["model"];
+      a << " K-Means with **k = " << m["k"].get<int>() << "** (best of " << m["n_init"].get<int>()
+        << " k-means++ runs) reaches a mean silhouette of " << format_json_number(m["silhouette"], 3) << ".";
+      std::vector<json> cl(m["clusters"].begin(), m["clusters"].end());
+      std::stable_sort(cl.begin(), cl.end(), [](const json& x, const json& y) { return x["share"].get<double>() > y["share"].get<double>(); });
+      a << " The personas, largest first:";
+      for (std::size_t i = 0; i < cl.size(); ++i)
+        a << (i ? "," : "") << " **" << cl[i]["persona"].get<std::string>() << "** " << format_percent(cl[i]["share"]);
+      a << ".";
+    }
+    d_.paragraph(a.str());
+  }
+
+  void data_section() {
+    d_.heading("1. Data and preprocessing");
+    const json& in = s_["input"];
+    std::ostringstream p;
+    p << count_text(in["rows"].get<std::int64_t>()) << " creators from `" << in["path"].get<std::string>() << "`";
+    if (in["dropped_rows"].get<std::size_t>() > 0)
+      p << " (" << in["dropped_rows"].get<std::size_t>() << " invalid rows dropped with `--drop-invalid`)";
+    p << ". Features:";
+    for (const json& f : s_["profile"])
+      p << " " << f["name"].get<std::string>() << " (column `" << f["column"].get<std::string>() << "`);";
+    std::string text = p.str();
+    text.back() = '.';
+    d_.paragraph(text);
+    if (s_.contains("scaler")) {
+      std::string w;
+      for (const json& x : s_["warnings"]) w += " Warning: " + x.get<std::string>() + ".";
+      d_.paragraph("Each feature is standardized to z-scores, z = (x - mean) / std, with the population std "
+                   "(scikit-learn's StandardScaler), so that both metrics weigh the same in the Euclidean distance "
+                   "K-Means uses." + w);
+    }
+  }
+
+  void eda_section() {
+    d_.heading("2. Exploratory data analysis");
+    Rows rows;
+    for (const json& p : s_["profile"])
+      rows.push_back({p["name"].get<std::string>(), format_fixed(p["mean"], 3), format_fixed(p["std"], 3),
+                      format_signed(p["skew"], 4), format_signed(p["skew_unbiased"], 4), format_signed(p["kurtosis"], 4),
+                      format_fixed(p["min"], 2), format_fixed(p["max"], 2)});
+    d_.table({"feature", "mean", "std", "skew", "skew (unbiased)", "excess kurtosis", "min", "max"}, rows);
+    std::vector<std::string> b;
+    for (const json& p : s_["profile"]) {
+      std::string meaning;
+      const std::string shape = skew_words(p["skew"], meaning);
+      b.push_back("**" + p["name"].get<std::string>() + "** is " + shape + " (skew " + format_signed(p["skew"], 3) +
+                  "): " + meaning + ". Excess kurtosis " + format_signed(p["kurtosis"], 3) + ": " +
+                  kurtosis_words(p["kurtosis"]) + ". Its QQ plot against the normal has r = " +
+                  format_fixed(p["qq"]["r"], 4) + ".");
+    }
+    d_.bullets(b);
+    d_.paragraph("Skew is the biased Fisher-Pearson coefficient (scipy's default), the adjusted one (pandas) in the "
+                 "next column; the standard deviation is the population one.");
+    figure("distributions", "Distribution and QQ plots of each feature.");
+  }
+
+  void selection_section() {
+    if (!s_.contains("sweep")) return;
+    d_.heading("3. Model selection");
+    const json& params = s_["parameters"];
+    const json& sug = s_["suggested_k"];
+    d_.paragraph("K-Means was fitted for k = " + std::to_string(params["k_min"].get<int>()) + ".." +
+                 std::to_string(params["k_max"].get<int>()) + ", each with k-means++ and " +
+                 std::to_string(params["n_init"].get<int>()) + " runs (lowest inertia kept), and each fit scored by "
+                 "WCSS (the elbow), silhouette, Calinski-Harabasz (higher is better) and Davies-Bouldin (lower is "
+                 "better).");
+    Rows rows;
+    for (const json& p : s_["sweep"]) {
+      std::string k = std::to_string(p["k"].get<int>());
+      if (sug["elbow"] == p["k"]) k += " (elbow)";
+      if (sug["silhouette"] == p["k"]) k += " (best silhouette)";
+      if (s_.contains("model") && s_["model"]["k"] == p["k"]) k = "**" + k + "**";
+      rows.push_back({k, format_fixed(p["wcss"], 3), format_json_number(p["silhouette"], 4),
+                      format_json_number(p["calinski_harabasz"], 1), format_json_number(p["davies_bouldin"], 4),
+                      std::to_string(p["n_iter"].get<int>())});
+    }
+    d_.table({"k", "WCSS", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "iterations"}, rows);
+    std::vector<std::string> b = {"Elbow (Kneedle knee of the WCSS curve): **" + k_text(sug["elbow"]) + "**.",
+                                  "Silhouette (highest mean silhouette): **" + k_text(sug["silhouette"]) + "**."};
+    if (sug["elbow"] != sug["silhouette"])
+      b.push_back("**The criteria disagree**: the elbow points to " + k_text(sug["elbow"]) +
+                  " while the silhouette prefers " + k_text(sug["silhouette"]) + ".");
+    else
+      b.push_back("Both criteria agree on " + k_text(sug["elbow"]) + ".");
+    if (s_.contains("model")) b.push_back(chosen_k_text());
+    d_.bullets(b);
+    figure("model_selection", "Model selection: WCSS with the knee, silhouette, Calinski-Harabasz and Davies-Bouldin "
+                              "against k; the chosen k highlighted.");
+  }
+
+  std::string chosen_k_text() {
+    const json& sug = s_["suggested_k"];
+    const int k = s_["model"]["k"].get<int>();
+    std::string t = "This report uses **k = " + std::to_string(k) + "** (" + s_["parameters"]["k_rule"].get<std::string>() + ").";
     const bool elbow_differs = sug["elbow"].is_number() && sug["elbow"].get<int>() != k;
-    const bool silhouette_differs = sug["silhouette"].is_number() && sug["silhouette"].get<int>() != k;
-    s << "- This report uses **k = " << k << "** (" << params["k_rule"].get<std::string>() << ").";
-    if (elbow_differs || silhouette_differs) {
-      s << " **The criteria disagree with this choice**:";
-      if (elbow_differs) s << " the elbow picks k = " << sug["elbow"].get<int>() << ";";
-      if (silhouette_differs) {
-        s << " the silhouette picks k = " << sug["silhouette"].get<int>();
-        for (const json& p : sum["sweep"]) {
-          if (p["k"].get<int>() == sug["silhouette"].get<int>() && p["silhouette"].is_number())
-            s << " (" << format_fixed(p["silhouette"], 4) << " against " << format_json_number(sum["model"]["silhouette"], 4)
-              << " at k = " << k << ")";
-        }
-        s << ";";
+    const bool sil_differs = sug["silhouette"].is_number() && sug["silhouette"].get<int>() != k;
+    if (!elbow_differs && !sil_differs) return t;
+    t += " **The criteria disagree with this choice**:";
+    if (elbow_differs) t += " the elbow picks k = " + std::to_string(sug["elbow"].get<int>()) + ";";
+    if (sil_differs) {
+      t += " the silhouette picks k = " + std::to_string(sug["silhouette"].get<int>());
+      for (const json& p : s_["sweep"])
+        if (p["k"] == sug["silhouette"] && p["silhouette"].is_number())
+          t += " (" + format_fixed(p["silhouette"], 4) + " against " + format_json_number(s_["model"]["silhouette"], 4) +
+               " at k = " + std::to_string(k) + ")";
+      t += ";";
+    }
+    return t + " k = " + std::to_string(k) + " trades some separation for a finer segmentation.";
+  }
+
+  void results_section() {
+    if (!s_.contains("model")) return;
+    const json& m = s_["model"];
+    const json& st = m["stability"];
+    d_.heading("4. Results and personas");
+    std::ostringstream p;
+    p << "K-Means with k = " << m["k"].get<int>() << ", k-means++ initialisation, best of " << m["n_init"].get<int>()
+      << " runs (seed " << m["seed"].get<std::uint64_t>() << "): inertia (WCSS) " << format_fixed(m["inertia"], 4)
+      << ", mean silhouette " << format_json_number(m["silhouette"], 4);
+    if (m["silhouette_rows"].get<std::size_t>() < s_["input"]["rows"].get<std::size_t>())
+      p << " (on a seeded sample of " << count_text(m["silhouette_rows"].get<std::int64_t>()) << " creators)";
+    p << ", " << m["n_iter"].get<int>() << " Lloyd iterations.";
+    d_.paragraph(p.str());
+    const double ari = st["mean_ari"].get<double>();
+    const double spread = st["inertia_max"].get<double>() - st["inertia_min"].get<double>();
+    std::string stab = "Stability across the runs: inertia from " + format_fixed(st["inertia_min"], 4) + " to " +
+                       format_fixed(st["inertia_max"], 4) + " (median " + format_fixed(st["inertia_median"], 4) +
+                       "), mean pairwise adjusted Rand index " + format_fixed(st["mean_ari"], 4) + ". ";
+    std::size_t at_best = 0;
+    for (const json& r : m["runs"])
+      if (r["inertia"].get<double>() <= st["inertia_min"].get<double>() * (1.0 + 1e-6)) ++at_best;
+    const std::size_t runs = m["runs"].size();
+    if (ari > 0.99 && spread <= 1e-6 * st["inertia_min"].get<double>())
+      stab += "Every run found the same segmentation: the solution is stable.";
+    else
+      stab += std::to_string(at_best) + " of " + std::to_string(runs) +
+              " runs reached the lowest inertia; the others stopped in other local optima, which is why K-Means is "
+              "restarted and the best run kept." +
+              (ari > 0.9 ? " The agreement between runs is high." : " The runs disagree noticeably: read the segmentation with care.");
+    d_.paragraph(stab);
+    const auto names = feature_names(s_);
+    std::vector<std::string> header = {"persona", "creators", "share"};
+    for (const std::string& n : names) header.push_back(n);
+    header.push_back("relative importance");
+    header.push_back("silhouette");
+    Rows rows;
+    for (const json& c : m["clusters"]) {
+      std::vector<std::string> row = {"**" + c["persona"].get<std::string>() + "**", count_text(c["size"].get<std::int64_t>()),
+                                      format_percent(c["share"])};
+      for (const json& v : c["centroid"]) row.push_back(format_fixed(v, 3));
+      std::string rel;
+      for (std::size_t j = 0; j < c["relative_importance"].size(); ++j) {
+        const json& v = c["relative_importance"][j];
+        rel += (j ? ", " : "") + (v.is_number() ? format_signed(v, 3) : std::string("n/a"));
       }
-      s << " k = " << k << " trades some separation for a finer segmentation.";
+      row.push_back(rel);
+      row.push_back(format_json_number(c["silhouette"], 3));
+      rows.push_back(row);
     }
-    s << "\n";
-  }
-  s << "\n";
-}
-
-void model_section(std::ostringstream& s, const json& sum) {
-  if (!sum.contains("model")) return;
-  const json& m = sum["model"];
-  const json& st = m["stability"];
-  s << "## 4. The model\n\n";
-  s << "K-Means with k = " << m["k"].get<int>() << ", k-means++ initialisation, best of " << m["n_init"].get<int>()
-    << " runs (seed " << m["seed"].get<std::uint64_t>() << "): inertia (WCSS) " << format_fixed(m["inertia"], 4)
-    << ", mean silhouette " << format_json_number(m["silhouette"], 4) << ", " << m["n_iter"].get<int>()
-    << " Lloyd iterations.\n\n";
-  const double spread = st["inertia_max"].get<double>() - st["inertia_min"].get<double>();
-  s << "Stability across the runs: inertia from " << format_fixed(st["inertia_min"], 4) << " to "
-    << format_fixed(st["inertia_max"], 4) << " (median " << format_fixed(st["inertia_median"], 4)
-    << "); mean pairwise adjusted Rand index " << format_fixed(st["mean_ari"], 4) << ". ";
-  const double ari = st["mean_ari"].get<double>();
-  if (ari > 0.99 && spread <= 1e-6 * st["inertia_min"].get<double>())
-    s << "Every run found the same segmentation: the solution is stable.\n\n";
-  else if (ari > 0.9)
-    s << "The runs mostly agree: the segmentation is stable up to a few boundary creators.\n\n";
-  else
-    s << "The runs disagree: several local optima exist, so the segmentation should be read with care.\n\n";
-}
-
-void personas_section(std::ostringstream& s, const json& sum) {
-  if (!sum.contains("model")) return;
-  const json& m = sum["model"];
-  std::vector<std::string> names;
-  for (const json& p : sum["profile"]) names.push_back(p["name"].get<std::string>());
-  s << "## 5. Personas\n\n";
-  s << "Each cluster is named after the archetype whose prototype (in z units) is nearest to its centroid, by an "
-       "optimal one-to-one matching; relative importance is the cluster mean over the platform mean, minus 1.\n\n";
-  std::vector<std::string> headers = {"persona", "creators", "share"};
-  for (const std::string& n : names) headers.push_back(n);
-  headers.push_back("relative importance");
-  headers.push_back("silhouette");
-  TextTable t(headers);
-  for (const json& c : m["clusters"]) {
-    std::vector<std::string> row = {"**" + c["persona"].get<std::string>() + "**",
-                                    std::to_string(c["size"].get<long long>()), format_percent(c["share"])};
-    for (const json& v : c["centroid"]) row.push_back(format_fixed(v, 3));
-    std::string rel;
-    for (std::size_t j = 0; j < c["relative_importance"].size(); ++j) {
-      const json& v = c["relative_importance"][j];
-      rel += (j ? ", " : "") + (v.is_number() ? format_signed(v, 3) : std::string("n/a"));
+    d_.table(header, rows);
+    d_.paragraph("Centroids are in original units; relative importance is the cluster mean over the platform mean, "
+                 "minus 1, per feature. Each cluster is named after the archetype whose prototype (in z units) is "
+                 "nearest to its centroid, by an optimal one-to-one matching.");
+    figure("segmentation", "Creators by persona in original units, centroids labelled.");
+    figure("silhouette", "Silhouette of every evaluated creator, sorted within each persona; the dashed line is the mean.");
+    figure("persona_profile", "Each persona's deviation from the platform average, per feature.");
+    Rows desc;
+    for (const json& c : m["clusters"]) {
+      const std::string ch = c["characteristics"].get<std::string>();
+      desc.push_back({"**" + c["persona"].get<std::string>() + "**",
+                      ch.empty() ? "No archetype matched; named from its levels." : ch, c["strategic_value"].get<std::string>()});
     }
-    row.push_back(rel);
-    row.push_back(format_json_number(c["silhouette"], 3));
-    t.add(row);
+    d_.table({"persona", "key characteristics", "strategic value"}, desc);
   }
-  s << t.markdown() << "\n";
-  TextTable d({"persona", "characteristics", "strategic value"});
-  for (const json& c : m["clusters"]) {
-    const std::string ch = c["characteristics"].get<std::string>();
-    d.add({c["persona"].get<std::string>(), ch.empty() ? "No archetype matched; named from its levels." : ch,
-           c["strategic_value"].get<std::string>()});
-  }
-  s << d.markdown() << "\n";
-}
 
-void recommendations_section(std::ostringstream& s, const json& sum) {
-  if (!sum.contains("model")) return;
-  std::vector<json> clusters(sum["model"]["clusters"].begin(), sum["model"]["clusters"].end());
-  std::stable_sort(clusters.begin(), clusters.end(),
-                   [](const json& a, const json& b) { return a["share"].get<double>() > b["share"].get<double>(); });
-  s << "## 6. Strategic recommendations\n\n";
-  s << "By segment size:\n\n";
-  for (const json& c : clusters) {
-    const std::string action = c["action"].get<std::string>();
-    s << "- **" << c["persona"].get<std::string>() << "** (" << c["size"].get<long long>() << " creators, "
-      << format_percent(c["share"]) << "): "
-      << (action.empty() ? "no archetype matched this segment; review it by hand before acting on it." : action) << "\n";
-  }
-  // The segment furthest above average on each feature, from the numbers.
-  std::vector<std::string> names;
-  for (const json& p : sum["profile"]) names.push_back(p["name"].get<std::string>());
-  s << "\n";
-  for (std::size_t j = 0; j < names.size(); ++j) {
-    const json* best = nullptr;
-    for (const json& c : clusters) {
-      const json& v = c["relative_importance"][j];
-      if (v.is_number() && (!best || v.get<double>() > (*best)["relative_importance"][j].get<double>())) best = &c;
+  void recommendations_section() {
+    if (!s_.contains("model")) return;
+    d_.heading("5. Strategic recommendations");
+    std::vector<json> cl(s_["model"]["clusters"].begin(), s_["model"]["clusters"].end());
+    std::stable_sort(cl.begin(), cl.end(), [](const json& a, const json& b) { return a["share"].get<double>() > b["share"].get<double>(); });
+    std::vector<std::string> b;
+    for (const json& c : cl) {
+      const std::string action = c["action"].get<std::string>();
+      b.push_back("**" + c["persona"].get<std::string>() + "** (" + count_text(c["size"].get<std::int64_t>()) +
+                  " creators, " + format_percent(c["share"]) + "): " +
+                  (action.empty() ? "no archetype matched this segment; review it by hand before acting on it." : action));
     }
-    if (best)
-      s << "- Highest " << names[j] << ": **" << (*best)["persona"].get<std::string>() << "** ("
-        << format_signed(100.0 * (*best)["relative_importance"][j].get<double>(), 1) << "% vs the platform average).\n";
+    d_.paragraph("By segment size:");
+    d_.bullets(b);
+    const auto names = feature_names(s_);
+    std::vector<std::string> top;
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      const json* best = nullptr;
+      for (const json& c : cl) {
+        const json& v = c["relative_importance"][j];
+        if (v.is_number() && (!best || v.get<double>() > (*best)["relative_importance"][j].get<double>())) best = &c;
+      }
+      if (best)
+        top.push_back("Highest " + names[j] + ": **" + (*best)["persona"].get<std::string>() + "** (" +
+                      format_signed(100.0 * (*best)["relative_importance"][j].get<double>(), 1) +
+                      "% vs the platform average).");
+    }
+    d_.bullets(top);
   }
-  s << "\n";
-}
+
+  const json& s_;
+  const std::set<std::string>& figs_;
+  ReportDocument d_;
+};
 
 }  // namespace
 
-std::string render_report_markdown(const json& sum) {
-  std::ostringstream s;
-  s << "# Creator archetypes: segmentation report\n\n";
-  s << "_Generated by Archetype " << sum["archetype_version"].get<std::string>() << " (`archetype "
-    << sum["command"].get<std::string>() << "`, backend " << sum.value("backend", std::string("none")) << ")._\n\n";
-  if (sum.contains("model")) {
-    const json& m = sum["model"];
-    s << "**Summary.** " << sum["input"]["rows"].get<std::size_t>() << " creators were segmented into "
-      << m["k"].get<int>() << " personas (silhouette " << format_json_number(m["silhouette"], 3) << ").";
-    if (sum.contains("suggested_k"))
-      s << " Elbow: " << k_text(sum["suggested_k"]["elbow"]) << "; silhouette: " << k_text(sum["suggested_k"]["silhouette"]) << ".";
-    s << "\n\n";
-  }
-  profile_section(s, sum);
-  preprocessing_section(s, sum);
-  sweep_section(s, sum);
-  model_section(s, sum);
-  personas_section(s, sum);
-  recommendations_section(s, sum);
-  return s.str();
+ReportDocument build_report(const json& summary, const std::set<std::string>& figures) {
+  return Builder(summary, figures).build();
 }
 
 }  // namespace archetype

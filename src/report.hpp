@@ -1,14 +1,20 @@
-// report.md: the study's sections, generated from summary.json's numbers
-// (never fixed prose): data profile, preprocessing, choice of k, model,
-// personas and strategic recommendations.
+// The study's report, generated from summary.json's numbers (never fixed
+// prose), in the study's order: abstract, data and preprocessing,
+// exploratory analysis, model selection, results and personas, strategic
+// recommendations; figures embedded where they were produced.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "report_document.hpp"
+
 namespace archetype {
 
-std::string render_report_markdown(const nlohmann::ordered_json& summary);
+/// `figures`: names of the figures present in figures/ (e.g.
+/// "distributions"); the report embeds figures/NAME.png for those.
+ReportDocument build_report(const nlohmann::ordered_json& summary, const std::set<std::string>& figures);
 
 }  // namespace archetype

@@ -99,15 +99,74 @@ TEST_F(Cli, RunOnTheEmbeddedDatasetWritesTheWholeStudy) {
   EXPECT_EQ(labels.substr(0, labels.find('\n')), "User ID,cluster,persona");
   EXPECT_EQ(std::count(labels.begin(), labels.end(), '\n'), 2601);
   const std::string report = slurp(out / "report.md");
-  for (const char* section : {"## 1. Data profile", "## 3. Choosing k", "## 5. Personas", "## 6. Strategic recommendations",
+  for (const char* section : {"## Abstract", "## 1. Data and preprocessing", "## 2. Exploratory data analysis",
+                              "## 3. Model selection", "## 4. Results and personas", "## 5. Strategic recommendations",
                               "The criteria disagree with this choice", "The Power Stars"})
     EXPECT_NE(report.find(section), std::string::npos) << section;
+  EXPECT_TRUE(fs::exists(out / "report.html"));
   EXPECT_NE(r.out.find("The Power Stars"), std::string::npos);
+  // Figures, where Debian's matplotlib is installed (the README's set-up and
+  // CI install it): all five, PNG and SVG, embedded in both reports.
+  if (std::system("/usr/bin/python3 -c 'import matplotlib, numpy' >/dev/null 2>&1") == 0) {
+    const std::string html = slurp(out / "report.html");
+    for (const char* name : {"distributions", "model_selection", "segmentation", "silhouette", "persona_profile"}) {
+      const fs::path png = out / "figures" / (std::string(name) + ".png");
+      ASSERT_TRUE(fs::exists(png)) << png << "\n" << r.err;
+      EXPECT_GT(fs::file_size(png), 10000u) << png;
+      EXPECT_TRUE(fs::exists(out / "figures" / (std::string(name) + ".svg"))) << name;
+      EXPECT_NE(report.find("(figures/" + std::string(name) + ".png)"), std::string::npos) << name;
+    }
+    EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
+  }
+}
+
+// The report's numbers are those of summary.json: every persona's size and
+// share, the silhouette, the picks of both criteria.
+TEST_F(Cli, ReportNumbersComeFromTheSummary) {
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run("run --quiet --no-figures --k 4 --out " + out.string()).code, 0);
+  const json s = json::parse(slurp(out / "summary.json"));
+  const std::string md = slurp(out / "report.md");
+  const std::string html = slurp(out / "report.html");
+  for (const json& c : s["model"]["clusters"]) {
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f%%", 100.0 * c["share"].get<double>());
+    std::string size = std::to_string(c["size"].get<long long>());
+    if (size.size() > 3) size.insert(size.size() - 3, ",");
+    const std::string row = "| **" + c["persona"].get<std::string>() + "** | " + size + " | " + share + " |";
+    EXPECT_NE(md.find(row), std::string::npos) << row;
+    EXPECT_NE(html.find(c["persona"].get<std::string>()), std::string::npos);
+  }
+  char sil[32];
+  std::snprintf(sil, sizeof sil, "%.4f", s["model"]["silhouette"].get<double>());
+  EXPECT_NE(md.find(sil), std::string::npos) << sil;
+  EXPECT_NE(md.find("Elbow (Kneedle knee of the WCSS curve): **k = " + std::to_string(s["suggested_k"]["elbow"].get<int>())),
+            std::string::npos);
+  // k = 4 is what both criteria pick on the reference data: no disagreement.
+  EXPECT_EQ(md.find("disagree"), std::string::npos);
+  // Self-contained HTML: no external resources.
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_FALSE(fs::exists(out / "figure_points.csv"));
+}
+
+TEST_F(Cli, WithoutMatplotlibTheRunSucceedsAndSaysWhatIsMissing) {
+  const fs::path out = dir_ / "out";
+  const std::string cmd = "ARCHETYPE_PYTHON=/nonexistent/python3 " + std::string(ARCHETYPE_CLI_PATH) +
+                          " run --k-max 4 --out " + out.string() + " >/dev/null 2>" + (dir_ / "err.txt").string();
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string err = slurp(dir_ / "err.txt");
+  EXPECT_NE(err.find("apt-get install python3-matplotlib"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(out / "report.md"));
+  EXPECT_TRUE(fs::exists(out / "report.html"));
+  EXPECT_FALSE(fs::exists(out / "figures" / "segmentation.png"));
 }
 
 TEST_F(Cli, OneAndTwoThreadsGiveByteIdenticalResults) {
-  const CliResult a = run("run --quiet --threads 1 --out " + (dir_ / "a").string());
-  const CliResult b = run("run --quiet --threads 2 --out " + (dir_ / "b").string());
+  const CliResult a = run("run --quiet --no-figures --threads 1 --out " + (dir_ / "a").string());
+  const CliResult b = run("run --quiet --no-figures --threads 2 --out " + (dir_ / "b").string());
   ASSERT_EQ(a.code, 0) << a.err;
   ASSERT_EQ(b.code, 0) << b.err;
   EXPECT_EQ(load_summary_without_timings(dir_ / "a" / "summary.json").dump(2),
@@ -117,7 +176,7 @@ TEST_F(Cli, OneAndTwoThreadsGiveByteIdenticalResults) {
 }
 
 TEST_F(Cli, FitThenPredictReproducesTheLabels) {
-  const CliResult f = run("fit " + archetype::test::reference_csv() + " --k 5 --quiet --out " + (dir_ / "fit").string());
+  const CliResult f = run("fit " + archetype::test::reference_csv() + " --k 5 --quiet --no-figures --out " + (dir_ / "fit").string());
   ASSERT_EQ(f.code, 0) << f.err;
   const json s = json::parse(slurp(dir_ / "fit" / "summary.json"));
   EXPECT_FALSE(s.contains("sweep"));
@@ -129,7 +188,7 @@ TEST_F(Cli, FitThenPredictReproducesTheLabels) {
 }
 
 TEST_F(Cli, KAutoTakesTheSilhouetteMaximum) {
-  const CliResult r = run("run --k auto --json --quiet --out " + (dir_ / "o").string());
+  const CliResult r = run("run --k auto --json --quiet --no-figures --out " + (dir_ / "o").string());
   ASSERT_EQ(r.code, 0) << r.err;
   const json s = json::parse(r.out);
   EXPECT_EQ(s["model"]["k"], 4);
@@ -142,7 +201,7 @@ TEST_F(Cli, ProfileAndSweepCommands) {
   EXPECT_EQ(s["profile"].size(), 2u);
   EXPECT_FALSE(s.contains("model"));
   EXPECT_EQ(s["profile"][0]["qq"]["theoretical"].size(), s["profile"][0]["qq"]["sample"].size());
-  r = run("sweep --k-min 2 --k-max 4 --json --quiet --out " + (dir_ / "s").string());
+  r = run("sweep --k-min 2 --k-max 4 --json --quiet --no-figures --out " + (dir_ / "s").string());
   ASSERT_EQ(r.code, 0) << r.err;
   s = json::parse(r.out);
   EXPECT_EQ(s["sweep"].size(), 3u);
@@ -184,7 +243,7 @@ TEST_F(Cli, DropInvalidSkipsAndReports) {
   for (int i = 0; i < 20; ++i) csv += std::to_string(i) + "," + std::to_string(i % 7) + "," + std::to_string(i % 5) + "\n";
   csv += "20,oops,1\n";
   const fs::path p = write("d.csv", csv);
-  const CliResult r = run("fit " + p.string() + " --k 2 --drop-invalid --out " + (dir_ / "o").string());
+  const CliResult r = run("fit " + p.string() + " --k 2 --drop-invalid --no-figures --out " + (dir_ / "o").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("dropped 1 invalid row"), std::string::npos) << r.err;
   const json s = json::parse(slurp(dir_ / "o" / "summary.json"));
@@ -214,7 +273,7 @@ TEST_F(Cli, PredictRejectsBadModels) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("version"), std::string::npos) << r.err;
   // A valid model whose feature columns the CSV lacks.
-  ASSERT_EQ(run("fit --k 3 --quiet --out " + (dir_ / "fit").string()).code, 0);
+  ASSERT_EQ(run("fit --k 3 --quiet --no-figures --out " + (dir_ / "fit").string()).code, 0);
   r = run("predict --model " + (dir_ / "fit" / "model.json").string() + " " + csv.string() + " --out " + (dir_ / "o").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("Instagram visit score"), std::string::npos) << r.err;
@@ -222,7 +281,7 @@ TEST_F(Cli, PredictRejectsBadModels) {
 
 TEST_F(Cli, FeatureNamesAndColumnsByIndex) {
   const CliResult r = run("fit " + archetype::test::reference_csv() +
-                          " --columns 1,2 --feature-names Eng,Mon --k 3 --json --quiet --out " + (dir_ / "o").string());
+                          " --columns 1,2 --feature-names Eng,Mon --k 3 --json --quiet --no-figures --out " + (dir_ / "o").string());
   ASSERT_EQ(r.code, 0) << r.err;
   const json s = json::parse(r.out);
   EXPECT_EQ(s["profile"][0]["name"], "Eng");

@@ -1,0 +1,42 @@
+// Shapes of one feature's distribution for the report's figures: a
+// histogram and a Gaussian kernel density estimate (scipy's gaussian_kde
+// with Scott's bandwidth), both small enough for summary.json.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "archetype/matrix.hpp"
+
+namespace archetype {
+
+struct Histogram {
+  std::vector<double> edges;         ///< bins + 1 edges, from min to max
+  std::vector<std::int64_t> counts;  ///< rows per bin (the last bin includes max)
+};
+
+struct DensityCurve {
+  std::vector<double> x, y;  ///< y integrates to 1 over x
+  double bandwidth = 0.0;    ///< kernel standard deviation
+};
+
+/// `bins` equal-width bins over [min, max] of column `col`.
+Histogram histogram(const Matrix& X, std::size_t col, std::size_t bins);
+
+/// Gaussian KDE of column `col` with Scott's rule (h = std * m^(-1/5)),
+/// from at most `max_rows` rows (a fixed stride over the rows, so the result
+/// is deterministic), evaluated at `points` points from min - 3h to max + 3h.
+DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points = 200,
+                            std::size_t max_rows = 20000);
+
+/// Rows per bin of a 2-D grid over columns (cx, cy), one grid per label in
+/// [0, k): counts[label][iy * nx + ix].
+struct Histogram2D {
+  std::vector<double> x_edges, y_edges;
+  std::vector<std::vector<std::int64_t>> counts;
+};
+Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
+                         int k, std::size_t nx, std::size_t ny);
+
+}  // namespace archetype

@@ -1,0 +1,96 @@
+#include "archetype/distribution.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace archetype {
+namespace {
+
+void column_range(const Matrix& X, std::size_t col, double& lo, double& hi) {
+  lo = INFINITY;
+  hi = -INFINITY;
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    lo = std::min(lo, static_cast<double>(X.at(i, col)));
+    hi = std::max(hi, static_cast<double>(X.at(i, col)));
+  }
+  if (X.rows == 0) lo = hi = 0.0;
+  if (hi <= lo) hi = lo + 1.0;  // a constant column still gets a visible bin
+}
+
+std::vector<double> edges(double lo, double hi, std::size_t bins) {
+  std::vector<double> e(bins + 1);
+  for (std::size_t b = 0; b <= bins; ++b) e[b] = lo + (hi - lo) * static_cast<double>(b) / static_cast<double>(bins);
+  return e;
+}
+
+std::size_t bin_of(double v, double lo, double hi, std::size_t bins) {
+  const double t = (v - lo) / (hi - lo) * static_cast<double>(bins);
+  if (!(t > 0.0)) return 0;
+  return std::min(bins - 1, static_cast<std::size_t>(t));
+}
+
+}  // namespace
+
+Histogram histogram(const Matrix& X, std::size_t col, std::size_t bins) {
+  Histogram h;
+  bins = std::max<std::size_t>(bins, 1);
+  double lo = 0.0, hi = 0.0;
+  column_range(X, col, lo, hi);
+  h.edges = edges(lo, hi, bins);
+  h.counts.assign(bins, 0);
+  for (std::size_t i = 0; i < X.rows; ++i) h.counts[bin_of(X.at(i, col), lo, hi, bins)] += 1;
+  return h;
+}
+
+DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points, std::size_t max_rows) {
+  DensityCurve out;
+  if (X.rows == 0 || points < 2) return out;
+  const std::size_t stride = std::max<std::size_t>(1, (X.rows + max_rows - 1) / max_rows);
+  std::vector<double> v;
+  for (std::size_t i = 0; i < X.rows; i += stride) v.push_back(X.at(i, col));
+  const double m = static_cast<double>(v.size());
+  double mean = 0.0;
+  for (double x : v) mean += x;
+  mean /= m;
+  double var = 0.0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  var = v.size() > 1 ? var / (m - 1.0) : 0.0;  // scipy's gaussian_kde uses the unbiased covariance
+  double h = std::sqrt(var) * std::pow(m, -0.2);
+  double lo = 0.0, hi = 0.0;
+  column_range(X, col, lo, hi);
+  if (!(h > 0.0)) h = (hi - lo) / 100.0;
+  out.bandwidth = h;
+  const double a = lo - 3.0 * h, b = hi + 3.0 * h;
+  const double norm = 1.0 / (m * h * std::sqrt(2.0 * M_PI));
+  out.x.resize(points);
+  out.y.resize(points);
+  for (std::size_t p = 0; p < points; ++p) {
+    const double x = a + (b - a) * static_cast<double>(p) / static_cast<double>(points - 1);
+    double s = 0.0;
+    for (double xi : v) {
+      const double z = (x - xi) / h;
+      s += std::exp(-0.5 * z * z);
+    }
+    out.x[p] = x;
+    out.y[p] = s * norm;
+  }
+  return out;
+}
+
+Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
+                         int k, std::size_t nx, std::size_t ny) {
+  Histogram2D h;
+  double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+  column_range(X, cx, x0, x1);
+  column_range(X, cy, y0, y1);
+  h.x_edges = edges(x0, x1, nx);
+  h.y_edges = edges(y0, y1, ny);
+  h.counts.assign(static_cast<std::size_t>(k), std::vector<std::int64_t>(nx * ny, 0));
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    const std::size_t ix = bin_of(X.at(i, cx), x0, x1, nx), iy = bin_of(X.at(i, cy), y0, y1, ny);
+    h.counts[static_cast<std::size_t>(labels[i])][iy * nx + ix] += 1;
+  }
+  return h;
+}
+
+}  // namespace archetype
