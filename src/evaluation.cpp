@@ -53,6 +53,7 @@ SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector
   }
   const std::size_t n = Y->rows;
   res.evaluated = n;
+  res.sampled = !res.rows.empty();
   res.cluster_means.assign(kk, 0.0);
   std::vector<std::int64_t> counts(kk, 0);
   for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(lab[i])] += 1;
@@ -62,6 +63,17 @@ SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector
   backend.silhouette(*Y, lab, k, res.values.data());
   res.defined = true;
   res.score = exact_mean(res.values.data(), n);
+  res.ci_low = res.ci_high = res.score;
+  if (!res.rows.empty() && n > 1) {
+    // Sample variance in a fixed order (the values are already deterministic).
+    double ss = 0.0;
+    for (double v : res.values) ss += (v - res.score) * (v - res.score);
+    const double var = ss / static_cast<double>(n - 1);
+    const double fpc = 1.0 - static_cast<double>(n) / static_cast<double>(X.rows);
+    res.std_error = std::sqrt(var / static_cast<double>(n) * fpc);
+    res.ci_low = res.score - 1.959963984540054 * res.std_error;
+    res.ci_high = res.score + 1.959963984540054 * res.std_error;
+  }
   std::vector<double> per;
   for (std::size_t c = 0; c < kk; ++c) {
     if (counts[c] == 0) continue;
@@ -71,6 +83,12 @@ SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector
     res.cluster_means[c] = exact_mean(per.data(), per.size());
   }
   return res;
+}
+
+std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std::size_t threshold, bool exact) {
+  if (exact) return 0;
+  if (requested > 0) return requested < rows ? requested : 0;
+  return rows > threshold ? threshold : 0;
 }
 
 DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit) {

@@ -2,6 +2,7 @@
 // runs the pipeline, prints, and turns errors into exit codes
 // (0 success, 2 bad usage or bad input, 1 internal failure).
 #include <omp.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -39,7 +40,16 @@ void add_shared_options(CLI::App* app, CliState& st) {
   app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
   app->add_option("--max-iter", o.kmeans.max_iter, "Lloyd iterations per run at most")->check(CLI::Range(1, 100000000))->capture_default_str();
   app->add_option("--tol", o.kmeans.tol, "Convergence tolerance, relative to the mean feature variance")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app->add_option("--silhouette-sample", o.silhouette_sample, "Evaluate the silhouette on a seeded sample of N rows (0 = exact)")->capture_default_str();
+  app->add_option("--silhouette-sample", o.silhouette_sample,
+                  "Evaluate the silhouette on a seeded sample of N rows (0 = the --silhouette rule)")
+      ->capture_default_str();
+  app->add_option("--silhouette", o.silhouette_mode,
+                  "auto: exact up to --silhouette-threshold rows, a sample of that many above; exact: always exact")
+      ->check(CLI::IsMember({"auto", "exact"}))
+      ->capture_default_str();
+  app->add_option("--silhouette-threshold", o.silhouette_threshold, "Rows above which --silhouette auto samples")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");
   app->add_option("--out", o.out_dir, "Output directory")->capture_default_str();
   app->add_flag("--quiet", st.quiet, "No notices on stderr");
@@ -109,6 +119,7 @@ int main(int argc, char** argv) {
       st.opts.k = k;
     }
     if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
+    st.opts.progress = !st.quiet && !st.json && ::isatty(2);
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
     if (st.json) {
       std::cout << out.summary.dump(2) << "\n";

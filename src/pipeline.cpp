@@ -22,6 +22,7 @@
 #include "figures_runner.hpp"
 #include "model_file.hpp"
 #include "output_files.hpp"
+#include "progress.hpp"
 #include "report.hpp"
 #include "text_table.hpp"
 
@@ -133,6 +134,10 @@ json sweep_json(const SweepResult& sweep) {
     arr.push_back({{"k", p.k},
                    {"wcss", p.wcss},
                    {"silhouette", nullable(p.silhouette.defined, p.silhouette.score)},
+                   {"silhouette_rows", p.silhouette.evaluated},
+                   {"silhouette_ci", p.silhouette.defined && p.silhouette.sampled
+                                         ? json::array({p.silhouette.ci_low, p.silhouette.ci_high})
+                                         : json(nullptr)},
                    {"calinski_harabasz", nullable(p.dispersion.defined, p.dispersion.calinski_harabasz)},
                    {"davies_bouldin", nullable(p.dispersion.defined, p.dispersion.davies_bouldin)},
                    {"n_iter", p.n_iter},
@@ -268,6 +273,7 @@ ModelReport model_json(const KMeansResult& fit, const SilhouetteResult& sil, con
              {"inertia", fit.inertia},
              {"silhouette", nullable(sil.defined, sil.score)},
              {"silhouette_rows", sil.evaluated},
+             {"silhouette_ci", sil.defined && sil.sampled ? json::array({sil.ci_low, sil.ci_high}) : json(nullptr)},
              {"n_iter", fit.n_iter},
              {"n_init", o.kmeans.n_init},
              {"seed", o.kmeans.seed},
@@ -297,7 +303,9 @@ json parameters_json(const PipelineOptions& o, Command cmd, int k) {
             {"max_iter", o.kmeans.max_iter},
             {"tol", o.kmeans.tol},
             {"init", "k-means++"},
-            {"silhouette_sample", o.silhouette_sample}};
+            {"silhouette", o.silhouette_mode},
+            {"silhouette_sample", o.silhouette_sample},
+            {"silhouette_threshold", o.silhouette_threshold}};
   if (cmd == Command::Run || cmd == Command::Sweep) {
     p["k_min"] = o.k_min;
     p["k_max"] = o.k_max;
@@ -439,7 +447,9 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
 
   // 4. Sweep k.
   std::optional<SweepResult> sweep;
-  SilhouetteParams silp{o.silhouette_sample, o.kmeans.seed};
+  SilhouetteParams silp{silhouette_sample_size(z.rows, o.silhouette_sample, o.silhouette_threshold,
+                                               o.silhouette_mode == "exact"),
+                        o.kmeans.seed};
   if (cmd == Command::Run || cmd == Command::Sweep) {
     timer.start();
     SweepParams sp;
@@ -447,7 +457,16 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     sp.k_max = o.k_max;
     sp.kmeans = o.kmeans;
     sp.silhouette = silp;
+    Progress progress(o.progress);
+    double rows_done = 0.0;
+    sp.on_fit = [&](int kk, int done, int total, long long iterations) {
+      rows_done += static_cast<double>(iterations) * static_cast<double>(z.rows);
+      progress.update("sweep", "k = " + std::to_string(kk) + " done (" + std::to_string(done) + " of " +
+                                   std::to_string(total) + " k, " + std::to_string(o.kmeans.n_init) + " runs each)",
+                      rows_done);
+    };
     sweep = run_sweep(*backend, z, fp, sp, o.k_auto ? 0 : o.k);
+    progress.done();
     timer.stop("sweep");
     if (o.k_auto) {
       if (!sweep->silhouette_k) throw InputError("--k auto: no k in the sweep has a defined silhouette");

@@ -28,8 +28,11 @@ struct PipelineOptions {
   int k_min = 2, k_max = 10;               ///< sweep range
   int k = 5;                               ///< final model's k (run, fit)
   bool k_auto = false;                     ///< run: take k from the sweep (silhouette maximum)
-  std::size_t silhouette_sample = 0;       ///< 0 = exact silhouette
+  std::size_t silhouette_sample = 0;       ///< > 0: sample this many rows (scikit-learn's sample_size)
+  std::string silhouette_mode = "auto";    ///< auto | exact
+  std::size_t silhouette_threshold = 50000;  ///< auto: exact up to this many rows, a sample of this size above
   std::string out_dir = "out";
+  bool progress = false;                   ///< progress line on stderr (the CLI sets it for a terminal)
   bool figures = true;                     ///< run scripts/figures.py (matplotlib) and embed the figures
   std::string personas_path;               ///< empty = data/personas.json
   std::string model_path;                  ///< predict: model.json

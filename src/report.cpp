@@ -167,6 +167,18 @@ class Builder {
                       std::to_string(p["n_iter"].get<int>())});
     }
     d_.table({"k", "WCSS", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "iterations"}, rows);
+    const json& first = s_["sweep"][0];
+    if (first.contains("silhouette_ci") && first["silhouette_ci"].is_array()) {
+      double half = 0.0;
+      for (const json& p : s_["sweep"])
+        if (p["silhouette_ci"].is_array())
+          half = std::max(half, 0.5 * (p["silhouette_ci"][1].get<double>() - p["silhouette_ci"][0].get<double>()));
+      d_.paragraph("With " + count_text(s_["input"]["rows"].get<std::int64_t>()) +
+                   " creators the silhouette is estimated on a seeded uniform sample of " +
+                   count_text(first["silhouette_rows"].get<std::int64_t>()) +
+                   " creators per k (scikit-learn's `sample_size`); the 95% confidence intervals are at most +/- " +
+                   format_fixed(half, 4) + " wide. `--silhouette exact` computes it on every creator.");
+    }
     std::vector<std::string> b = {"Elbow (Kneedle knee of the WCSS curve): **" + k_text(sug["elbow"]) + "**.",
                                   "Silhouette (highest mean silhouette): **" + k_text(sug["silhouette"]) + "**."};
     if (sug["elbow"] != sug["silhouette"])
@@ -209,8 +221,10 @@ class Builder {
     p << "K-Means with k = " << m["k"].get<int>() << ", k-means++ initialisation, best of " << m["n_init"].get<int>()
       << " runs (seed " << m["seed"].get<std::uint64_t>() << "): inertia (WCSS) " << format_fixed(m["inertia"], 4)
       << ", mean silhouette " << format_json_number(m["silhouette"], 4);
-    if (m["silhouette_rows"].get<std::size_t>() < s_["input"]["rows"].get<std::size_t>())
-      p << " (on a seeded sample of " << count_text(m["silhouette_rows"].get<std::int64_t>()) << " creators)";
+    if (m["silhouette_ci"].is_array())
+      p << " (on a seeded uniform sample of " << count_text(m["silhouette_rows"].get<std::int64_t>())
+        << " creators; 95% confidence interval " << format_fixed(m["silhouette_ci"][0], 4) << " to "
+        << format_fixed(m["silhouette_ci"][1], 4) << ")";
     p << ", " << m["n_iter"].get<int>() << " Lloyd iterations.";
     d_.paragraph(p.str());
     const double ari = st["mean_ari"].get<double>();

@@ -26,7 +26,10 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     p.silhouette.values.clear();  // per-row values are only kept for the chosen model
     p.silhouette.rows.clear();
     out.points.push_back(std::move(p));
+    long long iterations = 0;
+    for (const KMeansRun& run : fit.runs) iterations += run.n_iter;
     if (k == keep_k) out.kept = std::move(fit);
+    if (params.on_fit) params.on_fit(k, k - params.k_min + 1, params.k_max - params.k_min + 1, iterations);
   }
   std::vector<double> xs, ys;
   for (const SweepPoint& p : out.points) {

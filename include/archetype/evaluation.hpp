@@ -28,7 +28,17 @@ struct SilhouetteResult {
   std::vector<double> values;           ///< s(i) per evaluated row
   std::vector<std::size_t> rows;        ///< evaluated rows when sampled (empty: all rows)
   std::size_t evaluated = 0;            ///< rows evaluated
+  bool sampled = false;                 ///< a sample, not every row
+  /// For a sample: the standard error of the mean s(i) (with the finite
+  /// population correction) and a 95% normal confidence interval; 0 and
+  /// [score, score] when exact.
+  double std_error = 0.0, ci_low = 0.0, ci_high = 0.0;
 };
+
+/// The sample size the workflow uses: `requested` when > 0, else none (exact)
+/// for up to `threshold` rows and `threshold` rows above it.  `exact`
+/// forces the exact value at any size.
+std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std::size_t threshold, bool exact);
 
 SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels,
                             int k, const SilhouetteParams& params);

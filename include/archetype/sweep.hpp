@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct SweepParams {
   int k_max = 10;               ///< last k of the sweep (inclusive)
   KMeansParams kmeans;          ///< n_clusters is ignored; everything else applies to each k
   SilhouetteParams silhouette;  ///< exact by default
+  /// Called after each k's fit and scores (k, fits done, fits in all, Lloyd
+  /// iterations summed over its runs); may be empty.
+  std::function<void(int, int, int, long long)> on_fit;
 };
 
 struct SweepPoint {
