@@ -45,11 +45,41 @@ __device__ TileLayout tile_layout(unsigned char* smem, int k, int d, int v, int 
   return t;
 }
 
+/// Values per row that reduce_tile keeps in registers (larger v falls back
+/// to one slot per warp).
+constexpr int kMaxRegisterValues = 8;
+
 /// Adds to sacc the per-cluster count (slot c*(v+1)) and sums of the v
 /// values (slots c*(v+1)+1+j) of the m rows of the tile.  One warp per
-/// slot: each slot has a single writer, so no atomics are needed here.
+/// cluster: it reads every row's label once and the values of its own rows
+/// only, so shared-memory traffic per row is about k labels plus v values.
+/// Each slot has a single writer, so no atomics are needed here.
 __device__ void reduce_tile(const TileLayout& t, int tile, int m, int k, int v) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nwarps = blockDim.x / 32;
+  if (v <= kMaxRegisterValues) {
+    for (int c = warp; c < k; c += nwarps) {
+      long long count = 0, sum[kMaxRegisterValues];
+#pragma unroll
+      for (int j = 0; j < kMaxRegisterValues; ++j) sum[j] = 0;
+      for (int r = lane; r < m; r += 32) {
+        if (t.labels[r] != c) continue;
+        ++count;
+#pragma unroll
+        for (int j = 0; j < kMaxRegisterValues; ++j)
+          if (j < v) sum[j] += t.svals[static_cast<std::size_t>(j) * tile + r];
+      }
+      count = warp_sum(count);
+      if (lane == 0) t.sacc[c * (v + 1)] += count;
+#pragma unroll
+      for (int j = 0; j < kMaxRegisterValues; ++j) {
+        if (j < v) {
+          const long long s = warp_sum(sum[j]);
+          if (lane == 0) t.sacc[c * (v + 1) + 1 + j] += s;
+        }
+      }
+    }
+    return;
+  }
   const int slots = k * (v + 1);
   for (int s = warp; s < slots; s += nwarps) {
     const int c = s / (v + 1), j = s % (v + 1);
@@ -90,12 +120,30 @@ __global__ void lloyd_kernel(const float* __restrict__ x, std::size_t n, int d, 
       const float* xr = x + i * d;
       float best = INFINITY;
       int bl = 0;
-      for (int c = 0; c < k; ++c) {
-        const float s = squared_distance(xr, t.centers + c * d, d);
-        if (s < best) {
-          best = s;
-          bl = c;
+      if (d == 2) {
+        // One 8-byte load per row; the same operations as squared_distance().
+        const float2 xv = reinterpret_cast<const float2*>(x)[i];
+        for (int c = 0; c < k; ++c) {
+          const float u = xv.x - t.centers[2 * c], v = xv.y - t.centers[2 * c + 1];
+          float s = 0.0f;
+          s = s + u * u;
+          s = s + v * v;
+          if (s < best) {
+            best = s;
+            bl = c;
+          }
         }
+        t.svals[r] = __float2int_rn(xv.x * fscale);
+        t.svals[static_cast<std::size_t>(tile) + r] = __float2int_rn(xv.y * fscale);
+      } else {
+        for (int c = 0; c < k; ++c) {
+          const float s = squared_distance(xr, t.centers + c * d, d);
+          if (s < best) {
+            best = s;
+            bl = c;
+          }
+        }
+        for (int j = 0; j < d; ++j) t.svals[static_cast<std::size_t>(j) * tile + r] = __float2int_rn(xr[j] * fscale);
       }
       inertia += __float2ll_rn(best * dscale);
       if (labels[i] != bl) {  // labels are written only when they change
@@ -103,7 +151,6 @@ __global__ void lloyd_kernel(const float* __restrict__ x, std::size_t n, int d, 
         ++changed;
       }
       t.labels[r] = bl;
-      for (int j = 0; j < d; ++j) t.svals[static_cast<std::size_t>(j) * tile + r] = __float2int_rn(xr[j] * fscale);
     }
     __syncthreads();
     reduce_tile(t, tile, m, k, d);
