@@ -1,0 +1,965 @@
+#!/usr/bin/python3
+"""Archetype figure generator.
+
+Usage: /usr/bin/python3 scripts/figures.py OUT_DIR [--only NAME[,NAME]] [--dpi N]
+
+Reads the files that `archetype` wrote into OUT_DIR (summary.json and, when
+the run fitted a model, figure_points.csv or figure_density.json and
+figure_silhouette.csv) and writes OUT_DIR/figures/NAME.png and NAME.svg for
+
+  distributions    histogram + density and normal QQ plot per feature
+  model_selection  WCSS / silhouette / Calinski-Harabasz / Davies-Bouldin vs k
+  segmentation     creators in original units coloured by persona, centroids
+  silhouette       per-cluster sorted silhouette bands
+  persona_profile  deviation of each persona from the platform average
+
+stdout gets one line per file written (its path); notes about figures that
+the run cannot support (no sweep, no model, no silhouette) go to stderr.
+Exit status: 0 on success, 2 (one line on stderr, nothing written) when an
+input is missing or malformed or the arguments are wrong, 1 when numpy or
+matplotlib cannot be imported.  Each file is written under a temporary name
+in the same folder and renamed into place, so no half-written figure is
+ever left behind.
+
+Only the standard library, numpy and matplotlib are used (Debian's
+python3-numpy and python3-matplotlib; run with /usr/bin/python3).
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+FIGURES = ("distributions", "model_selection", "segmentation", "silhouette", "persona_profile")
+PROG = "figures.py"
+
+# ---------------------------------------------------------------------------
+# Colours: Okabe-Ito, with a fixed colour for each of the five known personas
+# and the rest of the palette (then Paul Tol's "muted" set) for any others.
+# ---------------------------------------------------------------------------
+KNOWN_PERSONAS = ("The Power Stars", "Growth Engines", "Niche Experts",
+                  "Steady Hobbyists", "Inactive/Casual")
+PERSONA_COLOURS = {
+    "The Power Stars": "#D55E00",   # vermillion
+    "Growth Engines": "#009E73",    # bluish green
+    "Niche Experts": "#CC79A7",     # reddish purple
+    "Steady Hobbyists": "#0072B2",  # blue
+    "Inactive/Casual": "#8C8C8C",   # neutral grey
+}
+OTHER_COLOURS = ("#E69F00", "#56B4E9", "#F0E442",                       # rest of Okabe-Ito
+                 "#882255", "#44AA99", "#332288", "#DDCC77", "#117733",  # Paul Tol muted
+                 "#88CCEE", "#AA4499", "#999933", "#CC6677")
+HIGHLIGHT_COLOUR = "#E69F00"
+INK = "#222222"
+
+
+class InputError(Exception):
+    """A missing or malformed input; reported in one line with exit status 2."""
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers (every message names the file and the field).
+# ---------------------------------------------------------------------------
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _num(v, where, null=False):
+    if v is None and null:
+        return None
+    if not _is_number(v):
+        raise InputError(f"{where}: expected a finite number{' or null' if null else ''}, got {_show(v)}")
+    return float(v)
+
+
+def _int(v, where, minimum=None, null=False):
+    if v is None and null:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise InputError(f"{where}: expected an integer{' or null' if null else ''}, got {_show(v)}")
+    if minimum is not None and v < minimum:
+        raise InputError(f"{where}: expected an integer >= {minimum}, got {v}")
+    return v
+
+
+def _str(v, where):
+    if not isinstance(v, str) or not v.strip():
+        raise InputError(f"{where}: expected a non-empty string, got {_show(v)}")
+    return v
+
+
+def _list(v, where, min_len=0):
+    if not isinstance(v, list):
+        raise InputError(f"{where}: expected a list, got {_show(v)}")
+    if len(v) < min_len:
+        raise InputError(f"{where}: expected at least {min_len} entries, got {len(v)}")
+    return v
+
+
+def _dict(v, where):
+    if not isinstance(v, dict):
+        raise InputError(f"{where}: expected an object, got {_show(v)}")
+    return v
+
+
+def _get(obj, key, where):
+    _dict(obj, where)
+    if key not in obj:
+        raise InputError(f"{where}.{key} is missing")
+    return obj[key]
+
+
+def _nums(v, where, min_len=0, null=False):
+    """A list of numbers as a float array (null -> nan when null=True)."""
+    import numpy as np
+    _list(v, where, min_len)
+    out = np.empty(len(v), dtype=float)
+    for i, x in enumerate(v):
+        if x is None and null:
+            out[i] = np.nan
+        elif _is_number(x):
+            out[i] = x
+        else:
+            raise InputError(f"{where}[{i}]: expected a finite number, got {_show(x)}")
+    return out
+
+
+def _show(v):
+    s = json.dumps(v) if not isinstance(v, float) else repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def _increasing(a, where):
+    import numpy as np
+    if a.size >= 2 and not np.all(np.diff(a) > 0):
+        raise InputError(f"{where}: edges must be strictly increasing")
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+def _load_json(path):
+    name = os.path.basename(path)
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{name}: not valid JSON: {e}") from None
+
+
+def _parse_profile(summary, names):
+    profile = _list(summary["profile"], "summary.json: profile", 1)
+    feats = []
+    for i, p in enumerate(profile):
+        w = f"summary.json: profile[{i}]"
+        _dict(p, w)
+        name = _str(_get(p, "name", w), f"{w}.name")
+        f = {"name": name}
+        for key in ("mean", "std", "min", "max"):
+            f[key] = _num(_get(p, key, w), f"{w}.{key}")
+        for key in ("skew", "skew_unbiased", "kurtosis"):
+            f[key] = _num(_get(p, key, w), f"{w}.{key}", null=True)
+        qq = _dict(_get(p, "qq", w), f"{w}.qq")
+        f["qq_x"] = _nums(_get(qq, "theoretical", f"{w}.qq"), f"{w}.qq.theoretical")
+        f["qq_y"] = _nums(_get(qq, "sample", f"{w}.qq"), f"{w}.qq.sample")
+        if f["qq_x"].size != f["qq_y"].size:
+            raise InputError(f"{w}.qq: theoretical and sample differ in length "
+                             f"({f['qq_x'].size} vs {f['qq_y'].size})")
+        for key in ("slope", "intercept", "r"):
+            f["qq_" + key] = _num(_get(qq, key, f"{w}.qq"), f"{w}.qq.{key}", null=True)
+        h = _dict(_get(p, "histogram", w), f"{w}.histogram")
+        f["edges"] = _nums(_get(h, "edges", f"{w}.histogram"), f"{w}.histogram.edges", 2)
+        f["counts"] = _nums(_get(h, "counts", f"{w}.histogram"), f"{w}.histogram.counts", 1)
+        if f["edges"].size != f["counts"].size + 1:
+            raise InputError(f"{w}.histogram: {f['edges'].size} edges for {f['counts'].size} "
+                             f"counts (expected counts + 1)")
+        _increasing(f["edges"], f"{w}.histogram.edges")
+        if (f["counts"] < 0).any():
+            raise InputError(f"{w}.histogram.counts: negative count")
+        d = _dict(_get(p, "density", w), f"{w}.density")
+        f["kde_x"] = _nums(_get(d, "x", f"{w}.density"), f"{w}.density.x")
+        f["kde_y"] = _nums(_get(d, "y", f"{w}.density"), f"{w}.density.y")
+        if f["kde_x"].size != f["kde_y"].size:
+            raise InputError(f"{w}.density: x and y differ in length")
+        feats.append(f)
+    return feats
+
+
+def _parse_sweep(summary):
+    sweep = _list(summary["sweep"], "summary.json: sweep")
+    rows = []
+    for i, s in enumerate(sweep):
+        w = f"summary.json: sweep[{i}]"
+        _dict(s, w)
+        rows.append({
+            "k": _int(_get(s, "k", w), f"{w}.k", 1),
+            "wcss": _num(_get(s, "wcss", w), f"{w}.wcss"),
+            "silhouette": _num(s.get("silhouette"), f"{w}.silhouette", null=True),
+            "calinski_harabasz": _num(s.get("calinski_harabasz"), f"{w}.calinski_harabasz", null=True),
+            "davies_bouldin": _num(s.get("davies_bouldin"), f"{w}.davies_bouldin", null=True),
+        })
+    rows.sort(key=lambda r: r["k"])
+    ks = [r["k"] for r in rows]
+    if len(set(ks)) != len(ks):
+        raise InputError("summary.json: sweep: repeated k")
+    sug = summary.get("suggested_k")
+    elbow = best_sil = None
+    if sug is not None:
+        _dict(sug, "summary.json: suggested_k")
+        elbow = _int(sug.get("elbow"), "summary.json: suggested_k.elbow", null=True)
+        best_sil = _int(sug.get("silhouette"), "summary.json: suggested_k.silhouette", null=True)
+    return {"rows": rows, "elbow": elbow, "best_silhouette": best_sil}
+
+
+def _parse_model(summary, d):
+    m = _dict(summary["model"], "summary.json: model")
+    w = "summary.json: model"
+    model = {
+        "k": _int(_get(m, "k", w), f"{w}.k", 1),
+        "inertia": _num(_get(m, "inertia", w), f"{w}.inertia"),
+        "silhouette": _num(m.get("silhouette"), f"{w}.silhouette", null=True),
+        "silhouette_rows": _int(m.get("silhouette_rows"), f"{w}.silhouette_rows", 0, null=True),
+    }
+    clusters = []
+    for i, c in enumerate(_list(_get(m, "clusters", w), f"{w}.clusters", 1)):
+        wc = f"{w}.clusters[{i}]"
+        _dict(c, wc)
+        cl = {
+            "id": _int(_get(c, "id", wc), f"{wc}.id", 0),
+            "size": _int(_get(c, "size", wc), f"{wc}.size", 0),
+            "share": _num(_get(c, "share", wc), f"{wc}.share"),
+            "centroid": _nums(_get(c, "centroid", wc), f"{wc}.centroid"),
+            "relative_importance": _nums(_get(c, "relative_importance", wc),
+                                         f"{wc}.relative_importance", null=True),
+            "silhouette": _num(c.get("silhouette"), f"{wc}.silhouette", null=True),
+            "persona": _str(_get(c, "persona", wc), f"{wc}.persona"),
+        }
+        if cl["centroid"].size != d:
+            raise InputError(f"{wc}.centroid: {cl['centroid'].size} values for {d} features")
+        if cl["relative_importance"].size != d:
+            raise InputError(f"{wc}.relative_importance: {cl['relative_importance'].size} "
+                             f"values for {d} features")
+        clusters.append(cl)
+    ids = [c["id"] for c in clusters]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{w}.clusters: repeated cluster id")
+    model["clusters"] = _order_clusters(clusters)
+    _assign_colours(model["clusters"])
+    return model
+
+
+def _order_clusters(clusters):
+    """The five known personas in their canonical order, then the rest by id."""
+    rank = {name: i for i, name in enumerate(KNOWN_PERSONAS)}
+    return sorted(clusters, key=lambda c: (rank.get(c["persona"], len(rank)), c["id"]))
+
+
+def _assign_colours(clusters):
+    spare = iter(OTHER_COLOURS * (1 + len(clusters) // len(OTHER_COLOURS)))
+    for c in sorted(clusters, key=lambda c: c["id"]):
+        c["colour"] = PERSONA_COLOURS.get(c["persona"]) or next(spare)
+
+
+def _read_header(f, path, expected):
+    header = f.readline().strip().replace(" ", "")
+    if header != expected:
+        raise InputError(f"{os.path.basename(path)}: header must be '{expected}', got {_show(header)}")
+
+
+def _load_table(path, expected_header, ncols):
+    """A numeric CSV with a fixed header as an (n, ncols) float array."""
+    import numpy as np
+    name = os.path.basename(path)
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            _read_header(f, path, expected_header)
+            try:
+                a = np.loadtxt(f, delimiter=",", dtype=float, ndmin=2)
+            except ValueError as e:
+                raise InputError(f"{name}: malformed row: {str(e).splitlines()[0]}") from None
+    except FileNotFoundError:
+        raise InputError(f"{path} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    if a.size == 0:
+        a = a.reshape(0, ncols)
+    if a.shape[1] != ncols:
+        raise InputError(f"{name}: expected {ncols} columns, got {a.shape[1]}")
+    if not np.isfinite(a).all():
+        raise InputError(f"{name}: non-finite value")
+    return a
+
+
+def _cluster_index(values, model, name):
+    """Map cluster ids in a file column to positions in model['clusters']."""
+    import numpy as np
+    if values.size and not np.all(values == np.round(values)):
+        raise InputError(f"{name}: cluster ids must be integers")
+    ids = np.array([c["id"] for c in model["clusters"]])
+    lut = np.full(int(max(ids.max(), values.max() if values.size else 0)) + 2, -1)
+    lut[ids] = np.arange(ids.size)
+    v = values.astype(np.int64)
+    bad = (v < 0) | (v >= lut.size)
+    idx = np.full(v.shape, -1)
+    idx[~bad] = lut[v[~bad]]
+    if (idx < 0).any():
+        raise InputError(f"{name}: cluster id {int(v[idx < 0][0])} is not in the model")
+    return idx
+
+
+def _load_density(path, model):
+    import numpy as np
+    dj = _dict(_load_json(path), "figure_density.json")
+    w = "figure_density.json"
+    xe = _nums(_get(dj, "x_edges", w), f"{w}: x_edges", 2)
+    ye = _nums(_get(dj, "y_edges", w), f"{w}: y_edges", 2)
+    _increasing(xe, f"{w}: x_edges")
+    _increasing(ye, f"{w}: y_edges")
+    ny, nx = ye.size - 1, xe.size - 1
+    known = {c["id"]: i for i, c in enumerate(model["clusters"])}
+    grids = np.zeros((len(model["clusters"]), ny, nx))
+    for i, c in enumerate(_list(_get(dj, "clusters", w), f"{w}: clusters")):
+        wc = f"{w}: clusters[{i}]"
+        cid = _int(_get(c, "id", wc), f"{wc}.id", 0)
+        if cid not in known:
+            raise InputError(f"{wc}.id: cluster {cid} is not in the model")
+        counts = _get(c, "counts", wc)
+        try:
+            g = np.asarray(counts, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"{wc}.counts: not a {ny} x {nx} grid of numbers") from None
+        if g.shape != (ny, nx):
+            raise InputError(f"{wc}.counts: shape {g.shape} does not match the edges ({ny} x {nx})")
+        if not np.isfinite(g).all() or (g < 0).any():
+            raise InputError(f"{wc}.counts: counts must be finite and non-negative")
+        grids[known[cid]] += g
+    return {"x_edges": xe, "y_edges": ye, "grids": grids}
+
+
+def load_inputs(out_dir, selected):
+    """Validate everything the selected figures need before drawing anything.
+
+    Returns (data, skipped): data maps names to parsed inputs, skipped maps
+    figure names to the reason they cannot be drawn for this run."""
+    summary = _dict(_load_json(os.path.join(out_dir, "summary.json")), "summary.json")
+    inp = _dict(_get(summary, "input", "summary.json"), "summary.json: input")
+    rows = _int(_get(inp, "rows", "summary.json: input"), "summary.json: input.rows", 0)
+    names = [_str(n, f"summary.json: input.feature_names[{i}]")
+             for i, n in enumerate(_list(_get(inp, "feature_names", "summary.json: input"),
+                                         "summary.json: input.feature_names", 1))]
+    data = {"rows": rows, "feature_names": names}
+    skipped = {}
+    sel = set(selected)
+    has_model = summary.get("model") is not None
+
+    if "distributions" in sel:
+        if summary.get("profile") is None:
+            skipped["distributions"] = "summary.json has no profile"
+        else:
+            data["profile"] = _parse_profile(summary, names)
+
+    if "model_selection" in sel:
+        if summary.get("sweep") is None:
+            skipped["model_selection"] = "summary.json has no sweep (a fit-only run)"
+        else:
+            data["sweep"] = _parse_sweep(summary)
+            if not data["sweep"]["rows"]:
+                skipped["model_selection"] = "summary.json has an empty sweep"
+
+    need_model = sel & {"segmentation", "silhouette", "persona_profile", "model_selection"}
+    if need_model and has_model:
+        data["model"] = _parse_model(summary, len(names))
+    for name in ("segmentation", "silhouette", "persona_profile"):
+        if name in sel and not has_model:
+            skipped[name] = "summary.json has no model (a profile- or sweep-only run)"
+
+    if "segmentation" in sel and has_model:
+        if len(names) < 2:
+            skipped["segmentation"] = "the model has fewer than two features"
+        else:
+            pts = os.path.join(out_dir, "figure_points.csv")
+            den = os.path.join(out_dir, "figure_density.json")
+            if os.path.exists(pts):
+                a = _load_table(pts, "x,y,cluster", 3)
+                data["points"] = {"x": a[:, 0], "y": a[:, 1],
+                                  "idx": _cluster_index(a[:, 2], data["model"], "figure_points.csv")}
+            elif os.path.exists(den):
+                data["density"] = _load_density(den, data["model"])
+            else:
+                raise InputError(f"neither {pts} nor {den} exists")
+
+    if "silhouette" in sel and has_model:
+        if data["model"]["silhouette"] is None:
+            skipped["silhouette"] = "the model's silhouette is undefined (null in summary.json)"
+        else:
+            a = _load_table(os.path.join(out_dir, "figure_silhouette.csv"), "cluster,silhouette", 2)
+            if a.shape[0] == 0:
+                raise InputError("figure_silhouette.csv: no rows")
+            if (a[:, 1] < -1 - 1e-9).any() or (a[:, 1] > 1 + 1e-9).any():
+                raise InputError("figure_silhouette.csv: silhouette outside [-1, 1]")
+            data["silhouette"] = {"idx": _cluster_index(a[:, 0], data["model"], "figure_silhouette.csv"),
+                                  "s": a[:, 1]}
+    return data, skipped
+
+
+# ---------------------------------------------------------------------------
+# Drawing
+# ---------------------------------------------------------------------------
+def _setup_matplotlib():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({
+        "font.size": 10.5,
+        "axes.titlesize": 11.5,
+        "axes.titleweight": "semibold",
+        "axes.labelsize": 10.5,
+        "xtick.labelsize": 9.5,
+        "ytick.labelsize": 9.5,
+        "legend.fontsize": 9.5,
+        "legend.title_fontsize": 10,
+        "figure.titlesize": 15,
+        "figure.titleweight": "bold",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": "#555555",
+        "axes.grid": True,
+        "grid.color": "#E4E4E4",
+        "grid.linewidth": 0.8,
+        "axes.axisbelow": True,
+        "axes.prop_cycle": matplotlib.cycler(color=["#0072B2", "#D55E00", "#009E73", "#CC79A7"]),
+        "svg.hashsalt": "archetype",
+        "svg.fonttype": "path",
+        "path.simplify": True,
+    })
+    return plt
+
+
+def _fmt_int(n):
+    return f"{int(n):,}"
+
+
+def _fmt_signed(v, digits=3):
+    return "n/a" if v is None else f"{v:+.{digits}f}".replace("-", "\u2212")
+
+
+def _halo(width=3.0):
+    import matplotlib.patheffects as pe
+    return [pe.withStroke(linewidth=width, foreground="white")]
+
+
+def fig_distributions(plt, data):
+    import numpy as np
+    feats = data["profile"]
+    n_feat = len(feats)
+    fig, axes = plt.subplots(n_feat, 2, figsize=(11, 3.9 * n_feat + 0.6), squeeze=False,
+                             layout="constrained", gridspec_kw={"width_ratios": [1.35, 1]})
+    fig.suptitle("Distribution and QQ Plots")
+    fig.get_layout_engine().set(h_pad=0.12)
+    for row, f in enumerate(feats):
+        ax, qx = axes[row]
+        edges, counts = f["edges"], f["counts"]
+        widths = np.diff(edges)
+        n = counts.sum()
+        uniform = np.allclose(widths, widths.mean(), rtol=1e-6, atol=0)
+        # Counts when the bins are equal, density otherwise (unequal bins
+        # would make the counts misleading).
+        heights = counts if uniform else counts / max(n, 1) / widths
+        ax.bar(edges[:-1], heights, width=widths, align="edge", color="#56B4E9",
+               edgecolor="white", linewidth=0.6,
+               label="creators per bin" if uniform else "histogram (density)")
+        if f["kde_x"].size:
+            scale = n * widths.mean() if uniform else 1.0
+            ax.plot(f["kde_x"], f["kde_y"] * scale, color="#0072B2", lw=2.2,
+                    label="Gaussian KDE")
+        ax.axvline(f["mean"], ymax=0.82, color=INK, ls="--", lw=1.2,
+                   label=f"mean {f['mean']:.3g}")
+        ax.set_title(f"{f['name']}: skewness {_fmt_signed(f['skew'])} "
+                     f"(unbiased {_fmt_signed(f['skew_unbiased'])})")
+        stats = f"std {f['std']:.3g}"
+        if f["kurtosis"] is not None:
+            stats += f", excess kurtosis {_fmt_signed(f['kurtosis'], 2)}"
+        ax.set_xlabel(f"{f['name']}   ({stats})")
+        ax.set_ylabel("Creators" if uniform else "Density")
+        ax.set_xlim(edges[0], edges[-1])
+        top = float(heights.max()) if heights.size else 1.0
+        if f["kde_x"].size:
+            inside = (f["kde_x"] >= edges[0]) & (f["kde_x"] <= edges[-1])
+            if inside.any():
+                top = max(top, float((f["kde_y"][inside] * scale).max()))
+        # Head room for a one-row legend above the bars.
+        ax.set_ylim(0, (top or 1.0) * 1.25)
+        handles, labels = ax.get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda i: 0 if "histogram" in labels[i]
+                       or "per bin" in labels[i] else 1)
+        ax.legend([handles[i] for i in order], [labels[i] for i in order],
+                  loc="upper center", ncol=3, frameon=True, framealpha=1.0, edgecolor="none",
+                  borderaxespad=0.2,
+                  handlelength=1.6, columnspacing=1.2)
+
+        qx.scatter(f["qq_x"], f["qq_y"], s=12, color="#0072B2", alpha=0.7, edgecolors="none",
+                   label="sample quantiles", rasterized=f["qq_x"].size > 4000)
+        if f["qq_slope"] is not None and f["qq_intercept"] is not None and f["qq_x"].size:
+            xs = np.array([f["qq_x"].min(), f["qq_x"].max()])
+            r = "" if f["qq_r"] is None else f", r = {f['qq_r']:.4f}"
+            qx.plot(xs, f["qq_intercept"] + f["qq_slope"] * xs, color="#D55E00", lw=2,
+                    label=f"least-squares line{r}")
+        qx.set_title(f"Normal QQ plot: {f['name']}")
+        qx.set_xlabel("Theoretical quantiles (standard normal)")
+        qx.set_ylabel("Sample quantiles")
+        qx.legend(loc="upper left", frameon=True, framealpha=0.9)
+    return fig
+
+
+def _best(ks, values, higher):
+    import numpy as np
+    v = np.asarray(values, dtype=float)
+    if np.isnan(v).all():
+        return None
+    i = int(np.nanargmax(v) if higher else np.nanargmin(v))
+    return ks[i], v[i]
+
+
+def fig_model_selection(plt, data):
+    import numpy as np
+    sw = data["sweep"]
+    rows = sw["rows"]
+    ks = [r["k"] for r in rows]
+    model_k = data["model"]["k"] if "model" in data else None
+    elbow, best_sil = sw["elbow"], sw["best_silhouette"]
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), layout="constrained")
+    # Room at the top for the title and a one-line verdict under it.
+    fig.get_layout_engine().set(rect=(0, 0, 1, 0.925))
+    fig.text(0.5, 0.995, "Choosing k", ha="center", va="top",
+             fontsize=plt.rcParams["figure.titlesize"], fontweight="bold")
+    if elbow is not None and best_sil is not None:
+        if elbow == best_sil:
+            note, colour = f"Elbow and silhouette agree: k = {elbow}", INK
+        else:
+            note, colour = (f"Elbow (k = {elbow}) and silhouette (k = {best_sil}) disagree",
+                            "#B5400A")
+    elif elbow is None and best_sil is None:
+        note, colour = "No elbow or silhouette suggestion in this run", INK
+    else:
+        note = ("no clear elbow" if elbow is None else f"Elbow k = {elbow}") + "; " + \
+            ("silhouette not computed" if best_sil is None else f"best silhouette k = {best_sil}")
+        note, colour = note[0].upper() + note[1:], INK
+    if model_k is not None:
+        note += f"  \u2022  fitted model: k = {model_k} (shaded)"
+    fig.text(0.5, 0.953, note, ha="center", va="top", fontsize=12, color=colour,
+             fontweight="semibold" if colour != INK else "normal")
+
+    panels = [
+        ("wcss", "Within-cluster sum of squares (WCSS)", "lower is tighter; look for the knee", None),
+        ("silhouette", "Mean silhouette", "higher is better", True),
+        ("calinski_harabasz", "Calinski-Harabasz index", "higher is better", True),
+        ("davies_bouldin", "Davies-Bouldin index", "lower is better", False),
+    ]
+    kmin, kmax = min(ks + ([model_k] if model_k else [])), max(ks + ([model_k] if model_k else []))
+    for ax, (key, title, hint, higher) in zip(axes.flat, panels):
+        vals = np.array([np.nan if r[key] is None else r[key] for r in rows], dtype=float)
+        ax.set_title(f"{title}\n", loc="center")
+        ax.text(0.5, 1.0, hint, transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=9.5, color="#555555")
+        ax.set_xlabel("k (number of clusters)")
+        ax.set_xticks(range(kmin, kmax + 1))
+        ax.set_xlim(kmin - 0.6, kmax + 0.6)
+        if model_k is not None:
+            ax.axvspan(model_k - 0.35, model_k + 0.35, color=HIGHLIGHT_COLOUR, alpha=0.22, lw=0,
+                       label=f"fitted model (k = {model_k})")
+        if np.isnan(vals).all():
+            ax.text(0.5, 0.5, "not computed in this run", transform=ax.transAxes,
+                    ha="center", va="center", color="#777777", fontsize=11)
+            ax.set_yticks([])
+            continue
+        ax.plot(ks, vals, "-o", color="#0072B2", lw=2, ms=5.5)
+        mark = None
+        if key == "wcss":
+            if elbow is not None and elbow in ks:
+                mark = (elbow, vals[ks.index(elbow)], f"elbow k = {elbow}", "elbow")
+        elif key == "silhouette" and best_sil is not None and best_sil in ks \
+                and not np.isnan(vals[ks.index(best_sil)]):
+            mark = (best_sil, vals[ks.index(best_sil)], f"best k = {best_sil}", "max")
+        else:
+            b = _best(ks, vals, higher)
+            if b is not None:
+                mark = (b[0], b[1], f"best k = {b[0]}", "max" if higher else "min")
+        lo, hi = np.nanmin(vals), np.nanmax(vals)
+        span = (hi - lo) or abs(hi) or 1.0
+        ax.set_ylim(lo - 0.2 * span, hi + 0.2 * span)
+        if mark is not None:
+            mk, mv, label, kind = mark
+            ax.plot([mk], [mv], marker="o", ms=16, mfc="none", mec="#B5400A", mew=2.2, ls="none",
+                    zorder=4)
+            style = dict(textcoords="offset points", fontsize=10.5, fontweight="semibold",
+                         color="#B5400A", path_effects=_halo(), zorder=5)
+            if kind == "elbow":
+                # Up and to the right of a knee on a falling curve is empty.
+                ax.annotate(label, xy=(mk, mv), xytext=(30, 34), ha="left", va="bottom",
+                            arrowprops={"arrowstyle": "->", "color": "#B5400A", "lw": 1.4,
+                                        "shrinkB": 9}, **style)
+            else:
+                # Nothing lies above a maximum or below a minimum.
+                up = kind == "max"
+                ax.annotate(label, xy=(mk, mv), xytext=(0, 13 if up else -13),
+                            ha="center", va="bottom" if up else "top", **style)
+        if key == "wcss":
+            ax.set_ylabel("WCSS (standardised units)")
+            if model_k is not None:
+                ax.legend(loc="upper right", frameon=True, framealpha=0.9)
+        elif key == "silhouette":
+            ax.set_ylabel("mean silhouette (\u22121 .. 1)")
+        else:
+            ax.set_ylabel(title.split(" index")[0])
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+    return fig
+
+
+def _legend_label(c):
+    return f"{c['persona']} \u2014 {_fmt_int(c['size'])} ({100 * c['share']:.1f}%)"
+
+
+def fig_segmentation(plt, data):
+    import numpy as np
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    model = data["model"]
+    clusters = model["clusters"]
+    fx, fy = data["feature_names"][0], data["feature_names"][1]
+    fig, ax = plt.subplots(figsize=(11.5, 7.4), layout="constrained")
+    handles = []
+    if "points" in data:
+        pts = data["points"]
+        n = pts["x"].size
+        alpha = float(np.clip(0.8 * math.sqrt(2000.0 / max(n, 1)), 0.1, 0.8))
+        ms = float(np.clip(9.0 - 1.5 * math.log10(max(n, 10)), 1.5, 5.0))
+        raster = n > 5000
+        order = sorted(range(len(clusters)), key=lambda i: -int((pts["idx"] == i).sum()))
+        for i in order:
+            sel = pts["idx"] == i
+            ax.plot(pts["x"][sel], pts["y"][sel], "o", ms=ms, alpha=alpha, mew=0,
+                    color=clusters[i]["colour"], rasterized=raster, zorder=2)
+        for c in clusters:
+            handles.append(Line2D([], [], ls="none", marker="o", ms=8, color=c["colour"],
+                                  label=_legend_label(c)))
+        subtitle = f"{_fmt_int(n)} creators, one dot each"
+        ax.margins(0.03)
+    else:
+        den = data["density"]
+        xe, ye, grids = den["x_edges"], den["y_edges"], den["grids"]
+        tot = grids.sum(axis=0)
+        from matplotlib.colors import to_rgb, LogNorm, LinearSegmentedColormap
+        rgb = np.array([to_rgb(c["colour"]) for c in clusters])          # (k, 3)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mix = np.einsum("kyx,kc->yxc", grids, rgb) / tot[..., None]
+        mix[tot == 0] = 1.0
+        tmax = tot.max() if tot.size else 0
+        level = np.log1p(tot) / math.log1p(tmax) if tmax > 0 else np.zeros_like(tot)
+        a_min = 0.18
+        alpha = np.where(tot > 0, a_min + (1 - a_min) * level, 0.0)
+        rgba = np.dstack([mix, alpha])
+        wx, wy = np.diff(xe), np.diff(ye)
+        if np.allclose(wx, wx.mean(), rtol=1e-6) and np.allclose(wy, wy.mean(), rtol=1e-6):
+            ax.imshow(rgba, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]),
+                      aspect="auto", interpolation="antialiased", zorder=2)
+        else:
+            mesh = ax.pcolormesh(xe, ye, np.zeros_like(tot), shading="flat", zorder=2,
+                                 rasterized=True)
+            mesh.set_array(None)
+            mesh.set_facecolor(rgba.reshape(-1, 4))
+            mesh.set_edgecolor("face")
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        for c in clusters:
+            handles.append(Patch(facecolor=c["colour"], edgecolor="none",
+                                 label=_legend_label(c)))
+        if tmax > 0:
+            ramp = LinearSegmentedColormap.from_list(
+                "shade", [(1 - a_min * 0.55,) * 3, (0.45,) * 3])
+            sm = plt.cm.ScalarMappable(norm=LogNorm(vmin=1, vmax=max(tmax, 2)), cmap=ramp)
+            # Under the legend, outside the data area.
+            cax = ax.inset_axes([1.035, 0.0, 0.022, 0.42])
+            cb = fig.colorbar(sm, cax=cax)
+            cb.set_label("creators per cell (log scale; hue = persona)")
+        subtitle = (f"{_fmt_int(data['rows'] or tot.sum())} creators as a density on a "
+                    f"{tot.shape[1]} \u00d7 {tot.shape[0]} grid")
+    # Centroids on top; their labels are placed once the layout is final.
+    for c in clusters:
+        cx, cy = c["centroid"][0], c["centroid"][1]
+        ax.plot([cx], [cy], marker="o", ms=15, color=c["colour"], mec=INK, mew=2.2, zorder=5,
+                ls="none")
+        ax.plot([cx], [cy], marker="x", ms=6, color=INK, mew=1.6, zorder=6, ls="none")
+    handles.append(Line2D([], [], ls="none", marker="o", ms=11, color="white", mec=INK, mew=2,
+                          label="cluster centroid"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              title="Persona \u2014 creators (share)", alignment="left", borderaxespad=0)
+    ax.set_xlabel(fx)
+    ax.set_ylabel(fy)
+    ax.set_title(f"Creator segmentation: {len(clusters)} personas\n", fontsize=13)
+    ax.text(0.5, 1.0, subtitle, transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=10, color="#555555")
+    _label_centroids(fig, ax, [(c["centroid"][0], c["centroid"][1], c["persona"])
+                               for c in clusters])
+    return fig
+
+
+def _label_centroids(fig, ax, items):
+    """Label each centroid next to its marker, avoiding the other labels and markers.
+
+    Runs the layout once, freezes it, then tries a ring of positions around
+    each marker (nearest first) and keeps the first that collides with
+    nothing already placed; failing that, the one with the least overlap."""
+    import textwrap
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    renderer = fig.canvas.get_renderer()
+    px = fig.dpi / 72.0
+    marker_r = 10 * px
+    centres = [ax.transData.transform((x, y)) for x, y, _ in items]
+    taken = [(cx - marker_r, cy - marker_r, cx + marker_r, cy + marker_r) for cx, cy in centres]
+    axbox = ax.get_window_extent(renderer)
+    near = [(0, 13, "center", "bottom"), (0, -13, "center", "top"), (14, 0, "left", "center"),
+            (-14, 0, "right", "center"), (10, 10, "left", "bottom"), (-10, 10, "right", "bottom"),
+            (10, -10, "left", "top"), (-10, -10, "right", "top")]
+    far = [(dx * 2.6, dy * 2.6, ha, va) for dx, dy, ha, va in near]
+
+    def overlap(a, b):
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    for (x, y, name), (cx, cy) in zip(items, centres):
+        if len(name) > 22 and ", " in name:
+            text = name.replace(", ", ",\n")
+        else:
+            text = textwrap.fill(name, 24, break_long_words=False)
+        best = None
+        for i, (dx, dy, ha, va) in enumerate(near + far):
+            leader = i >= len(near)
+            ann = ax.annotate(
+                text, xy=(x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                multialignment="center", fontsize=11, fontweight="bold", color=INK,
+                path_effects=_halo(3.5), zorder=7, annotation_clip=False,
+                arrowprops={"arrowstyle": "-", "color": INK, "lw": 1.0, "shrinkA": 2,
+                            "shrinkB": 9} if leader else None)
+            bb = ann.get_window_extent(renderer)
+            box = (bb.x0 - 2, bb.y0 - 2, bb.x1 + 2, bb.y1 + 2)
+            score = sum(overlap(box, t) for t in taken)
+            outside = (max(0, axbox.x0 - box[0]) + max(0, box[2] - axbox.x1) +
+                       max(0, axbox.y0 - box[1]) + max(0, box[3] - axbox.y1))
+            score += outside * (box[3] - box[1])
+            score += i * 1e-6          # prefer nearer candidates on ties
+            if best is None or score < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (score, ann, box)
+            else:
+                ann.remove()
+            if score < 1e-3:
+                break
+        taken.append(best[2])
+
+
+def fig_silhouette(plt, data):
+    import numpy as np
+    model = data["model"]
+    clusters = model["clusters"]
+    s, idx = data["silhouette"]["s"], data["silhouette"]["idx"]
+    n = s.size
+    mean = model["silhouette"] if model["silhouette"] is not None else float(s.mean())
+    k = len(clusters)
+    fig, ax = plt.subplots(figsize=(10.5, 2.3 + 0.75 * max(k, 4)), layout="constrained")
+    gap = max(n * 0.025, 1.0)
+    y = 0.0
+    ticks, labels = [], []
+    # Top to bottom in the shared persona order.
+    for i in reversed(range(k)):
+        c = clusters[i]
+        v = np.sort(s[idx == i])
+        m = v.size
+        if m:
+            # A sorted curve: a few thousand quantiles draw it exactly at any
+            # size and keep the SVG small.
+            if m > 3000:
+                pos = np.linspace(0, m - 1, 3000)
+                v_draw = np.interp(pos, np.arange(m), v)
+                y_draw = y + pos
+            else:
+                v_draw, y_draw = v, y + np.arange(m)
+            ax.fill_betweenx(y_draw, 0, v_draw, color=c["colour"], alpha=0.85, lw=0)
+            ax.text(0.985, y + m / 2, f"{v.mean():.3f} (n = {_fmt_int(m)})",
+                    transform=ax.get_yaxis_transform(), ha="right", va="center",
+                    fontsize=9.5, color=INK, path_effects=_halo(2.5))
+        ticks.append(y + max(m, 1) / 2)
+        labels.append(c["persona"])
+        y += m + gap
+    ax.axvline(mean, color=INK, ls="--", lw=1.6, zorder=4)
+    ax.text(mean, 1.005, f"mean {mean:.3f}", transform=ax.get_xaxis_transform(), ha="center",
+            va="bottom", fontsize=10, fontweight="semibold", color=INK)
+    ax.axvline(0, color="#555555", lw=0.9)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(labels)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    ax.set_ylim(-gap / 2, y - gap / 2)
+    lo = min(-0.1, float(np.floor(s.min() * 10) / 10) if n else -0.1)
+    ax.set_xlim(lo, 1.0)
+    ax.set_xticks(np.round(np.arange(math.ceil(lo * 5) / 5, 1.0001, 0.2), 2))
+    ax.set_xlabel("Silhouette coefficient (per creator; mean of cluster and count at right)")
+    rows = data["rows"]
+    evaluated = model["silhouette_rows"] if model["silhouette_rows"] else n
+    if evaluated < rows:
+        who = f"sample of {_fmt_int(evaluated)} of {_fmt_int(rows)} creators"
+    else:
+        who = f"all {_fmt_int(evaluated)} creators"
+    ax.set_title(f"Silhouette analysis (k = {k}): mean {mean:.3f}, {who}", fontsize=12.5, pad=20)
+    return fig
+
+
+def fig_persona_profile(plt, data):
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter
+    model = data["model"]
+    clusters = model["clusters"]
+    names = data["feature_names"]
+    d, k = len(names), len(clusters)
+    ncols = min(d, 3)
+    nrows = math.ceil(d / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11.5, (0.55 * k + 1.6) * nrows + 0.6),
+                             squeeze=False, sharey=True, layout="constrained")
+    fig.suptitle("Persona profiles: deviation from the platform average")
+    rel = np.array([c["relative_importance"] for c in clusters]) * 100.0   # (k, d)
+    finite = rel[np.isfinite(rel)]
+    lim = max(float(np.abs(finite).max()) if finite.size else 1.0, 1.0) * 1.32
+    ypos = np.arange(k)[::-1]
+    for j in range(nrows * ncols):
+        ax = axes.flat[j]
+        if j >= d:
+            ax.set_visible(False)
+            continue
+        vals = rel[:, j]
+        colours = [c["colour"] for c in clusters]
+        ok = np.isfinite(vals)
+        ax.barh(ypos[ok], vals[ok], color=[colours[i] for i in np.flatnonzero(ok)], height=0.66,
+                edgecolor=INK, linewidth=0.6, zorder=3)
+        ax.axvline(0, color=INK, lw=1.2, zorder=4)
+        for i in range(k):
+            v = vals[i]
+            if not np.isfinite(v):
+                ax.text(0, ypos[i], "  n/a", va="center", ha="left", fontsize=9.5, color="#777777")
+                continue
+            txt = f"{v:+.1f}%".replace("-", "\u2212")
+            pad = lim * 0.015
+            ax.text(v + (pad if v >= 0 else -pad), ypos[i], txt, va="center",
+                    ha="left" if v >= 0 else "right", fontsize=10, color=INK, zorder=5)
+        ax.set_xlim(-lim, lim)
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: "0" if abs(v) < 1e-9 else f"{v:+.0f}%".replace("-", "\u2212")))
+        ax.set_title(names[j])
+        ax.set_xlabel("persona mean vs platform mean")
+        ax.grid(axis="y", visible=False)
+        ax.text(0.02, 0.005, "\u2190 below average", transform=ax.transAxes, fontsize=9.5,
+                color="#666666", ha="left", va="bottom")
+        ax.text(0.98, 0.005, "above average \u2192", transform=ax.transAxes, fontsize=9.5,
+                color="#666666", ha="right", va="bottom")
+        ax.set_ylim(-0.9, k - 0.4)
+    for r in range(nrows):
+        ax = axes[r, 0]
+        ax.set_yticks(ypos)
+        ax.set_yticklabels([f"{c['persona']}\n{100 * c['share']:.1f}% of creators" for c in clusters])
+        ax.tick_params(axis="y", length=0)
+    return fig
+
+
+BUILDERS = {
+    "distributions": fig_distributions,
+    "model_selection": fig_model_selection,
+    "segmentation": fig_segmentation,
+    "silhouette": fig_silhouette,
+    "persona_profile": fig_persona_profile,
+}
+
+
+def _save(fig, path, fmt, dpi):
+    folder, base = os.path.split(path)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.tmp")
+    try:
+        meta = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.15,
+                    facecolor="white", metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ---------------------------------------------------------------------------
+def _parse_args(argv):
+    ap = argparse.ArgumentParser(prog=PROG, description="Draw Archetype's figures from an output folder.")
+    ap.add_argument("out_dir", metavar="OUT_DIR", help="folder written by `archetype`")
+    ap.add_argument("--only", metavar="NAME[,NAME]",
+                    help="draw only these figures: " + ", ".join(FIGURES))
+    ap.add_argument("--dpi", type=int, default=150, help="PNG resolution (default 150)")
+    args = ap.parse_args(argv)
+    if args.only is not None:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in FIGURES]
+        if unknown or not wanted:
+            ap.error(f"--only: unknown figure {', '.join(unknown) or '(none given)'}; "
+                     f"choose from {', '.join(FIGURES)}")
+        args.selected = [f for f in FIGURES if f in wanted]
+    else:
+        args.selected = list(FIGURES)
+    if not 20 <= args.dpi <= 1200:
+        ap.error("--dpi must be between 20 and 1200")
+    return args
+
+
+def main(argv=None):
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        import matplotlib  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as e:
+        print(f"{PROG}: {e}; install python3-numpy and python3-matplotlib and run with "
+              f"/usr/bin/python3", file=sys.stderr)
+        return 1
+    if not os.path.isdir(args.out_dir):
+        print(f"{PROG}: {args.out_dir} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        data, skipped = load_inputs(args.out_dir, args.selected)
+    except InputError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+    plt = _setup_matplotlib()
+    fig_dir = os.path.join(args.out_dir, "figures")
+    os.makedirs(fig_dir, exist_ok=True)
+    for name in args.selected:
+        if name in skipped:
+            print(f"{PROG}: skipped {name}: {skipped[name]}", file=sys.stderr)
+            continue
+        fig = BUILDERS[name](plt, data)
+        try:
+            for ext in ("png", "svg"):
+                path = os.path.join(fig_dir, f"{name}.{ext}")
+                _save(fig, path, ext, args.dpi)
+                print(path, flush=True)
+        finally:
+            plt.close(fig)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
