@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <iostream>
 #include <string>
 
 #include "archetype/error.hpp"
+#include "archetype/generator.hpp"
 #include "pipeline.hpp"
 
 namespace {
@@ -62,6 +64,48 @@ void add_sweep_options(CLI::App* app, CliState& st) {
   app->add_option("--k-max", st.opts.k_max, "Last k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
 }
 
+// `generate`: synthetic creators from data/generator.json (not a pipeline
+// command; self-contained here).
+struct GenerateCli {
+  archetype::GenerateOptions opts;
+  std::string params;
+  bool quiet = false;
+};
+
+CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
+  CLI::App* cmd = app.add_subcommand("generate", "Write synthetic creators that look like the reference dataset (CSV or .npy)");
+  cmd->add_option("--rows", g.opts.rows, "Number of creators")->required();
+  cmd->add_option("--seed", g.opts.seed, "Random seed (same seed, same bytes, any thread count)")->required();
+  cmd->add_option("--out", g.opts.out, "Output file; a .npy name writes a float32 N x D matrix instead of CSV")->required();
+  cmd->add_option("--features", g.opts.features, "Metrics per creator; above 2 adds correlated metric_3, metric_4, ...")
+      ->check(CLI::Range(std::size_t{2}, archetype::kGeneratorMaxFeatures))
+      ->capture_default_str();
+  cmd->add_option("--params", g.params, "Mixture parameters (default: data/generator.json)");
+  cmd->add_option("--threads", g.opts.threads, "CPU threads (0 = all cores); the output does not depend on it")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--quiet", g.quiet, "No summary line");
+  return cmd;
+}
+
+int run_generate_command(GenerateCli& g) {
+  try {
+    const std::string params = g.params.empty() ? archetype::data_dir() + "/generator.json" : g.params;
+    const archetype::GenerateResult r = archetype::generate_creators(archetype::load_generator_params(params), g.opts);
+    if (!g.quiet) {
+      const double mb = static_cast<double>(r.bytes) / 1e6;
+      std::printf("Generated %zu creators x %zu features to %s: %.1f MB in %.2f s (%.0f MB/s)\n", r.rows,
+                  g.opts.features, r.path.c_str(), mb, r.seconds, r.seconds > 0 ? mb / r.seconds : 0.0);
+    }
+    return 0;
+  } catch (const archetype::InputError& e) {
+    std::cerr << "archetype: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "archetype: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,6 +119,8 @@ int main(int argc, char** argv) {
   CLI::App* sweep = app.add_subcommand("sweep", "Elbow and silhouette sweep over a range of k");
   CLI::App* fit = app.add_subcommand("fit", "Fit one K-Means model and name its personas");
   CLI::App* predict = app.add_subcommand("predict", "Label new creators with a saved model.json");
+  GenerateCli gen;
+  CLI::App* generate = add_generate_command(app, gen);
   for (CLI::App* sub : {run, profile, sweep, fit}) {
     sub->add_option("csv", st.opts.csv, "Input CSV (default: the embedded reference dataset)");
     add_shared_options(sub, st);
@@ -93,6 +139,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  if (*generate) return run_generate_command(gen);
 
   Command cmd = Command::Run;
   if (*profile) cmd = Command::Profile;

@@ -13,6 +13,7 @@
 #include "archetype/backend.hpp"
 #include "archetype/distribution.hpp"
 #include "archetype/error.hpp"
+#include "archetype/npy.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/personas.hpp"
 #include "archetype/profile.hpp"
@@ -70,6 +71,54 @@ struct LoadedData {
   std::vector<std::string> names;  // display names
 };
 
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// A .npy matrix as a Table: columns are named by their 0-based index
+/// ("0", "1", ...), so --columns selects them the same way; ids are the
+/// 0-based row numbers.  NumPy files carry no id column.
+Table read_npy_table(const std::string& path, const CsvOptions& options) {
+  if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
+  Matrix m = read_npy(path);
+  std::vector<std::size_t> cols;
+  if (options.columns.empty()) {
+    for (std::size_t j = 0; j < m.cols; ++j) cols.push_back(j);
+  } else {
+    for (const std::string& c : options.columns) {
+      std::size_t used = 0;
+      unsigned long j = 0;
+      try {
+        j = std::stoul(c, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != c.size() || j >= m.cols)
+        throw InputError(path + ": column '" + c + "' not found (a .npy file has columns 0.." + std::to_string(m.cols - 1) + ")");
+      cols.push_back(j);
+    }
+  }
+  Table t;
+  bool all_in_order = cols.size() == m.cols;
+  for (std::size_t j = 0; j < cols.size() && all_in_order; ++j) all_in_order = cols[j] == j;
+  if (all_in_order) {
+    t.features = std::move(m);  // no copy of a large matrix
+  } else {
+    t.features = Matrix(m.rows, cols.size());
+    for (std::size_t i = 0; i < m.rows; ++i)
+      for (std::size_t j = 0; j < cols.size(); ++j) t.features.at(i, j) = m.at(i, cols[j]);
+  }
+  const std::size_t rows = t.features.rows;
+  for (std::size_t j : cols) {
+    t.column_names.push_back(std::to_string(j));
+    t.column_indices.push_back(j);
+  }
+  t.ids.reserve(rows);
+  for (std::size_t i = 0; i < rows; ++i) t.ids.push_back(std::to_string(i));
+  if (rows == 0) throw InputError(path + ": no rows");
+  return t;
+}
+
 LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
   LoadedData data;
   CsvOptions csv = o.csv_options;
@@ -78,7 +127,7 @@ LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
     csv.columns = {"Instagram visit score", "Spending_rank(0 to 100)"};
     if (csv.id_column.empty()) csv.id_column = "User ID";
   }
-  data.table = read_csv(data.path, csv);
+  data.table = has_suffix(data.path, ".npy") ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
   const std::size_t d = data.table.column_names.size();
   if (!o.feature_names.empty() && o.feature_names.size() != d)
     throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
@@ -367,6 +416,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, co
   OutputFiles files(o.out_dir);
   timer.start();
   files.stage("labels.csv", labels_csv(data.table, labels, model.persona_names));
+  files.stage("labels.npy", npy_bytes(labels));
   timer.stop("write");
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
   files.stage("summary.json", s.dump(2) + "\n");
@@ -505,6 +555,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     s["model"] = mr.model;
     table << "\n" << render_model_table(s["model"], data.names);
     files.stage("labels.csv", labels_csv(data.table, fit.labels, mr.persona_names));
+    files.stage("labels.npy", npy_bytes(fit.labels));
     files.stage("model.json", model_file_json(s, data.table.column_names, data.names, scaler, fit, mr.persona_names, o.kmeans).dump(2) + "\n");
     if (o.figures) stage_figure_data(files, raw, fit, sil);
   }

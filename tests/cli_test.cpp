@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "archetype/npy.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -185,6 +186,34 @@ TEST_F(Cli, FitThenPredictReproducesTheLabels) {
                           archetype::test::reference_csv() + " --quiet --out " + (dir_ / "pred").string());
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_EQ(slurp(dir_ / "fit" / "labels.csv"), slurp(dir_ / "pred" / "labels.csv"));
+}
+
+// A .npy matrix gives the same clustering as the CSV it came from, and the
+// labels come back as .npy too.
+TEST_F(Cli, NpyInputAndLabelsOutput) {
+  archetype::CsvOptions o;
+  o.columns = {"Instagram visit score", "Spending_rank(0 to 100)"};
+  const archetype::Table t = archetype::read_csv(archetype::test::reference_csv(), o);
+  const fs::path npy = dir_ / "ref.npy";
+  archetype::write_npy(npy.string(), t.features);
+  const CliResult a = run("fit " + archetype::test::reference_csv() + " --k 5 --quiet --no-figures --out " + (dir_ / "csv").string());
+  const CliResult b = run("fit " + npy.string() + " --k 5 --quiet --no-figures --feature-names 'Engagement Index,Monetization Maturity' --out " +
+                          (dir_ / "npy").string());
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  const std::string la = slurp(dir_ / "csv" / "labels.npy"), lb = slurp(dir_ / "npy" / "labels.npy");
+  EXPECT_EQ(la.substr(0, 6), "\x93NUMPY");
+  EXPECT_NE(la.find("'descr': '<i4'"), std::string::npos);
+  EXPECT_GE(la.size(), 2600u * 4u);
+  EXPECT_EQ(la, lb);
+  const json s = json::parse(slurp(dir_ / "npy" / "summary.json"));
+  EXPECT_EQ(s["input"]["columns"][1], "1");
+  EXPECT_EQ(s["model"]["clusters"].size(), 5u);
+  // Column selection by index, and a column that does not exist.
+  EXPECT_EQ(run("fit " + npy.string() + " --columns 1 --k 2 --quiet --no-figures --out " + (dir_ / "one").string()).code, 0);
+  const CliResult bad = run("fit " + npy.string() + " --columns 7 --k 2 --out " + (dir_ / "bad").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("ref.npy: column '7' not found"), std::string::npos) << bad.err;
 }
 
 TEST_F(Cli, KAutoTakesTheSilhouetteMaximum) {
