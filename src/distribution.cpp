@@ -77,12 +77,29 @@ DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points
   return out;
 }
 
+/// An integer-valued column with fewer distinct values than bins gets one
+/// bin per integer (edges at half-integers), so the picture has no empty
+/// stripes between the values.
+void integer_grid(const Matrix& X, std::size_t col, double& lo, double& hi, std::size_t& bins) {
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    const float v = X.at(i, col);
+    if (v != std::nearbyint(v)) return;
+  }
+  const double span = hi - lo + 1.0;
+  if (span > static_cast<double>(bins)) return;
+  bins = static_cast<std::size_t>(span);
+  lo -= 0.5;
+  hi += 0.5;
+}
+
 Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
                          int k, std::size_t nx, std::size_t ny) {
   Histogram2D h;
   double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
   column_range(X, cx, x0, x1);
   column_range(X, cy, y0, y1);
+  integer_grid(X, cx, x0, x1, nx);
+  integer_grid(X, cy, y0, y1, ny);
   h.x_edges = edges(x0, x1, nx);
   h.y_edges = edges(y0, y1, ny);
   h.counts.assign(static_cast<std::size_t>(k), std::vector<std::int64_t>(nx * ny, 0));

@@ -250,9 +250,10 @@ void stage_figure_data(OutputFiles& files, const Matrix& raw, const KMeansResult
     json clusters = json::array();
     for (std::size_t c = 0; c < h.counts.size(); ++c) {
       json rows = json::array();
+      const std::size_t nx = h.x_edges.size() - 1;
       for (std::size_t iy = 0; iy + 1 < h.y_edges.size(); ++iy)
-        rows.push_back(std::vector<std::int64_t>(h.counts[c].begin() + static_cast<std::ptrdiff_t>(iy * 256),
-                                                 h.counts[c].begin() + static_cast<std::ptrdiff_t>((iy + 1) * 256)));
+        rows.push_back(std::vector<std::int64_t>(h.counts[c].begin() + static_cast<std::ptrdiff_t>(iy * nx),
+                                                 h.counts[c].begin() + static_cast<std::ptrdiff_t>((iy + 1) * nx)));
       clusters.push_back({{"id", c}, {"counts", rows}});
     }
     files.stage("figure_density.json", json{{"x_edges", h.x_edges}, {"y_edges", h.y_edges}, {"clusters", clusters}}.dump() + "\n");
