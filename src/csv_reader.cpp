@@ -1,4 +1,5 @@
-// CSV reader: the whole file is read into memory and parsed in one pass.
+// CSV reader: the file is memory-mapped, the header parsed, and the data
+// rows parsed in parallel chunks when that is safe.
 //
 // Design notes (the "why"):
 // - Fields are string_views into the input buffer; only a quoted field that
@@ -9,23 +10,44 @@
 //   bad cell, and so that drop_invalid can resume at the next record.
 // - Line numbers are physical: every LF, CRLF or lone CR counts, inside
 //   quotes too, so they match what an editor shows.
+// - Trailing line breaks are cut off before parsing: they are never rows,
+//   and without them every line break in the data is followed by a row.
+// - A line start is a record start only when no quoted field spans lines,
+//   so the data rows are split into chunks only when they hold no '"' at
+//   all (checked by the vectorised pass that counts line breaks); else one
+//   chunk takes them all.  Without quotes every line break ends exactly one
+//   data row, so a prefix sum of the chunks' line-break counts gives each
+//   chunk its first line number and data row number: its messages and auto
+//   ids are those of a sequential parse.
+// - The output arrays are sized up front (rows <= line breaks + 1) and each
+//   chunk writes its rows at its own offset: no row is copied unless rows
+//   were dropped, and no id string is allocated unless it is too long for
+//   the small-string buffer.
+// - Each chunk stops at its first fatal error.  The earliest chunk's error
+//   is the one a sequential parse throws, since the chunks before it had
+//   none; later chunks are not started, or were parsed for nothing.
 #include <fast_float/fast_float.h>
-#include <sys/stat.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
+#include <atomic>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <cstdint>
 #include <cstring>
-#include <memory>
+#include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "archetype/csv.hpp"
 #include "archetype/error.hpp"
+#include "csv_chunks.hpp"
+#include "csv_mapped_file.hpp"
+#include "csv_parallel.hpp"
 
 namespace archetype {
 namespace {
@@ -193,6 +215,21 @@ constexpr ByteSet kQuotedStop = make_byte_set(std::string_view("\"\n\r\0", 4));
 bool stops_unquoted(char c) { return kUnquotedStop[static_cast<unsigned char>(c)]; }
 bool stops_quoted(char c) { return kQuotedStop[static_cast<unsigned char>(c)]; }
 
+// The offset (0..8) of the first byte of p[0..8) that stops an unquoted
+// field, by SWAR: a byte equal to c becomes zero in word ^ broadcast(c),
+// and (x - 0x01..) & ~x & 0x80.. flags the lowest zero byte exactly (higher
+// flags may be false positives, which is harmless: only the lowest counts).
+std::size_t first_unquoted_stop(const char* p) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
+  std::uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  if constexpr (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) word = __builtin_bswap64(word);
+  const auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  const std::uint64_t hits = zero_bytes(word ^ (kOnes * ',')) | zero_bytes(word ^ (kOnes * '\n')) |
+                             zero_bytes(word ^ (kOnes * '\r')) | zero_bytes(word);
+  return hits == 0 ? 8 : static_cast<std::size_t>(__builtin_ctzll(hits)) / 8;
+}
+
 enum class FieldEnd { comma, line, file };
 
 struct Field {
@@ -203,23 +240,16 @@ struct Field {
 
 class Tokenizer {
  public:
-  Tokenizer(std::string_view text, const std::string& source)
-      : p_(text.data()), end_(text.data() + text.size()), blank_run_end_(p_), source_(source) {}
+  /// `first_line`: the physical line number of text[0].
+  Tokenizer(std::string_view text, const std::string& source, std::size_t first_line)
+      : p_(text.data()), end_(text.data() + text.size()), line_(first_line), source_(source) {}
 
   bool at_end() const { return p_ == end_; }
   std::size_t line() const { return line_; }
   bool at_line_end() const { return p_ != end_ && (*p_ == '\n' || *p_ == '\r'); }
 
-  // True when only line breaks remain: trailing empty lines are ignored.
-  // Remembers how far it looked so that a run of blank lines in the middle
-  // of the file is not rescanned once per line.
-  bool only_line_breaks_left() {
-    if (blank_run_end_ <= p_) {
-      blank_run_end_ = p_;
-      while (blank_run_end_ != end_ && (*blank_run_end_ == '\n' || *blank_run_end_ == '\r')) ++blank_run_end_;
-    }
-    return blank_run_end_ == end_;
-  }
+  /// The text not read yet.
+  std::string_view rest() const { return std::string_view(p_, static_cast<std::size_t>(end_ - p_)); }
 
   void skip_line_break() {
     if (*p_ == '\r' && p_ + 1 != end_ && p_[1] == '\n') ++p_;
@@ -257,6 +287,13 @@ class Tokenizer {
 
  private:
   void skip_unquoted() {
+    // Eight bytes at a time while a whole word is left: this loop is where
+    // the parser spends most of its time.
+    while (end_ - p_ >= 8) {
+      const std::size_t stop = first_unquoted_stop(p_);
+      p_ += stop;
+      if (stop < 8) return;
+    }
     while (p_ != end_ && !stops_unquoted(*p_)) ++p_;
   }
 
@@ -309,8 +346,7 @@ class Tokenizer {
 
   const char* p_;
   const char* end_;
-  const char* blank_run_end_;
-  std::size_t line_ = 1;
+  std::size_t line_;
   std::string scratch_;
   const std::string& source_;
 };
@@ -411,90 +447,137 @@ Selection select_columns(const std::vector<std::string>& header, const CsvOption
 }
 
 // ---------------------------------------------------------------------------
-// The parser proper
+// Header
 // ---------------------------------------------------------------------------
 
-class CsvParser {
- public:
-  CsvParser(std::string_view text, const std::string& source, const CsvOptions& options)
-      : text_(text), source_(source), options_(options), tokens_(text, source) {}
+std::string junk_problem(std::string_view junk) {
+  return "expected a comma or a line end after the closing quote, found '" + printable(junk, kMaxFoundChars) + "'";
+}
 
-  Table parse() {
-    read_header();
-    configure();
-    read_rows();
-    return finish();
+struct Header {
+  std::vector<std::string> names;
+  std::size_t first_data_line = 2;  ///< the line a first data row would start on
+};
+
+Header read_header(Tokenizer& tokens) {
+  // The text has no trailing line breaks, so "\n\r\n" is empty here.
+  if (tokens.at_end()) tokens.fail(1, 1, "the file is empty, expected a header row");
+  if (tokens.at_line_end()) tokens.fail(1, 1, "expected a header row, found an empty line");
+  Header header;
+  Field field;
+  do {
+    const std::size_t column = header.names.size() + 1;
+    field = tokens.read_field(column);
+    if (!field.junk.empty()) tokens.fail(1, column, junk_problem(field.junk));
+    header.names.emplace_back(field.text);
+  } while (field.end == FieldEnd::comma);
+  header.first_data_line = tokens.line() + (field.end == FieldEnd::file ? 1 : 0);
+  return header;
+}
+
+// ---------------------------------------------------------------------------
+// Data rows of one chunk
+// ---------------------------------------------------------------------------
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+/// What every chunk needs to know about the columns.
+struct RowLayout {
+  std::vector<std::string> header;
+  std::size_t id_column = kNone;
+  std::vector<std::size_t> slot_of_column;  ///< header position -> feature slot or kNone
+  std::size_t features = 0;                 ///< selected feature columns
+};
+
+/// A run of whole data rows and where its output goes.
+struct Chunk {
+  std::string_view text;
+  std::size_t first_line = 0;  ///< physical line of text[0]
+  std::size_t first_row = 0;   ///< data row number of its first row (auto ids)
+  std::size_t out_row = 0;     ///< index of its first output row
+  std::size_t max_rows = 0;    ///< output rows set aside for it
+};
+
+struct ChunkResult {
+  std::size_t rows_seen = 0;  ///< data rows, dropped ones included
+  std::size_t kept = 0;
+  std::size_t dropped = 0;
+  std::vector<std::string> drop_reasons;  ///< the chunk's first kMaxDropReasons
+  std::exception_ptr error;               ///< what ended the chunk early
+};
+
+/// The output arrays, sized before any chunk is parsed.
+struct RowSink {
+  float* values;
+  std::string* ids;
+};
+
+void write_row_number(std::string& id, std::size_t row) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, row);
+  id.assign(digits, result.ptr);
+}
+
+// Parses one chunk into its rows of the output arrays: kept row i goes to
+// output row chunk.out_row + i.  Cells and ids are written in place while
+// the row is read; a rejected row's partial output is overwritten by the
+// next row or cut off at the end.
+class RowReader {
+ public:
+  RowReader(const Chunk& chunk, const RowLayout& layout, const CsvOptions& options, const std::string& source,
+            const RowSink& sink)
+      : chunk_(chunk),
+        layout_(layout),
+        options_(options),
+        source_(source),
+        tokens_(chunk.text, source, chunk.first_line),
+        values_(sink.values + chunk.out_row * layout.features),
+        ids_(sink.ids + chunk.out_row) {}
+
+  // Never throws (it runs inside a parallel region): whatever stops the
+  // chunk (the first bad row unless drop_invalid, a NUL byte, an
+  // unterminated quote) is kept in the result.
+  ChunkResult run() {
+    try {
+      read_rows();
+    } catch (...) {
+      result_.error = std::current_exception();
+    }
+    return std::move(result_);
   }
 
  private:
-  void read_header() {
-    if (tokens_.at_end() || tokens_.only_line_breaks_left()) {
-      tokens_.fail(1, 1, "the file is empty, expected a header row");
-    }
-    if (tokens_.at_line_end()) tokens_.fail(1, 1, "expected a header row, found an empty line");
-    Field field;
-    do {
-      const std::size_t column = header_.size() + 1;
-      field = tokens_.read_field(column);
-      if (!field.junk.empty()) tokens_.fail(1, column, junk_problem(field.junk));
-      header_.emplace_back(field.text);
-    } while (field.end == FieldEnd::comma);
-    // The line a first data row would start on.
-    first_data_line_ = tokens_.line() + (field.end == FieldEnd::file ? 1 : 0);
-  }
-
-  void configure() {
-    const Selection selection = select_columns(header_, options_, source_);
-    id_column_ = selection.id_column;
-    slot_of_column_.assign(header_.size(), kNoSlot);
-    for (std::size_t slot = 0; slot < selection.features.size(); ++slot) {
-      slot_of_column_[selection.features[slot]] = slot;
-    }
-    table_.column_indices = selection.features;
-    for (std::size_t index : selection.features) table_.column_names.push_back(header_[index]);
-    if (id_column_) table_.id_name = header_[*id_column_];
-    table_.features.cols = selection.features.size();
-    row_.assign(table_.features.cols, 0.0f);
-    reserve_output();
-  }
-
-  // The number of line breaks bounds the number of rows; counting them is a
-  // vectorised pass, much cheaper than regrowing the vectors.
-  void reserve_output() {
-    const auto lines = static_cast<std::size_t>(std::count(text_.begin(), text_.end(), '\n')) + 1;
-    table_.features.values.reserve(lines * table_.features.cols);
-    table_.ids.reserve(lines);
-  }
-
   void read_rows() {
     while (!tokens_.at_end()) {
+      // The bound holds by construction; this guards the output arrays.
+      if (result_.kept == chunk_.max_rows) throw std::logic_error("CSV chunk holds more rows than line breaks");
       if (tokens_.at_line_end()) {
-        if (tokens_.only_line_breaks_left()) break;
         const std::size_t line = tokens_.line();
         tokens_.skip_line_break();
-        reject_row(location(source_, line, 1) + "expected " + count_of_fields(header_.size()) +
+        reject_row(location(source_, line, 1) + "expected " + count_of_fields(layout_.header.size()) +
                    " as in the header, found an empty row");
       } else {
         read_record();
       }
-      ++data_rows_;
+      ++result_.rows_seen;
     }
   }
 
   void read_record() {
     const std::size_t line = tokens_.line();
+    const std::size_t columns = layout_.header.size();
     problem_.clear();
     std::size_t fields = 0;
     Field field;
     do {
       field = tokens_.read_field(fields + 1);
-      if (fields < header_.size()) take_cell(field, fields, line);
+      if (fields < columns) take_cell(field, fields, line);
       ++fields;
     } while (field.end == FieldEnd::comma);
-    if (fields != header_.size()) {
+    if (fields != columns) {
       // The shape is the likelier root cause: it overrides any cell problem.
-      problem_ = location(source_, line, std::min(fields, header_.size()) + 1) + "expected " +
-                 count_of_fields(header_.size()) + " as in the header, found " + std::to_string(fields);
+      problem_ = location(source_, line, std::min(fields, columns) + 1) + "expected " + count_of_fields(columns) +
+                 " as in the header, found " + std::to_string(fields);
     }
     if (problem_.empty()) {
       accept_row();
@@ -503,50 +586,212 @@ class CsvParser {
     }
   }
 
-  // Parses a selected cell into row_, remembers the id; records only the
-  // first problem of the row.
+  // Parses a selected cell into the output row, stores the id; records
+  // only the first problem of the row.
   void take_cell(const Field& field, std::size_t column, std::size_t line) {
     if (!problem_.empty()) return;
     if (!field.junk.empty()) {
       problem_ = location(source_, line, column + 1) + junk_problem(field.junk);
       return;
     }
-    if (id_column_ && column == *id_column_) id_text_.assign(field.text);
-    const std::size_t slot = slot_of_column_[column];
-    if (slot == kNoSlot) return;
-    const CellStatus status = parse_number(field.text, row_[slot]);
+    if (column == layout_.id_column) ids_[result_.kept].assign(field.text);
+    const std::size_t slot = layout_.slot_of_column[column];
+    if (slot == kNone) return;
+    const CellStatus status = parse_number(field.text, values_[result_.kept * layout_.features + slot]);
     if (status != CellStatus::ok) {
-      problem_ = location(source_, line, column + 1) + cell_problem(status, field.text, header_[column]);
+      problem_ = location(source_, line, column + 1) + cell_problem(status, field.text, layout_.header[column]);
     }
   }
 
   void accept_row() {
-    table_.features.values.insert(table_.features.values.end(), row_.begin(), row_.end());
-    table_.ids.push_back(id_column_ ? id_text_ : std::to_string(data_rows_));
-    ++table_.features.rows;
+    if (layout_.id_column == kNone) write_row_number(ids_[result_.kept], chunk_.first_row + result_.rows_seen);
+    ++result_.kept;
   }
 
   void reject_row(const std::string& message) {
     if (!options_.drop_invalid) throw InputError(message);
-    ++table_.dropped_rows;
-    if (table_.drop_reasons.size() < kMaxDropReasons) table_.drop_reasons.push_back(message);
+    ++result_.dropped;
+    if (result_.drop_reasons.size() < kMaxDropReasons) result_.drop_reasons.push_back(message);
   }
 
-  static std::string junk_problem(std::string_view junk) {
-    return "expected a comma or a line end after the closing quote, found '" + printable(junk, kMaxFoundChars) + "'";
+  const Chunk& chunk_;
+  const RowLayout& layout_;
+  const CsvOptions& options_;
+  const std::string& source_;
+  Tokenizer tokens_;
+  float* values_;
+  std::string* ids_;
+  std::string problem_;  ///< first problem of the current row
+  ChunkResult result_;
+};
+
+// ---------------------------------------------------------------------------
+// Chunk planning
+// ---------------------------------------------------------------------------
+
+std::size_t thread_budget() { return static_cast<std::size_t>(std::max(1, omp_get_max_threads())); }
+
+int threads_for(std::size_t tasks) { return static_cast<int>(std::min(tasks, thread_budget())); }
+
+// A few chunks per thread, handed out dynamically, so that a thread whose
+// core is shared with other work does not hold everyone up.
+constexpr std::size_t kChunksPerThread = 4;
+
+std::vector<TextScan> scan_pieces(const std::vector<std::string_view>& pieces) {
+  std::vector<TextScan> scans(pieces.size());
+  const auto count = static_cast<std::ptrdiff_t>(pieces.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_for(pieces.size())) if (count > 1)
+  for (std::ptrdiff_t k = 0; k < count; ++k) {
+    scans[static_cast<std::size_t>(k)] = scan_text(pieces[static_cast<std::size_t>(k)]);
+  }
+  return scans;
+}
+
+// Splits the data rows (the text after the header) into chunks; see the
+// design notes for why quotes force a single chunk.
+std::vector<Chunk> plan_chunks(std::string_view data, std::size_t first_line, const csv_detail::Chunking& chunking) {
+  const std::size_t threads = thread_budget();
+  const std::size_t wanted =
+      chunking.max_chunks != 0 ? chunking.max_chunks : threads == 1 ? 1 : kChunksPerThread * threads;
+  const std::size_t affordable = data.size() / std::max<std::size_t>(chunking.min_chunk_bytes, 1);
+  std::vector<std::string_view> pieces = split_at_line_starts(data, std::clamp<std::size_t>(affordable, 1, wanted));
+  std::vector<TextScan> scans = scan_pieces(pieces);
+  const bool quoted = std::any_of(scans.begin(), scans.end(), [](const TextScan& s) { return s.has_quote; });
+  if (quoted && pieces.size() > 1) {
+    TextScan whole{0, true};
+    for (const TextScan& scan : scans) whole.line_breaks += scan.line_breaks;  // pieces never split a CRLF
+    pieces = {data};
+    scans = {whole};
+  }
+  std::vector<Chunk> chunks(pieces.size());
+  std::size_t breaks_before = 0;
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    Chunk& chunk = chunks[k];
+    chunk.text = pieces[k];
+    chunk.first_line = first_line + breaks_before;
+    chunk.first_row = breaks_before;  // exact when there are several chunks (no quotes)
+    chunk.out_row = k == 0 ? 0 : chunks[k - 1].out_row + chunks[k - 1].max_rows;
+    // Every piece but the last ends with a line break; the last one, cut
+    // before the trailing line breaks, ends with a row that has none.
+    const bool last = k + 1 == pieces.size();
+    chunk.max_rows = scans[k].line_breaks + (last && !pieces[k].empty() ? 1 : 0);
+    breaks_before += scans[k].line_breaks;
+  }
+  return chunks;
+}
+
+// ---------------------------------------------------------------------------
+// The parser proper
+// ---------------------------------------------------------------------------
+
+class CsvParser {
+ public:
+  CsvParser(std::string_view text, const std::string& source, const CsvOptions& options,
+            const csv_detail::Chunking& chunking)
+      : text_(text), source_(source), options_(options), chunking_(chunking) {}
+
+  Table parse() {
+    Tokenizer tokens(text_, source_, 1);
+    Header header = read_header(tokens);
+    const std::size_t first_data_line = header.first_data_line;
+    configure(std::move(header.names));
+    const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, chunking_);
+    size_output(chunks);
+    std::vector<ChunkResult> results = read_chunks(chunks);
+    return finish(chunks, results, first_data_line);
   }
 
-  Table finish() {
-    if (data_rows_ == 0) tokens_.fail(first_data_line_, 1, "no data rows after the header");
+ private:
+  void configure(std::vector<std::string> header) {
+    const Selection selection = select_columns(header, options_, source_);
+    layout_.id_column = selection.id_column.value_or(kNone);
+    layout_.slot_of_column.assign(header.size(), kNone);
+    for (std::size_t slot = 0; slot < selection.features.size(); ++slot) {
+      layout_.slot_of_column[selection.features[slot]] = slot;
+    }
+    layout_.features = selection.features.size();
+    table_.column_indices = selection.features;
+    for (std::size_t index : selection.features) table_.column_names.push_back(header[index]);
+    if (selection.id_column) table_.id_name = header[*selection.id_column];
+    table_.features.cols = layout_.features;
+    layout_.header = std::move(header);
+  }
+
+  void size_output(const std::vector<Chunk>& chunks) {
+    const std::size_t rows = chunks.back().out_row + chunks.back().max_rows;
+    table_.features.values.resize(rows * table_.features.cols);
+    table_.ids.resize(rows);
+  }
+
+  // A chunk after one that failed is not started: only the earliest error
+  // is reported, so a bad file fails fast.  Its result stays empty.
+  std::vector<ChunkResult> read_chunks(const std::vector<Chunk>& chunks) {
+    std::vector<ChunkResult> results(chunks.size());
+    const RowSink sink{table_.features.values.data(), table_.ids.data()};
+    std::atomic<std::size_t> first_failed{chunks.size()};
+    const auto count = static_cast<std::ptrdiff_t>(chunks.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_for(chunks.size())) if (count > 1)
+    for (std::ptrdiff_t k = 0; k < count; ++k) {
+      const auto i = static_cast<std::size_t>(k);
+      if (i > first_failed.load()) continue;
+      results[i] = RowReader(chunks[i], layout_, options_, source_, sink).run();
+      if (results[i].error) lower_to(first_failed, i);
+    }
+    return results;
+  }
+
+  static void lower_to(std::atomic<std::size_t>& value, std::size_t bound) {
+    std::size_t seen = value.load();
+    while (bound < seen && !value.compare_exchange_weak(seen, bound)) {
+    }
+  }
+
+  Table finish(const std::vector<Chunk>& chunks, std::vector<ChunkResult>& results, std::size_t first_data_line) {
+    std::size_t data_rows = 0;
+    for (const ChunkResult& result : results) {
+      if (result.error) std::rethrow_exception(result.error);
+      data_rows += result.rows_seen;
+    }
+    if (data_rows == 0) throw InputError(location(source_, first_data_line, 1) + "no data rows after the header");
+    gather_rows(chunks, results);
+    for (ChunkResult& result : results) {
+      table_.dropped_rows += result.dropped;
+      for (std::string& reason : result.drop_reasons) {
+        if (table_.drop_reasons.size() < kMaxDropReasons) table_.drop_reasons.push_back(std::move(reason));
+      }
+    }
     if (table_.features.rows == 0) {
-      throw InputError(source_ + ": no valid data rows (all " + std::to_string(data_rows_) +
+      throw InputError(source_ + ": no valid data rows (all " + std::to_string(data_rows) +
                        " were dropped; first reason: " + table_.drop_reasons.front() + ")");
     }
-    // The reservation was exact unless quoted fields held line breaks or
-    // rows were dropped; only a large excess is worth a copy.
+    // The output was sized for one row per line; only a large excess (many
+    // dropped rows, quoted line breaks) is worth a copy.
     shrink_if_wasteful(table_.features.values);
     shrink_if_wasteful(table_.ids);
     return std::move(table_);
+  }
+
+  // Closes the gaps that dropped rows (and unused spare rows) left between
+  // the chunks' outputs, then cuts the arrays to the rows kept.
+  void gather_rows(const std::vector<Chunk>& chunks, const std::vector<ChunkResult>& results) {
+    const std::size_t cols = table_.features.cols;
+    auto& values = table_.features.values;
+    auto& ids = table_.ids;
+    std::size_t rows = 0;
+    for (std::size_t k = 0; k < chunks.size(); ++k) {
+      const std::size_t from = chunks[k].out_row, kept = results[k].kept;
+      if (from != rows) {  // moving down: the ranges may overlap, the destination comes first
+        std::copy(values.begin() + static_cast<std::ptrdiff_t>(from * cols),
+                  values.begin() + static_cast<std::ptrdiff_t>((from + kept) * cols),
+                  values.begin() + static_cast<std::ptrdiff_t>(rows * cols));
+        std::move(ids.begin() + static_cast<std::ptrdiff_t>(from), ids.begin() + static_cast<std::ptrdiff_t>(from + kept),
+                  ids.begin() + static_cast<std::ptrdiff_t>(rows));
+      }
+      rows += kept;
+    }
+    table_.features.rows = rows;
+    values.resize(rows * cols);
+    ids.resize(rows);
   }
 
   template <typename Vector>
@@ -554,54 +799,33 @@ class CsvParser {
     if (v.capacity() - v.size() > v.size() / 4) v.shrink_to_fit();
   }
 
-  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
-
   std::string_view text_;
   const std::string& source_;
   const CsvOptions& options_;
-  Tokenizer tokens_;
-  std::vector<std::string> header_;
-  std::size_t first_data_line_ = 2;
-  std::optional<std::size_t> id_column_;
-  std::vector<std::size_t> slot_of_column_;  ///< header position -> feature slot or kNoSlot
-  std::vector<float> row_;                   ///< the current row's features
-  std::string id_text_;                      ///< the current row's id
-  std::string problem_;                      ///< first problem of the current row
-  std::size_t data_rows_ = 0;                ///< every data row seen, dropped ones included
+  const csv_detail::Chunking& chunking_;
+  RowLayout layout_;
   Table table_;
 };
 
-// Reads a whole file; fopen/fread so that errno is meaningful on failure.
-std::string read_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) throw InputError(path + ": cannot open file (" + std::strerror(errno) + ")");
-  struct stat info {};
-  std::size_t capacity = 1 << 16;
-  if (::fstat(::fileno(file.get()), &info) == 0 && info.st_size > 0) {
-    capacity = static_cast<std::size_t>(info.st_size) + 1;  // +1: the short read that proves EOF
-  }
-  std::string data(capacity, '\0');
-  std::size_t used = 0;
-  for (;;) {
-    used += std::fread(&data[used], 1, data.size() - used, file.get());
-    if (used < data.size()) break;  // end of file or an error
-    data.resize(data.size() * 2);   // the file grew, or is not a regular file
-  }
-  if (std::ferror(file.get())) throw InputError(path + ": cannot read file (" + std::strerror(errno) + ")");
-  data.resize(used);
-  return data;
-}
-
 }  // namespace
 
-Table parse_csv(std::string_view text, const std::string& source_name, const CsvOptions& options) {
+namespace csv_detail {
+
+Table parse_csv_chunked(std::string_view text, const std::string& source_name, const CsvOptions& options,
+                        const Chunking& chunking) {
   if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
-  return CsvParser(text, source_name, options).parse();
+  return CsvParser(trim_trailing_line_breaks(text), source_name, options, chunking).parse();
+}
+
+}  // namespace csv_detail
+
+Table parse_csv(std::string_view text, const std::string& source_name, const CsvOptions& options) {
+  return csv_detail::parse_csv_chunked(text, source_name, options, csv_detail::Chunking{});
 }
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
-  const std::string text = read_file(path);
-  return parse_csv(text, path, options);
+  const MappedFile file(path);
+  return parse_csv(file.text(), path, options);
 }
 
 }  // namespace archetype

@@ -1,19 +1,26 @@
 // Tests for read_csv / parse_csv: the reference data file, RFC 4180 quoting,
-// line ends, column selection, and the exact "FILE:LINE:COL: " of every
-// error message.
+// line ends, column selection, the exact "FILE:LINE:COL: " of every error
+// message, and that parallel parsing gives exactly the sequential result.
 #include <gtest/gtest.h>
+#include <omp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cfloat>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "archetype/csv.hpp"
 #include "archetype/error.hpp"
+#include "csv_chunks.hpp"
+#include "csv_parallel.hpp"
 
 namespace archetype {
 namespace {
@@ -461,6 +468,264 @@ TEST(CsvReadFile, MissingFile) {
 
 TEST(CsvReadFile, DirectoryIsAnInputError) {
   EXPECT_THROW(read_csv(std::filesystem::temp_directory_path().string(), {}), InputError);
+}
+
+TEST(CsvReadFile, ReadsFromAPipe) {
+  // A FIFO cannot be mapped: the reader falls back to reading it.
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("archetype_csv_fifo_" + std::to_string(::getpid()) + ".csv"))
+                               .string();
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(path, std::ios::binary) << "id,v\n7,1.5\n8,2.5\n"; });
+  Table table;
+  try {
+    table = read_csv(path, {});
+  } catch (...) {
+    writer.join();
+    std::filesystem::remove(path);
+    throw;
+  }
+  writer.join();
+  std::filesystem::remove(path);
+  EXPECT_EQ(table.ids, (Strings{"7", "8"}));
+  EXPECT_EQ(table.features.values, (std::vector<float>{1.5f, 2.5f}));
+}
+
+// ---------------------------------------------------------------------------
+// Parallel parsing
+// ---------------------------------------------------------------------------
+
+// The outcome of a parse, comparable as a whole: the table or the message.
+struct Outcome {
+  bool ok = false;
+  std::string error;
+  Table table;
+};
+
+Outcome outcome_of(const std::function<Table()>& parse_it) {
+  Outcome outcome;
+  try {
+    outcome.table = parse_it();
+    outcome.ok = true;
+  } catch (const InputError& e) {
+    outcome.error = e.what();
+  }
+  return outcome;
+}
+
+void expect_same(const Outcome& expected, const Outcome& actual, const std::string& context) {
+  ASSERT_EQ(expected.ok, actual.ok) << context << "\nexpected error: " << expected.error
+                                    << "\nactual error: " << actual.error;
+  EXPECT_EQ(expected.error, actual.error) << context;
+  const Table& e = expected.table;
+  const Table& a = actual.table;
+  EXPECT_EQ(e.features.rows, a.features.rows) << context;
+  EXPECT_EQ(e.features.cols, a.features.cols) << context;
+  EXPECT_EQ(e.features.values, a.features.values) << context;
+  EXPECT_EQ(e.column_names, a.column_names) << context;
+  EXPECT_EQ(e.column_indices, a.column_indices) << context;
+  EXPECT_EQ(e.id_name, a.id_name) << context;
+  EXPECT_EQ(e.ids, a.ids) << context;
+  EXPECT_EQ(e.dropped_rows, a.dropped_rows) << context;
+  EXPECT_EQ(e.drop_reasons, a.drop_reasons) << context;
+}
+
+// Sets the OpenMP thread count for one scope.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~ThreadCount() { omp_set_num_threads(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
+
+// The reference layout, `rows` rows (about 1.3 MB for 60,000: several
+// chunks per thread); bad_every > 0 puts a different kind of bad row every
+// bad_every rows.
+std::string generated_csv(std::size_t rows, std::size_t bad_every, bool with_id) {
+  static const char* const kBadRows[] = {"x,1.5", "1", "", "2,nan", "3,4,5", "6,1e39"};
+  std::mt19937 rng(99);
+  std::string text = with_id ? "User ID,Instagram visit score,Spending_rank(0 to 100)\n" : "score,rank\n";
+  char line[64];
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (with_id) text += std::to_string(i) + ",";
+    if (bad_every != 0 && i % bad_every == bad_every - 1) {
+      text += kBadRows[(i / bad_every) % std::size(kBadRows)];
+    } else {
+      std::snprintf(line, sizeof line, "%u,%.8f", static_cast<unsigned>(5 + rng() % 113), (rng() % 10600000) / 1e5);
+      text += line;
+    }
+    text += '\n';
+  }
+  return text;
+}
+
+TEST(CsvParallel, OutputDoesNotDependOnTheThreadCount) {
+  struct Case {
+    const char* name;
+    std::size_t bad_every;
+    bool with_id;
+    bool drop_invalid;
+  };
+  const Case cases[] = {{"valid", 0, true, false},           {"valid, auto ids", 0, false, false},
+                        {"first error", 40000, true, false}, {"dropped rows", 7001, true, true},
+                        {"dropped rows, auto ids", 5003, false, true}};
+  for (const Case& c : cases) {
+    const TempFile file(generated_csv(60000, c.bad_every, c.with_id));
+    CsvOptions options;
+    options.drop_invalid = c.drop_invalid;
+    const auto read = [&] { return read_csv(file.path(), options); };
+    Outcome one, two;
+    {
+      const ThreadCount threads(1);
+      one = outcome_of(read);
+    }
+    {
+      const ThreadCount threads(2);
+      two = outcome_of(read);
+    }
+    expect_same(one, two, c.name);
+    if (c.bad_every == 0 || c.drop_invalid) {
+      EXPECT_TRUE(two.ok) << c.name;
+    }
+  }
+}
+
+TEST(CsvParallel, FirstErrorInFileOrderAcrossChunks) {
+  // A bad row every 9000 rows, so in nearly every chunk: the first one
+  // (data row 8999, line 9001) is reported, whichever chunk finishes first.
+  const TempFile file(generated_csv(60000, 9000, true));
+  const ThreadCount threads(2);
+  try {
+    read_csv(file.path(), {});
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              file.path() + ":9001:2: expected a number in column 'Instagram visit score', found 'x'");
+  }
+}
+
+TEST(CsvParallel, DroppedRowsMergeInFileOrder) {
+  const std::string text = generated_csv(60000, 5003, false);
+  CsvOptions options = dropping();
+  const ThreadCount threads(2);
+  const Table table = parse(text, options);
+  EXPECT_EQ(table.dropped_rows, 60000u / 5003);
+  EXPECT_EQ(table.features.rows, 60000u - 60000u / 5003);
+  ASSERT_EQ(table.drop_reasons.size(), 5u);
+  EXPECT_EQ(table.drop_reasons[0], "t.csv:5004:1: expected a number in column 'score', found 'x'");
+  EXPECT_EQ(table.drop_reasons[4], "t.csv:25016:3: expected 2 fields as in the header, found 3");
+  // Auto ids are data row numbers, dropped rows included.
+  EXPECT_EQ(table.ids[5001], "5001");
+  EXPECT_EQ(table.ids[5002], "5003");
+  EXPECT_EQ(table.ids.back(), "59999");
+}
+
+// A random small CSV mixing every kind of row, line end and blank line, so
+// that tiny chunks put a boundary next to each of them.  Only one file in
+// four has quotes (which force a single chunk).
+std::string random_csv(std::mt19937& rng) {
+  static const char* const kEnds[] = {"\n", "\r\n", "\r"};
+  static const char* const kCells[] = {"1", "-2.5", "+3", " 4 ", "", "x", "nan", "1e39", "7e-3", "\"5\"", "a\"b"};
+  const bool with_id = rng() % 2 == 0;
+  const std::size_t cell_kinds = rng() % 4 == 0 ? std::size(kCells) : std::size(kCells) - 2;
+  const char* end = kEnds[rng() % 3];
+  std::string text = with_id ? "id,a,b" : "a,b";
+  text += end;
+  const std::size_t rows = 1 + rng() % 40;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const unsigned kind = rng() % 20;
+    if (kind == 0) {
+      // an empty row
+    } else if (kind == 1) {
+      text += "1,2,3,4";
+    } else if (kind == 2) {
+      text += std::string("3,\0", 3);
+    } else if (kind == 3 && cell_kinds == std::size(kCells)) {
+      text += "\"q\nq\",1,2";  // a quoted line break
+    } else {
+      if (with_id) text += "k" + std::to_string(i) + ",";
+      const std::size_t cells = kind < 16 ? 2 : 1 + rng() % 3;
+      for (std::size_t c = 0; c < cells; ++c) {
+        if (c != 0) text += ',';
+        text += kind < 12 ? std::to_string(rng() % 1000) : kCells[rng() % cell_kinds];
+      }
+    }
+    text += rng() % 8 == 0 ? kEnds[rng() % 3] : end;
+  }
+  for (std::size_t blank = rng() % 3; blank > 0; --blank) text += end;
+  return text;
+}
+
+TEST(CsvParallel, TinyChunksGiveTheSequentialResult) {
+  // The chunking, not the threads, is under test here (the tests above run
+  // real threads): one thread avoids thousands of tiny parallel regions,
+  // which take milliseconds each when the other core is busy.
+  const ThreadCount threads(1);
+  std::mt19937 rng(2024);
+  for (int round = 0; round < 1500; ++round) {
+    const std::string text = random_csv(rng);
+    CsvOptions options;
+    options.drop_invalid = rng() % 2 == 0;
+    const auto chunked = [&](std::size_t chunks) {
+      return outcome_of([&] {
+        return csv_detail::parse_csv_chunked(text, "t.csv", options, csv_detail::Chunking{chunks, 1});
+      });
+    };
+    const Outcome sequential = chunked(1);
+    for (std::size_t chunks : {2, 3, 7, 64}) {
+      expect_same(sequential, chunked(chunks), "chunks " + std::to_string(chunks) + ":\n" + text);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+TEST(CsvChunks, PiecesStartAfterALineFeedAndCoverTheText) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 500; ++round) {
+    std::string text(rng() % 300, 'a');
+    for (char& c : text) c = "ab,\n\r"[rng() % 5];
+    const std::size_t wanted = 1 + rng() % 9;
+    const auto pieces = split_at_line_starts(text, wanted);
+    ASSERT_FALSE(pieces.empty());
+    EXPECT_LE(pieces.size(), wanted);
+    std::string joined;
+    for (std::size_t k = 0; k < pieces.size(); ++k) {
+      if (k != 0) {
+        EXPECT_FALSE(pieces[k].empty()) << text;
+        EXPECT_EQ(pieces[k - 1].back(), '\n') << text;
+      }
+      joined += pieces[k];
+    }
+    EXPECT_EQ(joined, text);
+  }
+  EXPECT_EQ(split_at_line_starts("", 4), (std::vector<std::string_view>{""}));
+  EXPECT_EQ(split_at_line_starts("a\nb\nc\nd", 2), (std::vector<std::string_view>{"a\nb\n", "c\nd"}));
+  // A line feed that ends the text never starts a piece.
+  EXPECT_EQ(split_at_line_starts("ab\n", 2), (std::vector<std::string_view>{"ab\n"}));
+}
+
+TEST(CsvChunks, ScanCountsLineBreaksLikeTheTokenizer) {
+  std::mt19937 rng(6);
+  for (int round = 0; round < 300; ++round) {
+    std::string text(rng() % 2000, 'a');  // longer than a 255-byte counting block
+    for (char& c : text) c = "a1,\"\n\r\n\r"[rng() % 8];
+    std::size_t breaks = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) ++breaks;
+    }
+    const TextScan scan = scan_text(text);
+    EXPECT_EQ(scan.line_breaks, breaks);
+    EXPECT_EQ(scan.has_quote, text.find('"') != std::string::npos);
+  }
+  EXPECT_EQ(scan_text(std::string(1000, '\n')).line_breaks, 1000u);
+  EXPECT_EQ(scan_text("").line_breaks, 0u);
+  EXPECT_EQ(trim_trailing_line_breaks("a\r\n\n\r"), "a");
 }
 
 }  // namespace
