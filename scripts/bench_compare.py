@@ -220,7 +220,7 @@ def run_archetype_cli(archetype_bin, csv_path, sample, repeats, workdir):
     cmd = None
     for r in range(repeats):
         out_dir = os.path.join(workdir, f"archetype_out_{r}")
-        cmd = [archetype_bin, "run", csv_path, "--silhouette-sample", str(sample), "--out", out_dir, "--quiet"]
+        cmd = [archetype_bin, "run", csv_path, "--silhouette-sample", str(sample), "--out", out_dir, "--quiet", "--no-figures"]
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         times.append(time.perf_counter() - t)

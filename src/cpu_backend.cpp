@@ -43,61 +43,51 @@ typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 typedef std::int32_t LaneInts __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
 
 /// Nearest centre for m rows of x: labels into lab, squared distances into
-/// best.  Ties keep the lowest centre index (strict <).  The label update is
-/// written as a bit mask so that the loop over rows vectorises (GCC 12 does
-/// not if-convert a ternary on the label).
+/// best.  Ties keep the lowest centre index (strict <).  For d = 2 the rows
+/// are taken kLanes at a time in GCC vectors that stay in registers while
+/// all k centres are tried, so each row is read once and its running best
+/// never goes back to memory.
 ARCHETYPE_INLINE void nearest_centres(const float* x, std::size_t d, std::size_t m, const float* centers, int k,
                                       std::int32_t* __restrict lab, float* __restrict best, float* __restrict dist) {
-  for (std::size_t r = 0; r < m; ++r) {
+  std::size_t r0 = 0;
+  if (d == 2) {
+    for (; r0 + kLanes <= m; r0 += kLanes) {
+      Lanes x0, x1;
+      for (std::size_t i = 0; i < kLanes; ++i) {
+        x0[i] = x[2 * (r0 + i)];
+        x1[i] = x[2 * (r0 + i) + 1];
+      }
+      Lanes b = x0 * 0.0f + std::numeric_limits<float>::infinity();
+      LaneInts l = {};
+      for (int c = 0; c < k; ++c) {
+        // squared_distance() spelled out: s starts at the first square
+        // (0 + x == x for x >= 0).
+        const Lanes u = x0 - centers[2 * c], v = x1 - centers[2 * c + 1];
+        Lanes s = u * u;
+        s = s + v * v;
+        const LaneInts closer = s < b;  // all ones where strictly closer
+        b = closer ? s : b;
+        l = closer ? c : l;
+      }
+      for (std::size_t i = 0; i < kLanes; ++i) {
+        best[r0 + i] = b[i];
+        lab[r0 + i] = l[i];
+      }
+    }
+  }
+  // The remaining rows (and every row when d != 2), one centre at a time.
+  for (std::size_t r = r0; r < m; ++r) {
     best[r] = std::numeric_limits<float>::infinity();
     lab[r] = 0;
   }
-  for (int c = 0; c < k; ++c) {
+  for (int c = 0; c < k && r0 < m; ++c) {
     const float* cc = centers + static_cast<std::size_t>(c) * d;
-    if (d == 2) {
-      // Same operations as squared_distance(), spelled out for d = 2 on
-      // kLanes rows at a time in GCC vectors (s starts at the first square:
-      // 0 + x == x for x >= 0).
-      const float c0 = cc[0], c1 = cc[1];
-      std::size_t r = 0;
-      for (; r + kLanes <= m; r += kLanes) {
-        Lanes x0, x1, b;
-        LaneInts l;
-        for (std::size_t i = 0; i < kLanes; ++i) {
-          x0[i] = x[2 * (r + i)];
-          x1[i] = x[2 * (r + i) + 1];
-          b[i] = best[r + i];
-          l[i] = lab[r + i];
-        }
-        const Lanes u = x0 - c0, v = x1 - c1;
-        Lanes s = u * u;
-        s = s + v * v;
-        const LaneInts closer = s < b;  // all ones where closer
-        b = closer ? s : b;
-        l = closer ? c : l;
-        for (std::size_t i = 0; i < kLanes; ++i) {
-          best[r + i] = b[i];
-          lab[r + i] = l[i];
-        }
-      }
-      for (; r < m; ++r) {
-        const float d0 = x[2 * r] - c0;
-        const float d1 = x[2 * r + 1] - c1;
-        float s = d0 * d0;
-        s = s + d1 * d1;
-        if (s < best[r]) {
-          best[r] = s;
-          lab[r] = c;
-        }
-      }
-    } else {
-      for (std::size_t r = 0; r < m; ++r) dist[r] = squared_distance(x + r * d, cc, d);
-      for (std::size_t r = 0; r < m; ++r) {
-        const float s = dist[r], b = best[r];
-        const std::int32_t closer = -static_cast<std::int32_t>(s < b);
-        best[r] = s < b ? s : b;
-        lab[r] = (lab[r] & ~closer) | (c & closer);
-      }
+    for (std::size_t r = r0; r < m; ++r) dist[r] = squared_distance(x + r * d, cc, d);
+    for (std::size_t r = r0; r < m; ++r) {
+      const float s = dist[r], b = best[r];
+      const std::int32_t closer = -static_cast<std::int32_t>(s < b);
+      best[r] = s < b ? s : b;
+      lab[r] = (lab[r] & ~closer) | (c & closer);
     }
   }
 }
