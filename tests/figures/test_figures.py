@@ -84,6 +84,34 @@ class FiguresTest(unittest.TestCase):
         fig_dir = os.path.join(out_dir, "figures")
         self.assertFalse(os.path.exists(fig_dir) and os.listdir(fig_dir), "figures written")
 
+    # -- image comparison -------------------------------------------------------
+    def test_images_match_baselines(self):
+        """Pixel comparison at low tolerance with baselines rendered by Debian 12's
+        matplotlib 3.6.3 (what scripts/install_deps.sh installs).  Where the
+        platform legitimately changes, regenerate them with
+        ARCHETYPE_UPDATE_BASELINES=1 /usr/bin/python3 tests/figures/test_figures.py
+        and look at them before committing."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.image as mpimg
+        import numpy as np
+        names = ["model_selection", "persona_profile", "silhouette"]
+        out_dir = self.fixture("reference")
+        rc, out, err = run(out_dir, "--only", ",".join(names), "--dpi", "60")
+        self.assertEqual(rc, 0, err)
+        baseline_dir = os.path.join(HERE, "baseline")
+        for name in names:
+            got_path = os.path.join(out_dir, "figures", name + ".png")
+            want_path = os.path.join(baseline_dir, name + ".png")
+            if os.environ.get("ARCHETYPE_UPDATE_BASELINES"):
+                os.makedirs(baseline_dir, exist_ok=True)
+                shutil.copyfile(got_path, want_path)
+                continue
+            got, want = mpimg.imread(got_path), mpimg.imread(want_path)
+            self.assertEqual(got.shape, want.shape, name)
+            diff = float(np.abs(got[..., :3] - want[..., :3]).mean())
+            self.assertLess(diff, 0.005, f"{name}: mean pixel difference {diff:.4f}")
+
     # -- whole runs ---------------------------------------------------------
     def test_reference_run_writes_all_figures(self):
         out_dir = self.fixture("reference")
