@@ -309,12 +309,21 @@ def sklearn_run(csv_path, sample, repeats):
 
 # ---------------------------------------------------------------------------
 
+class SkipCase(Exception):
+    """A case left out by --only-run."""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default="build", help="CMake build directory (default: build)")
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats: a smoke run")
     parser.add_argument("--repeats", type=int, default=None,
                         help="repeats of the silhouette, fit and run cases (default 3, 1 with --quick)")
+    parser.add_argument("--run-rows", type=int, default=None,
+                        help="rows of the whole-run case (default 200,000; 20,000 with --quick)")
+    parser.add_argument("--run-sample", type=int, default=None,
+                        help="silhouette sample size of the whole-run case (default 20,000; 5,000 with --quick)")
+    parser.add_argument("--only-run", action="store_true", help="only the whole-run case (no Google Benchmark cases)")
     args = parser.parse_args()
 
     bench_bin = os.path.join(args.build, "bench", "archetype_bench")
@@ -329,8 +338,8 @@ def main():
     n_lloyd = 100_000 if q else 1_000_000
     n_sil = 3_000 if q else 30_000
     n_fit = 100_000 if q else 1_000_000
-    n_csv = 20_000 if q else 200_000
-    sample = 5_000 if q else 20_000
+    n_csv = args.run_rows or (20_000 if q else 200_000)
+    sample = args.run_sample or (5_000 if q else 20_000)
     repeats = args.repeats or (1 if q else 3)
     lloyd_repeats = 3 if q else 7
     bench_reps = 1 if q else 3
@@ -349,9 +358,12 @@ def main():
     bench_context = {}
     try:
         # Archetype first (one process), then scikit-learn: nothing overlaps.
+        if args.only_run:
+            names = {}
         progress("Archetype benchmarks")
         try:
-            arch, bench_context, bench_cmd = run_archetype_bench(bench_bin, list(names.values()), bench_reps)
+            arch, bench_context, bench_cmd = (run_archetype_bench(bench_bin, list(names.values()), bench_reps)
+                                              if names else ({}, {}, []))
         except (OSError, RuntimeError, ValueError) as e:
             failures.append(f"archetype_bench: {e}")
             arch, bench_cmd = {}, []
@@ -366,6 +378,8 @@ def main():
         # 1. Lloyd iteration.
         progress("scikit-learn Lloyd iteration")
         try:
+            if args.only_run:
+                raise SkipCase()
             t = sklearn_lloyd(n_lloyd, lloyd_repeats)
             raw_times.append(all_times("scikit-learn Lloyd iteration", t))
             sk = statistics.median(t)
@@ -374,21 +388,29 @@ def main():
             frac = arch.get(names["relabel"], {}).get("changed_fraction")
             add(f"Lloyd iteration, {n_lloyd:,} x 2, k = 5, 2 threads: relabel (changed fraction "
                 f"{frac if frac is None else f'{frac:.2f}'})", sk, names["relabel"])
+        except SkipCase:
+            pass
         except Exception as e:  # noqa: BLE001 - report any failure and go on
             failures.append(f"scikit-learn Lloyd iteration: {e!r}")
 
         # 2. Exact silhouette.
         progress("scikit-learn silhouette")
         try:
+            if args.only_run:
+                raise SkipCase()
             t = sklearn_silhouette(n_sil, repeats)
             raw_times.append(all_times("scikit-learn silhouette", t))
             add(f"Exact silhouette, {n_sil:,} x 2, 5 labels (Archetype 2 threads)", statistics.median(t), names["sil"])
+        except SkipCase:
+            pass
         except Exception as e:  # noqa: BLE001
             failures.append(f"scikit-learn silhouette: {e!r}")
 
         # 3. Whole fit.
         progress("scikit-learn KMeans fit")
         try:
+            if args.only_run:
+                raise SkipCase()
             t, info = sklearn_fit(n_fit, repeats)
             raw_times.append(all_times("scikit-learn fit", t))
             add(f"KMeans fit, {n_fit:,} x 2, k = 5, n_init = 10 (Archetype 2 threads)", statistics.median(t), names["fit"])
@@ -397,6 +419,8 @@ def main():
                              f"{info['inertia']:.6g}; Archetype Lloyd iterations summed over the 10 runs "
                              f"{arch[names['fit']].get('lloyd_iters', float('nan')):.0f} (its data are other "
                              f"draws of the same blobs).")
+        except SkipCase:
+            pass
         except Exception as e:  # noqa: BLE001
             failures.append(f"scikit-learn fit: {e!r}")
 
