@@ -36,6 +36,25 @@ void OutputFiles::stage(const std::string& name, const std::string& content) {
   if (!ok || !closed) throw InputError(tmp + ": write failed (" + std::strerror(ok ? errno : err) + ")");
 }
 
+void OutputFiles::stage_stream(const std::string& name,
+                               const std::function<void(const std::function<void(const std::string&)>&)>& produce) {
+  const std::string final_path = (fs::path(dir_) / name).string();
+  const std::string tmp = final_path + ".tmp-" + std::to_string(::getpid());
+  staged_.emplace_back(tmp, final_path);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw InputError(tmp + ": cannot write (" + std::strerror(errno) + ")");
+  bool ok = true;
+  int err = 0;
+  produce([&](const std::string& piece) {
+    if (ok && std::fwrite(piece.data(), 1, piece.size(), f) != piece.size()) {
+      ok = false;
+      err = errno;
+    }
+  });
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) throw InputError(tmp + ": write failed (" + std::strerror(ok ? errno : err) + ")");
+}
+
 std::vector<std::string> OutputFiles::commit() {
   std::vector<std::string> paths;
   for (const auto& [tmp, final_path] : staged_) {

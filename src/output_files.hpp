@@ -5,6 +5,7 @@
 // destroyed before commit(), the staged files are removed.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,10 @@ class OutputFiles {
 
   /// Stages `content` as `name` (a plain file name inside the directory).
   void stage(const std::string& name, const std::string& content);
+  /// Stages `name` from pieces that `produce` passes to its argument in
+  /// order, so a large file never has to exist whole in memory.
+  void stage_stream(const std::string& name,
+                    const std::function<void(const std::function<void(const std::string&)>&)>& produce);
   /// Renames every staged file into place; returns their final paths.
   std::vector<std::string> commit();
 

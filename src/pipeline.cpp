@@ -211,19 +211,29 @@ std::string sweep_csv(const SweepResult& sweep) {
   return s.str();
 }
 
-std::string labels_csv(const Table& table, const std::vector<std::int32_t>& labels,
-                       const std::vector<std::string>& persona_names) {
-  std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name) + ",cluster,persona\n";
-  out.reserve(out.size() + labels.size() * 24);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    out += csv_field(table.ids[i]);
-    out += ',';
-    out += std::to_string(labels[i]);
-    out += ',';
-    out += csv_field(persona_names[static_cast<std::size_t>(labels[i])]);
-    out += '\n';
-  }
-  return out;
+/// labels.csv (id, cluster, persona), written in pieces of about 1 MB so
+/// that it never exists whole in memory.
+void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<std::int32_t>& labels,
+                      const std::vector<std::string>& persona_names) {
+  std::vector<std::string> quoted;
+  for (const std::string& p : persona_names) quoted.push_back(csv_field(p));
+  files.stage_stream("labels.csv", [&](const std::function<void(const std::string&)>& write) {
+    std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name) + ",cluster,persona\n";
+    out.reserve(1 << 20);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      out += csv_field(table.ids[i]);
+      out += ',';
+      out += std::to_string(labels[i]);
+      out += ',';
+      out += quoted[static_cast<std::size_t>(labels[i])];
+      out += '\n';
+      if (out.size() > (1 << 20) - 256) {
+        write(out);
+        out.clear();
+      }
+    }
+    write(out);
+  });
 }
 
 /// Above this many rows the segmentation figure gets per-cluster 2-D
@@ -416,7 +426,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, co
   out.table = t.str();
   OutputFiles files(o.out_dir);
   timer.start();
-  files.stage("labels.csv", labels_csv(data.table, labels, model.persona_names));
+  stage_labels_csv(files, data.table, labels, model.persona_names);
   files.stage("labels.npy", npy_bytes(labels));
   timer.stop("write");
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
@@ -555,7 +565,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     timer.stop("personas");
     s["model"] = mr.model;
     table << "\n" << render_model_table(s["model"], data.names);
-    files.stage("labels.csv", labels_csv(data.table, fit.labels, mr.persona_names));
+    stage_labels_csv(files, data.table, fit.labels, mr.persona_names);
     files.stage("labels.npy", npy_bytes(fit.labels));
     files.stage("model.json", model_file_json(s, data.table.column_names, data.names, scaler, fit, mr.persona_names, o.kmeans).dump(2) + "\n");
     if (o.figures) stage_figure_data(files, raw, fit, sil);
