@@ -21,13 +21,8 @@ double exact_mean(const double* v, std::size_t n) {
 }
 
 std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::uint64_t seed) {
-  std::vector<std::size_t> rows(n);
-  std::iota(rows.begin(), rows.end(), 0);
   Rng rng(splitmix64(seed ^ 0x5111ULL));
-  for (std::size_t i = 0; i < m; ++i) std::swap(rows[i], rows[i + static_cast<std::size_t>(rng.below(n - i))]);
-  rows.resize(m);
-  std::sort(rows.begin(), rows.end());
-  return rows;
+  return sample_without_replacement(n, m, rng);
 }
 
 }  // namespace

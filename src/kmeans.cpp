@@ -181,15 +181,9 @@ LloydOutcome lloyd(Backend& backend, const Matrix& X, const FixedPoint& fp, std:
 
 /// Rows compared by the stability ARI: all, or a seeded sample.
 std::vector<std::size_t> stability_rows(std::size_t n, std::size_t limit, std::uint64_t seed) {
-  std::vector<std::size_t> rows;
-  if (n <= limit) return rows;  // empty = all rows
-  rows.resize(n);
-  std::iota(rows.begin(), rows.end(), 0);
+  if (n <= limit) return {};  // empty = all rows
   Rng rng(splitmix64(seed ^ 0x5AB1E5ULL));
-  for (std::size_t i = 0; i < limit; ++i) std::swap(rows[i], rows[i + static_cast<std::size_t>(rng.below(n - i))]);
-  rows.resize(limit);
-  std::sort(rows.begin(), rows.end());
-  return rows;
+  return sample_without_replacement(n, limit, rng);
 }
 
 double median(std::vector<double> v) {

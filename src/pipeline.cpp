@@ -113,10 +113,17 @@ Table read_npy_table(const std::string& path, const CsvOptions& options) {
     t.column_names.push_back(std::to_string(j));
     t.column_indices.push_back(j);
   }
-  t.ids.reserve(rows);
-  for (std::size_t i = 0; i < rows; ++i) t.ids.push_back(std::to_string(i));
+  // ids stay empty: they are the row numbers (see drop_row_number_ids).
   if (rows == 0) throw InputError(path + ": no rows");
   return t;
+}
+
+/// Without an id column and with no dropped row, the ids are just the row
+/// numbers 0..n-1: free them (32 bytes a row) and let the writers number
+/// the rows.  An empty Table::ids means exactly that inside the pipeline.
+void drop_row_number_ids(Table& t) {
+  if (!t.id_name.empty() || t.dropped_rows != 0) return;
+  std::vector<std::string>().swap(t.ids);
 }
 
 LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
@@ -128,6 +135,7 @@ LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
     if (csv.id_column.empty()) csv.id_column = "User ID";
   }
   data.table = has_suffix(data.path, ".npy") ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  drop_row_number_ids(data.table);
   const std::size_t d = data.table.column_names.size();
   if (!o.feature_names.empty() && o.feature_names.size() != d)
     throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
@@ -211,6 +219,18 @@ std::string sweep_csv(const SweepResult& sweep) {
   return s.str();
 }
 
+/// labels.npy (int32, 1-D) straight from the labels, without a second copy.
+void stage_labels_npy(OutputFiles& files, const std::vector<std::int32_t>& labels) {
+  files.stage_stream("labels.npy", [&](const std::function<void(const std::string&)>& write) {
+    write(npy_header("<i4", {labels.size()}));
+    constexpr std::size_t kPiece = 1 << 18;
+    for (std::size_t i = 0; i < labels.size(); i += kPiece) {
+      const std::size_t m = std::min(kPiece, labels.size() - i);
+      write(std::string(reinterpret_cast<const char*>(labels.data() + i), m * sizeof(std::int32_t)));
+    }
+  });
+}
+
 /// labels.csv (id, cluster, persona), written in pieces of about 1 MB so
 /// that it never exists whole in memory.
 void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<std::int32_t>& labels,
@@ -221,7 +241,7 @@ void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<
     std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name) + ",cluster,persona\n";
     out.reserve(1 << 20);
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      out += csv_field(table.ids[i]);
+      out += table.ids.empty() ? std::to_string(i) : csv_field(table.ids[i]);
       out += ',';
       out += std::to_string(labels[i]);
       out += ',';
@@ -427,7 +447,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, co
   OutputFiles files(o.out_dir);
   timer.start();
   stage_labels_csv(files, data.table, labels, model.persona_names);
-  files.stage("labels.npy", npy_bytes(labels));
+  stage_labels_npy(files, labels);
   timer.stop("write");
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
   files.stage("summary.json", s.dump(2) + "\n");
@@ -566,7 +586,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     s["model"] = mr.model;
     table << "\n" << render_model_table(s["model"], data.names);
     stage_labels_csv(files, data.table, fit.labels, mr.persona_names);
-    files.stage("labels.npy", npy_bytes(fit.labels));
+    stage_labels_npy(files, fit.labels);
     files.stage("model.json", model_file_json(s, data.table.column_names, data.names, scaler, fit, mr.persona_names, o.kmeans).dump(2) + "\n");
     if (o.figures) stage_figure_data(files, raw, fit, sil);
   }

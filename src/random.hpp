@@ -4,8 +4,12 @@
 // draws are made on the host; backends never draw.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <random>
+#include <unordered_set>
+#include <vector>
 
 namespace archetype {
 
@@ -34,5 +38,21 @@ class Rng {
  private:
   std::mt19937_64 gen_;
 };
+
+/// m distinct row indices drawn uniformly from [0, n) (Floyd's algorithm:
+/// O(m) memory, never O(n)), sorted ascending.
+inline std::vector<std::size_t> sample_without_replacement(std::size_t n, std::size_t m, Rng& rng) {
+  std::unordered_set<std::size_t> chosen;
+  std::vector<std::size_t> rows;
+  rows.reserve(m);
+  for (std::size_t j = n - m; j < n; ++j) {
+    const std::size_t t = static_cast<std::size_t>(rng.below(j + 1));
+    const std::size_t pick = chosen.insert(t).second ? t : j;
+    if (pick == j) chosen.insert(j);
+    rows.push_back(pick);
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
 
 }  // namespace archetype

@@ -31,9 +31,9 @@ struct KMeansParams {
   /// k-means++ candidates per centre; 0 means 2 + floor(ln k) as scikit-learn.
   int n_local_trials = 0;
   /// The stability ARI compares the runs' labels on all rows when
-  /// n <= stability_rows, else on the first stability_rows rows of a seeded
-  /// uniform sample.
-  std::size_t stability_rows = 1000000;
+  /// n <= stability_rows, else on a seeded uniform sample of that many rows
+  /// (memory: n_init x stability_rows labels).
+  std::size_t stability_rows = 100000;
 };
 
 /// One k-means++ + Lloyd run.
