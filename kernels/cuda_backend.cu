@@ -120,6 +120,17 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
+  void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
+    if (m == 0) return;
+    DeviceBuffer<unsigned long long> drows(m);
+    DeviceBuffer<std::int32_t> dout(m);
+    static_assert(sizeof(std::size_t) == sizeof(unsigned long long), "row indices are 64-bit");
+    drows.upload(reinterpret_cast<const unsigned long long*>(rows), m, stream_);
+    cuda::launch_gather_labels(labels_.data(), drows.data(), m, dout.data(), stream_);
+    dout.download(out, m, stream_);
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
   void seed_distances(const float* center) override {
     centers_.upload(center, d_, stream_);
     cuda::launch_seed_distances(x_.data(), n_, static_cast<int>(d_), centers_.data(), closest_.data(), grid_, stream_);

@@ -54,6 +54,10 @@ void launch_quantize_distances(const float* closest, std::size_t n, float dist_s
 void launch_assigned_distances(const float* x, std::size_t n, int d, const float* centers,
                                const std::int32_t* labels, float* d2, int grid, cudaStream_t stream);
 
+/// out[i] = labels[rows[i]] for i < m.
+void launch_gather_labels(const std::int32_t* labels, const unsigned long long* rows, std::size_t m, std::int32_t* out,
+                          cudaStream_t stream);
+
 /// Silhouette sums: for every position p of the label-sorted rows xs
 /// (column-major, d x n) and cluster c, sums[p * k + c] = the canonical-order
 /// sum of distances from row p to the rows of c (segments seg_start[c] ..

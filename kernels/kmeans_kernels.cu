@@ -246,7 +246,21 @@ __global__ void assigned_distances_kernel(const float* __restrict__ x, std::size
   }
 }
 
+__global__ void gather_labels_kernel(const int* __restrict__ labels, const unsigned long long* __restrict__ rows,
+                                     std::size_t m, int* __restrict__ out) {
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < m;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    out[i] = labels[rows[i]];
+}
+
 }  // namespace
+
+void launch_gather_labels(const std::int32_t* labels, const unsigned long long* rows, std::size_t m, std::int32_t* out,
+                          cudaStream_t stream) {
+  const std::size_t blocks = (m + kThreads - 1) / kThreads;
+  gather_labels_kernel<<<static_cast<unsigned>(blocks < 4096 ? blocks : 4096), kThreads, 0, stream>>>(labels, rows, m, out);
+  CUDA_CHECK_LAUNCH();
+}
 
 std::size_t tile_shared_bytes(int k, int d, int v, int* tile_rows) {
   const std::size_t fixed = static_cast<std::size_t>(k) * (v + 1) * 8 +

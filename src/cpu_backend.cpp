@@ -318,6 +318,10 @@ class CpuBackend final : public Backend {
 
   void copy_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
 
+  void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
+    for (std::size_t i = 0; i < m; ++i) out[i] = labels_[rows[i]];
+  }
+
   void seed_distances(const float* center) override {
 #pragma omp parallel for num_threads(threads_) schedule(static) if (parallel_)
     for (std::size_t b = 0; b < n_; b += kBlock) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 
 #include "archetype/error.hpp"
@@ -212,7 +213,6 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
   const std::vector<std::size_t> cmp_rows = stability_rows(n, params.stability_rows, params.seed);
   const std::size_t cmp_n = cmp_rows.empty() ? n : cmp_rows.size();
   std::vector<std::int32_t> run_labels(static_cast<std::size_t>(params.n_init) * cmp_n);
-  std::vector<std::int32_t> all_labels(n);
   PassSums sums;
   for (int r = 0; r < params.n_init; ++r) {
     const std::uint64_t seed = restart_seed(params.seed, r);
@@ -220,11 +220,9 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
     std::vector<double> init = kmeans_plusplus(backend, X, k, trials, rng);
     LloydOutcome o = lloyd(backend, X, fp, std::move(init), k, params.max_iter, tol_abs, sums);
     res.runs.push_back({seed, o.inertia, o.n_iter, o.converged});
-    backend.copy_labels(all_labels.data());
     std::int32_t* dst = run_labels.data() + static_cast<std::size_t>(r) * cmp_n;
-    if (cmp_rows.empty()) std::copy(all_labels.begin(), all_labels.end(), dst);
-    else
-      for (std::size_t i = 0; i < cmp_n; ++i) dst[i] = all_labels[cmp_rows[i]];
+    if (cmp_rows.empty()) backend.copy_labels(dst);
+    else backend.gather_labels(cmp_rows.data(), cmp_n, dst);
     if (r == 0 || o.inertia < res.inertia) {
       res.inertia = o.inertia;
       res.centers = std::move(o.centers);
@@ -266,6 +264,18 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
   for (double v : ari) ari_sum += v;
   res.stability.mean_ari = pairs > 0 ? ari_sum / static_cast<double>(pairs) : 1.0;
   return res;
+}
+
+void restore_labels(Backend& backend, KMeansResult& fit) {
+  const std::vector<float> cf = to_float(fit.centers);
+  PassSums sums;
+  backend.reset_labels();
+  backend.lloyd_pass(cf.data(), fit.k, sums);
+  if (sums.counts != fit.counts) throw std::logic_error("restore_labels: the bound data are not the fit's");
+  std::size_t n = 0;
+  for (std::int64_t c : fit.counts) n += static_cast<std::size_t>(c);
+  fit.labels.resize(n);
+  backend.copy_labels(fit.labels.data());
 }
 
 double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,

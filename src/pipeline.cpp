@@ -568,6 +568,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     KMeansResult fit;
     if (sweep && sweep->kept && sweep->kept->k == k) {
       fit = std::move(*sweep->kept);
+      restore_labels(*backend, fit);
     } else {
       KMeansParams kp = o.kmeans;
       kp.n_clusters = k;

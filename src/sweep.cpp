@@ -28,7 +28,12 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     out.points.push_back(std::move(p));
     long long iterations = 0;
     for (const KMeansRun& run : fit.runs) iterations += run.n_iter;
-    if (k == keep_k) out.kept = std::move(fit);
+    if (k == keep_k) {
+      // Keep the fit but not its n labels while the other k run: the
+      // caller restores them with restore_labels() (one pass).
+      out.kept = std::move(fit);
+      std::vector<std::int32_t>().swap(out.kept->labels);
+    }
     if (params.on_fit) params.on_fit(k, k - params.k_min + 1, params.k_max - params.k_min + 1, iterations);
   }
   std::vector<double> xs, ys;

@@ -59,6 +59,9 @@ class Backend {
                              std::int32_t* out_labels) = 0;
   /// Copies the stored labels (n values).
   virtual void copy_labels(std::int32_t* out) const = 0;
+  /// Copies the stored labels of the given rows (m values), without an
+  /// n-sized copy.
+  virtual void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const = 0;
 
   // ---- k-means++ ------------------------------------------------------------
   /// closest[i] = d2(row i, center).

@@ -71,6 +71,11 @@ struct KMeansResult {
 KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
                         const KMeansParams& params);
 
+/// Recomputes fit.labels (dropped to save memory) with one assignment pass
+/// over the data `backend` is bound to: the same labels the fit ended with,
+/// since they are the nearest-centre labels of its final centres.
+void restore_labels(Backend& backend, KMeansResult& fit);
+
 /// Labels of X under given centres (k x d doubles, rounded to float as in
 /// the fit); used by predict.  Returns the inertia.
 double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,

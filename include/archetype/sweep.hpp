@@ -36,7 +36,7 @@ struct SweepResult {
   std::vector<SweepPoint> points;
   std::optional<int> elbow_k;       ///< Kneedle knee of WCSS against k
   std::optional<int> silhouette_k;  ///< highest silhouette (lowest k on a tie)
-  std::optional<KMeansResult> kept;  ///< the full fit for SweepParams::keep_k, if in range
+  std::optional<KMeansResult> kept;  ///< the fit for keep_k, if in range, WITHOUT labels (restore_labels)
 };
 
 /// `backend` must be bound to X with these grids and a k_max >= params.k_max.
