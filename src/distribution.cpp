@@ -77,13 +77,16 @@ DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points
   return out;
 }
 
-/// An integer-valued column with fewer distinct values than bins gets one
+namespace {
+
+/// An integer-valued axis with fewer distinct values than bins gets one
 /// bin per integer (edges at half-integers), so the picture has no empty
 /// stripes between the values.
-void integer_grid(const Matrix& X, std::size_t col, double& lo, double& hi, std::size_t& bins) {
-  for (std::size_t i = 0; i < X.rows; ++i) {
-    const float v = X.at(i, col);
-    if (v != std::nearbyint(v)) return;
+void integer_grid(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
+                  std::size_t& bins) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    const float x = v(i);
+    if (x != std::nearbyint(x)) return;
   }
   const double span = hi - lo + 1.0;
   if (span > static_cast<double>(bins)) return;
@@ -92,22 +95,42 @@ void integer_grid(const Matrix& X, std::size_t col, double& lo, double& hi, std:
   hi += 0.5;
 }
 
-Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
-                         int k, std::size_t nx, std::size_t ny) {
+void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi) {
+  lo = INFINITY;
+  hi = -INFINITY;
+  for (std::size_t i = 0; i < rows; ++i) {
+    lo = std::min(lo, static_cast<double>(v(i)));
+    hi = std::max(hi, static_cast<double>(v(i)));
+  }
+  if (rows == 0) lo = hi = 0.0;
+  if (hi <= lo) hi = lo + 1.0;
+}
+
+}  // namespace
+
+Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
+                         const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny) {
   Histogram2D h;
+  const auto vx = [&](std::size_t i) { return value(i, 0); };
+  const auto vy = [&](std::size_t i) { return value(i, 1); };
   double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
-  column_range(X, cx, x0, x1);
-  column_range(X, cy, y0, y1);
-  integer_grid(X, cx, x0, x1, nx);
-  integer_grid(X, cy, y0, y1, ny);
+  axis_range(rows, vx, x0, x1);
+  axis_range(rows, vy, y0, y1);
+  integer_grid(rows, vx, x0, x1, nx);
+  integer_grid(rows, vy, y0, y1, ny);
   h.x_edges = edges(x0, x1, nx);
   h.y_edges = edges(y0, y1, ny);
   h.counts.assign(static_cast<std::size_t>(k), std::vector<std::int64_t>(nx * ny, 0));
-  for (std::size_t i = 0; i < X.rows; ++i) {
-    const std::size_t ix = bin_of(X.at(i, cx), x0, x1, nx), iy = bin_of(X.at(i, cy), y0, y1, ny);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::size_t ix = bin_of(vx(i), x0, x1, nx), iy = bin_of(vy(i), y0, y1, ny);
     h.counts[static_cast<std::size_t>(labels[i])][iy * nx + ix] += 1;
   }
   return h;
+}
+
+Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
+                         int k, std::size_t nx, std::size_t ny) {
+  return histogram_2d(X.rows, [&](std::size_t i, int axis) { return X.at(i, axis == 0 ? cx : cy); }, labels, k, nx, ny);
 }
 
 }  // namespace archetype

@@ -134,15 +134,17 @@ LoadedData load(const PipelineOptions& o, const NoticeFn& notice) {
     csv.columns = {"Instagram visit score", "Spending_rank(0 to 100)"};
     if (csv.id_column.empty()) csv.id_column = "User ID";
   }
-  data.table = has_suffix(data.path, ".npy") ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  const bool is_npy = has_suffix(data.path, ".npy");
+  data.table = is_npy ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
   drop_row_number_ids(data.table);
   const std::size_t d = data.table.column_names.size();
   if (!o.feature_names.empty() && o.feature_names.size() != d)
     throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
                      std::to_string(d) + " feature columns");
   for (std::size_t j = 0; j < d; ++j)
-    data.names.push_back(o.feature_names.empty() ? default_display_name(data.table.column_names[j])
-                                                 : o.feature_names[j]);
+    data.names.push_back(!o.feature_names.empty() ? o.feature_names[j]
+                         : is_npy ? "Feature " + data.table.column_names[j]  // .npy columns are bare indices
+                                  : default_display_name(data.table.column_names[j]));
   if (data.table.dropped_rows > 0) {
     notice("dropped " + std::to_string(data.table.dropped_rows) + " invalid row(s) (--drop-invalid); first: " +
            data.table.drop_reasons.front());
@@ -260,23 +262,60 @@ void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<
 /// histograms instead of every point.
 constexpr std::size_t kMaxFigurePoints = 200000;
 
+/// What the segmentation figure needs from the original values, kept
+/// before the data are standardized in place: up to kMaxFigurePoints rows,
+/// the first two features themselves; above that, only whether each is
+/// integer-valued (the 2-D histogram is then binned from the z-scores
+/// mapped back to original units, integers rounded back exactly).
+struct FigureSource {
+  Matrix points;            ///< n x 2 original values (n <= kMaxFigurePoints), else empty
+  bool integer[2] = {false, false};
+  std::size_t cy = 0;       ///< column shown on the y axis (1, or 0 for one feature)
+};
+
+FigureSource figure_source(const Matrix& raw) {
+  FigureSource f;
+  f.cy = raw.cols > 1 ? 1 : 0;
+  if (raw.rows <= kMaxFigurePoints) {
+    f.points = Matrix(raw.rows, 2);
+    for (std::size_t i = 0; i < raw.rows; ++i) {
+      f.points.at(i, 0) = raw.at(i, 0);
+      f.points.at(i, 1) = raw.cols > 1 ? raw.at(i, f.cy) : 0.0f;
+    }
+    return f;
+  }
+  for (int axis = 0; axis < 2; ++axis) {
+    const std::size_t col = axis == 0 ? 0 : f.cy;
+    bool all_int = true;
+    for (std::size_t i = 0; i < raw.rows && all_int; ++i) all_int = raw.at(i, col) == std::nearbyint(raw.at(i, col));
+    f.integer[axis] = all_int;
+  }
+  return f;
+}
+
 /// The small files scripts/figures.py reads besides summary.json: the
 /// points (or their per-cluster 2-D histogram) in original units, and the
 /// evaluated rows' silhouettes.
-void stage_figure_data(OutputFiles& files, const Matrix& raw, const KMeansResult& fit, const SilhouetteResult& sil) {
-  const std::size_t n = raw.rows;
-  const std::size_t cy = raw.cols > 1 ? 1 : 0;
+void stage_figure_data(OutputFiles& files, const FigureSource& src, const Matrix& z, const StandardScaler& scaler,
+                       const KMeansResult& fit, const SilhouetteResult& sil) {
+  const std::size_t n = z.rows;
   if (n <= kMaxFigurePoints) {
     std::string pts = "x,y,cluster\n";
     pts.reserve(n * 24);
     char buf[96];
     for (std::size_t i = 0; i < n; ++i) {
-      std::snprintf(buf, sizeof buf, "%.9g,%.9g,%d\n", raw.at(i, 0), raw.cols > 1 ? raw.at(i, cy) : 0.0f, fit.labels[i]);
+      std::snprintf(buf, sizeof buf, "%.9g,%.9g,%d\n", src.points.at(i, 0), src.points.at(i, 1), fit.labels[i]);
       pts += buf;
     }
     files.stage("figure_points.csv", pts);
   } else {
-    const Histogram2D h = histogram_2d(raw, 0, cy, fit.labels, fit.k, 256, 256);
+    const auto value = [&](std::size_t i, int axis) -> float {
+      const std::size_t col = axis == 0 ? 0 : src.cy;
+      if (z.cols == 1 && axis == 1) return 0.0f;
+      const double x = scaler.inverse(z.at(i, col), col);
+      return src.integer[axis] ? static_cast<float>(std::nearbyint(x)) : static_cast<float>(x);
+    };
+    const Histogram2D h = histogram_2d(n, value, fit.labels, fit.k, 256, 256);
     json clusters = json::array();
     for (std::size_t c = 0; c < h.counts.size(); ++c) {
       json rows = json::array();
@@ -469,7 +508,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
 
   // 1. Load and validate.
   timer.start();
-  const LoadedData data = load(o, notice);
+  LoadedData data = load(o, notice);
   const Matrix& raw = data.table.features;
   timer.stop("load");
 
@@ -517,7 +556,11 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     warnings.push_back(w);
     notice("warning: " + w);
   }
-  const Matrix z = scaler.transform(raw);
+  const FigureSource fig_src = figure_source(raw);
+  // Standardize in place: the raw values are not needed any more (profile,
+  // histograms and the figure source are taken), so the data exist once.
+  Matrix z = std::move(data.table.features);
+  scaler.transform_in_place(z);
   const FixedPoint fp = FixedPoint::for_data(z);
   timer.stop("scale");
   s["scaler"] = scaler_json(scaler);
@@ -589,7 +632,7 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     stage_labels_csv(files, data.table, fit.labels, mr.persona_names);
     stage_labels_npy(files, fit.labels);
     files.stage("model.json", model_file_json(s, data.table.column_names, data.names, scaler, fit, mr.persona_names, o.kmeans).dump(2) + "\n");
-    if (o.figures) stage_figure_data(files, raw, fit, sil);
+    if (o.figures) stage_figure_data(files, fig_src, z, scaler, fit, sil);
   }
   s["warnings"] = warnings;
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());

@@ -17,17 +17,21 @@ StandardScaler StandardScaler::from_profiles(const std::vector<FeatureProfile>& 
 }
 
 Matrix StandardScaler::transform(const Matrix& raw) const {
-  Matrix z(raw.rows, raw.cols);
-  const std::size_t d = raw.cols;
-  const long long n = static_cast<long long>(raw.rows);
+  Matrix z = raw;
+  transform_in_place(z);
+  return z;
+}
+
+void StandardScaler::transform_in_place(Matrix& m) const {
+  const std::size_t d = m.cols;
+  const long long n = static_cast<long long>(m.rows);
 #pragma omp parallel for schedule(static) if (n >= 32768)
   for (long long i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < d; ++j) {
-      const std::size_t idx = static_cast<std::size_t>(i) * d + j;
-      z.values[idx] = static_cast<float>((static_cast<double>(raw.values[idx]) - mean[j]) / scale[j]);
+      float& v = m.values[static_cast<std::size_t>(i) * d + j];
+      v = static_cast<float>((static_cast<double>(v) - mean[j]) / scale[j]);
     }
   }
-  return z;
 }
 
 }  // namespace archetype

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "archetype/matrix.hpp"
@@ -38,5 +39,11 @@ struct Histogram2D {
 };
 Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
                          int k, std::size_t nx, std::size_t ny);
+
+/// The same over `rows` rows whose two coordinates come from `value(row,
+/// axis)` (axis 0 = x, 1 = y): lets the caller bin values it does not hold
+/// as a matrix (for example original units recomputed from z-scores).
+Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
+                         const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny);
 
 }  // namespace archetype

@@ -20,6 +20,8 @@ struct StandardScaler {
 
   /// z = float((x - mean) / scale), computed in double and rounded once.
   Matrix transform(const Matrix& raw) const;
+  /// The same, overwriting the raw values (no second copy of the data).
+  void transform_in_place(Matrix& m) const;
   /// x = z * scale + mean, for reporting centroids in original units.
   double inverse(double z, std::size_t feature) const { return z * scale[feature] + mean[feature]; }
 };
