@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -87,8 +88,22 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
   return cmd;
 }
 
-int run_generate_command(GenerateCli& g) {
+/// Runs a command body and maps what escapes it onto the exit codes:
+/// InputError (bad usage or input) -> 2 with its message, anything else -> 1.
+int guarded(const std::function<int()>& body) {
   try {
+    return body();
+  } catch (const archetype::InputError& e) {
+    std::cerr << "archetype: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "archetype: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_generate_command(GenerateCli& g) {
+  return guarded([&] {
     const std::string params = g.params.empty() ? archetype::data_dir() + "/generator.json" : g.params;
     const archetype::GenerateResult r = archetype::generate_creators(archetype::load_generator_params(params), g.opts);
     if (!g.quiet) {
@@ -97,13 +112,7 @@ int run_generate_command(GenerateCli& g) {
                   g.opts.features, r.path.c_str(), mb, r.seconds, r.seconds > 0 ? mb / r.seconds : 0.0);
     }
     return 0;
-  } catch (const archetype::InputError& e) {
-    std::cerr << "archetype: error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "archetype: internal error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace
@@ -150,7 +159,7 @@ int main(int argc, char** argv) {
   auto notice = [&](const std::string& msg) {
     if (!st.quiet) std::cerr << "archetype: " << msg << "\n";
   };
-  try {
+  return guarded([&] {
     if (st.k_text == "auto") {
       if (cmd != Command::Run) throw archetype::InputError("--k auto needs the sweep: use it with `archetype run`");
       st.opts.k_auto = true;
@@ -177,11 +186,5 @@ int main(int argc, char** argv) {
       std::cout << "\n";
     }
     return 0;
-  } catch (const archetype::InputError& e) {
-    std::cerr << "archetype: error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "archetype: internal error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
