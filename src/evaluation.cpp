@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -25,26 +26,31 @@ std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::uint64_t
   return sample_without_replacement(n, m, rng);
 }
 
-}  // namespace
 
-SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels, int k,
-                            const SilhouetteParams& params) {
+/// Where the labels come from: every row's (exact) or the sampled rows'.
+struct LabelSource {
+  std::function<const std::int32_t*(std::vector<std::int32_t>& storage)> all;
+  std::function<void(const std::vector<std::size_t>& rows, std::vector<std::int32_t>& out)> some;
+};
+
+SilhouetteResult silhouette_from(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params,
+                                 const LabelSource& labels) {
   SilhouetteResult res;
   const std::size_t kk = static_cast<std::size_t>(k);
   Matrix sub;
-  std::vector<std::int32_t> sub_labels;
+  std::vector<std::int32_t> sub_labels, all_storage;
   const Matrix* Y = &X;
-  const std::int32_t* lab = labels.data();
+  const std::int32_t* lab = nullptr;
   if (params.sample_size > 0 && params.sample_size < X.rows) {
     res.rows = sample_rows(X.rows, params.sample_size, params.seed);
     sub = Matrix(res.rows.size(), X.cols);
-    sub_labels.resize(res.rows.size());
-    for (std::size_t i = 0; i < res.rows.size(); ++i) {
+    for (std::size_t i = 0; i < res.rows.size(); ++i)
       std::copy(X.row(res.rows[i]), X.row(res.rows[i]) + X.cols, sub.row(i));
-      sub_labels[i] = labels[res.rows[i]];
-    }
+    labels.some(res.rows, sub_labels);
     Y = &sub;
     lab = sub_labels.data();
+  } else {
+    lab = labels.all(all_storage);
   }
   const std::size_t n = Y->rows;
   res.evaluated = n;
@@ -78,6 +84,33 @@ SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector
     res.cluster_means[c] = exact_mean(per.data(), per.size());
   }
   return res;
+}
+
+}  // namespace
+
+SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels, int k,
+                            const SilhouetteParams& params) {
+  LabelSource src;
+  src.all = [&](std::vector<std::int32_t>&) { return labels.data(); };
+  src.some = [&](const std::vector<std::size_t>& rows, std::vector<std::int32_t>& out) {
+    out.resize(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) out[i] = labels[rows[i]];
+  };
+  return silhouette_from(backend, X, k, params, src);
+}
+
+SilhouetteResult silhouette(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params) {
+  LabelSource src;
+  src.all = [&](std::vector<std::int32_t>& storage) {
+    storage.resize(X.rows);
+    backend.copy_labels(storage.data());
+    return static_cast<const std::int32_t*>(storage.data());
+  };
+  src.some = [&](const std::vector<std::size_t>& rows, std::vector<std::int32_t>& out) {
+    out.resize(rows.size());
+    backend.gather_labels(rows.data(), rows.size(), out.data());
+  };
+  return silhouette_from(backend, X, k, params, src);
 }
 
 std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std::size_t threshold, bool exact) {

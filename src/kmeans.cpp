@@ -234,8 +234,10 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
   // exactly the labels that run ended with.
   const std::vector<float> cf = to_float(res.centers);
   backend.lloyd_pass(cf.data(), k, sums);
-  res.labels.resize(n);
-  backend.copy_labels(res.labels.data());
+  if (params.return_labels) {
+    res.labels.resize(n);
+    backend.copy_labels(res.labels.data());
+  }
   res.counts = sums.counts;
   res.inertia = fp.dist_value(sums.inertia_q);
   centers_from_sums(sums, fp, k, d, res.centers, res.means);

@@ -15,6 +15,7 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     if (static_cast<std::size_t>(k) > X.rows) break;  // cannot have more clusters than rows
     KMeansParams kp = params.kmeans;
     kp.n_clusters = k;
+    kp.return_labels = false;  // the labels stay in the backend: no n-sized copy per k
     KMeansResult fit = fit_kmeans(backend, X, fp, kp);
     SweepPoint p;
     p.k = k;
@@ -22,18 +23,13 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     p.n_iter = fit.n_iter;
     p.sizes = fit.counts;
     p.dispersion = dispersion_scores(backend, fp, fit);
-    p.silhouette = silhouette(backend, X, fit.labels, k, params.silhouette);
+    p.silhouette = silhouette(backend, X, k, params.silhouette);
     p.silhouette.values.clear();  // per-row values are only kept for the chosen model
     p.silhouette.rows.clear();
     out.points.push_back(std::move(p));
     long long iterations = 0;
     for (const KMeansRun& run : fit.runs) iterations += run.n_iter;
-    if (k == keep_k) {
-      // Keep the fit but not its n labels while the other k run: the
-      // caller restores them with restore_labels() (one pass).
-      out.kept = std::move(fit);
-      std::vector<std::int32_t>().swap(out.kept->labels);
-    }
+    if (k == keep_k) out.kept = std::move(fit);  // labels restored later with restore_labels()
     if (params.on_fit) params.on_fit(k, k - params.k_min + 1, params.k_max - params.k_min + 1, iterations);
   }
   std::vector<double> xs, ys;

@@ -43,6 +43,10 @@ std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std:
 SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels,
                             int k, const SilhouetteParams& params);
 
+/// The same with the labels the backend stores (bound to X): only the
+/// sampled rows' labels are fetched, so no n-sized copy is made for a sample.
+SilhouetteResult silhouette(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params);
+
 struct DispersionScores {
   bool defined = false;         ///< false with fewer than 2 non-empty clusters
   double calinski_harabasz = 0.0;

@@ -34,6 +34,10 @@ struct KMeansParams {
   /// n <= stability_rows, else on a seeded uniform sample of that many rows
   /// (memory: n_init x stability_rows labels).
   std::size_t stability_rows = 100000;
+  /// false: KMeansResult::labels stays empty and the labels live only in
+  /// the backend (read them with gather_labels/copy_labels or
+  /// restore_labels), saving an n-sized copy.
+  bool return_labels = true;
 };
 
 /// One k-means++ + Lloyd run.
