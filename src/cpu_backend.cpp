@@ -106,17 +106,20 @@ struct BlockScratch {
 /// does not matter.
 ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
                                   std::size_t d, std::size_t kk, std::int64_t sign, std::int64_t* __restrict acc) {
+  // In-block sums fit an int32: m <= kBlock = 256 values with |q| < 2^23
+  // (kFeatureBits), so the masked reductions run on 32-bit lanes.
+  static_assert(kBlock <= 256, "int32 block sums need |sum| < 256 * 2^23 = 2^31");
   if (d == 2) {
     const std::int32_t* __restrict q0 = q;
     const std::int32_t* __restrict q1 = q + m;
     for (std::size_t c = 0; c < kk; ++c) {
       const std::int32_t cl = static_cast<std::int32_t>(c);
-      std::int64_t cnt = 0, s0 = 0, s1 = 0;
+      std::int32_t cnt = 0, s0 = 0, s1 = 0;
       for (std::size_t r = 0; r < m; ++r) {
-        const bool in = lab[r] == cl;
-        cnt += in;
-        s0 += in ? static_cast<std::int64_t>(q0[r]) : 0;
-        s1 += in ? static_cast<std::int64_t>(q1[r]) : 0;
+        const std::int32_t in = -static_cast<std::int32_t>(lab[r] == cl);  // all ones when in cluster c
+        cnt -= in;
+        s0 += q0[r] & in;
+        s1 += q1[r] & in;
       }
       acc[c] += sign * cnt;
       acc[kk + 2 * c] += sign * s0;
@@ -126,13 +129,13 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
   }
   for (std::size_t c = 0; c < kk; ++c) {
     const std::int32_t cl = static_cast<std::int32_t>(c);
-    std::int64_t cnt = 0;
+    std::int32_t cnt = 0;
     for (std::size_t r = 0; r < m; ++r) cnt += lab[r] == cl;
     acc[c] += sign * cnt;
     for (std::size_t j = 0; j < d; ++j) {
-      std::int64_t sum = 0;
+      std::int32_t sum = 0;
       const std::int32_t* qj = q + j * m;
-      for (std::size_t r = 0; r < m; ++r) sum += lab[r] == cl ? static_cast<std::int64_t>(qj[r]) : 0;
+      for (std::size_t r = 0; r < m; ++r) sum += qj[r] & -static_cast<std::int32_t>(lab[r] == cl);
       acc[kk + c * d + j] += sign * sum;
     }
   }

@@ -37,7 +37,11 @@ FixedPoint FixedPoint::for_bounds(double max_abs, double max_d2_exact, std::size
   const double max_d2 = max_d2_exact * 1.001 + 1e-30;
   const double n = static_cast<double>(rows);
   FixedPoint fp;
-  fp.feature_exp = fixed_point_exponent(max_abs, 1.0, 30);
+  // 23 bits: a block of up to 256 rows sums in int32 without overflow
+  // (256 * 2^23 = 2^31), which lets the CPU vectorise the per-cluster sums
+  // 16 lanes wide; the grid (max|x| / 2^23) is far below float32 precision
+  // once averaged over a cluster.
+  fp.feature_exp = fixed_point_exponent(max_abs, 1.0, kFeatureBits);
   fp.dist_exp = fixed_point_exponent(max_d2, n, 62);
   fp.root_exp = fixed_point_exponent(std::sqrt(max_d2), n, 62);
   return fp;

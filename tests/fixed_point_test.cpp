@@ -30,9 +30,11 @@ TEST(FixedPointGrid, BoundsKeepSumsInsideInt64) {
   Matrix X(3, 2);
   X.values = {1.0f, -2.0f, 0.5f, 0.25f, -3.0f, 1.0f};
   const FixedPoint fp = FixedPoint::for_data(X);
-  // max |x| = 3: 3 * 2^feature_exp < 2^30 and doubling would overflow that.
-  EXPECT_LT(3.0 * std::ldexp(1.0, fp.feature_exp), std::ldexp(1.0, 30));
-  EXPECT_GE(3.0 * std::ldexp(1.0, fp.feature_exp + 1), std::ldexp(1.0, 30));
+  // max |x| = 3: 3 * 2^feature_exp < 2^kFeatureBits and doubling would
+  // overflow that, so a 256-row block of quantized values sums in an int32.
+  EXPECT_LT(3.0 * std::ldexp(1.0, fp.feature_exp), std::ldexp(1.0, kFeatureBits));
+  EXPECT_GE(3.0 * std::ldexp(1.0, fp.feature_exp + 1), std::ldexp(1.0, kFeatureBits));
+  EXPECT_LT(256.0 * std::ldexp(1.0, kFeatureBits), std::ldexp(1.0, 31) + 1.0);
   // max squared distance <= 4 * max |row|^2 = 40, times 3 rows, under 2^62.
   EXPECT_LT(3.0 * 40.0 * std::ldexp(1.0, fp.dist_exp), std::ldexp(1.0, 62));
   EXPECT_EQ(quantize_feature(-3.0f, fp.feature_scale()), -static_cast<std::int32_t>(3.0 * std::ldexp(1.0, fp.feature_exp)));

@@ -18,9 +18,13 @@
 
 namespace archetype {
 
+/// Bits of the feature grid (see FixedPoint::feature_exp).
+constexpr int kFeatureBits = 23;
+
 struct FixedPoint {
-  /// Feature values: q = rint(x * 2^feature_exp) fits an int32 because
-  /// max|x| * 2^feature_exp < 2^30; a sum of up to 2^33 rows fits an int64.
+  /// Feature values: q = rint(x * 2^feature_exp) with
+  /// max|x| * 2^feature_exp < 2^kFeatureBits (23), so up to 256 of them sum
+  /// in an int32 and up to 2^40 rows in an int64.
   int feature_exp = 0;
   /// Squared distances: q = rint(d2 * 2^dist_exp), with
   /// rows * max_d2 * 2^dist_exp < 2^62, so the sum over all rows fits.
