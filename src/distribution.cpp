@@ -2,19 +2,40 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace archetype {
 namespace {
 
-void column_range(const Matrix& X, std::size_t col, double& lo, double& hi) {
+/// An integer-valued axis with fewer distinct values than bins gets one
+/// bin per integer (edges at half-integers), so the picture has no empty
+/// stripes between the values.
+void integer_grid(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
+                  std::size_t& bins) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    const float x = v(i);
+    if (x != std::nearbyint(x)) return;
+  }
+  const double span = hi - lo + 1.0;
+  if (span > static_cast<double>(bins)) return;
+  bins = static_cast<std::size_t>(span);
+  lo -= 0.5;
+  hi += 0.5;
+}
+
+void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi) {
   lo = INFINITY;
   hi = -INFINITY;
-  for (std::size_t i = 0; i < X.rows; ++i) {
-    lo = std::min(lo, static_cast<double>(X.at(i, col)));
-    hi = std::max(hi, static_cast<double>(X.at(i, col)));
+  for (std::size_t i = 0; i < rows; ++i) {
+    lo = std::min(lo, static_cast<double>(v(i)));
+    hi = std::max(hi, static_cast<double>(v(i)));
   }
-  if (X.rows == 0) lo = hi = 0.0;
-  if (hi <= lo) hi = lo + 1.0;  // a constant column still gets a visible bin
+  if (rows == 0) lo = hi = 0.0;
+  if (hi <= lo) hi = lo + 1.0;
+}
+
+void column_range(const Matrix& X, std::size_t col, double& lo, double& hi) {
+  axis_range(X.rows, [&](std::size_t i) { return X.at(i, col); }, lo, hi);
 }
 
 std::vector<double> edges(double lo, double hi, std::size_t bins) {
@@ -77,36 +98,6 @@ DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points
   return out;
 }
 
-namespace {
-
-/// An integer-valued axis with fewer distinct values than bins gets one
-/// bin per integer (edges at half-integers), so the picture has no empty
-/// stripes between the values.
-void integer_grid(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
-                  std::size_t& bins) {
-  for (std::size_t i = 0; i < rows; ++i) {
-    const float x = v(i);
-    if (x != std::nearbyint(x)) return;
-  }
-  const double span = hi - lo + 1.0;
-  if (span > static_cast<double>(bins)) return;
-  bins = static_cast<std::size_t>(span);
-  lo -= 0.5;
-  hi += 0.5;
-}
-
-void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi) {
-  lo = INFINITY;
-  hi = -INFINITY;
-  for (std::size_t i = 0; i < rows; ++i) {
-    lo = std::min(lo, static_cast<double>(v(i)));
-    hi = std::max(hi, static_cast<double>(v(i)));
-  }
-  if (rows == 0) lo = hi = 0.0;
-  if (hi <= lo) hi = lo + 1.0;
-}
-
-}  // namespace
 
 Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
                          const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny) {
@@ -128,9 +119,5 @@ Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t
   return h;
 }
 
-Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
-                         int k, std::size_t nx, std::size_t ny) {
-  return histogram_2d(X.rows, [&](std::size_t i, int axis) { return X.at(i, axis == 0 ? cx : cy); }, labels, k, nx, ny);
-}
 
 }  // namespace archetype

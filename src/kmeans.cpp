@@ -119,18 +119,23 @@ LloydOutcome lloyd(Backend& backend, const Matrix& X, const FixedPoint& fp, std:
   const std::size_t d = X.cols, kk = static_cast<std::size_t>(k);
   std::vector<float> centers_f = to_float(centers);
   std::vector<double> next;
+  // Per-iteration scratch, sized once here: nothing below allocates.
   std::vector<std::int64_t> far_rows(kk);
   std::vector<std::int32_t> far_labels(kk);
+  std::vector<int> empty;
+  empty.reserve(kk);
+  std::vector<int> relocated_row(kk, -1);
+  next.reserve(kk * d);
   LloydOutcome out;
   bool strict = false;
   backend.reset_labels();
   int it = 0;
   for (; it < max_iter; ++it) {
     backend.lloyd_pass(centers_f.data(), k, sums);
-    std::vector<int> empty;
+    empty.clear();
     for (int c = 0; c < k; ++c)
       if (sums.counts[static_cast<std::size_t>(c)] == 0) empty.push_back(c);
-    std::vector<int> relocated_row(kk, -1);
+    std::fill(relocated_row.begin(), relocated_row.end(), -1);
     if (!empty.empty()) {
       const int m = static_cast<int>(empty.size());
       backend.farthest_rows(centers_f.data(), k, m, far_rows.data(), far_labels.data());
@@ -159,7 +164,7 @@ LloydOutcome lloyd(Backend& backend, const Matrix& X, const FixedPoint& fp, std:
     }
     const bool same_centers = next == centers;
     centers.swap(next);
-    centers_f = to_float(centers);
+    centers_f.assign(centers.begin(), centers.end());  // same size: no reallocation
     if (sums.changed == 0) {
       // Unchanged labels give the same exact sums, hence the same centres,
       // so this pass's inertia is already the final one (unless a

@@ -61,7 +61,6 @@ class StageTimer {
 
  private:
   Clock::time_point t0_;
-  std::vector<std::pair<std::string, double>> order_;
   std::map<std::string, double> timings_;
 };
 

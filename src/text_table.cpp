@@ -39,28 +39,6 @@ std::string TextTable::render() const {
   return s.str();
 }
 
-std::string TextTable::markdown() const {
-  std::ostringstream s;
-  auto line = [&](const std::vector<std::string>& cells) {
-    s << '|';
-    for (const std::string& c : cells) {
-      std::string esc;
-      for (char ch : c) {
-        if (ch == '|') esc += '\\';
-        esc += ch;
-      }
-      s << ' ' << esc << " |";
-    }
-    s << '\n';
-  };
-  line(headers_);
-  s << '|';
-  for (std::size_t i = 0; i < headers_.size(); ++i) s << "---|";
-  s << '\n';
-  for (const auto& r : rows_) line(r);
-  return s.str();
-}
-
 std::string format_fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);

@@ -1,4 +1,4 @@
-// Plain-text tables for the terminal (and Markdown tables for report.md).
+// Plain-text tables for the terminal.
 #pragma once
 
 #include <string>
@@ -14,8 +14,6 @@ class TextTable {
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   /// Aligned columns for a terminal.
   std::string render() const;
-  /// A GitHub-flavoured Markdown table.
-  std::string markdown() const;
 
  private:
   std::vector<std::string> headers_;

@@ -31,18 +31,18 @@ Histogram histogram(const Matrix& X, std::size_t col, std::size_t bins);
 DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points = 200,
                             std::size_t max_rows = 20000);
 
-/// Rows per bin of a 2-D grid over columns (cx, cy), one grid per label in
-/// [0, k): counts[label][iy * nx + ix].
+/// Rows per bin of a 2-D grid, one grid per label in [0, k):
+/// counts[label][iy * nx + ix].
 struct Histogram2D {
   std::vector<double> x_edges, y_edges;
   std::vector<std::vector<std::int64_t>> counts;
 };
-Histogram2D histogram_2d(const Matrix& X, std::size_t cx, std::size_t cy, const std::vector<std::int32_t>& labels,
-                         int k, std::size_t nx, std::size_t ny);
 
-/// The same over `rows` rows whose two coordinates come from `value(row,
-/// axis)` (axis 0 = x, 1 = y): lets the caller bin values it does not hold
-/// as a matrix (for example original units recomputed from z-scores).
+/// The grid over `rows` rows whose two coordinates come from `value(row,
+/// axis)` (axis 0 = x, 1 = y), so the caller can bin values it does not hold
+/// as a matrix (the pipeline maps z-scores back to original units).  An
+/// integer-valued axis with fewer distinct values than bins gets one bin per
+/// integer.
 Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
                          const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny);
 
