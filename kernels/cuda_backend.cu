@@ -2,8 +2,6 @@
 // (sized once in bind), runs the kernels on its own stream, and returns the
 // same exact integer sums as the CPU backend.
 #include <cub/device/device_radix_sort.cuh>
-#include <cub/device/device_scan.cuh>
-#include <thrust/binary_search.h>
 #include <thrust/execution_policy.h>
 #include <thrust/sequence.h>
 
@@ -52,7 +50,8 @@ class CudaBackend final : public Backend {
     d_ = X.cols;
     k_max_ = std::max(k_max, 1);
     const int kd = k_max_;
-    if (cuda::tile_shared_bytes(kd, static_cast<int>(d_), static_cast<int>(std::max<std::size_t>(d_, 2)), nullptr) == 0)
+    if (cuda::batch_tile_rows(kd, 1, static_cast<int>(d_)) == 0 ||
+        cuda::tile_shared_bytes(kd, static_cast<int>(d_), 2, nullptr) == 0)
       throw InputError("k = " + std::to_string(kd) + " with " + std::to_string(d_) +
                        " features does not fit the CUDA kernels' shared memory; use --backend cpu");
     std::size_t free_bytes = 0, total_bytes = 0;
@@ -63,19 +62,13 @@ class CudaBackend final : public Backend {
                        " free; use --backend cpu");
     x_.allocate(n_ * d_);
     labels_.allocate(n_);
-    closest_.allocate(n_);
-    prefix_.allocate(n_);
-    acc_.allocate(static_cast<std::size_t>(k_max_) * (std::max<std::size_t>(d_, 2) + 1) + 2 + cuda::kMaxTrials);
-    centers_.allocate(static_cast<std::size_t>(std::max(k_max_, cuda::kMaxTrials)) * d_);
-    targets_.allocate(cuda::kMaxTrials);
-    rows_.allocate(cuda::kMaxTrials);
-    std::size_t scan_bytes = 0;
-    CUDA_CHECK(cub::DeviceScan::InclusiveSum(nullptr, scan_bytes, prefix_.data(), prefix_.data(), static_cast<int64_t>(n_),
-                                             stream_));
-    scan_tmp_.allocate(std::max<std::size_t>(scan_bytes, 1));
+    acc_.allocate(static_cast<std::size_t>(k_max_) * (std::max<std::size_t>(d_, 2) + 1) + 2);
+    centers_.allocate(static_cast<std::size_t>(k_max_) * d_);
+    ks_.allocate(1);
     x_.upload(X.values.data(), n_ * d_, stream_);
     acc_host_.assign(acc_.size(), 0);
     grid_ = std::max(1, std::min<int>(sms_ * 4, static_cast<int>((n_ + 255) / 256)));
+    batch_models_ = batch_total_k_ = 0;
     reset_labels();
     sync();
   }
@@ -86,31 +79,102 @@ class CudaBackend final : public Backend {
     check_k(k);
     const std::size_t kk = static_cast<std::size_t>(k), kd = kk * d_, count = kk + kd + 2;
     centers_.upload(centers, kd, stream_);
+    ks_host_single_ = k;
+    ks_.upload(&ks_host_single_, 1, stream_);
     acc_.zero(count, stream_);
-    cuda::launch_lloyd_pass(x_.data(), n_, static_cast<int>(d_), centers_.data(), k, fp_.feature_scale(),
-                            fp_.dist_scale(), labels_.data(), acc_.data(), grid_, stream_);
+    cuda::launch_lloyd_batch(x_.data(), n_, static_cast<int>(d_), centers_.data(), ks_.data(), &k, 1,
+                             fp_.feature_scale(), fp_.dist_scale(), labels_.data(), acc_.data(), grid_, stream_);
     fetch_acc(count);
-    out.resize(kk, d_);
-    for (std::size_t c = 0; c < kk; ++c) out.counts[c] = as_signed(acc_host_[c]);
-    for (std::size_t i = 0; i < kd; ++i) out.sums[i] = as_signed(acc_host_[kk + i]);
-    out.inertia_q = as_signed(acc_host_[kk + kd]);
+    unpack_sums(acc_host_.data(), kk, out);
     out.changed = as_signed(acc_host_[kk + kd + 1]);
   }
 
-  void farthest_rows(const float* centers, int k, int m, std::int64_t* out_rows, std::int32_t* out_labels) override {
-    check_k(k);
-    // Rare path (empty clusters): distances on the device, selection on the
-    // host with the CPU backend's rule.
-    centers_.upload(centers, static_cast<std::size_t>(k) * d_, stream_);
-    cuda::launch_assigned_distances(x_.data(), n_, static_cast<int>(d_), centers_.data(), labels_.data(),
-                                    closest_.data(), grid_, stream_);
-    std::vector<float> d2(n_);
-    std::vector<std::int32_t> labels(n_);
-    closest_.download(d2.data(), n_, stream_);
-    labels_.download(labels.data(), n_, stream_);
+  void reserve_batch(int max_models, int max_total_k) override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    batch_models_ = std::max(max_models, 1);
+    batch_total_k_ = std::max(max_total_k, 1);
+    const std::size_t M = static_cast<std::size_t>(batch_models_), K = static_cast<std::size_t>(batch_total_k_);
+    const std::size_t targets = M * kMaxTrials;
+    b_centers_.allocate((K + targets) * d_);  // centres, then candidates
+    b_ks_.allocate(2 * M);                     // ks, then trials
+    b_acc_.allocate(std::max(K * (d_ + 1) + 2 * M, M * (kMaxTrials + 1)));
+    b_acc_host_.assign(b_acc_.size(), 0);
+    tiles_ = (n_ + cuda::kSampleTile - 1) / cuda::kSampleTile;
+    b_tile_pot_.allocate(M * tiles_);
+    tile_pot_host_.assign(M * tiles_, 0);
+    b_jobs_.allocate(5 * targets);
+    jobs_host_.assign(5 * targets, 0);
+    b_rows_.allocate(targets);
+    staging_.reserve((K + targets) * d_);
+    ks_host_.reserve(2 * M);
+  }
+
+  void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
+    const std::size_t K = upload_batch(batch, nullptr, nullptr);
+    const std::size_t count = K * (d_ + 1) + 2 * static_cast<std::size_t>(batch.models);
+    b_acc_.zero(count, stream_);
+    cuda::launch_lloyd_batch(x_.data(), n_, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.ks,
+                             batch.models, fp_.feature_scale(), fp_.dist_scale(), nullptr, b_acc_.data(), grid_,
+                             stream_);
+    b_acc_.download(b_acc_host_.data(), count, stream_);
     sync();
-    select_farthest(d2.data(), n_, m, out_rows);
-    for (int i = 0; i < m; ++i) out_labels[i] = labels[static_cast<std::size_t>(out_rows[i])];
+    std::size_t off = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
+      unpack_sums(b_acc_host_.data() + off, kk, out[b]);
+      out[b].changed = -1;
+      off += kk * (d_ + 1) + 2;
+    }
+  }
+
+  void kpp_potentials(const ModelBatch& batch, const float* candidates, const int* trials,
+                      std::int64_t* out) override {
+    std::size_t values = 0;
+    upload_batch(batch, candidates, trials, &values);
+    b_acc_.zero(values, stream_);
+    cuda::launch_kpp_potentials(x_.data(), n_, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
+                                b_centers_.data() + batch_k_ * d_, b_ks_.data() + batch.models, batch.ks, trials,
+                                batch.models, fp_.dist_scale(), b_acc_.data(), grid_, stream_);
+    b_acc_.download(b_acc_host_.data(), values, stream_);
+    sync();
+    for (std::size_t i = 0; i < values; ++i) out[i] = as_signed(b_acc_host_[i]);
+  }
+
+  void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
+                  std::int64_t* out_rows) override {
+    upload_batch(batch, nullptr, nullptr);
+    const std::size_t M = static_cast<std::size_t>(batch.models);
+    cuda::launch_kpp_tile_potentials(x_.data(), n_, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
+                                     batch.models, fp_.dist_scale(), b_tile_pot_.data(), grid_, stream_);
+    b_tile_pot_.download(reinterpret_cast<long long*>(tile_pot_host_.data()), M * tiles_, stream_);
+    sync();
+    // Each target: the tile holding it (on the host, over the tile sums),
+    // then one block scans that tile's rows on the device.
+    std::size_t o = 0, coff = 0;
+    for (std::size_t b = 0; b < M; ++b) {
+      const std::int64_t* tp = tile_pot_host_.data() + b * tiles_;
+      for (int i = 0; i < n_targets[b]; ++i, ++o) {
+        std::int64_t before = 0;
+        std::size_t tile = 0;
+        while (tile + 1 < tiles_ && before + tp[tile] <= targets[o]) before += tp[tile++];
+        const std::size_t begin = tile * cuda::kSampleTile;
+        const std::size_t end = std::min(n_, begin + cuda::kSampleTile);
+        long long* job = jobs_host_.data() + 5 * o;
+        job[0] = static_cast<long long>(coff);
+        job[1] = batch.ks[b];
+        job[2] = static_cast<long long>(begin);
+        job[3] = static_cast<long long>(end);
+        job[4] = targets[o] - before;
+      }
+      coff += static_cast<std::size_t>(batch.ks[b]) * d_;
+    }
+    if (o == 0) return;
+    b_jobs_.upload(jobs_host_.data(), 5 * o, stream_);
+    cuda::launch_kpp_sample(x_.data(), static_cast<int>(d_), b_centers_.data(), b_jobs_.data(), static_cast<int>(o),
+                            fp_.dist_scale(), b_rows_.data(), stream_);
+    static_assert(sizeof(long long) == sizeof(std::int64_t), "row indices are 64-bit");
+    b_rows_.download(reinterpret_cast<long long*>(out_rows), o, stream_);
+    sync();
   }
 
   void copy_labels(std::int32_t* out) const override {
@@ -129,50 +193,6 @@ class CudaBackend final : public Backend {
     cuda::launch_gather_labels(labels_.data(), drows.data(), m, dout.data(), stream_);
     dout.download(out, m, stream_);
     CUDA_CHECK(cudaStreamSynchronize(stream_));
-  }
-
-  void seed_distances(const float* center) override {
-    centers_.upload(center, d_, stream_);
-    cuda::launch_seed_distances(x_.data(), n_, static_cast<int>(d_), centers_.data(), closest_.data(), grid_, stream_);
-  }
-
-  void trial_potentials(const float* candidates, int m, std::int64_t* out) override {
-    if (m > cuda::kMaxTrials) throw std::logic_error("CudaBackend: too many k-means++ trials");
-    centers_.upload(candidates, static_cast<std::size_t>(m) * d_, stream_);
-    acc_.zero(static_cast<std::size_t>(m), stream_);
-    cuda::launch_trial_potentials(x_.data(), n_, static_cast<int>(d_), centers_.data(), m, closest_.data(),
-                                  fp_.dist_scale(), acc_.data(), grid_, stream_);
-    fetch_acc(static_cast<std::size_t>(m));
-    for (int t = 0; t < m; ++t) out[t] = as_signed(acc_host_[static_cast<std::size_t>(t)]);
-  }
-
-  void commit_center(const float* center) override {
-    centers_.upload(center, d_, stream_);
-    cuda::launch_commit_center(x_.data(), n_, static_cast<int>(d_), centers_.data(), closest_.data(), grid_, stream_);
-  }
-
-  std::int64_t potential() override {
-    scan_potentials();
-    long long total = 0;
-    CUDA_CHECK(cudaMemcpyAsync(&total, prefix_.data() + (n_ - 1), sizeof(long long), cudaMemcpyDeviceToHost, stream_));
-    sync();
-    return total;
-  }
-
-  void sample_by_potential(const std::int64_t* targets, int m, std::int64_t* out_rows) override {
-    if (m > cuda::kMaxTrials) throw std::logic_error("CudaBackend: too many k-means++ trials");
-    scan_potentials();
-    targets_.upload(reinterpret_cast<const long long*>(targets), static_cast<std::size_t>(m), stream_);
-    // First row whose inclusive prefix exceeds the target (exact integers,
-    // so any scan order gives these prefixes).
-    thrust::upper_bound(thrust::cuda::par.on(stream_), prefix_.data(), prefix_.data() + n_, targets_.data(),
-                        targets_.data() + m, rows_.data());
-    CUDA_CHECK_LAUNCH();
-    std::vector<long long> rows(static_cast<std::size_t>(m));
-    rows_.download(rows.data(), rows.size(), stream_);
-    sync();
-    for (int t = 0; t < m; ++t)
-      out_rows[t] = std::min<std::int64_t>(rows[static_cast<std::size_t>(t)], static_cast<std::int64_t>(n_) - 1);
   }
 
   void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
@@ -237,11 +257,44 @@ class CudaBackend final : public Backend {
     acc_.download(acc_host_.data(), count, stream_);
     sync();
   }
-  void scan_potentials() {
-    cuda::launch_quantize_distances(closest_.data(), n_, fp_.dist_scale(), prefix_.data(), grid_, stream_);
-    std::size_t bytes = scan_tmp_.size();
-    CUDA_CHECK(cub::DeviceScan::InclusiveSum(scan_tmp_.data(), bytes, prefix_.data(), prefix_.data(),
-                                             static_cast<int64_t>(n_), stream_));
+  void unpack_sums(const unsigned long long* acc, std::size_t kk, PassSums& out) const {
+    const std::size_t kd = kk * d_;
+    out.resize(kk, d_);
+    for (std::size_t c = 0; c < kk; ++c) out.counts[c] = as_signed(acc[c]);
+    for (std::size_t i = 0; i < kd; ++i) out.sums[i] = as_signed(acc[kk + i]);
+    out.inertia_q = as_signed(acc[kk + kd]);
+  }
+
+  /// Uploads a batch's centres and ks (with `trials`: the candidates after
+  /// the centres and the trials after the ks), checked against
+  /// reserve_batch.  Returns the number of centres; *values gets the number
+  /// of k-means++ potentials (models + candidates).
+  std::size_t upload_batch(const ModelBatch& batch, const float* candidates, const int* trials,
+                           std::size_t* values = nullptr) {
+    if (batch.models < 1 || batch.models > batch_models_) throw std::logic_error("CudaBackend: batch larger than reserved");
+    std::size_t K = 0, cands = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      if (batch.ks[b] < 1) throw std::logic_error("CudaBackend: a model without centres");
+      K += static_cast<std::size_t>(batch.ks[b]);
+      if (trials) {
+        if (trials[b] < 0 || trials[b] > kMaxTrials) throw std::logic_error("CudaBackend: too many k-means++ trials");
+        cands += static_cast<std::size_t>(trials[b]);
+      }
+    }
+    if (K > static_cast<std::size_t>(batch_total_k_)) throw std::logic_error("CudaBackend: batch larger than reserved");
+    batch_k_ = K;
+    staging_.assign(batch.centers, batch.centers + K * d_);
+    ks_host_.assign(batch.ks, batch.ks + batch.models);
+    if (trials) {
+      staging_.insert(staging_.end(), candidates, candidates + cands * d_);
+      ks_host_.insert(ks_host_.end(), trials, trials + batch.models);
+    }
+    b_centers_.upload(staging_.data(), staging_.size(), stream_);
+    b_ks_.upload(ks_host_.data(), ks_host_.size(), stream_);
+    // The host staging vectors must outlive the asynchronous copies: every
+    // caller synchronises the stream before they change again.
+    if (values) *values = static_cast<std::size_t>(batch.models) + cands;
+    return K;
   }
 
   int device_;
@@ -253,12 +306,24 @@ class CudaBackend final : public Backend {
   std::size_t n_ = 0, d_ = 0;
   int k_max_ = 1;
   int grid_ = 1;
-  DeviceBuffer<float> x_, closest_, centers_;
+  int ks_host_single_ = 0;  // source of the single-model ks upload (outlives the async copy)
+  DeviceBuffer<float> x_, centers_;
   DeviceBuffer<std::int32_t> labels_;
-  DeviceBuffer<long long> prefix_, targets_, rows_;
+  DeviceBuffer<int> ks_;
   DeviceBuffer<unsigned long long> acc_;
-  DeviceBuffer<unsigned char> scan_tmp_;
   std::vector<unsigned long long> acc_host_;
+  // Batch scratch, sized by reserve_batch.
+  int batch_models_ = 0, batch_total_k_ = 0;
+  std::size_t batch_k_ = 0, tiles_ = 0;
+  DeviceBuffer<float> b_centers_;
+  DeviceBuffer<int> b_ks_;
+  DeviceBuffer<unsigned long long> b_acc_;
+  DeviceBuffer<long long> b_tile_pot_, b_jobs_, b_rows_;
+  std::vector<unsigned long long> b_acc_host_;
+  std::vector<std::int64_t> tile_pot_host_;
+  std::vector<long long> jobs_host_;
+  std::vector<float> staging_;
+  std::vector<int> ks_host_;
 };
 
 }  // namespace
@@ -296,10 +361,10 @@ CudaStatus cuda_probe(int device) {
 }
 
 std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max) {
-  // data + labels + closest + prefix (+ scan scratch, roughly one more
-  // prefix-sized margin is never needed: CUB's scan scratch is small) +
-  // per-cluster buffers.
-  return n * d * sizeof(float) + n * sizeof(std::int32_t) + n * sizeof(float) + n * sizeof(long long) +
+  // data + labels + the fused sweep's per-(model, tile) k-means++ sums
+  // (90 models of a default sweep) + a margin for the per-cluster buffers.
+  const std::size_t tiles = (n + 4095) / 4096;
+  return n * d * sizeof(float) + n * sizeof(std::int32_t) + tiles * 90 * sizeof(long long) +
          static_cast<std::size_t>(k_max) * (d + 3) * 16 + (16u << 20);
 }
 

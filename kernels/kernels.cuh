@@ -16,18 +16,25 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "archetype/backend.hpp"
+
 namespace archetype::cuda {
 
 /// Dynamic shared memory the tile kernels need for k clusters, d features
 /// and v values per row; 0 when it cannot fit (then the backend refuses).
 std::size_t tile_shared_bytes(int k, int d, int v, int* tile_rows);
 
-/// Nearest centre per row (ties to the lowest index), label update, and
-/// the exact per-cluster sums of the quantized features; acc has
-/// k + k*d + 2 zeroed values.
-void launch_lloyd_pass(const float* x, std::size_t n, int d, const float* centers, int k, float feature_scale,
-                       float dist_scale, std::int32_t* labels, unsigned long long* acc, int grid,
-                       cudaStream_t stream);
+/// Rows of the batched Lloyd kernel's tile for these sizes (0: does not fit).
+int batch_tile_rows(int total_k, int models, int d);
+
+/// One Lloyd pass for `models` models (centres model after model, k of each
+/// in ks_device and ks_host): nearest centre per row (ties to the lowest
+/// index) and the exact per-cluster sums; acc holds per model
+/// [k counts | k*d sums | inertia | changed], zeroed.  With `labels` (one
+/// model only) the labels are stored and the changed ones counted.
+void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
+                        const int* ks_host, int models, float feature_scale, float dist_scale, std::int32_t* labels,
+                        unsigned long long* acc, int grid, cudaStream_t stream);
 
 /// With the stored labels: per-cluster sums of q(d2) and q(sqrt(d2)) to the
 /// given centres; acc has k + 2k + 2 zeroed values ([k, 3k) interleaved
@@ -36,23 +43,22 @@ void launch_dispersion(const float* x, std::size_t n, int d, const float* center
                        float root_scale, const std::int32_t* labels, unsigned long long* acc, int grid,
                        cudaStream_t stream);
 
-/// closest[i] = d2(row i, center).
-void launch_seed_distances(const float* x, std::size_t n, int d, const float* center, float* closest, int grid,
-                           cudaStream_t stream);
-/// closest[i] = min(closest[i], d2(row i, center)).
-void launch_commit_center(const float* x, std::size_t n, int d, const float* center, float* closest, int grid,
-                          cudaStream_t stream);
-/// out[t] += sum_i q(min(closest[i], d2(row i, cand t))) for t < m (m <= kMaxTrials); out zeroed.
-constexpr int kMaxTrials = 32;
-void launch_trial_potentials(const float* x, std::size_t n, int d, const float* candidates, int m,
-                             const float* closest, float dist_scale, unsigned long long* out, int grid,
-                             cudaStream_t stream);
-/// q[i] = rint(closest[i] * dist_scale) as int64.
-void launch_quantize_distances(const float* closest, std::size_t n, float dist_scale, long long* q, int grid,
-                               cudaStream_t stream);
-/// d2[i] = squared distance of row i to the centre of its label.
-void launch_assigned_distances(const float* x, std::size_t n, int d, const float* centers,
-                               const std::int32_t* labels, float* d2, int grid, cudaStream_t stream);
+/// k-means++ potentials of a batch (Backend::kpp_potentials' layout) into
+/// out (zeroed, sum over models of 1 + trials values).
+void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
+                           const float* cands, const int* trials_device, const int* ks_host, const int* trials_host,
+                           int models, float dist_scale, unsigned long long* out, int grid, cudaStream_t stream);
+
+/// Rows per tile of the k-means++ sampling search.
+constexpr int kSampleTile = 4096;
+/// tile_pot[b * tiles + t] = sum of q(closest_b) over tile t (kSampleTile rows).
+void launch_kpp_tile_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
+                                int models, float dist_scale, long long* tile_pot, int grid, cudaStream_t stream);
+/// For each of `count` jobs (5 values: centre offset, k, tile begin, tile
+/// end, residual target) the first row of the tile whose inclusive prefix
+/// of q(closest) exceeds the residual, into rows.
+void launch_kpp_sample(const float* x, int d, const float* centers, const long long* jobs, int count,
+                       float dist_scale, long long* rows, cudaStream_t stream);
 
 /// out[i] = labels[rows[i]] for i < m.
 void launch_gather_labels(const std::int32_t* labels, const unsigned long long* rows, std::size_t m, std::int32_t* out,

@@ -200,20 +200,66 @@ ARCHETYPE_INLINE void distances_to(const float* x, std::size_t d, std::size_t m,
   }
 }
 
-/// k-means++ trials on one block: pot[t] += sum over the block's rows of
-/// q(min(closest, d2(row, candidate t))), for all m candidates at once.
+/// closest[r] = squared distance of row r of the block to the nearest of
+/// the k centres (the minimum is exact, so the order of centres is free).
+ARCHETYPE_INLINE void closest_of_block(const float* x, std::size_t d, std::size_t len, const float* centers, int k,
+                                       float* __restrict closest, float* __restrict dist) {
+  distances_to(x, d, len, centers, closest);
+  for (int c = 1; c < k; ++c) {
+    distances_to(x, d, len, centers + static_cast<std::size_t>(c) * d, dist);
+    for (std::size_t r = 0; r < len; ++r) closest[r] = dist[r] < closest[r] ? dist[r] : closest[r];
+  }
+}
+
+/// k-means++ potentials of one block for every model of the batch (layout
+/// of Backend::kpp_potentials): the block stays in L1 while all models and
+/// their candidates are evaluated.
 ARCHETYPE_CLONES
-void potentials_block(const float* x, std::size_t d, std::size_t len, const float* candidates, int m,
-                      const float* __restrict closest, float dscale, float* __restrict dist,
-                      std::int64_t* __restrict pot) {
-  for (int t = 0; t < m; ++t) {
-    distances_to(x, d, len, candidates + static_cast<std::size_t>(t) * d, dist);
-    std::int64_t sum = 0;
-    for (std::size_t r = 0; r < len; ++r) {
-      const float c = closest[r], s = dist[r];
-      sum += quantize_distance(s < c ? s : c, dscale);  // std::min(closest, s)
+void kpp_block(const float* x, std::size_t d, std::size_t len, const ModelBatch& batch, const float* candidates,
+               const int* trials, float dscale, float* __restrict closest, float* __restrict dist,
+               std::int64_t* __restrict pot) {
+  const float* centers = batch.centers;
+  const float* cand = candidates;
+  for (int b = 0; b < batch.models; ++b) {
+    const int k = batch.ks[b];
+    closest_of_block(x, d, len, centers, k, closest, dist);
+    std::int64_t own = 0;
+    for (std::size_t r = 0; r < len; ++r) own += quantize_distance(closest[r], dscale);
+    *pot++ += own;
+    for (int t = 0; t < trials[b]; ++t) {
+      distances_to(x, d, len, cand + static_cast<std::size_t>(t) * d, dist);
+      std::int64_t sum = 0;
+      for (std::size_t r = 0; r < len; ++r) {
+        const float c = closest[r], s = dist[r];
+        sum += quantize_distance(s < c ? s : c, dscale);  // min(closest, s)
+      }
+      *pot++ += sum;
     }
-    pot[t] += sum;
+    centers += static_cast<std::size_t>(k) * d;
+    cand += static_cast<std::size_t>(trials[b]) * d;
+  }
+}
+
+/// Lloyd sums of one block for every model of the batch: the quantized
+/// features are computed once, then per model the nearest centres and the
+/// masked per-cluster sums; acc per model = [k counts | k x d sums | inertia].
+ARCHETYPE_CLONES
+void lloyd_batch_block(const float* x, std::size_t d, std::size_t m, const ModelBatch& batch, float fscale,
+                       float dscale, BlockScratch& s, std::int64_t* __restrict acc) {
+  std::int32_t* __restrict q = s.q.data();
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
+  const float* centers = batch.centers;
+  for (int b = 0; b < batch.models; ++b) {
+    const int k = batch.ks[b];
+    const std::size_t kk = static_cast<std::size_t>(k);
+    nearest_centres(x, d, m, centers, k, s.lab, s.best, s.dist);
+    masked_sums(s.lab, q, m, d, kk, 1, acc);
+    std::int64_t in = 0;
+    for (std::size_t r = 0; r < m; ++r) in += quantize_distance(s.best[r], dscale);
+    acc[kk * (d + 1)] += in;
+    acc += kk * (d + 1) + 1;
+    centers += kk * d;
   }
 }
 
@@ -242,8 +288,7 @@ class CpuBackend final : public Backend {
     fresh_ = true;
     running_.assign(static_cast<std::size_t>(k_max_) * (d_ + 1), 0);
     running_k_ = 0;
-    closest_.assign(n_, 0.0f);
-    tile_potential_.assign((n_ + kPrefixTile - 1) / kPrefixTile, 0);
+    max_models_ = max_total_k_ = 0;  // reserve_batch sizes the batch scratch
     // Per thread: k counts and k x d sums, 64 spare values so that two
     // threads' accumulators never share a cache line.
     const std::size_t per_thread = static_cast<std::size_t>(k_max_) * (d_ + 1) + 64;
@@ -306,97 +351,129 @@ class CpuBackend final : public Backend {
               out.sums.begin());
   }
 
-  void farthest_rows(const float* centers, int k, int m, std::int64_t* out_rows,
-                     std::int32_t* out_labels) override {
-    check_k(k);
-    // Rare path (empty clusters): distances, then the shared selection rule.
-    std::vector<float> d2(n_);
-    for (std::size_t i = 0; i < n_; ++i) {
-      const std::int32_t c = labels_[i] < 0 ? 0 : labels_[i];
-      d2[i] = squared_distance(X_->row(i), centers + static_cast<std::size_t>(c) * d_, d_);
-    }
-    select_farthest(d2.data(), n_, m, out_rows);
-    for (int i = 0; i < m; ++i) out_labels[i] = labels_[static_cast<std::size_t>(out_rows[i])];
-  }
-
   void copy_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
 
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
     for (std::size_t i = 0; i < m; ++i) out[i] = labels_[rows[i]];
   }
 
-  void seed_distances(const float* center) override {
-#pragma omp parallel for num_threads(threads_) schedule(static) if (parallel_)
-    for (std::size_t b = 0; b < n_; b += kBlock) {
-      const std::size_t m = std::min(kBlock, n_ - b);
-      distances_to(X_->row(b), d_, m, center, closest_.data() + b);
+  void reserve_batch(int max_models, int max_total_k) override {
+    max_models_ = std::max(max_models, 1);
+    max_total_k_ = std::max(max_total_k, 1);
+    // Per thread: the Lloyd accumulators of every model, or the k-means++
+    // potentials, whichever is larger, plus 64 spare values so that two
+    // threads' accumulators never share a cache line.
+    const std::size_t lloyd = static_cast<std::size_t>(max_total_k_) * (d_ + 1) + static_cast<std::size_t>(max_models_);
+    const std::size_t kpp = static_cast<std::size_t>(max_models_) * (kMaxTrials + 1);
+    batch_per_thread_ = std::max(lloyd, kpp) + 64;
+    batch_acc_.assign(static_cast<std::size_t>(threads_) * batch_per_thread_, 0);
+    tile_potential_.assign(static_cast<std::size_t>(max_models_) * tiles(), 0);
+    batch_offsets_.assign(static_cast<std::size_t>(max_models_) + 1, 0);
+  }
+
+  void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
+    check_batch(batch, nullptr);
+    const float fscale = fp_.feature_scale();
+    const float dscale = fp_.dist_scale();
+    std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
+#pragma omp parallel num_threads(threads_) if (parallel_)
+    {
+      std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
+      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      const std::size_t n = n_, d = d_;
+      const float* const data = X_->values.data();
+#pragma omp for schedule(static)
+      for (std::size_t b = 0; b < n; b += kBlock)
+        lloyd_batch_block(data + b * d, d, std::min(kBlock, n - b), batch, fscale, dscale, scratch, acc);
+    }
+    // Integer sums: adding the threads' partials in any order is exact.
+    std::size_t off = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
+      PassSums& o = out[b];
+      o.resize(kk, d_);
+      o.changed = -1;
+      for (int t = 0; t < threads_; ++t) {
+        const std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(t) * batch_per_thread_ + off;
+        for (std::size_t c = 0; c < kk; ++c) o.counts[c] += acc[c];
+        for (std::size_t i = 0; i < kk * d_; ++i) o.sums[i] += acc[kk + i];
+        o.inertia_q += acc[kk * (d_ + 1)];
+      }
+      off += kk * (d_ + 1) + 1;
     }
   }
 
-  void trial_potentials(const float* candidates, int m, std::int64_t* out) override {
-    // One pass over the rows for all candidates; per-thread partials in
-    // thread_acc_ (at least 64 values each), added in any order (integers).
-    if (m > 64) throw std::logic_error("CpuBackend: too many k-means++ trials");
+  void kpp_potentials(const ModelBatch& batch, const float* candidates, const int* trials,
+                      std::int64_t* out) override {
+    const std::size_t values = check_batch(batch, trials);
     const float dscale = fp_.dist_scale();
-    const std::size_t mm = static_cast<std::size_t>(m);
-    std::fill(thread_acc_.begin(), thread_acc_.end(), 0);
+    std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
-      std::int64_t* pot = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
-      float dist[kBlock];
+      std::int64_t* pot = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
+      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < n_; b += kBlock) {
-        const std::size_t len = std::min(kBlock, n_ - b);
-        potentials_block(X_->row(b), d_, len, candidates, m, closest_.data() + b, dscale, dist, pot);
-      }
+      for (std::size_t b = 0; b < n_; b += kBlock)
+        kpp_block(X_->row(b), d_, std::min(kBlock, n_ - b), batch, candidates, trials, dscale, scratch.best,
+                  scratch.dist, pot);
     }
-    std::fill(out, out + mm, 0);
+    std::fill(out, out + values, 0);
     for (int t = 0; t < threads_; ++t)
-      for (std::size_t i = 0; i < mm; ++i) out[i] += thread_acc_[static_cast<std::size_t>(t) * per_thread_ + i];
+      for (std::size_t i = 0; i < values; ++i) out[i] += batch_acc_[static_cast<std::size_t>(t) * batch_per_thread_ + i];
   }
 
-  void commit_center(const float* center) override {
+  void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
+                  std::int64_t* out_rows) override {
+    check_batch(batch, nullptr);
+    const float dscale = fp_.dist_scale();
+    const std::size_t T = tiles();
+    // Centre offsets of the models, then each (model, tile) potential.
+    batch_offsets_[0] = 0;
+    for (int b = 0; b < batch.models; ++b)
+      batch_offsets_[static_cast<std::size_t>(b) + 1] = batch_offsets_[static_cast<std::size_t>(b)] +
+                                                        static_cast<std::size_t>(batch.ks[b]) * d_;
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
-      float dist[kBlock];
+      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < n_; b += kBlock) {
-        const std::size_t len = std::min(kBlock, n_ - b);
-        distances_to(X_->row(b), d_, len, center, dist);
-        for (std::size_t r = 0; r < len; ++r) closest_[b + r] = std::min(closest_[b + r], dist[r]);
-      }
-    }
-  }
-
-  std::int64_t potential() override {
-    fill_tile_potentials();
-    std::int64_t total = 0;
-    for (std::int64_t t : tile_potential_) total += t;
-    return total;
-  }
-
-  void sample_by_potential(const std::int64_t* targets, int m, std::int64_t* out_rows) override {
-    fill_tile_potentials();
-    const float dscale = fp_.dist_scale();
-    for (int t = 0; t < m; ++t) {
-      // Find the tile holding the target, then scan it row by row.
-      std::int64_t before = 0;
-      std::size_t tile = 0;
-      while (tile + 1 < tile_potential_.size() && before + tile_potential_[tile] <= targets[t]) {
-        before += tile_potential_[tile];
-        ++tile;
-      }
-      const std::size_t begin = tile * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
-      std::size_t row = end - 1;
-      std::int64_t prefix = before;
-      for (std::size_t i = begin; i < end; ++i) {
-        prefix += quantize_distance(closest_[i], dscale);
-        if (prefix > targets[t]) {
-          row = i;
-          break;
+      for (std::size_t t = 0; t < T; ++t) {
+        const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
+        for (int b = 0; b < batch.models; ++b) {
+          const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
+          std::int64_t sum = 0;
+          for (std::size_t r = begin; r < end; r += kBlock) {
+            const std::size_t len = std::min(kBlock, end - r);
+            closest_of_block(X_->row(r), d_, len, centers, batch.ks[b], scratch.best, scratch.dist);
+            for (std::size_t i = 0; i < len; ++i) sum += quantize_distance(scratch.best[i], dscale);
+          }
+          tile_potential_[static_cast<std::size_t>(b) * T + t] = sum;
         }
       }
-      out_rows[t] = static_cast<std::int64_t>(row);
+    }
+    // Each target: the tile holding it, then that tile's rows in order.
+    std::size_t o = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
+      const std::int64_t* tp = tile_potential_.data() + static_cast<std::size_t>(b) * T;
+      for (int i = 0; i < n_targets[b]; ++i, ++o) {
+        const std::int64_t target = targets[o];
+        std::int64_t before = 0;
+        std::size_t tile = 0;
+        while (tile + 1 < T && before + tp[tile] <= target) before += tp[tile++];
+        const std::size_t begin = tile * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
+        std::size_t row = end - 1;
+        std::int64_t prefix = before;
+        for (std::size_t r = begin; r < end; ++r) {
+          float d2 = 0.0f;
+          closest_of_block(X_->row(r), d_, 1, centers, batch.ks[b], &d2, scratch_[0].dist);
+          prefix += quantize_distance(d2, dscale);
+          if (prefix > target) {
+            row = r;
+            break;
+          }
+        }
+        out_rows[o] = static_cast<std::int64_t>(row);
+      }
     }
   }
 
@@ -436,16 +513,24 @@ class CpuBackend final : public Backend {
     if (k < 1 || k > k_max_) throw std::logic_error("CpuBackend: k outside the bound range");
   }
 
-  void fill_tile_potentials() {
-    const float dscale = fp_.dist_scale();
-    const std::size_t tiles = tile_potential_.size();
-#pragma omp parallel for num_threads(threads_) schedule(static) if (parallel_)
-    for (std::size_t t = 0; t < tiles; ++t) {
-      const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
-      std::int64_t s = 0;
-      for (std::size_t i = begin; i < end; ++i) s += quantize_distance(closest_[i], dscale);
-      tile_potential_[t] = s;
+  std::size_t tiles() const { return (n_ + kPrefixTile - 1) / kPrefixTile; }
+
+  /// Checks a batch against reserve_batch; returns the number of k-means++
+  /// potentials it produces (with trials) or 0.
+  std::size_t check_batch(const ModelBatch& batch, const int* trials) const {
+    if (batch.models < 1 || batch.models > max_models_) throw std::logic_error("CpuBackend: batch larger than reserved");
+    int total = 0;
+    std::size_t values = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      if (batch.ks[b] < 1) throw std::logic_error("CpuBackend: a model without centres");
+      total += batch.ks[b];
+      if (trials) {
+        if (trials[b] < 0 || trials[b] > kMaxTrials) throw std::logic_error("CpuBackend: too many k-means++ trials");
+        values += 1 + static_cast<std::size_t>(trials[b]);
+      }
     }
+    if (total > max_total_k_) throw std::logic_error("CpuBackend: batch larger than reserved");
+    return values;
   }
 
   int threads_;
@@ -454,8 +539,11 @@ class CpuBackend final : public Backend {
   std::size_t n_ = 0, d_ = 0;
   int k_max_ = 1;
   std::vector<std::int32_t> labels_;
-  std::vector<float> closest_;
-  std::vector<std::int64_t> tile_potential_;
+  std::vector<std::int64_t> tile_potential_;  // model x tile k-means++ potentials
+  std::vector<std::int64_t> batch_acc_;       // per thread: the batch passes' partial sums
+  std::size_t batch_per_thread_ = 0;
+  std::vector<std::size_t> batch_offsets_;    // centre offset of each model of a batch
+  int max_models_ = 0, max_total_k_ = 0;      // reserve_batch's sizes
   std::vector<std::int64_t> thread_acc_;
   std::size_t per_thread_ = 0;
   std::vector<BlockScratch> scratch_;  // per thread
@@ -466,30 +554,6 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
-
-void select_farthest(const float* d2, std::size_t n, int m, std::int64_t* out_rows) {
-  struct Cand {
-    float d2;
-    std::int64_t row;
-  };
-  // "a before b" when a is farther, or as far with a lower row index.
-  auto farther = [](const Cand& a, const Cand& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); };
-  std::vector<Cand> top;  // a heap whose front is the nearest of the kept rows
-  top.reserve(static_cast<std::size_t>(m) + 1);
-  for (std::size_t i = 0; i < n && m > 0; ++i) {
-    const Cand cand{d2[i], static_cast<std::int64_t>(i)};
-    if (static_cast<int>(top.size()) < m) {
-      top.push_back(cand);
-      std::push_heap(top.begin(), top.end(), farther);
-    } else if (farther(cand, top.front())) {
-      std::pop_heap(top.begin(), top.end(), farther);
-      top.back() = cand;
-      std::push_heap(top.begin(), top.end(), farther);
-    }
-  }
-  std::sort(top.begin(), top.end(), farther);
-  for (std::size_t i = 0; i < top.size(); ++i) out_rows[i] = top[i].row;
-}
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
 

@@ -8,6 +8,8 @@
 
 #include "archetype/error.hpp"
 #include "archetype/partition_metrics.hpp"
+#include "fused_runs.hpp"
+#include "host_assign.hpp"
 #include "random.hpp"
 
 namespace archetype {
@@ -46,145 +48,6 @@ std::vector<float> to_float(const std::vector<double>& v) {
   return std::vector<float>(v.begin(), v.end());
 }
 
-/// Greedy k-means++ (scikit-learn's _kmeans_plusplus): the first centre
-/// uniformly at random, then for each next centre n_trials candidates drawn
-/// with probability proportional to their quantized D^2, keeping the one
-/// that lowers the potential most.
-std::vector<double> kmeans_plusplus(Backend& backend, const Matrix& X, int k, int n_trials, Rng& rng) {
-  const std::size_t n = X.rows, d = X.cols;
-  std::vector<double> centers(static_cast<std::size_t>(k) * d);
-  std::vector<float> cands(static_cast<std::size_t>(n_trials) * d);
-  std::vector<std::int64_t> targets(static_cast<std::size_t>(n_trials)), rows(targets.size()),
-      pots(targets.size());
-
-  auto put_row = [&](std::size_t row, float* dst) { std::copy(X.row(row), X.row(row) + d, dst); };
-  const std::size_t first = static_cast<std::size_t>(rng.below(n));
-  std::vector<float> c0(d);
-  put_row(first, c0.data());
-  std::copy(c0.begin(), c0.end(), centers.begin());
-  backend.seed_distances(c0.data());
-  std::int64_t pot = backend.potential();
-
-  for (int c = 1; c < k; ++c) {
-    for (int t = 0; t < n_trials; ++t) {
-      const double u = rng.uniform();
-      if (pot > 0) {
-        const double scaled = std::floor(u * static_cast<double>(pot));
-        targets[static_cast<std::size_t>(t)] = std::min<std::int64_t>(static_cast<std::int64_t>(scaled), pot - 1);
-      } else {
-        // Every row sits on a centre: any row is as good as another.
-        rows[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(std::min<double>(std::floor(u * static_cast<double>(n)), static_cast<double>(n - 1)));
-      }
-    }
-    if (pot > 0) backend.sample_by_potential(targets.data(), n_trials, rows.data());
-    for (int t = 0; t < n_trials; ++t)
-      put_row(static_cast<std::size_t>(rows[static_cast<std::size_t>(t)]), cands.data() + static_cast<std::size_t>(t) * d);
-    backend.trial_potentials(cands.data(), n_trials, pots.data());
-    const int best = static_cast<int>(std::min_element(pots.begin(), pots.end()) - pots.begin());
-    const float* chosen = cands.data() + static_cast<std::size_t>(best) * d;
-    backend.commit_center(chosen);
-    pot = pots[static_cast<std::size_t>(best)];
-    std::copy(chosen, chosen + d, centers.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(c) * d));
-  }
-  return centers;
-}
-
-/// Centres from exact sums; a cluster without rows keeps `fallback`.
-void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size_t d,
-                       const std::vector<double>& fallback, std::vector<double>& out) {
-  out.resize(static_cast<std::size_t>(k) * d);
-  for (std::size_t c = 0; c < static_cast<std::size_t>(k); ++c) {
-    for (std::size_t j = 0; j < d; ++j) {
-      out[c * d + j] = s.counts[c] > 0
-                           ? fp.feature_value(s.sums[c * d + j]) / static_cast<double>(s.counts[c])
-                           : fallback[c * d + j];
-    }
-  }
-}
-
-struct LloydOutcome {
-  std::vector<double> centers;
-  double inertia = 0.0;
-  int n_iter = 0;
-  bool converged = false;
-};
-
-/// scikit-learn's _kmeans_single_lloyd: iterate until the labels stop
-/// changing or the squared centre shift is within tol_abs; then, unless
-/// the labels were unchanged, one more assignment so that labels and
-/// inertia belong to the final centres.  Empty clusters take the rows
-/// farthest from their centres, as _relocate_empty_clusters_dense does.
-LloydOutcome lloyd(Backend& backend, const Matrix& X, const FixedPoint& fp, std::vector<double> centers,
-                   int k, int max_iter, double tol_abs, PassSums& sums) {
-  const std::size_t d = X.cols, kk = static_cast<std::size_t>(k);
-  std::vector<float> centers_f = to_float(centers);
-  std::vector<double> next;
-  // Per-iteration scratch, sized once here: nothing below allocates.
-  std::vector<std::int64_t> far_rows(kk);
-  std::vector<std::int32_t> far_labels(kk);
-  std::vector<int> empty;
-  empty.reserve(kk);
-  std::vector<int> relocated_row(kk, -1);
-  next.reserve(kk * d);
-  LloydOutcome out;
-  bool strict = false;
-  backend.reset_labels();
-  int it = 0;
-  for (; it < max_iter; ++it) {
-    backend.lloyd_pass(centers_f.data(), k, sums);
-    empty.clear();
-    for (int c = 0; c < k; ++c)
-      if (sums.counts[static_cast<std::size_t>(c)] == 0) empty.push_back(c);
-    std::fill(relocated_row.begin(), relocated_row.end(), -1);
-    if (!empty.empty()) {
-      const int m = static_cast<int>(empty.size());
-      backend.farthest_rows(centers_f.data(), k, m, far_rows.data(), far_labels.data());
-      for (int e = 0; e < m; ++e) {
-        const std::size_t row = static_cast<std::size_t>(far_rows[static_cast<std::size_t>(e)]);
-        const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
-        const std::size_t to = static_cast<std::size_t>(empty[static_cast<std::size_t>(e)]);
-        for (std::size_t j = 0; j < d; ++j) {
-          const std::int64_t q = quantize_feature(X.at(row, j), fp.feature_scale());
-          sums.sums[from * d + j] -= q;
-          sums.sums[to * d + j] = q;
-        }
-        sums.counts[from] -= 1;
-        sums.counts[to] = 1;
-        relocated_row[to] = static_cast<int>(row);
-      }
-    }
-    centers_from_sums(sums, fp, k, d, centers, next);
-    for (std::size_t c = 0; c < kk; ++c)  // a relocated centre is the row itself, as in scikit-learn
-      if (relocated_row[c] >= 0)
-        for (std::size_t j = 0; j < d; ++j) next[c * d + j] = X.at(static_cast<std::size_t>(relocated_row[c]), j);
-    double shift = 0.0;
-    for (std::size_t i = 0; i < next.size(); ++i) {
-      const double diff = next[i] - centers[i];
-      shift += diff * diff;
-    }
-    const bool same_centers = next == centers;
-    centers.swap(next);
-    centers_f.assign(centers.begin(), centers.end());  // same size: no reallocation
-    if (sums.changed == 0) {
-      // Unchanged labels give the same exact sums, hence the same centres,
-      // so this pass's inertia is already the final one (unless a
-      // relocation moved a centre).
-      strict = same_centers;
-      out.converged = true;
-      break;
-    }
-    if (shift <= tol_abs) {
-      out.converged = true;
-      break;
-    }
-  }
-  out.n_iter = std::min(it + 1, max_iter);
-  if (!strict) backend.lloyd_pass(centers_f.data(), k, sums);
-  out.inertia = fp.dist_value(sums.inertia_q);
-  out.centers = std::move(centers);
-  return out;
-}
-
 /// Rows compared by the stability ARI: all, or a seeded sample.
 std::vector<std::size_t> stability_rows(std::size_t n, std::size_t limit, std::uint64_t seed) {
   if (n <= limit) return {};  // empty = all rows
@@ -200,44 +63,67 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params) {
-  const std::size_t n = X.rows, d = X.cols;
-  const int k = params.n_clusters;
-  if (k < 1 || static_cast<std::size_t>(k) > n)
-    throw InputError("k = " + std::to_string(k) + " is outside [1, " + std::to_string(n) + "] (the number of rows)");
+std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix& X, const FixedPoint& fp,
+                                                 const KMeansParams& params, const std::vector<int>& ks,
+                                                 const FitProgress& progress) {
+  const std::size_t n = X.rows;
   if (params.n_init < 1) throw InputError("n_init must be at least 1");
   if (params.max_iter < 1) throw InputError("max_iter must be at least 1");
   if (!(params.tol >= 0.0)) throw InputError("tol must be >= 0");
-  const int trials = params.n_local_trials > 0 ? params.n_local_trials
-                                               : 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  std::vector<FusedRun> runs;
+  int total_k = 0;
+  for (int k : ks) {
+    if (k < 1 || static_cast<std::size_t>(k) > n)
+      throw InputError("k = " + std::to_string(k) + " is outside [1, " + std::to_string(n) + "] (the number of rows)");
+    const int trials = params.n_local_trials > 0 ? params.n_local_trials
+                                                 : 2 + static_cast<int>(std::log(static_cast<double>(k)));
+    if (trials > kMaxTrials)
+      throw InputError("n_local_trials = " + std::to_string(trials) + " exceeds " + std::to_string(kMaxTrials));
+    for (int r = 0; r < params.n_init; ++r) {
+      FusedRun run;
+      run.k = k;
+      run.n_trials = trials;
+      run.seed = restart_seed(params.seed, r);
+      run.rng = Rng(run.seed);
+      runs.push_back(std::move(run));
+      total_k += k;
+    }
+  }
+  // scikit-learn's tol is relative to the mean feature variance, the same
+  // for every model: computed once.
   const double tol_abs = mean_feature_variance(X) * params.tol;
+  backend.reserve_batch(static_cast<int>(runs.size()), total_k);
+  long long passes = 0;
+  seed_fused(backend, X, runs, progress, passes);
+  lloyd_fused(backend, X, fp, runs, params.max_iter, tol_abs, progress, passes);
+  std::vector<std::vector<KMeansRun>> out(ks.size());
+  std::size_t i = 0;
+  for (std::size_t j = 0; j < ks.size(); ++j)
+    for (int r = 0; r < params.n_init; ++r, ++i) {
+      FusedRun& run = runs[i];
+      out[j].push_back({run.seed, run.inertia, run.n_iter, run.converged, std::move(run.centers)});
+    }
+  return out;
+}
 
+KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params,
+                        int k, std::vector<KMeansRun> runs) {
+  const std::size_t n = X.rows, d = X.cols;
   KMeansResult res;
   res.k = k;
   res.d = d;
-  const std::vector<std::size_t> cmp_rows = stability_rows(n, params.stability_rows, params.seed);
-  const std::size_t cmp_n = cmp_rows.empty() ? n : cmp_rows.size();
-  std::vector<std::int32_t> run_labels(static_cast<std::size_t>(params.n_init) * cmp_n);
-  PassSums sums;
-  for (int r = 0; r < params.n_init; ++r) {
-    const std::uint64_t seed = restart_seed(params.seed, r);
-    Rng rng(seed);
-    std::vector<double> init = kmeans_plusplus(backend, X, k, trials, rng);
-    LloydOutcome o = lloyd(backend, X, fp, std::move(init), k, params.max_iter, tol_abs, sums);
-    res.runs.push_back({seed, o.inertia, o.n_iter, o.converged});
-    std::int32_t* dst = run_labels.data() + static_cast<std::size_t>(r) * cmp_n;
-    if (cmp_rows.empty()) backend.copy_labels(dst);
-    else backend.gather_labels(cmp_rows.data(), cmp_n, dst);
-    if (r == 0 || o.inertia < res.inertia) {
-      res.inertia = o.inertia;
-      res.centers = std::move(o.centers);
-      res.n_iter = o.n_iter;
-      res.best_run = r;
-    }
-  }
+  res.runs = std::move(runs);
+  for (std::size_t r = 0; r < res.runs.size(); ++r)
+    if (r == 0 || res.runs[r].inertia < res.runs[static_cast<std::size_t>(res.best_run)].inertia)
+      res.best_run = static_cast<int>(r);
+  const KMeansRun& best = res.runs[static_cast<std::size_t>(res.best_run)];
+  res.centers = best.centers;
+  res.n_iter = best.n_iter;
   // The best run's labels: one assignment pass with its final centres gives
-  // exactly the labels that run ended with.
+  // exactly the labels that run ended with, stored in the backend.
   const std::vector<float> cf = to_float(res.centers);
+  PassSums sums;
+  backend.reset_labels();
   backend.lloyd_pass(cf.data(), k, sums);
   if (params.return_labels) {
     res.labels.resize(n);
@@ -252,12 +138,22 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
   res.stability.inertia_min = *std::min_element(inertias.begin(), inertias.end());
   res.stability.inertia_max = *std::max_element(inertias.begin(), inertias.end());
   res.stability.inertia_median = median(inertias);
+  // Each run's labels on the compared rows, from its final centres (the
+  // labels it ended with: nearest centre, the backends' float operations).
+  const std::vector<std::size_t> cmp_rows = stability_rows(n, params.stability_rows, params.seed);
+  const std::size_t cmp_n = cmp_rows.empty() ? n : cmp_rows.size();
+  const int n_runs = static_cast<int>(res.runs.size());
   res.stability.rows_compared = cmp_n;
+  std::vector<std::int32_t> run_labels(static_cast<std::size_t>(n_runs) * cmp_n);
+  for (int r = 0; r < n_runs; ++r) {
+    const std::vector<float> rc = to_float(res.runs[static_cast<std::size_t>(r)].centers);
+    assign_rows(X, cmp_rows, rc.data(), k, run_labels.data() + static_cast<std::size_t>(r) * cmp_n);
+  }
   // Pairs in parallel, each into its own slot, summed in pair order: the
   // mean does not depend on the thread count.
   std::vector<std::pair<int, int>> pair_list;
-  for (int a = 0; a < params.n_init; ++a)
-    for (int b = a + 1; b < params.n_init; ++b) pair_list.emplace_back(a, b);
+  for (int a = 0; a < n_runs; ++a)
+    for (int b = a + 1; b < n_runs; ++b) pair_list.emplace_back(a, b);
   std::vector<double> ari(pair_list.size());
   const long long pairs = static_cast<long long>(pair_list.size());
 #pragma omp parallel for schedule(dynamic) if (cmp_n >= 32768)
@@ -271,6 +167,11 @@ KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
   for (double v : ari) ari_sum += v;
   res.stability.mean_ari = pairs > 0 ? ari_sum / static_cast<double>(pairs) : 1.0;
   return res;
+}
+
+KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params) {
+  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters});
+  return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()));
 }
 
 void restore_labels(Backend& backend, KMeansResult& fit) {

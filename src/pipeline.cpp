@@ -581,12 +581,14 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     sp.kmeans = o.kmeans;
     sp.silhouette = silp;
     Progress progress(o.progress);
-    double rows_done = 0.0;
-    sp.on_fit = [&](int kk, int done, int total, long long iterations) {
-      rows_done += static_cast<double>(iterations) * static_cast<double>(z.rows);
-      progress.update("sweep", "k = " + std::to_string(kk) + " done (" + std::to_string(done) + " of " +
-                                   std::to_string(total) + " k, " + std::to_string(o.kmeans.n_init) + " runs each)",
-                      rows_done);
+    sp.progress = [&](const char* stage, int live, int models, long long passes) {
+      progress.update("sweep", std::string(stage) + ": " + std::to_string(live) + " of " + std::to_string(models) +
+                                   " models running, pass " + std::to_string(passes),
+                      static_cast<double>(passes) * static_cast<double>(z.rows));
+    };
+    sp.on_scored = [&](int kk, int done, int total) {
+      progress.update("sweep", "scoring k = " + std::to_string(kk) + " (" + std::to_string(done) + " of " +
+                                   std::to_string(total) + ")");
     };
     sweep = run_sweep(*backend, z, fp, sp, o.k_auto ? 0 : o.k);
     progress.done();

@@ -11,12 +11,18 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     throw InputError("the k range " + std::to_string(params.k_min) + ".." + std::to_string(params.k_max) +
                      " is empty or starts below 1");
   SweepResult out;
-  for (int k = params.k_min; k <= params.k_max; ++k) {
-    if (static_cast<std::size_t>(k) > X.rows) break;  // cannot have more clusters than rows
+  std::vector<int> ks;
+  for (int k = params.k_min; k <= params.k_max; ++k)
+    if (static_cast<std::size_t>(k) <= X.rows) ks.push_back(k);  // cannot have more clusters than rows
+  // Every k's restarts in one fused batch: one read of the rows per Lloyd
+  // round for all live models; each result equals that model's lone fit.
+  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params.kmeans, ks, params.progress);
+  for (std::size_t i = 0; i < ks.size(); ++i) {
+    const int k = ks[i];
     KMeansParams kp = params.kmeans;
     kp.n_clusters = k;
     kp.return_labels = false;  // the labels stay in the backend: no n-sized copy per k
-    KMeansResult fit = fit_kmeans(backend, X, fp, kp);
+    KMeansResult fit = finish_fit(backend, X, fp, kp, k, std::move(runs[i]));
     SweepPoint p;
     p.k = k;
     p.wcss = fit.inertia;
@@ -27,10 +33,8 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     p.silhouette.values.clear();  // per-row values are only kept for the chosen model
     p.silhouette.rows.clear();
     out.points.push_back(std::move(p));
-    long long iterations = 0;
-    for (const KMeansRun& run : fit.runs) iterations += run.n_iter;
     if (k == keep_k) out.kept = std::move(fit);  // labels restored later with restore_labels()
-    if (params.on_fit) params.on_fit(k, k - params.k_min + 1, params.k_max - params.k_min + 1, iterations);
+    if (params.on_scored) params.on_scored(k, static_cast<int>(i) + 1, static_cast<int>(ks.size()));
   }
   std::vector<double> xs, ys;
   for (const SweepPoint& p : out.points) {

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <omp.h>
+
 #include "archetype/distance.hpp"
+#include "host_assign.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
@@ -60,62 +63,135 @@ TEST(CpuBackend, IncrementalSumsEqualFullRecount) {
   }
 }
 
-TEST(CpuBackend, KMeansPlusPlusPrimitives) {
-  const Matrix X = test::random_blobs(3000, 2, 3, 2);
+/// Naive closest distance of row i to the first `count` centres.
+float naive_closest(const Matrix& X, std::size_t i, const float* centers, int count) {
+  float best = INFINITY;
+  for (int c = 0; c < count; ++c)
+    best = std::min(best, squared_distance(X.row(i), centers + static_cast<std::size_t>(c) * X.cols, X.cols));
+  return best;
+}
+
+// The fused k-means++ passes of three models of different k against naive
+// recomputation: potentials, candidate potentials, sampling.  Above 32,768
+// rows so that the passes run on several threads.
+TEST(CpuBackend, KMeansPlusPlusBatchPassesEqualNaiveSums) {
+  const Matrix X = test::random_blobs(40000, 2, 3, 2);
   const FixedPoint fp = FixedPoint::for_data(X);
   auto b = make_cpu_backend(2);
   b->bind(X, fp, 3);
-  const float* c0 = X.row(10);
-  b->seed_distances(c0);
-  std::vector<std::int64_t> q(X.rows);
-  std::int64_t total = 0;
-  for (std::size_t i = 0; i < X.rows; ++i) total += q[i] = quantize_distance(squared_distance(X.row(i), c0, 2), fp.dist_scale());
-  EXPECT_EQ(b->potential(), total);
-  // Sampling: the first row whose inclusive prefix sum exceeds the target.
-  std::vector<std::int64_t> targets = {0, total / 3, total - 1};
-  std::vector<std::int64_t> rows(3);
-  b->sample_by_potential(targets.data(), 3, rows.data());
-  for (std::size_t t = 0; t < 3; ++t) {
-    std::int64_t prefix = 0;
-    std::size_t expect = 0;
+  b->reserve_batch(3, 6);
+  const int ks[3] = {1, 2, 3};
+  std::vector<float> centers;
+  for (std::size_t row : {10u, 10u, 2000u, 7u, 30000u, 123u}) centers.insert(centers.end(), X.row(row), X.row(row) + 2);
+  const ModelBatch batch{centers.data(), ks, 3};
+  const int trials[3] = {2, 0, 1};
+  std::vector<float> cands;
+  for (std::size_t row : {5u, 39999u, 20000u}) cands.insert(cands.end(), X.row(row), X.row(row) + 2);
+  std::vector<std::int64_t> got(3 + 3);
+  b->kpp_potentials(batch, cands.data(), trials, got.data());
+  std::vector<std::int64_t> want(6, 0);
+  const float* model_centers[3] = {centers.data(), centers.data() + 2, centers.data() + 6};
+  const float* model_cands[3] = {cands.data(), nullptr, cands.data() + 4};
+  std::size_t o = 0;
+  for (int m = 0; m < 3; ++m) {
     for (std::size_t i = 0; i < X.rows; ++i) {
-      prefix += q[i];
-      if (prefix > targets[t]) {
-        expect = i;
-        break;
-      }
+      const float cl = naive_closest(X, i, model_centers[m], ks[m]);
+      want[o] += quantize_distance(cl, fp.dist_scale());
+      for (int t = 0; t < trials[m]; ++t)
+        want[o + 1 + static_cast<std::size_t>(t)] +=
+            quantize_distance(std::min(cl, squared_distance(X.row(i), model_cands[m] + 2 * t, 2)), fp.dist_scale());
     }
-    EXPECT_EQ(static_cast<std::size_t>(rows[t]), expect);
+    o += 1 + static_cast<std::size_t>(trials[m]);
   }
-  // Candidate potentials: sum of min(closest, d2 to candidate).
-  const float* cand = X.row(2000);
-  std::int64_t pot = 0;
-  for (std::size_t i = 0; i < X.rows; ++i)
-    pot += quantize_distance(std::min(squared_distance(X.row(i), c0, 2), squared_distance(X.row(i), cand, 2)), fp.dist_scale());
-  std::int64_t got = 0;
-  b->trial_potentials(cand, 1, &got);
-  EXPECT_EQ(got, pot);
-  b->commit_center(cand);
-  EXPECT_EQ(b->potential(), pot);
+  EXPECT_EQ(got, want);
+  // Sampling: the first row whose inclusive prefix sum exceeds the target.
+  const std::int64_t pot[3] = {want[0], want[3], want[4]};
+  const int n_targets[3] = {3, 1, 2};
+  const std::vector<std::int64_t> targets = {0, pot[0] / 3, pot[0] - 1, pot[1] / 2, pot[2] - 1, pot[2] / 7};
+  std::vector<std::int64_t> rows(targets.size());
+  b->kpp_sample(batch, targets.data(), n_targets, rows.data());
+  std::size_t ti = 0;
+  for (int m = 0; m < 3; ++m)
+    for (int t = 0; t < n_targets[m]; ++t, ++ti) {
+      std::int64_t prefix = 0;
+      std::size_t expect = 0;
+      for (std::size_t i = 0; i < X.rows; ++i) {
+        prefix += quantize_distance(naive_closest(X, i, model_centers[m], ks[m]), fp.dist_scale());
+        if (prefix > targets[ti]) {
+          expect = i;
+          break;
+        }
+      }
+      EXPECT_EQ(static_cast<std::size_t>(rows[ti]), expect) << "model " << m << " target " << t;
+    }
 }
 
-TEST(CpuBackend, FarthestRowsAreOrderedAndTieBrokenByIndex) {
+// A fused Lloyd pass gives each model exactly what a lone pass gives it,
+// for any thread count.
+TEST(CpuBackend, LloydBatchEqualsLonePasses) {
+  for (std::size_t d : {2u, 5u}) {
+    const Matrix X = test::random_blobs(50000, d, 4, 31 + d);
+    const FixedPoint fp = FixedPoint::for_data(X);
+    const int ks[4] = {2, 5, 1, 4};
+    std::vector<float> centers;
+    for (std::size_t i = 0; i < 12 * d; ++i) centers.push_back(X.values[(i * 7919) % X.values.size()]);
+    for (int threads : {1, 2}) {
+      auto b = make_cpu_backend(threads);
+      b->bind(X, fp, 5);
+      b->reserve_batch(4, 12);
+      std::vector<PassSums> fused(4);
+      b->lloyd_batch(ModelBatch{centers.data(), ks, 4}, fused.data());
+      std::size_t off = 0;
+      for (int m = 0; m < 4; ++m) {
+        PassSums lone;
+        b->reset_labels();
+        b->lloyd_pass(centers.data() + off, ks[m], lone);
+        EXPECT_EQ(fused[static_cast<std::size_t>(m)].counts, lone.counts) << "d " << d << " model " << m;
+        EXPECT_EQ(fused[static_cast<std::size_t>(m)].sums, lone.sums) << "d " << d << " model " << m;
+        EXPECT_EQ(fused[static_cast<std::size_t>(m)].inertia_q, lone.inertia_q) << "d " << d << " model " << m;
+        off += static_cast<std::size_t>(ks[m]) * d;
+      }
+    }
+  }
+}
+
+TEST(HostAssign, FarthestRowsAreOrderedAndTieBrokenByIndex) {
   Matrix X(6, 1);
   X.values = {0.0f, 3.0f, -3.0f, 1.0f, 3.0f, 0.5f};
-  const FixedPoint fp = FixedPoint::for_data(X);
-  auto b = make_cpu_backend(1);
-  b->bind(X, fp, 1);
-  b->reset_labels();
   const float center = 0.0f;
-  PassSums s;
-  b->lloyd_pass(&center, 1, s);
   std::int64_t rows[3];
   std::int32_t labels[3];
-  b->farthest_rows(&center, 1, 3, rows, labels);
+  farthest_rows(X, &center, 1, 3, rows, labels);
   EXPECT_EQ(rows[0], 1);
   EXPECT_EQ(rows[1], 2);
   EXPECT_EQ(rows[2], 4);
   EXPECT_EQ(labels[0], 0);
+}
+
+// Distance to the nearest centre, with ties to the lowest centre index;
+// the split of rows among threads changes nothing.
+TEST(HostAssign, FarthestRowsUseTheNearestCentreAndDoNotDependOnThreads) {
+  const Matrix X = test::random_blobs(70000, 3, 4, 5);
+  std::vector<float> centers(X.values.begin(), X.values.begin() + 12);
+  std::int64_t rows1[5], rows2[5];
+  std::int32_t lab1[5], lab2[5];
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  farthest_rows(X, centers.data(), 4, 5, rows1, lab1);
+  omp_set_num_threads(2);
+  farthest_rows(X, centers.data(), 4, 5, rows2, lab2);
+  omp_set_num_threads(saved);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(rows1[i], rows2[i]);
+    EXPECT_EQ(lab1[i], lab2[i]);
+    float d2 = 0.0f;
+    EXPECT_EQ(lab1[i], nearest_centre(X.row(static_cast<std::size_t>(rows1[i])), centers.data(), 4, 3, &d2));
+    if (i > 0) {
+      float prev = 0.0f;
+      nearest_centre(X.row(static_cast<std::size_t>(rows1[i - 1])), centers.data(), 4, 3, &prev);
+      EXPECT_GE(prev, d2);
+    }
+  }
 }
 
 }  // namespace

@@ -50,6 +50,19 @@ class EventTimer {
   cudaEvent_t start_{}, stop_{};
 };
 
+/// One warm-up call, then each iteration timed with CUDA events.
+template <typename Pass>
+void time_passes(benchmark::State& state, Pass& pass) {
+  pass();
+  CUDA_CHECK(cudaDeviceSynchronize());
+  EventTimer t;
+  for (auto _ : state) {
+    t.start(nullptr);
+    pass();
+    state.SetIterationTime(t.stop_seconds(nullptr));
+  }
+}
+
 __device__ float hash_unit(std::uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;
@@ -107,23 +120,61 @@ void BM_GpuLloydPass(benchmark::State& state) {
   // Grids as FixedPoint would choose them: |x| < 2, squared norms < 8.
   const FixedPoint fp = FixedPoint::for_bounds(2.0, 4.0 * 8.0, n);
   const float fscale = fp.feature_scale(), dscale = fp.dist_scale();
+  const int k = 5;
+  DeviceBuffer<int> ks(1);
+  ks.upload(&k, 1, nullptr);
   auto pass = [&] {
     acc.zero(17, nullptr);
-    archetype::cuda::launch_lloyd_pass(x.data(), n, 2, centers.data(), 5, fscale, dscale, labels.data(), acc.data(),
-                                       grid, nullptr);
+    archetype::cuda::launch_lloyd_batch(x.data(), n, 2, centers.data(), ks.data(), &k, 1, fscale, dscale,
+                                        labels.data(), acc.data(), grid, nullptr);
   };
-  pass();  // warm-up (and labels settle: later passes change none)
-  CUDA_CHECK(cudaDeviceSynchronize());
-  EventTimer t;
-  for (auto _ : state) {
-    t.start(nullptr);
-    pass();
-    state.SetIterationTime(t.stop_seconds(nullptr));
-  }
+  time_passes(state, pass);  // the warm-up also settles the labels: later passes change none
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * 2 * sizeof(float)));
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 BENCHMARK(BM_GpuLloydPass)->Arg(100000000)->Arg(10000000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(20);
+
+/// One fused Lloyd pass of the default sweep: k = 2..10 with 10 restarts,
+/// 90 models and 540 centres, over n rows of d = 2 (labels not stored).
+/// Compute floor (bench/RESULTS.md): n x 540 distances of 2 subtractions, 2
+/// multiplies, 2 adds and a compare (no FMA: --fmad=false), about 7 n x 540
+/// FP32 operations, plus the per-cluster reductions.
+void BM_GpuFusedSweepPass(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  std::vector<int> ks;
+  for (int k = 2; k <= 10; ++k)
+    for (int r = 0; r < 10; ++r) ks.push_back(k);
+  std::size_t total_k = 0, acc_count = 0;
+  for (int k : ks) {
+    total_k += static_cast<std::size_t>(k);
+    acc_count += static_cast<std::size_t>(k) * 3 + 2;
+  }
+  DeviceBuffer<float> x(n * 2), centers(total_k * 2);
+  DeviceBuffer<int> dks(ks.size());
+  DeviceBuffer<unsigned long long> acc(acc_count);
+  fill_blobs<<<1024, 256>>>(x.data(), n);
+  CUDA_CHECK_LAUNCH();
+  std::vector<float> c(total_k * 2);
+  for (std::size_t i = 0; i < c.size(); ++i) c[i] = static_cast<float>((i * 37) % 31) / 10.0f - 1.5f;
+  centers.upload(c.data(), c.size(), nullptr);
+  dks.upload(ks.data(), ks.size(), nullptr);
+  int device = 0, sms = 1;
+  CUDA_CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const FixedPoint fp = FixedPoint::for_bounds(2.0, 4.0 * 8.0, n);
+  auto pass = [&] {
+    acc.zero(acc_count, nullptr);
+    archetype::cuda::launch_lloyd_batch(x.data(), n, 2, centers.data(), dks.data(), ks.data(),
+                                        static_cast<int>(ks.size()), fp.feature_scale(), fp.dist_scale(), nullptr,
+                                        acc.data(), sms * 4, nullptr);
+  };
+  time_passes(state, pass);
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * 2 * sizeof(float)));
+  // Items: row x centre distance evaluations.
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n * total_k));
+}
+BENCHMARK(BM_GpuFusedSweepPass)->Arg(10000000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(10);
 
 /// Exact silhouette through the backend (upload, radix sort by label,
 /// all-pairs kernel, values), d = 2, k = 5, wall time of the whole call.

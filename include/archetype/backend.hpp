@@ -33,6 +33,18 @@ struct PassSums {
   }
 };
 
+/// Up to this many k-means++ candidates per model and pass.
+constexpr int kMaxTrials = 32;
+
+/// Several independent models evaluated together in one pass over the rows.
+/// Model b uses ks[b] centres, stored after those of the models before it:
+/// `centers` holds sum(ks) x d floats.  Non-owning, like a CUB argument pack.
+struct ModelBatch {
+  const float* centers = nullptr;
+  const int* ks = nullptr;
+  int models = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -53,28 +65,36 @@ class Backend {
   /// Assigns every row to its nearest centre (k x d floats; ties go to the
   /// lowest index), stores the labels, and returns the exact sums.
   virtual void lloyd_pass(const float* centers, int k, PassSums& out) = 0;
-  /// The m rows farthest from the centre of their stored label, farthest
-  /// first, ties to the lower row index; their labels go to out_labels.
-  virtual void farthest_rows(const float* centers, int k, int m, std::int64_t* out_rows,
-                             std::int32_t* out_labels) = 0;
   /// Copies the stored labels (n values).
   virtual void copy_labels(std::int32_t* out) const = 0;
   /// Copies the stored labels of the given rows (m values), without an
   /// n-sized copy.
   virtual void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const = 0;
 
-  // ---- k-means++ ------------------------------------------------------------
-  /// closest[i] = d2(row i, center).
-  virtual void seed_distances(const float* center) = 0;
-  /// For each of the m candidates c: sum over rows of q(min(closest[i], d2(row i, c))).
-  virtual void trial_potentials(const float* candidates, int m, std::int64_t* out_potentials) = 0;
-  /// closest[i] = min(closest[i], d2(row i, center)).
-  virtual void commit_center(const float* center) = 0;
-  /// Sum over rows of q(closest[i]).
-  virtual std::int64_t potential() = 0;
-  /// For each target t (0 <= t < potential()), the smallest row index i whose
-  /// inclusive prefix sum of q(closest) exceeds t.
-  virtual void sample_by_potential(const std::int64_t* targets, int m, std::int64_t* out_rows) = 0;
+  // ---- fused passes over many models (the sweep) ----------------------------
+  /// Sizes the scratch of the batch passes below once, for batches of up to
+  /// max_models models holding up to max_total_k centres together (at most
+  /// kMaxTrials k-means++ candidates per model).  Nothing is allocated by the
+  /// batch passes themselves.
+  virtual void reserve_batch(int max_models, int max_total_k) = 0;
+  /// One Lloyd pass for every model of the batch in one read of the rows:
+  /// out[b] gets model b's exact sums under nearest-centre assignment (the
+  /// labels are not stored; out[b].changed is -1).  Each out[b] equals what
+  /// lloyd_pass would return for that model alone.
+  virtual void lloyd_batch(const ModelBatch& batch, PassSums* out) = 0;
+  /// k-means++ potentials in one read of the rows.  With closest_b(i) the
+  /// squared distance of row i to the nearest of model b's centres:
+  /// out[o_b] = sum_i q(closest_b(i)) and, for its trials[b] candidates
+  /// (d floats each, model after model in `candidates`),
+  /// out[o_b + 1 + t] = sum_i q(min(closest_b(i), d2(row i, candidate t))),
+  /// where o_b is the sum of (1 + trials) over the models before b.
+  virtual void kpp_potentials(const ModelBatch& batch, const float* candidates, const int* trials,
+                              std::int64_t* out) = 0;
+  /// k-means++ sampling: for each of model b's n_targets[b] targets t
+  /// (0 <= t < its potential; model after model in `targets`), the smallest
+  /// row index whose inclusive prefix sum of q(closest_b) exceeds t.
+  virtual void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
+                          std::int64_t* out_rows) = 0;
 
   // ---- metrics ----------------------------------------------------------------
   /// With the stored labels: per cluster, the quantized sums of d2 and of
@@ -86,10 +106,6 @@ class Backend {
   /// out has Y.rows values.  Rows of size-1 clusters score 0.
   virtual void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) = 0;
 };
-
-/// The m row indices with the largest d2, largest first, ties to the lower
-/// index (the empty-cluster relocation rule shared by all backends).
-void select_farthest(const float* d2, std::size_t n, int m, std::int64_t* out_rows);
 
 /// The OpenMP CPU backend; threads <= 0 means OpenMP's default.
 std::unique_ptr<Backend> make_cpu_backend(int threads);

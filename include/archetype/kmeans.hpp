@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "archetype/backend.hpp"
@@ -45,7 +46,8 @@ struct KMeansRun {
   std::uint64_t seed = 0;
   double inertia = 0.0;
   int n_iter = 0;
-  bool converged = false;  ///< stopped by tol or unchanged labels, not by max_iter
+  bool converged = false;  ///< stopped by tol (or unchanged centres), not by max_iter
+  std::vector<double> centers;  ///< k x d final centres of this run
 };
 
 /// Agreement between the n_init runs (the study's stability analysis).
@@ -69,11 +71,30 @@ struct KMeansResult {
   Stability stability;
 };
 
+/// Progress of the fused runs: stage ("seeding" or "lloyd"), models still
+/// running, models in all, passes over the rows so far.
+using FitProgress = std::function<void(const char* stage, int live, int models, long long passes)>;
+
 /// Fits X, which `backend` must already be bound to with these fixed-point
-/// grids and a k_max >= params.n_clusters.  Throws InputError when k is
-/// outside [1, n].
+/// grids and a k_max >= params.n_clusters.  The n_init runs are fused: they
+/// share every pass over the rows.  Throws InputError when k is outside
+/// [1, n].
 KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
                         const KMeansParams& params);
+
+/// The n_init runs of every k in ks, all fused (one read of the rows per
+/// Lloyd iteration for all live models, k-means++ included, models dropped
+/// as they converge); result[i] holds ks[i]'s runs, each identical to
+/// running that model alone.  params.n_clusters is ignored.
+std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix& X, const FixedPoint& fp,
+                                                 const KMeansParams& params, const std::vector<int>& ks,
+                                                 const FitProgress& progress = {});
+
+/// A fit from its runs: the best run, its labels (stored in the backend by
+/// one assignment pass; also in the result when params.return_labels),
+/// counts, exact means and the stability across runs.
+KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params,
+                        int k, std::vector<KMeansRun> runs);
 
 /// Recomputes fit.labels (dropped to save memory) with one assignment pass
 /// over the data `backend` is bound to: the same labels the fit ended with,

@@ -18,9 +18,10 @@ struct SweepParams {
   int k_max = 10;               ///< last k of the sweep (inclusive)
   KMeansParams kmeans;          ///< n_clusters is ignored; everything else applies to each k
   SilhouetteParams silhouette;  ///< exact by default
-  /// Called after each k's fit and scores (k, fits done, fits in all, Lloyd
-  /// iterations summed over its runs); may be empty.
-  std::function<void(int, int, int, long long)> on_fit;
+  /// Progress of the fused fits (all k and restarts at once); may be empty.
+  FitProgress progress;
+  /// Called after each k's scores (k, ks scored, ks in all); may be empty.
+  std::function<void(int, int, int)> on_scored;
 };
 
 struct SweepPoint {

@@ -3,6 +3,7 @@
 // why, where no CUDA device is usable.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -68,34 +69,35 @@ TEST_P(CudaParity, EveryPassGivesTheSameBits) {
   EXPECT_EQ(sqa, sqb);
   EXPECT_EQ(ra, rb);
 
-  std::int64_t fa[3], fb[3];
-  std::int32_t fla[3], flb[3];
-  p.cpu->farthest_rows(centers.data(), k, 3, fa, fla);
-  p.gpu->farthest_rows(centers.data(), k, 3, fb, flb);
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(fa[i], fb[i]);
-    EXPECT_EQ(fla[i], flb[i]);
-  }
+  // Fused passes: three models of different k (the last uses all k_max
+  // centres) and their k-means++ passes.
+  const int ks[3] = {1, std::max(1, k / 2), k};
+  const int total = ks[0] + ks[1] + ks[2];
+  std::vector<float> bc(static_cast<std::size_t>(total) * d);
+  for (std::size_t i = 0; i < bc.size(); ++i) bc[i] = X.values[(i * 7919 + 3) % X.values.size()];
+  const ModelBatch batch{bc.data(), ks, 3};
+  p.cpu->reserve_batch(3, total);
+  p.gpu->reserve_batch(3, total);
+  std::vector<PassSums> fa(3), fb(3);
+  p.cpu->lloyd_batch(batch, fa.data());
+  p.gpu->lloyd_batch(batch, fb.data());
+  for (int m = 0; m < 3; ++m) expect_same(fa[static_cast<std::size_t>(m)], fb[static_cast<std::size_t>(m)]);
 
-  // k-means++ primitives.
-  p.cpu->seed_distances(X.row(7));
-  p.gpu->seed_distances(X.row(7));
-  ASSERT_EQ(p.cpu->potential(), p.gpu->potential());
-  const std::int64_t pot = p.cpu->potential();
-  std::vector<std::int64_t> targets = {0, pot / 7, pot / 2, pot - 1};
-  std::vector<std::int64_t> ra2(4), rb2(4);
-  p.cpu->sample_by_potential(targets.data(), 4, ra2.data());
-  p.gpu->sample_by_potential(targets.data(), 4, rb2.data());
-  EXPECT_EQ(ra2, rb2);
+  const int trials[3] = {4, 0, 3};
   std::vector<float> cands;
-  for (std::int64_t r : ra2) cands.insert(cands.end(), X.row(static_cast<std::size_t>(r)), X.row(static_cast<std::size_t>(r)) + d);
-  std::vector<std::int64_t> pa(4), pb(4);
-  p.cpu->trial_potentials(cands.data(), 4, pa.data());
-  p.gpu->trial_potentials(cands.data(), 4, pb.data());
+  for (std::size_t r : {7u, 11u, 13u, 17u, 19u, 23u, 29u})
+    cands.insert(cands.end(), X.row(r % n), X.row(r % n) + d);
+  std::vector<std::int64_t> pa(3 + 7), pb(3 + 7);
+  p.cpu->kpp_potentials(batch, cands.data(), trials, pa.data());
+  p.gpu->kpp_potentials(batch, cands.data(), trials, pb.data());
   EXPECT_EQ(pa, pb);
-  p.cpu->commit_center(cands.data());
-  p.gpu->commit_center(cands.data());
-  EXPECT_EQ(p.cpu->potential(), p.gpu->potential());
+  const std::int64_t pot0 = pa[0], pot1 = pa[5], pot2 = pa[6];
+  const int n_targets[3] = {4, 2, 3};
+  const std::vector<std::int64_t> targets = {0, pot0 / 7, pot0 / 2, pot0 - 1, pot1 / 3, pot1 - 1, 0, pot2 / 5, pot2 - 1};
+  std::vector<std::int64_t> ra2(targets.size()), rb2(targets.size());
+  p.cpu->kpp_sample(batch, targets.data(), n_targets, ra2.data());
+  p.gpu->kpp_sample(batch, targets.data(), n_targets, rb2.data());
+  EXPECT_EQ(ra2, rb2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaParity,
@@ -126,6 +128,24 @@ TEST(CudaParityFit, WholeFitAndSilhouetteOnTheReferenceData) {
     EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
     EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
   }
+}
+
+TEST(CudaParityFit, FusedSweepOnTheReferenceData) {
+  REQUIRE_GPU();
+  const Matrix X = test::reference_scaled();
+  const FixedPoint fp = FixedPoint::for_data(X);
+  Pair p = bound_pair(X, fp, 10);
+  KMeansParams kp;
+  std::vector<int> ks;
+  for (int k = 2; k <= 10; ++k) ks.push_back(k);
+  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
+  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
+  for (std::size_t i = 0; i < ks.size(); ++i)
+    for (std::size_t r = 0; r < a[i].size(); ++r) {
+      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].inertia, b[i][r].inertia) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
+    }
 }
 
 TEST(CudaParityFit, MillionRows) {

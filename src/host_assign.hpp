@@ -1,0 +1,29 @@
+// Nearest-centre assignment on the host, with the backends' float
+// operations (archetype/distance.hpp) and tie rule (lowest centre index),
+// so its labels are the labels any backend's pass gives.  Used where a pass
+// would be wasteful: a few rows (the stability comparison) or a rare event
+// (empty-cluster relocation).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "archetype/matrix.hpp"
+
+namespace archetype {
+
+/// Label of one row (k x d float centres); its squared distance to d2.
+std::int32_t nearest_centre(const float* row, const float* centers, int k, std::size_t d, float* d2);
+
+/// Labels of the given rows (all rows when `rows` is empty) into out.
+void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const float* centers, int k,
+                 std::int32_t* out);
+
+/// The m rows farthest from their nearest centre, farthest first, ties to
+/// the lower row index (scikit-learn's empty-cluster relocation order), and
+/// their labels.  Does not depend on the thread count.
+void farthest_rows(const Matrix& X, const float* centers, int k, int m, std::int64_t* out_rows,
+                   std::int32_t* out_labels);
+
+}  // namespace archetype
