@@ -6,6 +6,7 @@
 #include <thrust/sequence.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,15 @@
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
 #include "kernels.cuh"
+#include "row_stream.cuh"
 
 namespace archetype {
 namespace {
 
 using cuda::DeviceBuffer;
+
+/// Tiles gathered per k-means++ sampling launch when streaming.
+constexpr std::size_t kGatherTiles = 64;
 
 std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
 
@@ -40,7 +45,11 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   std::string name() const override { return "cuda"; }
-  std::string device() const override { return name_; }
+  std::string device() const override {
+    return rows_.streaming() ? name_ + " (rows streamed from host memory in chunks of " +
+                                   std::to_string(rows_.chunk_rows()) + ")"
+                             : name_;
+  }
 
   void bind(const Matrix& X, const FixedPoint& fp, int k_max) override {
     CUDA_CHECK(cudaSetDevice(device_));
@@ -56,16 +65,10 @@ class CudaBackend final : public Backend {
                        " features does not fit the CUDA kernels' shared memory; use --backend cpu");
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    const std::size_t need = cuda_bytes_needed(n_, d_, k_max_);
-    if (need > free_bytes)
-      throw InputError("the data need " + mib(need) + " of GPU memory but " + name_ + " has " + mib(free_bytes) +
-                       " free; use --backend cpu");
-    x_.allocate(n_ * d_);
-    labels_.allocate(n_);
+    rows_.bind(X.values.data(), n_, d_, chunk_rows_for(free_bytes), stream_);
     acc_.allocate(static_cast<std::size_t>(k_max_) * (std::max<std::size_t>(d_, 2) + 1) + 2);
     centers_.allocate(static_cast<std::size_t>(k_max_) * d_);
     ks_.allocate(1);
-    x_.upload(X.values.data(), n_ * d_, stream_);
     acc_host_.assign(acc_.size(), 0);
     grid_ = std::max(1, std::min<int>(sms_ * 4, static_cast<int>((n_ + 255) / 256)));
     batch_models_ = batch_total_k_ = 0;
@@ -73,7 +76,8 @@ class CudaBackend final : public Backend {
     sync();
   }
 
-  void reset_labels() override { CUDA_CHECK(cudaMemsetAsync(labels_.data(), 0xFF, n_ * sizeof(std::int32_t), stream_)); }
+  void reset_labels() override { rows_.reset_labels(); }
+
 
   void lloyd_pass(const float* centers, int k, PassSums& out) override {
     check_k(k);
@@ -82,8 +86,10 @@ class CudaBackend final : public Backend {
     ks_host_single_ = k;
     ks_.upload(&ks_host_single_, 1, stream_);
     acc_.zero(count, stream_);
-    cuda::launch_lloyd_batch(x_.data(), n_, static_cast<int>(d_), centers_.data(), ks_.data(), &k, 1,
-                             fp_.feature_scale(), fp_.dist_scale(), labels_.data(), acc_.data(), grid_, stream_);
+    rows_.for_each_chunk(true, true, [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels) {
+      cuda::launch_lloyd_batch(x, rows, static_cast<int>(d_), centers_.data(), ks_.data(), &k, 1, fp_.feature_scale(),
+                               fp_.dist_scale(), labels, acc_.data(), grid_, stream_);
+    });
     fetch_acc(count);
     unpack_sums(acc_host_.data(), kk, out);
     out.changed = as_signed(acc_host_[kk + kd + 1]);
@@ -105,6 +111,10 @@ class CudaBackend final : public Backend {
     b_jobs_.allocate(5 * targets);
     jobs_host_.assign(5 * targets, 0);
     b_rows_.allocate(targets);
+    if (rows_.streaming()) {
+      gather_x_.allocate(kGatherTiles * cuda::kSampleTile * d_);
+      gather_jobs_.assign(5 * kGatherTiles, 0);
+    }
     staging_.reserve((K + targets) * d_);
     ks_host_.reserve(2 * M);
   }
@@ -113,9 +123,10 @@ class CudaBackend final : public Backend {
     const std::size_t K = upload_batch(batch, nullptr, nullptr);
     const std::size_t count = K * (d_ + 1) + 2 * static_cast<std::size_t>(batch.models);
     b_acc_.zero(count, stream_);
-    cuda::launch_lloyd_batch(x_.data(), n_, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.ks,
-                             batch.models, fp_.feature_scale(), fp_.dist_scale(), nullptr, b_acc_.data(), grid_,
-                             stream_);
+    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t*) {
+      cuda::launch_lloyd_batch(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.ks, batch.models,
+                               fp_.feature_scale(), fp_.dist_scale(), nullptr, b_acc_.data(), grid_, stream_);
+    });
     b_acc_.download(b_acc_host_.data(), count, stream_);
     sync();
     std::size_t off = 0;
@@ -132,9 +143,11 @@ class CudaBackend final : public Backend {
     std::size_t values = 0;
     upload_batch(batch, candidates, trials, &values);
     b_acc_.zero(values, stream_);
-    cuda::launch_kpp_potentials(x_.data(), n_, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
-                                b_centers_.data() + batch_k_ * d_, b_ks_.data() + batch.models, batch.ks, trials,
-                                batch.models, fp_.dist_scale(), b_acc_.data(), grid_, stream_);
+    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t*) {
+      cuda::launch_kpp_potentials(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
+                                  b_centers_.data() + batch_k_ * d_, b_ks_.data() + batch.models, batch.ks, trials,
+                                  batch.models, fp_.dist_scale(), b_acc_.data(), grid_, stream_);
+    });
     b_acc_.download(b_acc_host_.data(), values, stream_);
     sync();
     for (std::size_t i = 0; i < values; ++i) out[i] = as_signed(b_acc_host_[i]);
@@ -144,8 +157,13 @@ class CudaBackend final : public Backend {
                   std::int64_t* out_rows) override {
     upload_batch(batch, nullptr, nullptr);
     const std::size_t M = static_cast<std::size_t>(batch.models);
-    cuda::launch_kpp_tile_potentials(x_.data(), n_, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
-                                     batch.models, fp_.dist_scale(), b_tile_pot_.data(), grid_, stream_);
+    // Chunks hold whole tiles (chunk_rows_for), so tile t of a chunk is
+    // tile first / kSampleTile + t of the data.
+    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*) {
+      cuda::launch_kpp_tile_potentials(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.models,
+                                       fp_.dist_scale(), b_tile_pot_.data(), first / cuda::kSampleTile, tiles_, grid_,
+                                       stream_);
+    });
     b_tile_pot_.download(reinterpret_cast<long long*>(tile_pot_host_.data()), M * tiles_, stream_);
     sync();
     // Each target: the tile holding it (on the host, over the tile sums),
@@ -169,30 +187,48 @@ class CudaBackend final : public Backend {
       coff += static_cast<std::size_t>(batch.ks[b]) * d_;
     }
     if (o == 0) return;
-    b_jobs_.upload(jobs_host_.data(), 5 * o, stream_);
-    cuda::launch_kpp_sample(x_.data(), static_cast<int>(d_), b_centers_.data(), b_jobs_.data(), static_cast<int>(o),
-                            fp_.dist_scale(), b_rows_.data(), stream_);
-    static_assert(sizeof(long long) == sizeof(std::int64_t), "row indices are 64-bit");
-    b_rows_.download(reinterpret_cast<long long*>(out_rows), o, stream_);
-    sync();
+    if (!rows_.streaming()) {
+      b_jobs_.upload(jobs_host_.data(), 5 * o, stream_);
+      rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t, std::int32_t*) {
+        cuda::launch_kpp_sample(x, static_cast<int>(d_), b_centers_.data(), b_jobs_.data(), static_cast<int>(o),
+                                fp_.dist_scale(), b_rows_.data(), stream_);
+      });
+      static_assert(sizeof(long long) == sizeof(std::int64_t), "row indices are 64-bit");
+      b_rows_.download(reinterpret_cast<long long*>(out_rows), o, stream_);
+      sync();
+      return;
+    }
+    // Streaming: the targets' tiles are copied from the pinned host rows into
+    // a gather buffer, kGatherTiles at a time, and scanned there (jobs with
+    // tile-relative rows; the rows found are made absolute again).
+    for (std::size_t g = 0; g < o; g += kGatherTiles) {
+      const std::size_t count = std::min(kGatherTiles, o - g);
+      for (std::size_t j = 0; j < count; ++j) {
+        const long long* job = jobs_host_.data() + 5 * (g + j);
+        long long* rel = gather_jobs_.data() + 5 * j;
+        rel[0] = job[0];
+        rel[1] = job[1];
+        rel[2] = static_cast<long long>(j * cuda::kSampleTile);
+        rel[3] = rel[2] + (job[3] - job[2]);
+        rel[4] = job[4];
+        CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_->values.data() + job[2] * d_,
+                                   static_cast<std::size_t>(job[3] - job[2]) * d_ * sizeof(float),
+                                   cudaMemcpyHostToDevice, stream_));
+      }
+      b_jobs_.upload(gather_jobs_.data(), 5 * count, stream_);
+      cuda::launch_kpp_sample(gather_x_.data(), static_cast<int>(d_), b_centers_.data(), b_jobs_.data(),
+                              static_cast<int>(count), fp_.dist_scale(), b_rows_.data(), stream_);
+      b_rows_.download(reinterpret_cast<long long*>(out_rows + g), count, stream_);
+      sync();
+      for (std::size_t j = 0; j < count; ++j)
+        out_rows[g + j] += jobs_host_[5 * (g + j) + 2] - static_cast<long long>(j * cuda::kSampleTile);
+    }
   }
 
-  void copy_labels(std::int32_t* out) const override {
-    // On the backend's stream: it does not synchronise with the legacy
-    // default stream (cudaStreamNonBlocking).
-    CUDA_CHECK(cudaMemcpyAsync(out, labels_.data(), n_ * sizeof(std::int32_t), cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
-  }
+  void copy_labels(std::int32_t* out) const override { rows_.copy_labels(out); }
 
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
-    if (m == 0) return;
-    DeviceBuffer<unsigned long long> drows(m);
-    DeviceBuffer<std::int32_t> dout(m);
-    static_assert(sizeof(std::size_t) == sizeof(unsigned long long), "row indices are 64-bit");
-    drows.upload(reinterpret_cast<const unsigned long long*>(rows), m, stream_);
-    cuda::launch_gather_labels(labels_.data(), drows.data(), m, dout.data(), stream_);
-    dout.download(out, m, stream_);
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    rows_.gather_labels(rows, m, out);
   }
 
   void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
@@ -200,8 +236,10 @@ class CudaBackend final : public Backend {
     const std::size_t kk = static_cast<std::size_t>(k), count = kk + 2 * kk + 2;
     centers_.upload(centers, kk * d_, stream_);
     acc_.zero(count, stream_);
-    cuda::launch_dispersion(x_.data(), n_, static_cast<int>(d_), centers_.data(), k, fp_.dist_scale(),
-                            fp_.root_scale(), labels_.data(), acc_.data(), grid_, stream_);
+    rows_.for_each_chunk(true, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels) {
+      cuda::launch_dispersion(x, rows, static_cast<int>(d_), centers_.data(), k, fp_.dist_scale(), fp_.root_scale(),
+                              labels, acc_.data(), grid_, stream_);
+    });
     fetch_acc(count);
     for (std::size_t c = 0; c < kk; ++c) {
       out_sq[c] = as_signed(acc_host_[kk + 2 * c]);
@@ -257,6 +295,27 @@ class CudaBackend final : public Backend {
     acc_.download(acc_host_.data(), count, stream_);
     sync();
   }
+  /// 0 (resident) when the rows and labels fit the free device memory with
+  /// room to spare; otherwise the rows per chunk for streaming (a multiple
+  /// of kSampleTile, so that chunks hold whole sampling tiles).
+  std::size_t chunk_rows_for(std::size_t free_bytes) const {
+    const std::size_t row_bytes = d_ * sizeof(float) + sizeof(std::int32_t);
+    if (const char* forced = std::getenv("ARCHETYPE_CUDA_CHUNK_ROWS")) {
+      // Testing hook: stream even data that would fit.
+      const std::size_t rows = std::strtoull(forced, nullptr, 10);
+      if (rows > 0) return (rows + cuda::kSampleTile - 1) / cuda::kSampleTile * cuda::kSampleTile;
+    }
+    // Resident when the rows and labels leave a quarter of the free memory
+    // for scratch (the silhouette's buffers, CUB's temporaries).
+    if (n_ * row_bytes <= free_bytes / 4 * 3) return 0;
+    // Streaming: two chunk buffers in at most half of the free memory.
+    std::size_t rows = free_bytes / 2 / (2 * row_bytes);
+    rows = std::min<std::size_t>(rows, std::size_t{1} << 26) / cuda::kSampleTile * cuda::kSampleTile;
+    if (rows == 0)
+      throw InputError("the GPU " + name_ + " has only " + mib(free_bytes) + " free: too little to stream the data; use --backend cpu");
+    return rows;
+  }
+
   void unpack_sums(const unsigned long long* acc, std::size_t kk, PassSums& out) const {
     const std::size_t kd = kk * d_;
     out.resize(kk, d_);
@@ -307,9 +366,11 @@ class CudaBackend final : public Backend {
   int k_max_ = 1;
   int grid_ = 1;
   int ks_host_single_ = 0;  // source of the single-model ks upload (outlives the async copy)
-  DeviceBuffer<float> x_, centers_;
-  DeviceBuffer<std::int32_t> labels_;
+  mutable cuda::RowStream rows_;  // the rows and stored labels (resident or streamed)
+  DeviceBuffer<float> centers_;
   DeviceBuffer<int> ks_;
+  DeviceBuffer<float> gather_x_;         // streaming: the sampled tiles
+  std::vector<long long> gather_jobs_;
   DeviceBuffer<unsigned long long> acc_;
   std::vector<unsigned long long> acc_host_;
   // Batch scratch, sized by reserve_batch.
@@ -361,10 +422,13 @@ CudaStatus cuda_probe(int device) {
 }
 
 std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max) {
-  // data + labels + the fused sweep's per-(model, tile) k-means++ sums
-  // (90 models of a default sweep) + a margin for the per-cluster buffers.
-  const std::size_t tiles = (n + 4095) / 4096;
-  return n * d * sizeof(float) + n * sizeof(std::int32_t) + tiles * 90 * sizeof(long long) +
+  // The least the backend can run with: data that do not fit are streamed
+  // through two chunk buffers (at least one sampling tile each), plus the
+  // fused sweep's per-(model, tile) k-means++ sums (90 models of a default
+  // sweep), the per-cluster buffers and a margin for CUB's temporaries.
+  const std::size_t tiles = (n + cuda::kSampleTile - 1) / cuda::kSampleTile;
+  const std::size_t chunk = std::min<std::size_t>(n, cuda::kSampleTile);
+  return 2 * chunk * (d * sizeof(float) + sizeof(std::int32_t)) + tiles * 90 * sizeof(long long) +
          static_cast<std::size_t>(k_max) * (d + 3) * 16 + (16u << 20);
 }
 

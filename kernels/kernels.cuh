@@ -51,9 +51,11 @@ void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* ce
 
 /// Rows per tile of the k-means++ sampling search.
 constexpr int kSampleTile = 4096;
-/// tile_pot[b * tiles + t] = sum of q(closest_b) over tile t (kSampleTile rows).
+/// tile_pot[b * tile_stride + tile_offset + t] = sum of q(closest_b) over
+/// tile t (kSampleTile rows) of the n rows at x.
 void launch_kpp_tile_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
-                                int models, float dist_scale, long long* tile_pot, int grid, cudaStream_t stream);
+                                int models, float dist_scale, long long* tile_pot, std::size_t tile_offset,
+                                std::size_t tile_stride, int grid, cudaStream_t stream);
 /// For each of `count` jobs (5 values: centre offset, k, tile begin, tile
 /// end, residual target) the first row of the tile whose inclusive prefix
 /// of q(closest) exceeds the residual, into rows.

@@ -324,7 +324,8 @@ __global__ void kpp_potentials_kernel(const float* __restrict__ x, std::size_t n
 /// tile, into tile_pot[model * tiles + tile].
 __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, std::size_t n, int d,
                                            const float* __restrict__ centers, const int* __restrict__ ks, int models,
-                                           float dscale, long long* __restrict__ tile_pot, std::size_t tiles) {
+                                           float dscale, long long* __restrict__ tile_pot, std::size_t tiles,
+                                           std::size_t tile_offset, std::size_t tile_stride) {
   __shared__ long long red[kThreads / 32];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   for (std::size_t t = blockIdx.x; t < tiles; t += gridDim.x) {
@@ -341,7 +342,7 @@ __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, std::siz
       if (threadIdx.x == 0) {
         long long total = 0;
         for (int w = 0; w < kThreads / 32; ++w) total += red[w];
-        tile_pot[static_cast<std::size_t>(b) * tiles + t] = total;
+        tile_pot[static_cast<std::size_t>(b) * tile_stride + tile_offset + t] = total;
       }
       __syncthreads();
       coff += k * d;
@@ -521,11 +522,12 @@ void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* ce
 }
 
 void launch_kpp_tile_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
-                                int models, float dist_scale, long long* tile_pot, int grid, cudaStream_t stream) {
+                                int models, float dist_scale, long long* tile_pot, std::size_t tile_offset,
+                                std::size_t tile_stride, int grid, cudaStream_t stream) {
   const std::size_t tiles = (n + kSampleTile - 1) / kSampleTile;
   const int blocks = static_cast<int>(tiles < static_cast<std::size_t>(grid) ? tiles : grid);
   kpp_tile_potentials_kernel<<<blocks, kThreads, 0, stream>>>(x, n, d, centers, ks_device, models, dist_scale,
-                                                               tile_pot, tiles);
+                                                               tile_pot, tiles, tile_offset, tile_stride);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -25,8 +25,10 @@ bool cuda_built();
 /// Checks driver, device count and memory of `device`, without throwing.
 CudaStatus cuda_probe(int device);
 
-/// Device memory the CUDA backend needs for n rows of d features and up to
-/// k_max clusters (data, labels, k-means++ scratch), in bytes.
+/// Device memory the CUDA backend needs at least for n rows of d features
+/// and up to k_max clusters, in bytes.  Data that fit the free memory are
+/// kept on the device; larger data are streamed from pinned host memory in
+/// chunks (double buffering), so this is small and grows only slowly with n.
 std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max);
 
 /// The CUDA backend on `device`; throws InputError if it is not usable.

@@ -3,6 +3,8 @@
 // why, where no CUDA device is usable.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -164,6 +166,38 @@ TEST(CudaParityFit, MillionRows) {
   SilhouetteParams sp;
   sp.sample_size = 20000;
   EXPECT_EQ(silhouette(*p.cpu, X, a.labels, 5, sp).values, silhouette(*p.gpu, X, b.labels, 5, sp).values);
+}
+
+// Data streamed from host memory in chunks (forced small here with the
+// testing hook) give the same bits as the CPU: the fused sweep's runs, the
+// final labels, the dispersion sums.
+TEST(CudaStreaming, ChunkedPassesEqualTheCpu) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(100003, 2, 5, 91, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  setenv("ARCHETYPE_CUDA_CHUNK_ROWS", "8192", 1);
+  Pair p = bound_pair(X, fp, 6);
+  unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+  EXPECT_NE(p.gpu->device().find("streamed"), std::string::npos) << p.gpu->device();
+  KMeansParams kp;
+  kp.n_init = 3;
+  const std::vector<int> ks = {2, 4, 6};
+  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
+  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
+  for (std::size_t i = 0; i < ks.size(); ++i)
+    for (std::size_t r = 0; r < a[i].size(); ++r) {
+      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
+    }
+  kp.n_clusters = 4;
+  const KMeansResult fa = fit_kmeans(*p.cpu, X, fp, kp);
+  const KMeansResult fb = fit_kmeans(*p.gpu, X, fp, kp);
+  EXPECT_EQ(fa.labels, fb.labels);
+  EXPECT_EQ(fa.inertia, fb.inertia);
+  const DispersionScores da = dispersion_scores(*p.cpu, fp, fa);
+  const DispersionScores db = dispersion_scores(*p.gpu, fp, fb);
+  EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
+  EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
 }
 
 TEST(CudaBackendErrors, TooManyClustersForSharedMemoryIsAnInputError) {
