@@ -78,7 +78,6 @@ class CudaBackend final : public Backend {
 
   void reset_labels() override { rows_.reset_labels(); }
 
-
   void lloyd_pass(const float* centers, int k, PassSums& out) override {
     check_k(k);
     const std::size_t kk = static_cast<std::size_t>(k), kd = kk * d_, count = kk + kd + 2;
