@@ -40,6 +40,38 @@ void BM_CpuLloydPass(benchmark::State& state) {
 // The 100,000-row and 3,000-row cases are for scripts/bench_compare.py --quick.
 BENCHMARK(BM_CpuLloydPass)->Args({1000000, 1})->Args({1000000, 2})->Args({100000, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
+/// One fused Lloyd pass of the default sweep's 90 models (k = 2..10, 10
+/// restarts each: 540 centres) over n x 2 rows; args: rows, threads.  Items
+/// are row x model evaluations.
+void BM_CpuLloydBatch(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const int threads = static_cast<int>(state.range(1));
+  const Matrix X = bench::blobs(n, 2);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  auto backend = make_cpu_backend(threads);
+  backend->bind(X, fp, 10);
+  std::vector<int> ks;
+  std::vector<float> centers;
+  for (int k = 2; k <= 10; ++k)
+    for (int r = 0; r < 10; ++r) {
+      ks.push_back(k);
+      for (int c = 0; c < k; ++c) {  // centres spread over the blobs, different per restart
+        centers.push_back(X.at(static_cast<std::size_t>(c * 7919 + r * 104729) % n, 0));
+        centers.push_back(X.at(static_cast<std::size_t>(c * 7919 + r * 104729) % n, 1));
+      }
+    }
+  backend->reserve_batch(static_cast<int>(ks.size()), static_cast<int>(centers.size() / 2));
+  std::vector<PassSums> sums(ks.size());
+  const ModelBatch batch{centers.data(), ks.data(), static_cast<int>(ks.size())};
+  for (auto _ : state) {
+    backend->lloyd_batch(batch, sums.data());
+    benchmark::DoNotOptimize(sums.front().inertia_q);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n * ks.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * 2 * sizeof(float)));
+}
+BENCHMARK(BM_CpuLloydBatch)->Args({1000000, 2})->Args({100000, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_CpuLloydPassRelabel(benchmark::State& state) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const int threads = static_cast<int>(state.range(1));

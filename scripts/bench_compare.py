@@ -277,6 +277,20 @@ def sklearn_fit(n, repeats):
     return timed(one, repeats), info
 
 
+def sklearn_sweep(n, repeats):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    X = blobs(n)
+
+    def one():
+        for k in range(2, 11):
+            km = KMeans(k, n_init=10, random_state=0).fit(X)
+            silhouette_score(X, km.labels_, sample_size=10_000, random_state=0)
+
+    return timed(one, repeats)
+
+
 def sklearn_run(csv_path, sample, repeats):
     """The sklearn equivalent of `archetype run`: load, standardize, sweep
     k = 2..10 (fit, sampled silhouette, CH, DB), then the silhouette of the
@@ -349,6 +363,7 @@ def main():
         "relabel": f"BM_CpuLloydPassRelabel/{n_lloyd}/2/real_time",
         "sil": f"BM_CpuSilhouette/{n_sil}/2/real_time",
         "fit": f"BM_KMeansFit/rows:{n_fit}/n_init:10/threads:2/real_time",
+        "sweep": "BM_Sweep/threads:2/real_time",
     }
     failures = []
     rows = []
@@ -423,6 +438,21 @@ def main():
             pass
         except Exception as e:  # noqa: BLE001
             failures.append(f"scikit-learn fit: {e!r}")
+
+        # 3b. The whole sweep (fused in Archetype): k = 2..10, 10 restarts
+        # each, silhouette on a 10,000-row sample, 100,000 rows (as BM_Sweep).
+        progress("scikit-learn sweep")
+        try:
+            if args.only_run:
+                raise SkipCase()
+            t = sklearn_sweep(100_000, 1 if q else 2)
+            raw_times.append(all_times("scikit-learn sweep", t))
+            add("Sweep k = 2..10, n_init = 10, silhouette sample 10,000, 100,000 x 2 (Archetype 2 threads, fused)",
+                statistics.median(t), names["sweep"])
+        except SkipCase:
+            pass
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"scikit-learn sweep: {e!r}")
 
         # 4. Whole run on a CSV.
         progress("whole run: Archetype, then scikit-learn")
