@@ -226,6 +226,12 @@ class CudaBackend final : public Backend {
 
   void copy_labels(std::int32_t* out) const override { rows_.copy_labels(out); }
 
+  void take_labels(std::vector<std::int32_t>& out) override {
+    // The device keeps its copy: no second host copy exists either way.
+    out.resize(n_);
+    rows_.copy_labels(out.data());
+  }
+
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
     rows_.gather_labels(rows, m, out);
   }

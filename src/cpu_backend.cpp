@@ -303,12 +303,22 @@ class CpuBackend final : public Backend {
     fresh_ = true;
   }
 
+  /// After take_labels the array is gone: one n-sized allocation, outside
+  /// any iteration loop (the next fit or restore).
+  void ensure_labels() {
+    if (labels_.size() != n_) {
+      labels_.assign(n_, -1);
+      fresh_ = true;
+    }
+  }
+
   void lloyd_pass(const float* centers, int k, PassSums& out) override {
     check_k(k);
     out.resize(static_cast<std::size_t>(k), d_);
     const float fscale = fp_.feature_scale();
     const float dscale = fp_.dist_scale();
     const std::size_t kd = static_cast<std::size_t>(k) * d_;
+    ensure_labels();
     // Running sums belong to one k: a pass with another k starts over.
     if (running_k_ != k && !fresh_) {
       std::fill(labels_.begin(), labels_.end(), -1);
@@ -351,9 +361,20 @@ class CpuBackend final : public Backend {
               out.sums.begin());
   }
 
-  void copy_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
+  void copy_labels(std::int32_t* out) const override {
+    require_labels();
+    std::copy(labels_.begin(), labels_.end(), out);
+  }
+
+  void take_labels(std::vector<std::int32_t>& out) override {
+    out.clear();
+    out.shrink_to_fit();
+    out.swap(labels_);
+    fresh_ = true;  // labels_ is re-created (all -1) by the next pass
+  }
 
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
+    require_labels();
     for (std::size_t i = 0; i < m; ++i) out[i] = labels_[rows[i]];
   }
 
@@ -479,6 +500,7 @@ class CpuBackend final : public Backend {
 
   void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
     check_k(k);
+    require_labels();
     const float dscale = fp_.dist_scale();
     const float rscale = fp_.root_scale();
     const std::size_t kk = static_cast<std::size_t>(k);
@@ -511,6 +533,10 @@ class CpuBackend final : public Backend {
  private:
   void check_k(int k) const {
     if (k < 1 || k > k_max_) throw std::logic_error("CpuBackend: k outside the bound range");
+  }
+
+  void require_labels() const {
+    if (labels_.size() != n_) throw std::logic_error("CpuBackend: the stored labels were taken");
   }
 
   std::size_t tiles() const { return (n_ + kPrefixTile - 1) / kPrefixTile; }

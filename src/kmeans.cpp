@@ -180,10 +180,7 @@ void restore_labels(Backend& backend, KMeansResult& fit) {
   backend.reset_labels();
   backend.lloyd_pass(cf.data(), fit.k, sums);
   if (sums.counts != fit.counts) throw std::logic_error("restore_labels: the bound data are not the fit's");
-  std::size_t n = 0;
-  for (std::int64_t c : fit.counts) n += static_cast<std::size_t>(c);
-  fit.labels.resize(n);
-  backend.copy_labels(fit.labels.data());
+  backend.take_labels(fit.labels);
 }
 
 double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,

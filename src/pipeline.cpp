@@ -616,7 +616,9 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
     } else {
       KMeansParams kp = o.kmeans;
       kp.n_clusters = k;
+      kp.return_labels = false;  // moved out of the backend below: never two host copies
       fit = fit_kmeans(*backend, z, fp, kp);
+      restore_labels(*backend, fit);
     }
     timer.stop("fit");
     timer.start();

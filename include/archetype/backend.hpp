@@ -67,6 +67,10 @@ class Backend {
   virtual void lloyd_pass(const float* centers, int k, PassSums& out) = 0;
   /// Copies the stored labels (n values).
   virtual void copy_labels(std::int32_t* out) const = 0;
+  /// Moves the stored labels into `out` (n values), leaving the backend with
+  /// none: the next pass starts from all -1.  The CPU backend hands over its
+  /// own array, so the labels never exist twice in host memory.
+  virtual void take_labels(std::vector<std::int32_t>& out) = 0;
   /// Copies the stored labels of the given rows (m values), without an
   /// n-sized copy.
   virtual void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const = 0;

@@ -35,9 +35,10 @@ struct KMeansParams {
   /// n <= stability_rows, else on a seeded uniform sample of that many rows
   /// (memory: n_init x stability_rows labels).
   std::size_t stability_rows = 100000;
-  /// false: KMeansResult::labels stays empty and the labels live only in
-  /// the backend (read them with gather_labels/copy_labels or
-  /// restore_labels), saving an n-sized copy.
+  /// true: KMeansResult::labels gets a copy of the labels, which also stay
+  /// stored in the backend.  false: they stay in the backend only
+  /// (gather_labels/copy_labels/dispersion read them; restore_labels moves
+  /// them out later, without a second host copy).
   bool return_labels = true;
 };
 
@@ -91,14 +92,15 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix&
                                                  const FitProgress& progress = {});
 
 /// A fit from its runs: the best run, its labels (stored in the backend by
-/// one assignment pass; also in the result when params.return_labels),
+/// one assignment pass; copied into the result when params.return_labels),
 /// counts, exact means and the stability across runs.
 KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params,
                         int k, std::vector<KMeansRun> runs);
 
 /// Recomputes fit.labels (dropped to save memory) with one assignment pass
 /// over the data `backend` is bound to: the same labels the fit ended with,
-/// since they are the nearest-centre labels of its final centres.
+/// since they are the nearest-centre labels of its final centres.  They are
+/// moved out of the backend (take_labels).
 void restore_labels(Backend& backend, KMeansResult& fit);
 
 /// Labels of X under given centres (k x d doubles, rounded to float as in
