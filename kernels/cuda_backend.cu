@@ -53,13 +53,13 @@ class CudaBackend final : public Backend {
     k_max_ = std::max(k_max, 1);
     const int kd = k_max_;
     if (cuda::tile_shared_bytes(kd, static_cast<int>(d_), static_cast<int>(std::max<std::size_t>(d_, 2)), nullptr) == 0)
-      throw InputError("k = " + std::to_string(kd) + " with " + std::to_string(d_) +
+      throw DeviceError("k = " + std::to_string(kd) + " with " + std::to_string(d_) +
                        " features does not fit the CUDA kernels' shared memory; use --backend cpu");
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     const std::size_t need = cuda_bytes_needed(n_, d_, k_max_);
     if (need > free_bytes)
-      throw InputError("the data need " + mib(need) + " of GPU memory but " + name_ + " has " + mib(free_bytes) +
+      throw DeviceError("the data need " + mib(need) + " of GPU memory but " + name_ + " has " + mib(free_bytes) +
                        " free; use --backend cpu");
     x_.allocate(n_ * d_);
     labels_.allocate(n_);
