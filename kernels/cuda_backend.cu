@@ -61,7 +61,7 @@ class CudaBackend final : public Backend {
     const int kd = k_max_;
     if (cuda::batch_tile_rows(kd, 1, static_cast<int>(d_)) == 0 ||
         cuda::tile_shared_bytes(kd, static_cast<int>(d_), 2, nullptr) == 0)
-      throw InputError("k = " + std::to_string(kd) + " with " + std::to_string(d_) +
+      throw DeviceError("k = " + std::to_string(kd) + " with " + std::to_string(d_) +
                        " features does not fit the CUDA kernels' shared memory; use --backend cpu");
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -317,7 +317,7 @@ class CudaBackend final : public Backend {
     std::size_t rows = free_bytes / 2 / (2 * row_bytes);
     rows = std::min<std::size_t>(rows, std::size_t{1} << 26) / cuda::kSampleTile * cuda::kSampleTile;
     if (rows == 0)
-      throw InputError("the GPU " + name_ + " has only " + mib(free_bytes) + " free: too little to stream the data; use --backend cpu");
+      throw DeviceError("the GPU " + name_ + " has only " + mib(free_bytes) + " free: too little to stream the data; use --backend cpu");
     return rows;
   }
 

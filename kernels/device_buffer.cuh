@@ -35,6 +35,8 @@ class DeviceBuffer {
     release();
     if (count == 0) return;
     void* p = nullptr;
+    if (fault_fires(FaultKind::Alloc))  // ARCHETYPE_FAULT=alloc:N
+      check(cudaErrorMemoryAllocation, "cudaMalloc (injected by ARCHETYPE_FAULT)", __FILE__, __LINE__);
     CUDA_CHECK(cudaMalloc(&p, count * sizeof(T)));
     ptr_ = static_cast<T*>(p);
     count_ = count;

@@ -468,7 +468,7 @@ void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* cente
       ++b1;
     }
     const int tile = batch_tile_rows(total_k, b1 - b0, d);
-    if (tile == 0) throw InputError("a model of k = " + std::to_string(ks_host[b0]) + " with d = " + std::to_string(d) +
+    if (tile == 0) throw DeviceError("a model of k = " + std::to_string(ks_host[b0]) + " with d = " + std::to_string(d) +
                                      " does not fit the Lloyd kernel's shared memory; use --backend cpu");
     const std::size_t shmem = batch_fixed_bytes(total_k, b1 - b0, d) + 8 +
                               static_cast<std::size_t>(tile) * batch_row_bytes(d) + 8;
@@ -504,7 +504,7 @@ void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* ce
     }
     const std::size_t f = fixed(total_k, total_c, values);
     if (f + 32 * static_cast<std::size_t>(d) * sizeof(float) > kSharedBudget)
-      throw InputError("k-means++ with k = " + std::to_string(ks_host[b0]) + " and d = " + std::to_string(d) +
+      throw DeviceError("k-means++ with k = " + std::to_string(ks_host[b0]) + " and d = " + std::to_string(d) +
                        " does not fit the kernel's shared memory; use --backend cpu");
     std::size_t tile = (kSharedBudget - f) / (static_cast<std::size_t>(d) * sizeof(float));
     if (tile > kMaxTileRows) tile = kMaxTileRows;

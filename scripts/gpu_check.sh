@@ -70,10 +70,10 @@ for f in ("labels.csv", "model.json", "sweep.csv"):
 print("identical" if not diffs else "differ: " + ", ".join(diffs))
 PY
 }
-"$BIN/archetype" run --backend cpu --quiet --out "$RES/run_cpu" >"$RES/run_cpu.log" 2>&1
+"$BIN/archetype" run --backend cpu --quiet --force --out "$RES/run_cpu" >"$RES/run_cpu.log" 2>&1
 rc_cpu=$?
 t0=$(seconds)
-"$BIN/archetype" run --backend cuda --quiet --out "$RES/run_cuda" >"$RES/run_cuda.log" 2>&1
+"$BIN/archetype" run --backend cuda --quiet --force --out "$RES/run_cuda" >"$RES/run_cuda.log" 2>&1
 rc_gpu=$?
 t1=$(seconds)
 if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
@@ -83,6 +83,23 @@ if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
 else
   record "run, reference data, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_gpu (see run_*.log)"
 fi
+
+# 3b. Real GPU failures, injected (ARCHETYPE_FAULT, README "Faults and
+#     outputs"): --backend auto reruns on the CPU with the CPU run's files;
+#     --backend cuda exits 2 and writes nothing.
+for fault in alloc:1 alloc:12 launch:40 lost:200; do
+  tag=${fault/:/_}
+  ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend auto --out "$WORK/fault_$tag" >"$RES/fault_auto_$tag.log" 2>&1
+  rc=$?
+  verdict=$([ $rc -eq 0 ] && compare_runs "$RES/run_cpu" "$WORK/fault_$tag" || echo "exit $rc")
+  retried=$(grep -c "retrying on the CPU" "$RES/fault_auto_$tag.log")
+  record "ARCHETYPE_FAULT=$fault, auto" "$([ "$verdict" = identical ] && [ "$retried" -eq 1 ] && echo PASS || echo FAIL)" \
+    "$verdict, $retried CPU rerun notice(s) (fault_auto_$tag.log)"
+  ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend cuda --out "$WORK/fault_cuda_$tag" >"$RES/fault_cuda_$tag.log" 2>&1
+  rc=$?
+  record "ARCHETYPE_FAULT=$fault, cuda" "$([ $rc -eq 2 ] && [ ! -e "$WORK/fault_cuda_$tag" ] && echo PASS || echo FAIL)" \
+    "exit $rc, $([ -e "$WORK/fault_cuda_$tag" ] && echo "output left" || echo "no output") (fault_cuda_$tag.log)"
+done
 
 # 4. 1,000,000 generated rows: fit with both backends.
 "$BIN/archetype" generate --rows 1000000 --seed 2026 --out "$WORK/gen.csv" --quiet >"$RES/generate.log" 2>&1

@@ -2,6 +2,8 @@
 
 #include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
+#include "fault_injection.hpp"
+#include "faulty_backend.hpp"
 
 namespace archetype {
 namespace {
@@ -22,14 +24,20 @@ std::string cuda_unusable(const BackendRequest& r) {
 
 std::unique_ptr<Backend> select_backend(const BackendRequest& r, const NoticeFn& notice) {
   if (r.name == "cpu") return make_cpu_backend(r.threads);
+  if (r.name != "auto" && r.name != "cuda")
+    throw InputError("--backend must be auto, cpu or cuda, not '" + r.name + "'");
+  const FaultSpec& fault = fault_spec();
+  const std::string why = cuda_unusable(r);  // the stub answers without CUDA
+  if (fault.kind != FaultKind::None && !why.empty()) {
+    // Fault injection without a usable GPU: the CPU backend plays the GPU.
+    notice(fault.text + ": no usable GPU (" + why + "), so a simulated one (the CPU backend) will fail instead");
+    return make_faulty_backend(make_cpu_backend(r.threads), fault);
+  }
   if (r.name == "cuda") {
-    const std::string why = cuda_unusable(r);
     if (!why.empty()) throw InputError("--backend cuda: " + why);
     return make_cuda_backend(r.device);
   }
-  if (r.name != "auto") throw InputError("--backend must be auto, cpu or cuda, not '" + r.name + "'");
   if (!cuda_built()) return make_cpu_backend(r.threads);
-  const std::string why = cuda_unusable(r);
   if (why.empty()) return make_cuda_backend(r.device);
   notice("using the CPU backend: " + why);
   return make_cpu_backend(r.threads);

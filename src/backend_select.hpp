@@ -22,7 +22,9 @@ struct BackendRequest {
 /// why it is unusable (no driver, no device, too little memory).  "auto":
 /// CUDA when this build has it and the device is usable with enough free
 /// memory, else the CPU with a one-line notice saying why (silent in a
-/// build without CUDA).
+/// build without CUDA).  With ARCHETYPE_FAULT set and no
+/// usable GPU, "auto" and "cuda" get a simulated GPU that fails as it says
+/// (fault_injection.hpp), after a notice.
 std::unique_ptr<Backend> select_backend(const BackendRequest& request, const NoticeFn& notice);
 
 }  // namespace archetype

@@ -24,6 +24,7 @@
 
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
+#include "interrupt.hpp"
 #include "output_files.hpp"  // csv_field
 #include "random.hpp"         // splitmix64
 
@@ -394,16 +395,20 @@ class ChunkBuffer {
 // ---------------------------------------------------------------------------
 
 /// A file written under a temporary name next to its final path and renamed
-/// into place by commit(); removed if destroyed before.
+/// into place by commit(); removed if destroyed before, or on an interrupt
+/// (registered with interrupt.hpp).
 class StagedFile {
  public:
   explicit StagedFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
-    f_ = std::fopen(tmp_.c_str(), "wb");
-    if (!f_) throw InputError(path_ + ": cannot create: " + std::strerror(errno));
+    interrupt::track(tmp_, interrupt::Removal::Everything, [&] {
+      f_ = std::fopen(tmp_.c_str(), "wb");
+      if (!f_) throw InputError(path_ + ": cannot create: " + std::strerror(errno));
+    });
   }
   ~StagedFile() {
     if (f_) std::fclose(f_);
     if (!committed_) std::remove(tmp_.c_str());
+    interrupt::untrack(tmp_);
   }
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;

@@ -1,6 +1,8 @@
 // The `archetype` command line: maps CLI11 options onto PipelineOptions,
-// runs the pipeline, prints, and turns errors into exit codes
-// (0 success, 2 bad usage or bad input, 1 internal failure).
+// runs the pipeline, prints, and turns errors into exit codes (0 success,
+// 2 bad usage, bad input, an output that cannot be written or a GPU that
+// failed, 1 internal failure; 130/143/129 after SIGINT/SIGTERM/SIGHUP,
+// see interrupt.hpp).
 #include <omp.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 
 #include "archetype/error.hpp"
 #include "archetype/generator.hpp"
+#include "interrupt.hpp"
 #include "pipeline.hpp"
 
 namespace {
@@ -55,6 +58,8 @@ void add_shared_options(CLI::App* app, CliState& st) {
       ->capture_default_str();
   app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");
   app->add_option("--out", o.out_dir, "Output directory")->capture_default_str();
+  app->add_flag("--force", o.force,
+                "Overwrite Archetype's own files in an existing --out (other files there are never touched)");
   app->add_flag("--quiet", st.quiet, "No notices on stderr");
   app->add_flag("--no-figures{false}", o.figures, "Skip the figures (matplotlib) and their embedding in the reports");
   app->add_flag("--json", st.json, "Print summary.json on stdout instead of tables");
@@ -89,12 +94,18 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
 }
 
 /// Runs a command body and maps what escapes it onto the exit codes:
-/// InputError (bad usage or input) -> 2 with its message, anything else -> 1.
+/// InputError (bad usage, input or output) -> 2 with its message,
+/// DeviceError (a GPU failure that --backend auto did not absorb) -> 2,
+/// anything else -> 1.
 int guarded(const std::function<int()>& body) {
   try {
     return body();
   } catch (const archetype::InputError& e) {
     std::cerr << "archetype: error: " << e.what() << "\n";
+    return 2;
+  } catch (const archetype::DeviceError& e) {
+    std::cerr << "archetype: error: GPU failed: " << e.what()
+              << "; no output was written (--backend auto reruns on the CPU)\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "archetype: internal error: " << e.what() << "\n";
@@ -118,6 +129,7 @@ int run_generate_command(GenerateCli& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  archetype::interrupt::install();  // before any other thread exists
   CliState st;
   CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU"};
   app.require_subcommand(1);

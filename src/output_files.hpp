@@ -1,37 +1,68 @@
-// Writing results without ever leaving a half-written file: every file is
-// staged under a temporary name in the output directory and renamed into
-// place only after all of them have been written (rename within one
-// directory is atomic on POSIX).  If anything fails, or the object is
-// destroyed before commit(), the staged files are removed.
+// Writing results all or nothing.  The rules (README, "Faults and outputs"):
+//
+// - a missing output directory is created (and removed again, when empty,
+//   if the run commits nothing);
+// - an existing one that already holds any of Archetype's files (`ours`)
+//   is refused (InputError naming the file) unless `force`; with `force`
+//   the files this run writes replace theirs; every other file in the
+//   directory is never touched;
+// - every file is written into a private staging folder inside the output
+//   directory (same filesystem, so a rename moves it) and renamed into
+//   place only by commit(), after all of them, figures included, are
+//   complete; a failure, an exception or an interrupt (interrupt.hpp)
+//   before that removes the staging folder, so nothing half-written or
+//   partial is ever left;
+// - any failed write, flush or close (a full disk, a file size limit) is an
+//   InputError naming the file.
 #pragma once
 
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace archetype {
 
+using ProduceFn = std::function<void(const std::function<void(const std::string&)>&)>;
+
 class OutputFiles {
  public:
-  explicit OutputFiles(std::string dir);
+  /// `ours`: names relative to `dir` that Archetype writes (what an existing
+  /// directory may not hold without `force`).
+  OutputFiles(std::string dir, std::vector<std::string> ours, bool force);
   ~OutputFiles();
   OutputFiles(const OutputFiles&) = delete;
   OutputFiles& operator=(const OutputFiles&) = delete;
 
-  /// Stages `content` as `name` (a plain file name inside the directory).
+  /// The private folder files are staged in (helpers such as the figure
+  /// script write into it, under figures/).
+  const std::string& staging_dir() const { return staging_; }
+
+  /// Stages `content` as `name` (a plain file name); staging a name again
+  /// replaces it.
   void stage(const std::string& name, const std::string& content);
   /// Stages `name` from pieces that `produce` passes to its argument in
   /// order, so a large file never has to exist whole in memory.
-  void stage_stream(const std::string& name,
-                    const std::function<void(const std::function<void(const std::string&)>&)>& produce);
-  /// Renames every staged file into place; returns their final paths.
+  void stage_stream(const std::string& name, const ProduceFn& produce);
+  /// Renames every staged file, then everything in the staging folder's
+  /// figures/, into place; returns their final paths.
   std::vector<std::string> commit();
 
  private:
-  std::string dir_;
-  std::vector<std::pair<std::string, std::string>> staged_;  // temp path, final path
+  void check_not_ours(const std::string& name) const;
+  void discard() noexcept;
+
+  std::string dir_, staging_;
+  std::vector<std::string> ours_;
+  bool force_;
+  std::vector<std::string> created_dirs_;  // made by this run, outermost first
+  std::vector<std::string> staged_;        // names, in staging order
+  bool committed_ = false;
 };
+
+/// Writes what `produce` hands over to `path`; a failed open, write, flush
+/// or close (a full disk may only show at the flush) is an InputError
+/// naming `shown`.  Nothing is removed on failure: that is the caller's job.
+void write_file(const std::string& path, const std::string& shown, const ProduceFn& produce);
 
 /// RFC 4180 quoting of one CSV field (only when needed).
 std::string csv_field(const std::string& s);

@@ -439,7 +439,20 @@ json scaler_json(const StandardScaler& s) {
   return {{"mean", s.mean}, {"scale", s.scale}, {"constant", s.constant}};
 }
 
+/// Every file Archetype writes into --out: an existing directory holding
+/// any of them is refused without --force (output_files.hpp).
+std::vector<std::string> output_names() {
+  std::vector<std::string> names = {"summary.json",      "report.md",           "report.html",
+                                    "labels.csv",        "labels.npy",          "sweep.csv",
+                                    "model.json",        "figure_points.csv",   "figure_density.json",
+                                    "figure_silhouette.csv"};
+  for (const std::string& f : figure_names())
+    for (const char* ext : {".png", ".svg"}) names.push_back("figures/" + f + ext);
+  return names;
+}
+
 PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, const Clock::time_point t_start) {
+  OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
   StageTimer timer;
   timer.start();
   const SavedModel model = load_model_file(o.model_path);
@@ -482,7 +495,6 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, co
                format_percent(static_cast<double>(counts[c]) / static_cast<double>(labels.size()))});
   t << table.render();
   out.table = t.str();
-  OutputFiles files(o.out_dir);
   timer.start();
   stage_labels_csv(files, data.table, labels, model.persona_names);
   stage_labels_npy(files, labels);
@@ -500,9 +512,12 @@ std::string data_dir() {
   return ARCHETYPE_SOURCE_DATA_DIR;
 }
 
-PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
+namespace {
+
+PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
   const Clock::time_point t_start = Clock::now();
   if (cmd == Command::Predict) return run_predict(o, notice, t_start);
+  OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
   StageTimer timer;
 
   // 1. Load and validate.
@@ -537,7 +552,6 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
   std::ostringstream table;
   table << render_profile_table(s["profile"], data.path, raw.rows);
 
-  OutputFiles files(o.out_dir);
   if (cmd == Command::Profile) {
     s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
     out.table = table.str();
@@ -640,28 +654,47 @@ PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const Notice
   s["warnings"] = warnings;
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
   files.stage("summary.json", s.dump(2) + "\n");
-  out.files = files.commit();
 
-  // 7. Figures (from the files just written) and the reports that embed them.
+  // 7. Figures (from the staged files, into the staging folder: they are
+  // committed with everything else) and the reports that embed them.
   std::set<std::string> figures;
   if (o.figures) {
     timer.start();
-    figures = run_figures_script(o.out_dir, notice).produced;
+    figures = run_figures_script(files.staging_dir(), notice).produced;
     timer.stop("figures");
   }
   timer.start();
   const ReportDocument report = build_report(s, figures);
-  OutputFiles reports(o.out_dir);
-  reports.stage("report.md", report.markdown());
-  reports.stage("report.html", report.html(o.out_dir));
+  files.stage("report.md", report.markdown());
+  files.stage("report.html", report.html(files.staging_dir()));
   timer.stop("report");
   s["timings_ms"] = timer.to_json(std::chrono::duration<double, std::milli>(Clock::now() - t_start).count());
-  reports.stage("summary.json", s.dump(2) + "\n");  // again, with the last stages' timings
-  for (const std::string& f : reports.commit())
-    if (std::find(out.files.begin(), out.files.end(), f) == out.files.end()) out.files.push_back(f);
-  for (const std::string& name : figures) out.files.push_back((std::filesystem::path(o.out_dir) / "figures" / (name + ".png")).string());
+  files.stage("summary.json", s.dump(2) + "\n");  // again, with the last stages' timings
+  out.files = files.commit();
   out.table = table.str();
   return out;
+}
+
+}  // namespace
+
+PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
+  // A notice the failed attempt gave (a warning, dropped rows) is not
+  // repeated by the rerun.
+  std::set<std::string> said;
+  const NoticeFn once = [&](const std::string& msg) {
+    if (said.insert(msg).second) notice(msg);
+  };
+  try {
+    return run_once(cmd, o, once);
+  } catch (const DeviceError& e) {
+    if (o.backend != "auto") throw;
+    // The whole computation again, from the input: exactly a CPU run's
+    // outputs (the failed attempt's staged files are already gone).
+    once(std::string("GPU failed: ") + e.what() + "; retrying on the CPU");
+    PipelineOptions cpu = o;
+    cpu.backend = "cpu";
+    return run_once(cmd, cpu, once);
+  }
 }
 
 }  // namespace archetype

@@ -32,6 +32,7 @@ struct PipelineOptions {
   std::string silhouette_mode = "auto";    ///< auto | exact
   std::size_t silhouette_threshold = 50000;  ///< auto: exact up to this many rows, a sample of this size above
   std::string out_dir = "out";
+  bool force = false;                      ///< overwrite Archetype's own files in an existing out_dir
   bool progress = false;                   ///< progress line on stderr (the CLI sets it for a terminal)
   bool figures = true;                     ///< run scripts/figures.py (matplotlib) and embed the figures
   std::string personas_path;               ///< empty = data/personas.json
@@ -46,7 +47,9 @@ struct PipelineOutcome {
 
 using NoticeFn = std::function<void(const std::string&)>;
 
-/// Runs one command end to end.  Throws InputError for bad input.
+/// Runs one command end to end.  Throws InputError for bad input, and
+/// DeviceError when the GPU fails unless the backend is "auto": then the
+/// whole command reruns on the CPU after one notice.
 PipelineOutcome run_pipeline(Command command, const PipelineOptions& options, const NoticeFn& notice);
 
 /// Where the embedded dataset and personas catalog live

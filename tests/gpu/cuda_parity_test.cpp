@@ -200,13 +200,14 @@ TEST(CudaStreaming, ChunkedPassesEqualTheCpu) {
   EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
 }
 
-TEST(CudaBackendErrors, TooManyClustersForSharedMemoryIsAnInputError) {
+TEST(CudaBackendErrors, TooManyClustersForSharedMemoryIsADeviceError) {
   REQUIRE_GPU();
   Matrix tiny(10, 2);
-  // Asking for a k_max whose shared-memory tile cannot fit is refused cleanly.
+  // Asking for a k_max whose shared-memory tile cannot fit is refused cleanly,
+  // as a device limit (so --backend auto reruns on the CPU).
   auto gpu = make_cuda_backend(0);
   const FixedPoint fp = FixedPoint::for_data(tiny);
-  EXPECT_THROW(gpu->bind(tiny, fp, 100000), InputError);
+  EXPECT_THROW(gpu->bind(tiny, fp, 100000), DeviceError);
 }
 
 }  // namespace
