@@ -140,7 +140,7 @@ nlohmann::json summary_without_timings(const fs::path& p) {
 // exactly a CPU run's files.
 TEST_F(GpuFaults, AutoRerunsOnTheCpuWithTheSameOutputs) {
   ASSERT_EQ(run("cpu", "cpu", "").code, 0);
-  for (const char* fault : {"alloc:1", "alloc:2", "alloc:5", "launch:30", "lost:200"}) {
+  for (const char* fault : {"alloc:1", "alloc:2", "alloc:5", "launch:30", "lost:12"}) {
     const std::string out = std::string("auto_") + fault;
     const auto r = run(out, "auto", fault);
     ASSERT_EQ(r.code, 0) << fault << ": " << r.err;
