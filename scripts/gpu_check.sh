@@ -87,7 +87,7 @@ fi
 # 3b. Real GPU failures, injected (ARCHETYPE_FAULT, README "Faults and
 #     outputs"): --backend auto reruns on the CPU with the CPU run's files;
 #     --backend cuda exits 2 and writes nothing.
-for fault in alloc:1 alloc:12 launch:40 lost:200; do
+for fault in alloc:1 alloc:12 launch:40 lost:60; do
   tag=${fault/:/_}
   ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend auto --out "$WORK/fault_$tag" >"$RES/fault_auto_$tag.log" 2>&1
   rc=$?
