@@ -34,6 +34,15 @@ struct BatchBuilder {
   }
 };
 
+/// Whether row `row` of X and `center` fall on the same point of the
+/// feature grid, i.e. the exact centroid sums cannot tell them apart.
+bool on_its_center(const Matrix& X, std::size_t row, const float* center, const FixedPoint& fp) {
+  for (std::size_t j = 0; j < X.cols; ++j)
+    if (quantize_feature(X.at(row, j), fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
+      return false;
+  return true;
+}
+
 /// One Lloyd step of one run from its pass sums (scikit-learn's
 /// _kmeans_single_lloyd).  Empty clusters take the rows farthest from
 /// their nearest centre, as _relocate_empty_clusters_dense does.  The run
@@ -56,6 +65,13 @@ void lloyd_step(const Matrix& X, const FixedPoint& fp, FusedRun& run, PassSums& 
       const std::size_t row = static_cast<std::size_t>(far_rows[static_cast<std::size_t>(e)]);
       const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
       const std::size_t to = static_cast<std::size_t>(empty[static_cast<std::size_t>(e)]);
+      // Fewer distinct rows than k: even the farthest row sits on its
+      // centre, so moving it gains nothing, and since a relocated centre is
+      // the row itself while the other centres are grid-rounded means, the
+      // clusters would trade the duplicates back and forth until max_iter.
+      // The cluster stays empty instead (scikit-learn ends the same way: an
+      // empty cluster whose centre duplicates another).
+      if (on_its_center(X, row, run.centers_f.data() + from * d, fp)) continue;
       for (std::size_t j = 0; j < d; ++j) {
         const std::int64_t q = quantize_feature(X.at(row, j), fp.feature_scale());
         sums.sums[from * d + j] -= q;
