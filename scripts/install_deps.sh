@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Archetype needs to build, test and benchmark, from
-# Debian packages only.  Runs apt-get directly as root, through sudo otherwise.
+# Debian packages only.  Runs apt-get directly as root, through sudo
+# otherwise.  clang, its sanitizer/libFuzzer runtimes (libclang-rt-dev, only
+# recommended by clang) and LLVM's OpenMP are for scripts/fuzz.sh.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -10,5 +12,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   cmake make g++ \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libcli11-dev libfast-float-dev nlohmann-json3-dev libopenblas0-pthread \
-  python3 python3-numpy python3-sklearn python3-matplotlib >/dev/null
+  python3 python3-numpy python3-sklearn python3-matplotlib \
+  clang libclang-rt-dev libomp-dev >/dev/null
 echo "install_deps: done"

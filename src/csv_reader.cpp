@@ -19,7 +19,8 @@
 //   data row, so a prefix sum of the chunks' line-break counts gives each
 //   chunk its first line number and data row number: its messages and auto
 //   ids are those of a sequential parse.
-// - The output arrays are sized up front (rows <= line breaks + 1) and each
+// - The output arrays are sized up front (rows <= line breaks + 1, and
+//   <= bytes / fields per row + 1, see rows_that_fit) and each
 //   chunk writes its rows at its own offset: no row is copied unless rows
 //   were dropped, and no id string is allocated unless it is too long for
 //   the small-string buffer.
@@ -647,9 +648,18 @@ std::vector<TextScan> scan_pieces(const std::vector<std::string_view>& pieces) {
   return scans;
 }
 
+// Output rows to set aside for a chunk of `bytes` bytes of rows with
+// `columns` fields: a kept row holds columns - 1 commas and, unless it is
+// the last, a line break, so at most (bytes + 1) / columns rows are kept,
+// plus one slot for a row being read after them.  Counting line breaks
+// alone is not enough: a wide header over many empty lines (30,000 names,
+// 30,000 line feeds: 230 KB) would size the output for 9 * 10^8 values.
+std::size_t rows_that_fit(std::size_t bytes, std::size_t columns) { return (bytes + 1) / columns + 1; }
+
 // Splits the data rows (the text after the header) into chunks; see the
 // design notes for why quotes force a single chunk.
-std::vector<Chunk> plan_chunks(std::string_view data, std::size_t first_line, const csv_detail::Chunking& chunking) {
+std::vector<Chunk> plan_chunks(std::string_view data, std::size_t first_line, std::size_t columns,
+                               const csv_detail::Chunking& chunking) {
   const std::size_t threads = thread_budget();
   const std::size_t wanted =
       chunking.max_chunks != 0 ? chunking.max_chunks : threads == 1 ? 1 : kChunksPerThread * threads;
@@ -674,7 +684,8 @@ std::vector<Chunk> plan_chunks(std::string_view data, std::size_t first_line, co
     // Every piece but the last ends with a line break; the last one, cut
     // before the trailing line breaks, ends with a row that has none.
     const bool last = k + 1 == pieces.size();
-    chunk.max_rows = scans[k].line_breaks + (last && !pieces[k].empty() ? 1 : 0);
+    chunk.max_rows = std::min(scans[k].line_breaks + (last && !pieces[k].empty() ? 1 : 0),
+                              rows_that_fit(pieces[k].size(), columns));
     breaks_before += scans[k].line_breaks;
   }
   return chunks;
@@ -695,7 +706,7 @@ class CsvParser {
     Header header = read_header(tokens);
     const std::size_t first_data_line = header.first_data_line;
     configure(std::move(header.names));
-    const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, chunking_);
+    const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, layout_.header.size(), chunking_);
     size_output(chunks);
     std::vector<ChunkResult> results = read_chunks(chunks);
     return finish(chunks, results, first_data_line);

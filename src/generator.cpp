@@ -488,7 +488,9 @@ GeneratorParams parse_generator_params(std::string_view text, const std::string&
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Not only parse_error: the parser throws out_of_range for a number
+    // beyond double's range ("1e999").
     throw InputError(source_name + ": not valid JSON: " + e.what());
   }
   const ParamReader r(source_name);

@@ -70,10 +70,16 @@ SavedModel load_model_file(const std::string& path) {
   if (!in) throw InputError(path + ": cannot open the model file");
   std::stringstream buf;
   buf << in.rdbuf();
+  return parse_model_file(buf.str(), path);
+}
+
+SavedModel parse_model_file(std::string_view text, const std::string& path) {
   json j;
   try {
-    j = json::parse(buf.str());
-  } catch (const json::parse_error& e) {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number beyond double's range ("1e999") is an
+    // out_of_range exception, thrown by the parser all the same.
     throw InputError(path + ": not valid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw InputError(path + ": expected a JSON object");
@@ -81,7 +87,8 @@ SavedModel load_model_file(const std::string& path) {
   if (!format.is_string() || format.get<std::string>() != kFormat)
     fail(path, "format", std::string("expected \"") + kFormat + "\"");
   const json& version = need(j, "version", path);
-  if (!version.is_number_integer() || version.get<int>() != kVersion)
+  // As long long: get<int>() would wrap 4294967297 to 1 and accept it.
+  if (!version.is_number_integer() || version.get<long long>() != kVersion)
     fail(path, "version", "this build reads version " + std::to_string(kVersion) + ", found " + version.dump());
   SavedModel m;
   const json& features = need(j, "features", path);

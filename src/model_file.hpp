@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,5 +30,9 @@ nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, co
 
 /// Loads and validates model.json; InputError names the file and the field.
 SavedModel load_model_file(const std::string& path);
+
+/// The same on the file's text already in memory; `path` is only used in
+/// messages.  (The fuzz target's entry point: no file per input.)
+SavedModel parse_model_file(std::string_view text, const std::string& path);
 
 }  // namespace archetype

@@ -163,7 +163,9 @@ class HeaderParser {
 std::size_t read_up_to(std::FILE* f, void* dst, std::size_t n) { return std::fread(dst, 1, n, f); }
 
 /// Reads the magic, version and header dict; leaves `f` at the first data byte.
-Header read_header(std::FILE* f, const std::string& path, std::size_t& data_offset) {
+/// `file_size` bounds the header length before anything is allocated: a
+/// version 2.0 header claims up to 4 GB in its length field.
+Header read_header(std::FILE* f, const std::string& path, std::size_t file_size, std::size_t& data_offset) {
   unsigned char pre[12];
   const std::size_t got = read_up_to(f, pre, 10);
   if (got < kMagicLen + 2 || std::memcmp(pre, kMagic, kMagicLen) != 0)
@@ -177,12 +179,20 @@ Header read_header(std::FILE* f, const std::string& path, std::size_t& data_offs
     fail(path, "truncated header: the file ends inside the header length");
   std::size_t header_len = pre[8] | (static_cast<std::size_t>(pre[9]) << 8);
   if (len_bytes == 4) header_len |= (static_cast<std::size_t>(pre[10]) << 16) | (static_cast<std::size_t>(pre[11]) << 24);
+  const std::size_t prefix = kMagicLen + 2 + len_bytes;
+  const std::size_t present = file_size > prefix ? file_size - prefix : 0;
+  if (header_len > present)
+    fail(path, "truncated header: expected " + std::to_string(header_len) + " bytes, found " + std::to_string(present));
   std::string text(header_len, '\0');
-  const std::size_t text_got = read_up_to(f, text.data(), header_len);
-  if (text_got != header_len)
-    fail(path, "truncated header: expected " + std::to_string(header_len) + " bytes, found " + std::to_string(text_got));
-  data_offset = kMagicLen + 2 + len_bytes + header_len;
+  if (read_up_to(f, text.data(), header_len) != header_len) fail(path, "read error");
+  data_offset = prefix + header_len;
   return HeaderParser(text, path).parse();
+}
+
+std::string shape_repr(const std::vector<std::size_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
 }
 
 /// Checks dtype, order and shape; returns (rows, cols) and the item size.
@@ -196,15 +206,14 @@ void check_header(const Header& h, const std::string& path, std::size_t& rows, s
   }
   if (h.fortran_order)
     fail(path, "unsupported Fortran (column-major) order: expected 'fortran_order': False (save a C-order array)");
-  if (h.shape.empty() || h.shape.size() > 2) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < h.shape.size(); ++i) s += (i ? ", " : "") + std::to_string(h.shape[i]);
-    fail(path, "wrong shape: expected (rows,) or (rows, columns), found " + s + (h.shape.size() == 1 ? ",)" : ")"));
-  }
+  if (h.shape.empty() || h.shape.size() > 2)
+    fail(path, "wrong shape: expected (rows,) or (rows, columns), found " + shape_repr(h.shape));
   rows = h.shape[0];
   cols = h.shape.size() == 2 ? h.shape[1] : 1;
-  if (cols != 0 && rows > std::numeric_limits<std::size_t>::max() / cols / itemsize)
-    fail(path, "wrong shape: too many elements");
+  // No columns would mean no features at all, and rows without data bytes:
+  // (10^12, 0) is a few bytes long.
+  if (cols == 0) fail(path, "wrong shape: expected at least one column, found " + shape_repr(h.shape));
+  if (rows > std::numeric_limits<std::size_t>::max() / cols / itemsize) fail(path, "wrong shape: too many elements");
 }
 
 std::string format_double(double v) {
@@ -244,12 +253,6 @@ void read_f8(std::FILE* f, const std::string& path, Matrix& m) {
 // ---------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------
-
-std::string shape_repr(const std::vector<std::size_t>& shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
 
 std::string with_data(std::string header, const void* data, std::size_t bytes) {
   header.append(static_cast<const char*>(data), bytes);
@@ -304,14 +307,15 @@ std::string npy_header(const std::string& descr, const std::vector<std::size_t>&
 Matrix read_npy(const std::string& path) {
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::size_t offset = 0, rows = 0, cols = 0, itemsize = 0;
-  const Header h = read_header(f.get(), path, offset);
-  check_header(h, path, rows, cols, itemsize);
-
   struct stat st {};
   if (::fstat(::fileno(f.get()), &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
+  const auto file_size = static_cast<std::size_t>(st.st_size);
+  std::size_t offset = 0, rows = 0, cols = 0, itemsize = 0;
+  const Header h = read_header(f.get(), path, file_size, offset);
+  check_header(h, path, rows, cols, itemsize);
+
   const std::size_t expected = rows * cols * itemsize;
-  const std::size_t found = static_cast<std::size_t>(st.st_size) > offset ? static_cast<std::size_t>(st.st_size) - offset : 0;
+  const std::size_t found = file_size > offset ? file_size - offset : 0;
   if (found != expected)
     fail(path, "expected " + std::to_string(expected) + " bytes of data for shape " + shape_repr(h.shape) + ", found " +
                    std::to_string(found));

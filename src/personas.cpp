@@ -73,6 +73,9 @@ class CatalogReader {
       return json::parse(in);
     } catch (const json::parse_error& e) {
       fail_file("invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    } catch (const json::exception& e) {
+      // The parser throws out_of_range for a number beyond double's range ("1e999").
+      fail_file(std::string("invalid JSON: ") + e.what());
     }
   }
 

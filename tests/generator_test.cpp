@@ -266,6 +266,8 @@ TEST(GeneratorParams, BadFilesNameTheFileAndField) {
             std::string::npos);
   EXPECT_NE(param_error(json::array()).find("gen.json: (root): expected an object"), std::string::npos);
   EXPECT_THROW(archetype::parse_generator_params("{ not json", "gen.json"), InputError);
+  // The parser's out_of_range for a number beyond double's range used to escape as an internal error.
+  EXPECT_THROW(archetype::parse_generator_params(R"({"version": -1e999})", "gen.json"), InputError);
   EXPECT_THROW(archetype::load_generator_params("/nonexistent/generator.json"), InputError);
 }
 

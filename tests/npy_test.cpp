@@ -151,6 +151,44 @@ TEST(NpyReadErrors, TruncatedDataAndHeader) {
       << header;
 }
 
+// Hand-made files (regressions found with tests/fuzz/fuzz_npy): a version
+// byte, the 2- or 4-byte header length (`claimed_length`, else the dict's
+// own) and a header dict.
+class NpyHandMade : public NpyTempDir {
+ protected:
+  /// Writes the file as `name` and returns read_npy's message with the
+  /// folder cut off ("" when it reads).
+  std::string error_for(const std::string& name, int version, const std::string& dict,
+                        std::size_t claimed_length = 0) {
+    const std::size_t length = claimed_length != 0 ? claimed_length : dict.size();
+    std::string bytes = std::string("\x93NUMPY", 6) + static_cast<char>(version) + '\0';
+    for (int b = 0; b < (version == 1 ? 2 : 4); ++b) bytes += static_cast<char>((length >> (8 * b)) & 0xFF);
+    const fs::path file = dir_ / name;
+    std::ofstream(file, std::ios::binary) << bytes + dict;
+    const std::string message = read_error(file.string());
+    return message.rfind(dir_.string() + "/", 0) == 0 ? message.substr(dir_.string().size() + 1) : message;
+  }
+};
+
+TEST_F(NpyHandMade, HeaderLengthBeyondTheFileIsRefusedBeforeAllocating) {
+  // Version 2.0 stores the header length in 32 bits: this 28-byte file
+  // claims a 4 GB header, which used to be allocated before being read.
+  EXPECT_EQ(error_for("huge_header.npy", 2, "{'descr': '<f4'}", 0xFFFFFFF0u),
+            "huge_header.npy: truncated header: expected 4294967280 bytes, found 16");
+}
+
+TEST_F(NpyHandMade, ShapeWithoutColumnsIsRefused) {
+  // (10^12, 0) has no data bytes, so the size check passed: a trillion rows
+  // without features reached the pipeline (undefined behaviour in `run`).
+  EXPECT_EQ(error_for("no_columns.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 0), }\n"),
+            "no_columns.npy: wrong shape: expected at least one column, found (1000000000000, 0)");
+}
+
+TEST_F(NpyHandMade, HugeShapeWithoutDataIsRefusedBeforeAllocating) {
+  EXPECT_EQ(error_for("huge_shape.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999, 3), }\n"),
+            "huge_shape.npy: expected 2399999999976 bytes of data for shape (99999999999, 3), found 0");
+}
+
 TEST(NpyReadErrors, NonFiniteAndOutOfRangeValuesNameRowAndColumn) {
   const std::string nan = read_error(fixture("f64_nan.npy"));
   EXPECT_NE(nan.find("f64_nan.npy: row 1, column 1: expected a finite number, found nan"), std::string::npos) << nan;

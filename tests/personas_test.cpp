@@ -257,6 +257,14 @@ TEST_F(PersonasCatalogErrors, MalformedJson) {
   EXPECT_NE(msg.find("parse error"), std::string::npos) << msg;
 }
 
+TEST_F(PersonasCatalogErrors, NumberBeyondDoubleRangeIsAnInputError) {
+  // nlohmann's parser throws out_of_range (not parse_error) for it: it used
+  // to escape as an internal error (exit code 1).
+  const std::string msg = error_for(R"({"version": 1e999})");
+  EXPECT_EQ(msg.rfind(path + ": invalid JSON: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("number overflow"), std::string::npos) << msg;
+}
+
 TEST_F(PersonasCatalogErrors, MissingFile) {
   const std::string missing = ::testing::TempDir() + "/archetype_no_such_catalog.json";
   try {

@@ -1,0 +1,35 @@
+# Sanitizer and fuzzing builds (README, "Sanitizers and fuzzing").
+#
+# ARCHETYPE_SANITIZE=ON: AddressSanitizer + UndefinedBehaviorSanitizer on
+# every C++ file (library, CLI, tests), so that ctest fails on a leak, an
+# out-of-bounds access or undefined behaviour.  -fno-sanitize-recover makes
+# UB abort instead of printing and carrying on, which ctest would not see.
+#
+# ARCHETYPE_FUZZ=ON: the libFuzzer targets of tests/fuzz; the same
+# sanitizers, plus libFuzzer's coverage instrumentation of the library
+# (fuzzer-no-link: the library has no main() of libFuzzer's).  Needs clang.
+#
+# Both are CPU-only: the CUDA runtime and ASan's shadow memory do not mix,
+# and nvcc does not take these flags.
+option(ARCHETYPE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer (CPU only)" OFF)
+option(ARCHETYPE_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only, CPU only)" OFF)
+
+if(NOT ARCHETYPE_SANITIZE AND NOT ARCHETYPE_FUZZ)
+  return()
+endif()
+
+if(ARCHETYPE_WITH_CUDA)
+  message(FATAL_ERROR "ARCHETYPE_SANITIZE / ARCHETYPE_FUZZ build the CPU code only: configure with -DARCHETYPE_CUDA=OFF")
+endif()
+
+set(ARCHETYPE_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+if(ARCHETYPE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ARCHETYPE_FUZZ needs clang (libFuzzer): configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  list(APPEND ARCHETYPE_SANITIZER_FLAGS -fsanitize=fuzzer-no-link)
+endif()
+
+add_compile_options("$<$<COMPILE_LANGUAGE:CXX>:${ARCHETYPE_SANITIZER_FLAGS}>")
+add_link_options(-fsanitize=address,undefined)
+message(STATUS "Archetype sanitizers: ${ARCHETYPE_SANITIZER_FLAGS}")

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+# (leaks included), in its own build folder so that it never mixes with the
+# normal Release build.  CPU only: CUDA and ASan do not mix.
+#
+#   bash scripts/sanitize.sh [BUILD_DIR]      (default: build-asan)
+#
+# Every test runs; a sanitizer report makes its test fail.  Called by .ci/run
+# after the normal tests (scripts/install_deps.sh has run by then).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${1:-build-asan}"
+JOBS="$(nproc)"
+
+# RelWithDebInfo: optimised like the real build (the same vectorised code
+# paths), with line numbers in the reports.  No benchmarks: nothing to check.
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARCHETYPE_CUDA=OFF \
+  -DARCHETYPE_SANITIZE=ON -DARCHETYPE_BUILD_BENCH=OFF
+cmake --build "$BUILD_DIR" -j"$JOBS"
+
+# Stricter than the defaults: stack use after return and initialisation
+# order; stack traces for UB reports (which abort: -fno-sanitize-recover).
+export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+export UBSAN_OPTIONS="print_stacktrace=1"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+echo "sanitize: all tests passed under ASan + UBSan"

@@ -1,0 +1,79 @@
+// model.json loading (what `predict` reads): a valid model, and bad files
+// refused with an InputError that names the file and the field.  Includes
+// the regressions found by tests/fuzz/fuzz_model.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "archetype/error.hpp"
+#include "model_file.hpp"
+
+namespace archetype {
+namespace {
+
+const std::string kModel = R"({
+  "format": "archetype-model", "version": 1,
+  "features": [{"column": "visits", "name": "Engagement"}, {"column": "spend", "name": "Monetization"}],
+  "scaler": {"mean": [63.3, 42.8], "scale": [26.5, 28.7]},
+  "k": 2,
+  "centroids_scaled": [[0.5, 1.4], [-1.1, -0.08]],
+  "personas": ["The Power Stars", "Inactive/Casual"]
+})";
+
+// The InputError message of parsing `text`, or "" when it loads.
+std::string error_of(const std::string& text) {
+  try {
+    parse_model_file(text, "m.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string with(const std::string& from, const std::string& to) {
+  std::string text = kModel;
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+TEST(ModelFile, LoadsAValidModel) {
+  const SavedModel m = parse_model_file(kModel, "m.json");
+  EXPECT_EQ(m.columns, (std::vector<std::string>{"visits", "spend"}));
+  EXPECT_EQ(m.names, (std::vector<std::string>{"Engagement", "Monetization"}));
+  EXPECT_EQ(m.k, 2);
+  EXPECT_EQ(m.centroids_scaled, (std::vector<double>{0.5, 1.4, -1.1, -0.08}));
+  EXPECT_EQ(m.persona_names[1], "Inactive/Casual");
+}
+
+TEST(ModelFile, NumberBeyondDoubleRangeIsAnInputError) {
+  // nlohmann's parser throws out_of_range, not parse_error, for "1e999":
+  // it used to escape as an internal error (exit code 1).
+  const std::string msg = error_of(with("63.3", "-1e999"));
+  EXPECT_EQ(msg.rfind("m.json: not valid JSON (", 0), 0u) << msg;
+  EXPECT_NE(msg.find("number overflow"), std::string::npos) << msg;
+}
+
+TEST(ModelFile, BadFilesNameTheField) {
+  EXPECT_EQ(error_of("[1, 2]"), "m.json: expected a JSON object");
+  EXPECT_EQ(error_of("").rfind("m.json: not valid JSON (", 0), 0u);
+  EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 3")), "m.json: field 'centroids_scaled': expected 3 centroids");
+  EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 1e3")), "m.json: field 'k': expected a positive integer");
+  EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 18446744073709551615")), "m.json: field 'k': expected a positive integer");
+  EXPECT_EQ(error_of(with("\"version\": 1", "\"version\": 4294967297")),
+            "m.json: field 'version': this build reads version 1, found 4294967297");
+  EXPECT_EQ(error_of(with("26.5", "-26.5")), "m.json: field 'scaler.scale[0]': expected a positive number");
+  EXPECT_EQ(error_of(with("[0.5, 1.4]", "[0.5]")),
+            "m.json: field 'centroids_scaled[0]': expected an array of 2 numbers");
+  EXPECT_EQ(error_of(with("\"Inactive/Casual\"", "7")), "m.json: field 'personas[1]': expected a string");
+  EXPECT_EQ(error_of(with("{\"column\": \"visits\", \"name\": \"Engagement\"}", "\"visits\"")),
+            "m.json: field 'features[0].column': missing");
+}
+
+TEST(ModelFile, MissingFileIsAnInputError) {
+  EXPECT_THROW(load_model_file("/nonexistent/model.json"), InputError);
+  EXPECT_THROW(load_model_file(""), InputError);
+}
+
+}  // namespace
+}  // namespace archetype
