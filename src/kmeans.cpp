@@ -102,6 +102,15 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
   }
 }
 
+/// Whether row `row` of X and `center` fall on the same point of the
+/// feature grid, i.e. the exact centroid sums cannot tell them apart.
+bool on_its_center(const Matrix& X, std::size_t row, const float* center, const FixedPoint& fp) {
+  for (std::size_t j = 0; j < X.cols; ++j)
+    if (quantize_feature(X.at(row, j), fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
+      return false;
+  return true;
+}
+
 struct LloydOutcome {
   std::vector<double> centers;
   double inertia = 0.0;
@@ -143,6 +152,13 @@ LloydOutcome lloyd(Backend& backend, const Matrix& X, const FixedPoint& fp, std:
         const std::size_t row = static_cast<std::size_t>(far_rows[static_cast<std::size_t>(e)]);
         const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
         const std::size_t to = static_cast<std::size_t>(empty[static_cast<std::size_t>(e)]);
+        // Fewer distinct rows than k: even the farthest row sits on its
+        // centre, so moving it gains nothing, and since a relocated centre is
+        // the row itself while the other centres are grid-rounded means, the
+        // clusters would trade the duplicates back and forth until max_iter.
+        // The cluster stays empty instead (scikit-learn ends the same way:
+        // an empty cluster whose centre duplicates another).
+        if (on_its_center(X, row, centers_f.data() + from * d, fp)) continue;
         for (std::size_t j = 0; j < d; ++j) {
           const std::int64_t q = quantize_feature(X.at(row, j), fp.feature_scale());
           sums.sums[from * d + j] -= q;
