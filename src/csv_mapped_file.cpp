@@ -39,7 +39,10 @@ MappedFile::MappedFile(const std::string& path) {
   const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) throw InputError(system_error(path, "cannot open file"));
   struct stat info {};
-  const bool regular = ::fstat(file.get(), &info) == 0 && S_ISREG(info.st_mode);
+  const bool known = ::fstat(file.get(), &info) == 0;
+  // Reading a directory would fail with EISDIR; say plainly what is wrong.
+  if (known && S_ISDIR(info.st_mode)) throw InputError(path + ": expected a file, found a directory");
+  const bool regular = known && S_ISREG(info.st_mode);
   const auto size = regular ? static_cast<std::size_t>(info.st_size) : 0;
   // A 0-byte regular file cannot be mapped; reading it also covers /proc
   // files, which report size 0 but have content.

@@ -12,7 +12,8 @@ namespace archetype {
 /// the page cache directly); anything else (a pipe, /dev/stdin, a file
 /// that cannot be mapped, a 0-byte /proc file that still has content) is
 /// read into a buffer instead.  Throws InputError "PATH: cannot open file
-/// (...)" or "PATH: cannot read file (...)".
+/// (...)", "PATH: expected a file, found a directory" or "PATH: cannot read
+/// file (...)".
 ///
 /// The mapping assumes nobody truncates the file while it is being read:
 /// the kernel would then raise SIGBUS on the missing pages.

@@ -42,6 +42,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "archetype/csv.hpp"
@@ -49,6 +51,7 @@
 #include "csv_chunks.hpp"
 #include "csv_mapped_file.hpp"
 #include "csv_parallel.hpp"
+#include "printable.hpp"
 
 namespace archetype {
 namespace {
@@ -65,59 +68,6 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 std::string location(const std::string& source, std::size_t line, std::size_t column) {
   return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
-}
-
-// Length of the well-formed UTF-8 multi-byte sequence at s[i], 0 if none.
-// Used so that accented column names stay readable while stray bytes of a
-// binary file are escaped.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > s.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
-// Text safe to print in a message: at most max_chars characters (then
-// "..."), bytes that are neither printable ASCII nor valid UTF-8 as \xNN.
-std::string printable(std::string_view text, std::size_t max_chars) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  std::size_t i = 0;
-  for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
-      ++i;
-    } else if (const std::size_t n = utf8_sequence_length(text, i); n != 0) {
-      out.append(text.substr(i, n));
-      i += n;
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-      ++i;
-    }
-  }
-  if (i < text.size()) out += "...";
-  return out;
 }
 
 std::string count_of_fields(std::size_t n) { return std::to_string(n) + (n == 1 ? " field" : " fields"); }
@@ -352,6 +302,26 @@ class Tokenizer {
   const std::string& source_;
 };
 
+// A binary file (an image, an executable, a .npy matrix, UTF-16 text)
+// nearly always has a NUL byte within its first few kilobytes (git's test
+// for binary files).  Reporting that NUL before anything else says "not a
+// text file" instead of whatever the parser would trip over first (a
+// stray byte taken for a column name or a number).  Only the prefix is
+// looked at, so this costs nothing; a NUL further on is still rejected
+// where the parser meets it.
+constexpr std::size_t kBinarySniffBytes = 8000;
+
+void reject_binary_prefix(std::string_view text, const std::string& source) {
+  if (text.substr(0, kBinarySniffBytes).find('\0') == std::string_view::npos) return;
+  // Tokenize up to the NUL: read_field reports it with its line and field.
+  Tokenizer tokens(text, source, 1);
+  while (!tokens.at_end()) {
+    std::size_t column = 1;
+    while (tokens.read_field(column++).end == FieldEnd::comma) {
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Column selection
 // ---------------------------------------------------------------------------
@@ -376,32 +346,48 @@ std::optional<std::size_t> parse_index(const std::string& text) {
   return value;
 }
 
+// The selected columns' header names end up in summary.json and
+// model.json, and `predict` finds the columns again by name: so each
+// selected column (feature or id) must have a name, and one that no other
+// header field has.  Unselected columns may be named anything.
 class ColumnResolver {
  public:
-  ColumnResolver(const std::vector<std::string>& header, const std::string& source)
-      : header_(header), source_(source) {}
+  ColumnResolver(const std::vector<std::string>& header, const std::string& source, const std::string& origin)
+      : header_(header), source_(source), origin_(origin) {
+    for (std::size_t i = 0; i < header_.size(); ++i) {
+      const auto [it, first] = fields_of_name_.try_emplace(header_[i], i, kAbsent);
+      if (!first && it->second.second == kAbsent) it->second.second = i;
+    }
+  }
 
   // A header name first, then a 0-based index.
   std::size_t resolve(const std::string& wanted) const {
-    std::optional<std::size_t> found;
-    for (std::size_t i = 0; i < header_.size(); ++i) {
-      if (header_[i] != wanted) continue;
-      if (found) fail(i + 1, "column " + quoted_name(wanted) + " appears twice in the header");
-      found = i;
-    }
-    if (found) return *found;
-    if (const auto index = parse_index(wanted); index && *index < header_.size()) return *index;
-    fail(1, "column " + quoted_name(wanted) + " not found in the header (columns: " + column_list(header_) + ")");
+    if (const auto it = fields_of_name_.find(wanted); it != fields_of_name_.end()) return usable(it->second.first);
+    if (const auto index = parse_index(wanted); index && *index < header_.size()) return usable(*index);
+    const std::string from = origin_.empty() ? "" : " (" + origin_ + ")";
+    fail(1, "column " + quoted_name(wanted) + from + " not found in the header (columns: " + column_list(header_) + ")");
   }
 
   std::optional<std::size_t> auto_detect_id() const {
     static constexpr std::string_view kIdNames[] = {"id", "user id", "user_id", "creator id", "creator_id"};
     for (std::size_t i = 0; i < header_.size(); ++i) {
       for (std::string_view name : kIdNames) {
-        if (equals_ignoring_case(header_[i], name)) return i;
+        if (equals_ignoring_case(header_[i], name)) return usable(i);
       }
     }
     return std::nullopt;
+  }
+
+  /// `index`, once its name is known to be non-blank and unique.
+  std::size_t usable(std::size_t index) const {
+    const std::string& name = header_[index];
+    if (trim_blanks(name).empty()) fail(index + 1, "expected a column name, found an empty header field");
+    const auto [first, second] = fields_of_name_.at(name);
+    if (second != kAbsent) {
+      fail(second + 1, "expected unique column names, found " + quoted_name(name) + " in fields " +
+                           std::to_string(first + 1) + " and " + std::to_string(second + 1));
+    }
+    return index;
   }
 
   [[noreturn]] void fail(std::size_t column, const std::string& what) const {
@@ -409,8 +395,13 @@ class ColumnResolver {
   }
 
  private:
+  static constexpr std::size_t kAbsent = static_cast<std::size_t>(-1);
+
   const std::vector<std::string>& header_;
   const std::string& source_;
+  const std::string& origin_;
+  /// name -> its first two fields (0-based; the second kAbsent if unique)
+  std::unordered_map<std::string_view, std::pair<std::size_t, std::size_t>> fields_of_name_;
 };
 
 struct Selection {
@@ -420,13 +411,13 @@ struct Selection {
 
 Selection select_columns(const std::vector<std::string>& header, const CsvOptions& options,
                          const std::string& source) {
-  const ColumnResolver resolver(header, source);
+  const ColumnResolver resolver(header, source, options.columns_origin);
   Selection selection;
   selection.id_column = options.id_column.empty() ? resolver.auto_detect_id()
                                                   : std::optional(resolver.resolve(options.id_column));
   if (options.columns.empty()) {
     for (std::size_t i = 0; i < header.size(); ++i) {
-      if (i != selection.id_column) selection.features.push_back(i);
+      if (i != selection.id_column) selection.features.push_back(resolver.usable(i));
     }
     if (selection.features.empty()) {
       resolver.fail(1, "expected at least one feature column besides the id column " +
@@ -702,6 +693,7 @@ class CsvParser {
       : text_(text), source_(source), options_(options), chunking_(chunking) {}
 
   Table parse() {
+    reject_binary_prefix(text_, source_);
     Tokenizer tokens(text_, source_, 1);
     Header header = read_header(tokens);
     const std::size_t first_data_line = header.first_data_line;

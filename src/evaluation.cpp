@@ -128,7 +128,9 @@ DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const
     n += c;
     nonempty += c > 0;
   }
-  if (nonempty < 2 || n < 2) return out;
+  // scikit-learn's check_number_of_labels: both scores are undefined (it
+  // raises) unless 2 <= labels <= rows - 1, e.g. for two rows and k = 2.
+  if (nonempty < 2 || static_cast<std::int64_t>(nonempty) > n - 1) return out;
   std::vector<float> means_f(fit.means.begin(), fit.means.end());
   std::vector<std::int64_t> sq(k), root(k);
   backend.dispersion(means_f.data(), fit.k, sq.data(), root.data());

@@ -1,7 +1,12 @@
 #include "archetype/fixed_point.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "archetype/error.hpp"
 
 namespace archetype {
 
@@ -35,6 +40,15 @@ FixedPoint FixedPoint::for_data(const Matrix& X) {
 
 FixedPoint FixedPoint::for_bounds(double max_abs, double max_d2_exact, std::size_t rows) {
   const double max_d2 = max_d2_exact * 1.001 + 1e-30;
+  // Squared distances are evaluated in float: beyond FLT_MAX they would be
+  // inf and the grids below meaningless (the pipeline standardizes first,
+  // so this only stops a caller that feeds raw values like 1e30).
+  if (!(max_d2 <= FLT_MAX)) {
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%.3g", max_abs);
+    throw InputError(std::string("values up to ") + bound +
+                     " give squared distances beyond the float32 range: expected standardized features");
+  }
   const double n = static_cast<double>(rows);
   FixedPoint fp;
   // 23 bits: a block of up to 256 rows sums in int32 without overflow

@@ -1,10 +1,15 @@
 #include "model_file.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "archetype/error.hpp"
+#include "printable.hpp"
 
 namespace archetype {
 namespace {
@@ -67,7 +72,11 @@ nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, co
 SavedModel load_model_file(const std::string& path) {
   if (path.empty()) throw InputError("predict needs --model FILE (a model.json written by fit or run)");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the model file");
+  if (!in) throw InputError(path + ": cannot open the model file (" + std::strerror(errno) + ")");
+  // An ifstream opens a directory too, which then reads as empty "JSON".
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw InputError(path + ": expected a model file, found a directory");
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_model_file(buf.str(), path);
@@ -78,18 +87,21 @@ SavedModel parse_model_file(std::string_view text, const std::string& path) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    // Not only parse_error: a number beyond double's range ("1e999") is an
-    // out_of_range exception, thrown by the parser all the same.
+    // parse_error names the line and column; out_of_range comes from a
+    // number beyond double (1e400).  Both are bad input, not a crash.
     throw InputError(path + ": not valid JSON (" + e.what() + ")");
   }
-  if (!j.is_object()) throw InputError(path + ": expected a JSON object");
+  if (!j.is_object())
+    throw InputError(path + ": expected a JSON object (a model.json written by fit or run), found " +
+                     std::string(j.type_name()));
   const json& format = need(j, "format", path);
   if (!format.is_string() || format.get<std::string>() != kFormat)
-    fail(path, "format", std::string("expected \"") + kFormat + "\"");
+    fail(path, "format", std::string("expected \"") + kFormat + "\", found " + printable(format.dump(), 80));
+  // Compared as JSON values: get<int>() would wrap 4294967297 to 1.
   const json& version = need(j, "version", path);
-  // As long long: get<int>() would wrap 4294967297 to 1 and accept it.
-  if (!version.is_number_integer() || version.get<long long>() != kVersion)
-    fail(path, "version", "this build reads version " + std::to_string(kVersion) + ", found " + version.dump());
+  if (!version.is_number_integer() || version != json(kVersion))
+    fail(path, "version", "expected " + std::to_string(kVersion) + " (the model format this build reads), found " +
+                              printable(version.dump(), 80));
   SavedModel m;
   const json& features = need(j, "features", path);
   if (!features.is_array() || features.empty()) fail(path, "features", "expected a non-empty array");

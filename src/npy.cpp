@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "archetype/error.hpp"
+#include "printable.hpp"
 
 // The data are read and written as raw bytes of the host's floats.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy code assumes a little-endian host");
@@ -72,7 +73,7 @@ class HeaderParser {
         h.shape = int_tuple();
         have_shape = true;
       } else {
-        bad("unexpected key '" + key + "'");
+        bad("unexpected key '" + printable(key, 40) + "', expected only 'descr', 'fortran_order' and 'shape'");
       }
       if (peek() != ',') break;
       ++pos_;
@@ -83,8 +84,10 @@ class HeaderParser {
   }
 
  private:
+  // The header is quoted escaped and cut short: it ends with a line break
+  // and, in a damaged file, may hold any bytes.
   [[noreturn]] void bad(const std::string& what) const {
-    fail(path_, "bad .npy header (" + what + "): " + std::string(s_));
+    fail(path_, "bad .npy header (" + what + "): " + printable(s_, 160));
   }
   char peek() {
     while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n')) ++pos_;
@@ -169,7 +172,7 @@ Header read_header(std::FILE* f, const std::string& path, std::size_t file_size,
   unsigned char pre[12];
   const std::size_t got = read_up_to(f, pre, 10);
   if (got < kMagicLen + 2 || std::memcmp(pre, kMagic, kMagicLen) != 0)
-    fail(path, "not an .npy file (it does not start with \"\\x93NUMPY\")");
+    fail(path, "not an .npy file: expected it to start with the magic string \"\\x93NUMPY\"");
   const int major = pre[6], minor = pre[7];
   if (major < 1 || major > 3 || minor != 0)
     fail(path, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
@@ -195,6 +198,11 @@ std::string shape_repr(const std::vector<std::size_t>& shape) {
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
+/// Messages about one field of the header dict.
+[[noreturn]] void bad_field(const std::string& path, const char* field, const std::string& what) {
+  fail(path, "header field '" + std::string(field) + "': " + what);
+}
+
 /// Checks dtype, order and shape; returns (rows, cols) and the item size.
 void check_header(const Header& h, const std::string& path, std::size_t& rows, std::size_t& cols, std::size_t& itemsize) {
   if (h.descr == "<f4") {
@@ -202,18 +210,20 @@ void check_header(const Header& h, const std::string& path, std::size_t& rows, s
   } else if (h.descr == "<f8") {
     itemsize = 8;
   } else {
-    fail(path, "unsupported dtype: expected float32 or float64 ('<f4'/'<f8'), found '" + h.descr + "'");
+    bad_field(path, "descr",
+              "unsupported dtype: expected float32 or float64 ('<f4'/'<f8'), found '" + printable(h.descr, 80) + "'");
   }
   if (h.fortran_order)
-    fail(path, "unsupported Fortran (column-major) order: expected 'fortran_order': False (save a C-order array)");
+    bad_field(path, "fortran_order", "unsupported Fortran (column-major) order: expected False (save a C-order array)");
   if (h.shape.empty() || h.shape.size() > 2)
-    fail(path, "wrong shape: expected (rows,) or (rows, columns), found " + shape_repr(h.shape));
+    bad_field(path, "shape", "expected (rows,) or (rows, columns), found " + shape_repr(h.shape));
   rows = h.shape[0];
   cols = h.shape.size() == 2 ? h.shape[1] : 1;
   // No columns would mean no features at all, and rows without data bytes:
   // (10^12, 0) is a few bytes long.
-  if (cols == 0) fail(path, "wrong shape: expected at least one column, found " + shape_repr(h.shape));
-  if (rows > std::numeric_limits<std::size_t>::max() / cols / itemsize) fail(path, "wrong shape: too many elements");
+  if (cols == 0) bad_field(path, "shape", "expected at least one column, found " + shape_repr(h.shape));
+  if (rows > std::numeric_limits<std::size_t>::max() / cols / itemsize)
+    bad_field(path, "shape", "too many elements for this machine, found " + shape_repr(h.shape));
 }
 
 std::string format_double(double v) {
@@ -309,6 +319,8 @@ Matrix read_npy(const std::string& path) {
   if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(::fileno(f.get()), &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
+  // fopen accepts a directory; reading it would then look like a bad magic.
+  if (S_ISDIR(st.st_mode)) fail(path, "expected a file, found a directory");
   const auto file_size = static_cast<std::size_t>(st.st_size);
   std::size_t offset = 0, rows = 0, cols = 0, itemsize = 0;
   const Header h = read_header(f.get(), path, file_size, offset);

@@ -21,6 +21,7 @@
 #include "archetype/sweep.hpp"
 #include "backend_select.hpp"
 #include "figures_runner.hpp"
+#include "k_checks.hpp"
 #include "model_file.hpp"
 #include "output_files.hpp"
 #include "progress.hpp"
@@ -80,6 +81,10 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
 Table read_npy_table(const std::string& path, const CsvOptions& options) {
   if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
   Matrix m = read_npy(path);
+  // A matrix without rows or columns is valid NumPy but nothing to cluster.
+  const std::string shape = "(" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")";
+  if (m.cols == 0) throw InputError(path + ": header field 'shape': expected at least one column, found " + shape);
+  if (m.rows == 0) throw InputError(path + ": header field 'shape': expected at least one row, found " + shape);
   std::vector<std::size_t> cols;
   if (options.columns.empty()) {
     for (std::size_t j = 0; j < m.cols; ++j) cols.push_back(j);
@@ -107,13 +112,11 @@ Table read_npy_table(const std::string& path, const CsvOptions& options) {
     for (std::size_t i = 0; i < m.rows; ++i)
       for (std::size_t j = 0; j < cols.size(); ++j) t.features.at(i, j) = m.at(i, cols[j]);
   }
-  const std::size_t rows = t.features.rows;
   for (std::size_t j : cols) {
     t.column_names.push_back(std::to_string(j));
     t.column_indices.push_back(j);
   }
   // ids stay empty: they are the row numbers (see drop_row_number_ids).
-  if (rows == 0) throw InputError(path + ": no rows");
   return t;
 }
 
@@ -374,7 +377,9 @@ ModelReport model_json(const KMeansResult& fit, const SilhouetteResult& sil, con
                         {"centroid", centroid},
                         {"centroid_scaled", scaled},
                         {"relative_importance", rel},
-                        {"silhouette", nullable(sil.defined, sil.cluster_means.empty() ? 0.0 : sil.cluster_means[c])},
+                        // an empty cluster (k above the distinct rows) has no silhouette
+                        {"silhouette", nullable(sil.defined && fit.counts[c] > 0,
+                                                sil.cluster_means.empty() ? 0.0 : sil.cluster_means[c])},
                         {"persona", p.name},
                         {"persona_archetype", p.archetype >= 0 ? json(catalog.archetypes[static_cast<std::size_t>(p.archetype)].name) : json(nullptr)},
                         {"persona_distance", p.archetype >= 0 ? json(p.distance) : json(nullptr)},
@@ -458,6 +463,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice, co
   const SavedModel model = load_model_file(o.model_path);
   PipelineOptions po = o;
   po.csv_options.columns = model.columns;
+  po.csv_options.columns_origin = "a feature of model " + o.model_path;
   if (po.csv.empty()) throw InputError("predict needs a CSV file of creators to label");
   LoadedData data = load(po, notice);
   timer.stop("load");
@@ -524,6 +530,7 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
   timer.start();
   LoadedData data = load(o, notice);
   const Matrix& raw = data.table.features;
+  const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
   timer.stop("load");
 
   // 2. Profile every feature.
@@ -549,6 +556,11 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
   }
   s["profile"] = profile_json(profiles, qq, data);
   json warnings = json::array();
+  const auto warn = [&](const std::string& w) {
+    warnings.push_back(w);
+    notice("warning: " + w);
+  };
+  for (const std::string& w : k_warnings) warn(w);
   std::ostringstream table;
   table << render_profile_table(s["profile"], data.path, raw.rows);
 
@@ -565,9 +577,7 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
   const StandardScaler scaler = StandardScaler::from_profiles(profiles);
   for (std::size_t j = 0; j < scaler.constant.size(); ++j) {
     if (!scaler.constant[j]) continue;
-    const std::string w = "feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)";
-    warnings.push_back(w);
-    notice("warning: " + w);
+    warn("feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)");
   }
   const FigureSource fig_src = figure_source(raw);
   // Standardize in place: the raw values are not needed any more (profile,
@@ -611,6 +621,7 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
       if (!sweep->silhouette_k) throw InputError("--k auto: no k in the sweep has a defined silhouette");
       k = *sweep->silhouette_k;
     }
+    if (const auto w = sweep_empty_clusters_warning(*sweep)) warn(*w);
     s["sweep"] = sweep_json(*sweep);
     s["suggested_k"] = {{"elbow", sweep->elbow_k ? json(*sweep->elbow_k) : json(nullptr)},
                         {"silhouette", sweep->silhouette_k ? json(*sweep->silhouette_k) : json(nullptr)}};
@@ -635,6 +646,7 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
       restore_labels(*backend, fit);
     }
     timer.stop("fit");
+    if (const auto w = empty_clusters_warning(fit.counts)) warn(*w);
     timer.start();
     const SilhouetteResult sil = silhouette(*backend, z, fit.labels, k, silp);
     timer.stop("silhouette");

@@ -212,12 +212,23 @@ TEST(CsvColumns, DuplicateSelection) {
   EXPECT_EQ(error_of("a,b\n1,2\n", with_columns({"b", "1"})), "t.csv:1:1: column 'b' (field 2) is selected twice");
 }
 
+// A selected column's name goes into model.json, where predict looks it up
+// again: it must be unique, however the column was selected.
 TEST(CsvColumns, DuplicateHeaderName) {
-  EXPECT_EQ(error_of("x,y,x\n1,2,3\n", with_columns({"x"})), "t.csv:1:3: column 'x' appears twice in the header");
-  EXPECT_EQ(error_of("x,y,x\n1,2,3\n", with_id("x")), "t.csv:1:3: column 'x' appears twice in the header");
-  // Not selected by name: fine.
-  EXPECT_EQ(parse("x,y,x\n1,2,3\n", with_columns({"2", "y"})).features.values, (std::vector<float>{3, 2}));
-  EXPECT_EQ(parse("x,y,x\n1,2,3\n").features.cols, 3u);
+  const std::string twice = "t.csv:1:3: expected unique column names, found 'x' in fields 1 and 3";
+  EXPECT_EQ(error_of("x,y,x\n1,2,3\n", with_columns({"x"})), twice);
+  EXPECT_EQ(error_of("x,y,x\n1,2,3\n", with_id("x")), twice);
+  EXPECT_EQ(error_of("x,y,x\n1,2,3\n", with_columns({"2", "y"})), twice);
+  EXPECT_EQ(error_of("x,y,x\n1,2,3\n"), twice);
+  // Not selected: fine.
+  EXPECT_EQ(parse("x,y,x\n1,2,3\n", with_columns({"y"})).features.values, (std::vector<float>{2}));
+}
+
+TEST(CsvColumns, BlankHeaderName) {
+  EXPECT_EQ(error_of(",a,b\n0,1,2\n"), "t.csv:1:1: expected a column name, found an empty header field");
+  EXPECT_EQ(error_of("a, ,b\n0,1,2\n", with_columns({"1"})), "t.csv:1:2: expected a column name, found an empty header field");
+  // pandas' index column, left out: fine.
+  EXPECT_EQ(parse(",a,b\n0,1,2\n", with_columns({"a", "b"})).features.values, (std::vector<float>{1, 2}));
 }
 
 TEST(CsvColumns, IdAutoDetection) {

@@ -2,16 +2,12 @@
 // layouts, the distribution against data/generator.json and the reference
 // dataset, extra correlated metrics, parameter validation, the CLI.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +15,7 @@
 #include "archetype/error.hpp"
 #include "archetype/generator.hpp"
 #include "archetype/npy.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -37,28 +34,16 @@ const GeneratorParams& params() {
   return p;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using archetype::test::slurp;
 
 Table read_generated(const fs::path& csv) {
   archetype::CsvOptions o;  // every column but the auto-detected "User ID"
   return archetype::read_csv(csv.string(), o);
 }
 
-class GeneratorTest : public ::testing::Test {
+// A temporary directory per test (and the binary, for GeneratorCli).
+class GeneratorTest : public archetype::test::CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("archetype_gen_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path generate(const std::string& name, std::size_t rows, std::uint64_t seed, std::size_t features = 2, int threads = 0) {
     GenerateOptions o;
     o.rows = rows;
@@ -71,8 +56,6 @@ class GeneratorTest : public ::testing::Test {
     EXPECT_EQ(r.bytes, fs::file_size(o.out));
     return o.out;
   }
-
-  fs::path dir_;
 };
 
 // 150,000 rows: two full chunks and a partial one.
@@ -272,45 +255,29 @@ TEST(GeneratorParams, BadFilesNameTheFileAndField) {
 }
 
 // The binary: summary line, exit codes, bad parameters.
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
 using GeneratorCli = GeneratorTest;
-
-CliRun run_cli(const fs::path& dir, const std::string& args) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = std::string(ARCHETYPE_CLI_PATH) + " generate " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
 
 TEST_F(GeneratorCli, SummaryAndExitCodes) {
   const fs::path csv = dir_ / "g.csv";
-  CliRun r = run_cli(dir_, "--rows 1000 --seed 3 --threads 2 --params " + params_path() + " --out " + csv.string());
+  archetype::test::CliResult r = run("generate --rows 1000 --seed 3 --threads 2 --params " + params_path() + " --out " + csv.string());
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("Generated 1000 creators x 2 features to " + csv.string()), std::string::npos) << r.out;
   EXPECT_EQ(read_generated(csv).features.rows, 1000u);
 
-  r = run_cli(dir_, "--rows 10 --seed 3 --quiet --params " + params_path() + " --out " + (dir_ / "q.csv").string());
+  r = run("generate --rows 10 --seed 3 --quiet --params " + params_path() + " --out " + (dir_ / "q.csv").string());
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "");
 
   const fs::path bad = dir_ / "bad.json";
   std::ofstream(bad) << R"({"version": 1})";
-  r = run_cli(dir_, "--rows 10 --seed 1 --params " + bad.string() + " --out " + (dir_ / "b.csv").string());
+  r = run("generate --rows 10 --seed 1 --params " + bad.string() + " --out " + (dir_ / "b.csv").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find(bad.string() + ": (root): missing field 'columns'"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "b.csv"));
 
-  r = run_cli(dir_, "--rows 10 --seed 1 --features 1 --out " + (dir_ / "f.csv").string());
+  r = run("generate --rows 10 --seed 1 --features 1 --out " + (dir_ / "f.csv").string());
   EXPECT_EQ(r.code, 2);
-  r = run_cli(dir_, "--seed 1 --out " + (dir_ / "f.csv").string());
+  r = run("generate --seed 1 --out " + (dir_ / "f.csv").string());
   EXPECT_EQ(r.code, 2) << "--rows is required";
 }
 

@@ -55,13 +55,13 @@ TEST(ModelFile, NumberBeyondDoubleRangeIsAnInputError) {
 }
 
 TEST(ModelFile, BadFilesNameTheField) {
-  EXPECT_EQ(error_of("[1, 2]"), "m.json: expected a JSON object");
+  EXPECT_EQ(error_of("[1, 2]"), "m.json: expected a JSON object (a model.json written by fit or run), found array");
   EXPECT_EQ(error_of("").rfind("m.json: not valid JSON (", 0), 0u);
   EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 3")), "m.json: field 'centroids_scaled': expected 3 centroids");
   EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 1e3")), "m.json: field 'k': expected a positive integer");
   EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 18446744073709551615")), "m.json: field 'k': expected a positive integer");
   EXPECT_EQ(error_of(with("\"version\": 1", "\"version\": 4294967297")),
-            "m.json: field 'version': this build reads version 1, found 4294967297");
+            "m.json: field 'version': expected 1 (the model format this build reads), found 4294967297");
   EXPECT_EQ(error_of(with("26.5", "-26.5")), "m.json: field 'scaler.scale[0]': expected a positive number");
   EXPECT_EQ(error_of(with("[0.5, 1.4]", "[0.5]")),
             "m.json: field 'centroids_scaled[0]': expected an array of 2 numbers");

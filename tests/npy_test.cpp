@@ -139,7 +139,9 @@ TEST(NpyReadErrors, FortranOrderAndWrongShape) {
   EXPECT_NE(fortran.find("f32_fortran.npy: "), std::string::npos) << fortran;
   EXPECT_NE(fortran.find("Fortran"), std::string::npos) << fortran;
   const std::string shape = read_error(fixture("f32_3d.npy"));
-  EXPECT_NE(shape.find("wrong shape: expected (rows,) or (rows, columns), found (2, 2, 2)"), std::string::npos) << shape;
+  EXPECT_NE(shape.find("f32_3d.npy: header field 'shape': expected (rows,) or (rows, columns), found (2, 2, 2)"),
+            std::string::npos)
+      << shape;
 }
 
 TEST(NpyReadErrors, TruncatedDataAndHeader) {
@@ -181,7 +183,7 @@ TEST_F(NpyHandMade, ShapeWithoutColumnsIsRefused) {
   // (10^12, 0) has no data bytes, so the size check passed: a trillion rows
   // without features reached the pipeline (undefined behaviour in `run`).
   EXPECT_EQ(error_for("no_columns.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 0), }\n"),
-            "no_columns.npy: wrong shape: expected at least one column, found (1000000000000, 0)");
+            "no_columns.npy: header field 'shape': expected at least one column, found (1000000000000, 0)");
 }
 
 TEST_F(NpyHandMade, HugeShapeWithoutDataIsRefusedBeforeAllocating) {

@@ -31,6 +31,9 @@ struct CsvOptions {
   /// Table::dropped_rows and the first few reasons kept in
   /// Table::drop_reasons.
   bool drop_invalid = false;
+  /// Where `columns` came from, when not from the user (e.g. "a feature of
+  /// model m.json"): named in the message when one of them is missing.
+  std::string columns_origin;
 };
 
 struct Table {
@@ -44,8 +47,9 @@ struct Table {
 };
 
 /// Reads and validates a whole CSV file.  Throws InputError on bad input
-/// (including a missing or unreadable file, an empty file, a header without
-/// data rows).
+/// (including a missing or unreadable file, a directory, an empty file, a
+/// header without data rows, a binary file, a selected column whose header
+/// name is blank or not unique).
 Table read_csv(const std::string& path, const CsvOptions& options);
 
 /// Same as read_csv on text already in memory; `source_name` is used in

@@ -48,7 +48,7 @@ SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector
 SilhouetteResult silhouette(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params);
 
 struct DispersionScores {
-  bool defined = false;         ///< false with fewer than 2 non-empty clusters
+  bool defined = false;         ///< false unless 2 <= non-empty clusters <= rows - 1 (as scikit-learn)
   double calinski_harabasz = 0.0;
   double davies_bouldin = 0.0;
 };

@@ -45,7 +45,8 @@ struct FixedPoint {
   /// so every squared distance is at most 4 * max_row_norm^2.
   static FixedPoint for_data(const Matrix& X);
   /// Grids from explicit bounds: max |value|, max squared distance between
-  /// a row and any centre used with it, and the number of rows.
+  /// a row and any centre used with it, and the number of rows.  Throws
+  /// InputError when that distance exceeds the float32 range.
   static FixedPoint for_bounds(double max_abs, double max_d2, std::size_t rows);
 };
 
