@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -76,6 +77,7 @@ struct GenerateCli {
   archetype::GenerateOptions opts;
   std::string params;
   bool quiet = false;
+  bool force = false;
 };
 
 CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
@@ -90,6 +92,7 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
   cmd->add_option("--threads", g.opts.threads, "CPU threads (0 = all cores); the output does not depend on it")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", g.quiet, "No summary line");
+  cmd->add_flag("--force", g.force, "Replace FILE if it exists (without it an existing FILE is refused)");
   return cmd;
 }
 
@@ -116,6 +119,11 @@ int guarded(const std::function<int()>& body) {
 int run_generate_command(GenerateCli& g) {
   return guarded([&] {
     const std::string params = g.params.empty() ? archetype::data_dir() + "/generator.json" : g.params;
+    // The same rule as --out of the other commands: a file that is there
+    // already (perhaps hours of someone's data) is replaced only on request.
+    std::error_code ec;
+    if (!g.force && std::filesystem::exists(std::filesystem::symlink_status(g.opts.out, ec)))
+      throw archetype::InputError(g.opts.out + ": the file exists; pass --force to replace it");
     const archetype::GenerateResult r = archetype::generate_creators(archetype::load_generator_params(params), g.opts);
     if (!g.quiet) {
       const double mb = static_cast<double>(r.bytes) / 1e6;

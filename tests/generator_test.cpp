@@ -275,6 +275,15 @@ TEST_F(GeneratorCli, SummaryAndExitCodes) {
   EXPECT_NE(r.err.find(bad.string() + ": (root): missing field 'columns'"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "b.csv"));
 
+  // An existing file is replaced only with --force (and kept as it was without it).
+  r = run("generate --rows 10 --seed 3 --quiet --params " + params_path() + " --out " + csv.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "archetype: error: " + csv.string() + ": the file exists; pass --force to replace it\n");
+  EXPECT_EQ(read_generated(csv).features.rows, 1000u);
+  r = run("generate --rows 10 --seed 3 --quiet --force --params " + params_path() + " --out " + csv.string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_generated(csv).features.rows, 10u);
+
   r = run("generate --rows 10 --seed 1 --features 1 --out " + (dir_ / "f.csv").string());
   EXPECT_EQ(r.code, 2);
   r = run("generate --seed 1 --out " + (dir_ / "f.csv").string());
