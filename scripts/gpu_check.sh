@@ -14,7 +14,7 @@
 set -uo pipefail
 RES=${1:?usage: scripts/gpu_check.sh RESULTS_DIR [CARRY_DIR]}
 CARRY=${2:-device-carry}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BIN="$PWD/$CARRY/bin"
 mkdir -p "$RES"
 RES=$(cd "$RES" && pwd)
