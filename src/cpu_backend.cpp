@@ -240,6 +240,26 @@ void kpp_block(const float* x, std::size_t d, std::size_t len, const ModelBatch&
   }
 }
 
+/// k-means++ potential of one tile of rows under each model's current
+/// centres (out[b * stride] for model b): the per-tile prefix that
+/// Backend::kpp_sample walks.  A free function so that it gets the
+/// vectorised clones; rows in blocks of kBlock, as kpp_block.
+ARCHETYPE_CLONES
+void kpp_tile_potentials(const float* x, std::size_t d, std::size_t len, const ModelBatch& batch,
+                         const std::size_t* offsets, float dscale, float* __restrict closest,
+                         float* __restrict dist, std::int64_t* __restrict out, std::size_t stride) {
+  for (int b = 0; b < batch.models; ++b) {
+    const float* centers = batch.centers + offsets[b];
+    std::int64_t sum = 0;
+    for (std::size_t r = 0; r < len; r += kBlock) {
+      const std::size_t m = std::min(kBlock, len - r);
+      closest_of_block(x + r * d, d, m, centers, batch.ks[b], closest, dist);
+      for (std::size_t i = 0; i < m; ++i) sum += quantize_distance(closest[i], dscale);
+    }
+    out[static_cast<std::size_t>(b) * stride] = sum;
+  }
+}
+
 /// Lloyd sums of one block for every model of the batch: the quantized
 /// features are computed once, then per model the nearest centres and the
 /// masked per-cluster sums; acc per model = [k counts | k x d sums | inertia].
@@ -459,16 +479,8 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t t = 0; t < T; ++t) {
         const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
-        for (int b = 0; b < batch.models; ++b) {
-          const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
-          std::int64_t sum = 0;
-          for (std::size_t r = begin; r < end; r += kBlock) {
-            const std::size_t len = std::min(kBlock, end - r);
-            closest_of_block(X_->row(r), d_, len, centers, batch.ks[b], scratch.best, scratch.dist);
-            for (std::size_t i = 0; i < len; ++i) sum += quantize_distance(scratch.best[i], dscale);
-          }
-          tile_potential_[static_cast<std::size_t>(b) * T + t] = sum;
-        }
+        kpp_tile_potentials(X_->row(begin), d_, end - begin, batch, batch_offsets_.data(), dscale, scratch.best,
+                            scratch.dist, tile_potential_.data() + t, T);
       }
     }
     // Each target: the tile holding it, then that tile's rows in order.

@@ -140,9 +140,11 @@ KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp,
   res.stability.inertia_median = median(inertias);
   // Each run's labels on the compared rows, from its final centres (the
   // labels it ended with: nearest centre, the backends' float operations).
+  // One run has no pair to compare: no sample, no labels (mean_ari 1).
+  const int n_runs = static_cast<int>(res.runs.size());
+  if (n_runs < 2) return res;
   const std::vector<std::size_t> cmp_rows = stability_rows(n, params.stability_rows, params.seed);
   const std::size_t cmp_n = cmp_rows.empty() ? n : cmp_rows.size();
-  const int n_runs = static_cast<int>(res.runs.size());
   res.stability.rows_compared = cmp_n;
   std::vector<std::int32_t> run_labels(static_cast<std::size_t>(n_runs) * cmp_n);
   for (int r = 0; r < n_runs; ++r) {

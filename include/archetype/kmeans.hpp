@@ -55,7 +55,7 @@ struct KMeansRun {
 struct Stability {
   double inertia_min = 0.0, inertia_median = 0.0, inertia_max = 0.0;
   double mean_ari = 1.0;        ///< mean pairwise adjusted Rand index of the runs' labels
-  std::size_t rows_compared = 0;
+  std::size_t rows_compared = 0;  ///< rows the ARI compares (0 with a single run: nothing to compare)
 };
 
 struct KMeansResult {
