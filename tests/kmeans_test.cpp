@@ -138,6 +138,26 @@ TEST(KMeansSemantics, BestRunHasLowestInertiaAndStabilityIsConsistent) {
   EXPECT_EQ(r.stability.rows_compared, 2600u);
 }
 
+// One run has nothing to compare: no stability sample is drawn; the run is
+// the same as the first run of a 10-run fit (same seed + 0 stream).
+TEST(KMeansSemantics, SingleRunComparesNoRows) {
+  const Matrix X = test::reference_scaled();
+  auto backend = make_cpu_backend(2);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  backend->bind(X, fp, 5);
+  KMeansParams p;
+  p.n_clusters = 5;
+  p.n_init = 1;
+  const KMeansResult one = fit_kmeans(*backend, X, fp, p);
+  ASSERT_EQ(one.runs.size(), 1u);
+  EXPECT_EQ(one.stability.rows_compared, 0u);
+  EXPECT_EQ(one.stability.mean_ari, 1.0);
+  EXPECT_EQ(one.stability.inertia_min, one.inertia);
+  const KMeansResult ten = fit_reference(5, 1e-4);
+  EXPECT_EQ(one.runs[0].inertia, ten.runs[0].inertia);
+  EXPECT_EQ(one.runs[0].centers, ten.runs[0].centers);
+}
+
 // Three distinct points, k = 3, many duplicates: k-means++ runs out of
 // potential and Lloyd must relocate empty clusters; every cluster ends up
 // with rows and the inertia is 0.
