@@ -125,8 +125,15 @@ TEST_F(OutputRules, OutThatIsAFileExitsTwo) {
 }
 
 TEST_F(OutputRules, ReadOnlyOutExitsTwo) {
-  if (::geteuid() == 0) GTEST_SKIP() << "running as root: permission bits do not stop root from writing "
-                                        "(OutUnderARegularFileExitsTwo covers an unwritable --out)";
+  if (::geteuid() == 0) {
+    // Permission bits do not stop root; /proc is a directory that nobody,
+    // root included, can create files or folders in.
+    const auto r = fit("/proc");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err.rfind("archetype: error: /proc: cannot write in the output directory (", 0), 0u) << r.err;
+    EXPECT_FALSE(fs::exists("/proc/summary.json"));
+    return;
+  }
   const fs::path out = dir() / "o";
   write(out / "notes.txt", "mine");
   ::chmod(out.c_str(), 0555);
