@@ -211,6 +211,17 @@ ARCHETYPE_INLINE void closest_of_block(const float* x, std::size_t d, std::size_
   }
 }
 
+/// The k-means++ potential of a block (its quantized squared distances to
+/// the nearest of k centres, summed); closest[] keeps the distances.
+ARCHETYPE_INLINE std::int64_t block_potential(const float* x, std::size_t d, std::size_t len, const float* centers,
+                                              int k, float dscale, float* __restrict closest,
+                                              float* __restrict dist) {
+  closest_of_block(x, d, len, centers, k, closest, dist);
+  std::int64_t sum = 0;
+  for (std::size_t r = 0; r < len; ++r) sum += quantize_distance(closest[r], dscale);
+  return sum;
+}
+
 /// k-means++ potentials of one block for every model of the batch (layout
 /// of Backend::kpp_potentials): the block stays in L1 while all models and
 /// their candidates are evaluated.
@@ -222,10 +233,7 @@ void kpp_block(const float* x, std::size_t d, std::size_t len, const ModelBatch&
   const float* cand = candidates;
   for (int b = 0; b < batch.models; ++b) {
     const int k = batch.ks[b];
-    closest_of_block(x, d, len, centers, k, closest, dist);
-    std::int64_t own = 0;
-    for (std::size_t r = 0; r < len; ++r) own += quantize_distance(closest[r], dscale);
-    *pot++ += own;
+    *pot++ += block_potential(x, d, len, centers, k, dscale, closest, dist);
     for (int t = 0; t < trials[b]; ++t) {
       distances_to(x, d, len, cand + static_cast<std::size_t>(t) * d, dist);
       std::int64_t sum = 0;
@@ -251,11 +259,8 @@ void kpp_tile_potentials(const float* x, std::size_t d, std::size_t len, const M
   for (int b = 0; b < batch.models; ++b) {
     const float* centers = batch.centers + offsets[b];
     std::int64_t sum = 0;
-    for (std::size_t r = 0; r < len; r += kBlock) {
-      const std::size_t m = std::min(kBlock, len - r);
-      closest_of_block(x + r * d, d, m, centers, batch.ks[b], closest, dist);
-      for (std::size_t i = 0; i < m; ++i) sum += quantize_distance(closest[i], dscale);
-    }
+    for (std::size_t r = 0; r < len; r += kBlock)
+      sum += block_potential(x + r * d, d, std::min(kBlock, len - r), centers, batch.ks[b], dscale, closest, dist);
     out[static_cast<std::size_t>(b) * stride] = sum;
   }
 }

@@ -81,10 +81,11 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
 Table read_npy_table(const std::string& path, const CsvOptions& options) {
   if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
   Matrix m = read_npy(path);
-  // A matrix without rows or columns is valid NumPy but nothing to cluster.
-  const std::string shape = "(" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")";
-  if (m.cols == 0) throw InputError(path + ": header field 'shape': expected at least one column, found " + shape);
-  if (m.rows == 0) throw InputError(path + ": header field 'shape': expected at least one row, found " + shape);
+  // A matrix without rows is valid NumPy but nothing to cluster (read_npy
+  // itself refuses shapes without columns).
+  if (m.rows == 0)
+    throw InputError(path + ": header field 'shape': expected at least one row, found (0, " + std::to_string(m.cols) +
+                     ")");
   std::vector<std::size_t> cols;
   if (options.columns.empty()) {
     for (std::size_t j = 0; j < m.cols; ++j) cols.push_back(j);

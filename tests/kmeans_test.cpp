@@ -18,7 +18,7 @@ const double kReferenceWcss[] = {2894.453828799, 1098.524009228, 593.574481068, 
 const std::vector<std::vector<std::int64_t>> kReferenceSizes = {
     {991, 1609}, {629, 937, 1034}, {400, 573, 600, 1027}, {312, 398, 499, 600, 791}, {284, 367, 398, 452, 499, 600}};
 
-KMeansResult fit_reference(int k, double tol, int threads = 2) {
+KMeansResult fit_reference(int k, double tol, int threads = 2, int n_init = 10) {
   static const Matrix X = test::reference_scaled();
   auto backend = make_cpu_backend(threads);
   const FixedPoint fp = FixedPoint::for_data(X);
@@ -26,6 +26,7 @@ KMeansResult fit_reference(int k, double tol, int threads = 2) {
   KMeansParams p;
   p.n_clusters = k;
   p.tol = tol;
+  p.n_init = n_init;
   return fit_kmeans(*backend, X, fp, p);
 }
 
@@ -141,14 +142,7 @@ TEST(KMeansSemantics, BestRunHasLowestInertiaAndStabilityIsConsistent) {
 // One run has nothing to compare: no stability sample is drawn; the run is
 // the same as the first run of a 10-run fit (same seed + 0 stream).
 TEST(KMeansSemantics, SingleRunComparesNoRows) {
-  const Matrix X = test::reference_scaled();
-  auto backend = make_cpu_backend(2);
-  const FixedPoint fp = FixedPoint::for_data(X);
-  backend->bind(X, fp, 5);
-  KMeansParams p;
-  p.n_clusters = 5;
-  p.n_init = 1;
-  const KMeansResult one = fit_kmeans(*backend, X, fp, p);
+  const KMeansResult one = fit_reference(5, 1e-4, 2, 1);
   ASSERT_EQ(one.runs.size(), 1u);
   EXPECT_EQ(one.stability.rows_compared, 0u);
   EXPECT_EQ(one.stability.mean_ari, 1.0);
