@@ -199,7 +199,7 @@ __global__ void lloyd_batch_kernel(const float* __restrict__ x, std::size_t n, i
           float s = 0.0f;
           for (int j = 0; j < d; ++j) {
             const float diff = L.xs[static_cast<std::size_t>(j) * tile + r] - cen[c * d + j];
-            s = s + diff * diff;
+            s = add_square(diff, s);
           }
           if (s < best) {
             best = s;

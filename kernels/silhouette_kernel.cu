@@ -45,8 +45,8 @@ __global__ void silhouette_sums_kernel(const float* __restrict__ xs, std::size_t
           const float u = x0 - chunk[jj];
           const float v = x1 - chunk[kChunk + jj];
           float s = 0.0f;
-          s = s + u * u;
-          s = s + v * v;
+          s = add_square(u, s);
+          s = add_square(v, s);
           part = part + sqrtf(s);
         }
         acc += static_cast<double>(part);
@@ -57,7 +57,7 @@ __global__ void silhouette_sums_kernel(const float* __restrict__ xs, std::size_t
           float s = 0.0f;
           for (int f = 0; f < d; ++f) {
             const float u = xi[f] - chunk[f * kChunk + jj];
-            s = s + u * u;
+            s = add_square(u, s);
           }
           part = part + sqrtf(s);
         }

@@ -63,8 +63,8 @@ ARCHETYPE_INLINE void nearest_centres(const float* x, std::size_t d, std::size_t
         // squared_distance() spelled out: s starts at the first square
         // (0 + x == x for x >= 0).
         const Lanes u = x0 - centers[2 * c], v = x1 - centers[2 * c + 1];
-        Lanes s = u * u;
-        s = s + v * v;
+        Lanes s;
+        for (std::size_t i = 0; i < kLanes; ++i) s[i] = add_square(v[i], add_square(u[i], 0.0f));
         const LaneInts closer = s < b;  // all ones where strictly closer
         b = closer ? s : b;
         l = closer ? c : l;
@@ -191,8 +191,8 @@ ARCHETYPE_INLINE void distances_to(const float* x, std::size_t d, std::size_t m,
       const float d0 = x[2 * r] - c0;
       const float d1 = x[2 * r + 1] - c1;
       float s = 0.0f;
-      s = s + d0 * d0;
-      s = s + d1 * d1;
+      s = add_square(d0, s);
+      s = add_square(d1, s);
       out[r] = s;
     }
   } else {

@@ -40,8 +40,8 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
     for (std::size_t j = begin; j < end; ++j) {
       const Lanes u = x0 - xs0[j];
       const Lanes v = x1 - xs1[j];
-      Lanes s = u * u;
-      s = s + v * v;
+      Lanes s;
+      for (std::size_t i = 0; i < kLanes; ++i) s[i] = add_square(v[i], add_square(u[i], 0.0f));
       Lanes root;
 #pragma GCC unroll 16
       for (std::size_t r = 0; r < kLanes; ++r) root[r] = std::sqrt(s[r]);
@@ -54,7 +54,7 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
         Lanes xf;
         for (std::size_t r = 0; r < kLanes; ++r) xf[r] = xi[f * kLanes + r];
         const Lanes u = xf - xs[f * n + j];
-        s = f == 0 ? u * u : s + u * u;
+        for (std::size_t i = 0; i < kLanes; ++i) s[i] = add_square(u[i], s[i]);
       }
       Lanes root;
 #pragma GCC unroll 16

@@ -1,11 +1,16 @@
 // The one squared-distance function and the silhouette formula, shared by
-// both backends.  Both evaluate exactly these float operations in this order
-// (the CUDA kernels are compiled with --fmad=false and the C++ code with
-// -ffp-contract=off, so no multiply-add is ever fused):
-//   s = 0; for j = 0..d-1: s = s + (a_j - b_j) * (a_j - b_j).
-// (0 + x == x exactly, so the first step is just the first square.)
+// every backend.  All evaluate exactly these float operations in this order:
+//   s = 0; for j = 0..d-1: diff = a_j - b_j; s = fma(diff, diff, s)
+// where fma is the correctly rounded fused multiply-add (std::fma on the
+// CPU, __fmaf_rn on CUDA: the same function, so the same bits).  Nothing
+// else is fused: the C++ code is compiled with -ffp-contract=off and the
+// CUDA kernels with --fmad=false, so only the fma spelled out here is one.
+// (fma(x, x, 0) == x * x exactly, so the first step is just the first square.)
+// The CPU loops that vectorise this across rows call add_square() so that
+// every path performs the same operation.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -22,12 +27,18 @@ namespace archetype {
 /// float, then added to a double accumulator.  See docs/ARCHITECTURE.md.
 constexpr std::size_t kSilhouetteChunk = 128;
 
+/// s + diff * diff with one rounding (fused multiply-add).
+ARCHETYPE_HD inline float add_square(float diff, float s) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(diff, diff, s);
+#else
+  return std::fma(diff, diff, s);
+#endif
+}
+
 ARCHETYPE_HD inline float squared_distance(const float* a, const float* b, std::size_t d) {
   float s = 0.0f;
-  for (std::size_t j = 0; j < d; ++j) {
-    const float diff = a[j] - b[j];
-    s = s + diff * diff;
-  }
+  for (std::size_t j = 0; j < d; ++j) s = add_square(a[j] - b[j], s);
   return s;
 }
 
