@@ -19,270 +19,78 @@
 
 #include "archetype/backend.hpp"
 #include "archetype/distance.hpp"
+#include "cpu_kernels.hpp"
 #include "cpu_silhouette.hpp"
 
 namespace archetype {
 namespace {
 
-constexpr std::size_t kBlock = 256;         // rows per inner block
+using cpu::GroupScratch;
+using cpu::kBlock;
+
 constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
 constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread
+/// k-means++ keeps each model's nearest-centre distances (n floats) between
+/// passes, so that every step folds in one new centre instead of
+/// recomputing all of them (O(n k d) instead of O(n k^2 d) per fit).  Every
+/// model is cached when they all fit in the data's own size (or
+/// kCacheSmall); otherwise, when the batch's mean k is at least
+/// kCacheMinMeanK (where recomputing costs most), as many models as
+/// kCacheBudget (or the data's size) holds, and the rest recompute.  Small
+/// k on large data thus keep memory flat (the 10M-row sweep).
+constexpr std::size_t kCacheSmall = std::size_t{32} << 20;
+constexpr int kCacheMinMeanK = 16;
+constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
 
-// The hot loops are compiled three times (AVX-512, AVX2, baseline SSE2) and
-// picked at load time.  All three perform the same IEEE operations in the
-// same order (no FMA: -ffp-contract=off), so they return the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ARCHETYPE_CLONES
-#endif
-#define ARCHETYPE_INLINE inline __attribute__((always_inline))
-
-constexpr std::size_t kLanes = 16;
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-typedef std::int32_t LaneInts __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
-
-/// Nearest centre for m rows of x: labels into lab, squared distances into
-/// best.  Ties keep the lowest centre index (strict <).  For d = 2 the rows
-/// are taken kLanes at a time in GCC vectors that stay in registers while
-/// all k centres are tried, so each row is read once and its running best
-/// never goes back to memory.
-ARCHETYPE_INLINE void nearest_centres(const float* x, std::size_t d, std::size_t m, const float* centers, int k,
-                                      std::int32_t* __restrict lab, float* __restrict best, float* __restrict dist) {
-  std::size_t r0 = 0;
-  if (d == 2) {
-    for (; r0 + kLanes <= m; r0 += kLanes) {
-      Lanes x0, x1;
-      for (std::size_t i = 0; i < kLanes; ++i) {
-        x0[i] = x[2 * (r0 + i)];
-        x1[i] = x[2 * (r0 + i) + 1];
-      }
-      Lanes b = x0 * 0.0f + std::numeric_limits<float>::infinity();
-      LaneInts l = {};
-      for (int c = 0; c < k; ++c) {
-        // squared_distance() spelled out: s starts at the first square
-        // (0 + x == x for x >= 0).
-        const Lanes u = x0 - centers[2 * c], v = x1 - centers[2 * c + 1];
-        Lanes s;
-        for (std::size_t i = 0; i < kLanes; ++i) s[i] = add_square(v[i], add_square(u[i], 0.0f));
-        const LaneInts closer = s < b;  // all ones where strictly closer
-        b = closer ? s : b;
-        l = closer ? c : l;
-      }
-      for (std::size_t i = 0; i < kLanes; ++i) {
-        best[r0 + i] = b[i];
-        lab[r0 + i] = l[i];
-      }
-    }
-  }
-  // The remaining rows (and every row when d != 2), one centre at a time.
-  for (std::size_t r = r0; r < m; ++r) {
-    best[r] = std::numeric_limits<float>::infinity();
-    lab[r] = 0;
-  }
-  for (int c = 0; c < k && r0 < m; ++c) {
-    const float* cc = centers + static_cast<std::size_t>(c) * d;
-    for (std::size_t r = r0; r < m; ++r) dist[r] = squared_distance(x + r * d, cc, d);
-    for (std::size_t r = r0; r < m; ++r) {
-      const float s = dist[r], b = best[r];
-      const std::int32_t closer = -static_cast<std::int32_t>(s < b);
-      best[r] = s < b ? s : b;
-      lab[r] = (lab[r] & ~closer) | (c & closer);
-    }
-  }
-}
-
-/// Per-block scratch of the Lloyd pass (one per thread, sized at bind).
-struct BlockScratch {
-  std::int32_t lab[kBlock];
-  float best[kBlock];
-  float dist[kBlock];
-  std::vector<std::int32_t> q;  // quantized features, feature-major (d x kBlock)
-};
-
-/// acc[c] += sign * count, acc[k + c*d + j] += sign * sum of q over the rows
-/// of the block whose label in `lab` is c (rows labelled -1 add nothing).
-/// One masked pass per cluster; it vectorises, and being integer its order
-/// does not matter.
-ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
-                                  std::size_t d, std::size_t kk, std::int64_t sign, std::int64_t* __restrict acc) {
-  // In-block sums fit an int32: m <= kBlock = 256 values with |q| < 2^23
-  // (kFeatureBits), so the masked reductions run on 32-bit lanes.
-  static_assert(kBlock <= 256, "int32 block sums need |sum| < 256 * 2^23 = 2^31");
-  if (d == 2) {
-    const std::int32_t* __restrict q0 = q;
-    const std::int32_t* __restrict q1 = q + m;
-    for (std::size_t c = 0; c < kk; ++c) {
-      const std::int32_t cl = static_cast<std::int32_t>(c);
-      std::int32_t cnt = 0, s0 = 0, s1 = 0;
-      for (std::size_t r = 0; r < m; ++r) {
-        const std::int32_t in = -static_cast<std::int32_t>(lab[r] == cl);  // all ones when in cluster c
-        cnt -= in;
-        s0 += q0[r] & in;
-        s1 += q1[r] & in;
-      }
-      acc[c] += sign * cnt;
-      acc[kk + 2 * c] += sign * s0;
-      acc[kk + 2 * c + 1] += sign * s1;
-    }
-    return;
-  }
-  for (std::size_t c = 0; c < kk; ++c) {
-    const std::int32_t cl = static_cast<std::int32_t>(c);
-    std::int32_t cnt = 0;
-    for (std::size_t r = 0; r < m; ++r) cnt += lab[r] == cl;
-    acc[c] += sign * cnt;
-    for (std::size_t j = 0; j < d; ++j) {
-      std::int32_t sum = 0;
-      const std::int32_t* qj = q + j * m;
-      for (std::size_t r = 0; r < m; ++r) sum += qj[r] & -static_cast<std::int32_t>(lab[r] == cl);
-      acc[kk + c * d + j] += sign * sum;
-    }
-  }
-}
-
-/// One block of the Lloyd pass: nearest centres, inertia, and the change of
-/// the per-cluster integer sums, acc = [k counts | k x d sums], caused by
-/// the rows whose label changed.  The backend keeps running sums, so a pass
-/// in which few labels change costs little more than the distances; the
-/// result is the same integer sum as a full recount.
-ARCHETYPE_CLONES
+/// One block of the stored-labels Lloyd pass: nearest centres, inertia, and
+/// the change of the per-cluster integer sums, acc = [k counts | k x d
+/// sums], caused by the rows whose label changed.  The backend keeps running
+/// sums, so a pass in which few labels change costs little more than the
+/// distances; the result is the same integer sum as a full recount.
 void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k, float fscale,
-                 float dscale, bool fresh, std::int32_t* __restrict labels, BlockScratch& s,
+                 float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
                  std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
-  nearest_centres(x, d, m, centers, k, s.lab, s.best, s.dist);
+  cpu::nearest_block(x, d, m, centers, k, s.lab, s.best, s);
   const std::int32_t* __restrict lab = s.lab;
-  std::int64_t in = 0;
-  for (std::size_t r = 0; r < m; ++r) in += quantize_distance(s.best[r], dscale);
-  inertia += in;
+  inertia += cpu::quantized_sum(s.best, m, dscale);
   std::int64_t ch = 0;
   for (std::size_t r = 0; r < m; ++r) ch += labels[r] != lab[r];
   if (ch == 0) return;
   changed += ch;
-  std::int32_t* __restrict q = s.q.data();
-  for (std::size_t j = 0; j < d; ++j)
-    for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
   const std::size_t kk = static_cast<std::size_t>(k);
   if (static_cast<std::size_t>(ch) * 8 > m) {
     // Many changes: recount the block under the new labels, minus under the old.
-    masked_sums(lab, q, m, d, kk, 1, acc);
-    if (!fresh) masked_sums(labels, q, m, d, kk, -1, acc);
-    for (std::size_t r = 0; r < m; ++r) labels[r] = lab[r];
+    cpu::add_cluster_sums(x, d, m, lab, fscale, kk, 1, acc, s);
+    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, fscale, kk, -1, acc, s);
+    std::copy(lab, lab + m, labels);
     return;
   }
   for (std::size_t r = 0; r < m; ++r) {
     const std::int32_t from = labels[r], to = lab[r];
     if (from == to) continue;
+    const float* xr = x + r * d;
     if (from >= 0) {
-      acc[static_cast<std::size_t>(from)] -= 1;
-      for (std::size_t j = 0; j < d; ++j) acc[kk + static_cast<std::size_t>(from) * d + j] -= q[j * m + r];
+      std::int64_t* a = acc + kk + static_cast<std::size_t>(from) * d;
+      acc[from] -= 1;
+      for (std::size_t j = 0; j < d; ++j) a[j] -= quantize_feature(xr[j], fscale);
     }
-    acc[static_cast<std::size_t>(to)] += 1;
-    for (std::size_t j = 0; j < d; ++j) acc[kk + static_cast<std::size_t>(to) * d + j] += q[j * m + r];
+    std::int64_t* a = acc + kk + static_cast<std::size_t>(to) * d;
+    acc[to] += 1;
+    for (std::size_t j = 0; j < d; ++j) a[j] += quantize_feature(xr[j], fscale);
     labels[r] = to;
   }
 }
 
-/// Squared distance of every row in a block to one centre.
-ARCHETYPE_INLINE void distances_to(const float* x, std::size_t d, std::size_t m, const float* center, float* out) {
-  if (d == 2) {
-    const float c0 = center[0], c1 = center[1];
-    for (std::size_t r = 0; r < m; ++r) {
-      const float d0 = x[2 * r] - c0;
-      const float d1 = x[2 * r + 1] - c1;
-      float s = 0.0f;
-      s = add_square(d0, s);
-      s = add_square(d1, s);
-      out[r] = s;
-    }
-  } else {
-    for (std::size_t r = 0; r < m; ++r) out[r] = squared_distance(x + r * d, center, d);
-  }
-}
-
-/// closest[r] = squared distance of row r of the block to the nearest of
-/// the k centres (the minimum is exact, so the order of centres is free).
-ARCHETYPE_INLINE void closest_of_block(const float* x, std::size_t d, std::size_t len, const float* centers, int k,
-                                       float* __restrict closest, float* __restrict dist) {
-  distances_to(x, d, len, centers, closest);
-  for (int c = 1; c < k; ++c) {
-    distances_to(x, d, len, centers + static_cast<std::size_t>(c) * d, dist);
-    for (std::size_t r = 0; r < len; ++r) closest[r] = dist[r] < closest[r] ? dist[r] : closest[r];
-  }
-}
-
-/// The k-means++ potential of a block (its quantized squared distances to
-/// the nearest of k centres, summed); closest[] keeps the distances.
-ARCHETYPE_INLINE std::int64_t block_potential(const float* x, std::size_t d, std::size_t len, const float* centers,
-                                              int k, float dscale, float* __restrict closest,
-                                              float* __restrict dist) {
-  closest_of_block(x, d, len, centers, k, closest, dist);
-  std::int64_t sum = 0;
-  for (std::size_t r = 0; r < len; ++r) sum += quantize_distance(closest[r], dscale);
-  return sum;
-}
-
-/// k-means++ potentials of one block for every model of the batch (layout
-/// of Backend::kpp_potentials): the block stays in L1 while all models and
-/// their candidates are evaluated.
-ARCHETYPE_CLONES
-void kpp_block(const float* x, std::size_t d, std::size_t len, const ModelBatch& batch, const float* candidates,
-               const int* trials, float dscale, float* __restrict closest, float* __restrict dist,
-               std::int64_t* __restrict pot) {
-  const float* centers = batch.centers;
-  const float* cand = candidates;
-  for (int b = 0; b < batch.models; ++b) {
-    const int k = batch.ks[b];
-    *pot++ += block_potential(x, d, len, centers, k, dscale, closest, dist);
-    for (int t = 0; t < trials[b]; ++t) {
-      distances_to(x, d, len, cand + static_cast<std::size_t>(t) * d, dist);
-      std::int64_t sum = 0;
-      for (std::size_t r = 0; r < len; ++r) {
-        const float c = closest[r], s = dist[r];
-        sum += quantize_distance(s < c ? s : c, dscale);  // min(closest, s)
-      }
-      *pot++ += sum;
-    }
-    centers += static_cast<std::size_t>(k) * d;
-    cand += static_cast<std::size_t>(trials[b]) * d;
-  }
-}
-
-/// k-means++ potential of one tile of rows under each model's current
-/// centres (out[b * stride] for model b): the per-tile prefix that
-/// Backend::kpp_sample walks.  A free function so that it gets the
-/// vectorised clones; rows in blocks of kBlock, as kpp_block.
-ARCHETYPE_CLONES
-void kpp_tile_potentials(const float* x, std::size_t d, std::size_t len, const ModelBatch& batch,
-                         const std::size_t* offsets, float dscale, float* __restrict closest,
-                         float* __restrict dist, std::int64_t* __restrict out, std::size_t stride) {
-  for (int b = 0; b < batch.models; ++b) {
-    const float* centers = batch.centers + offsets[b];
-    std::int64_t sum = 0;
-    for (std::size_t r = 0; r < len; r += kBlock)
-      sum += block_potential(x + r * d, d, std::min(kBlock, len - r), centers, batch.ks[b], dscale, closest, dist);
-    out[static_cast<std::size_t>(b) * stride] = sum;
-  }
-}
-
-/// Lloyd sums of one block for every model of the batch: the quantized
-/// features are computed once, then per model the nearest centres and the
-/// masked per-cluster sums; acc per model = [k counts | k x d sums | inertia].
-ARCHETYPE_CLONES
+/// Lloyd sums of one block for every model of the batch; acc per model =
+/// [k counts | k x d sums | inertia].
 void lloyd_batch_block(const float* x, std::size_t d, std::size_t m, const ModelBatch& batch, float fscale,
-                       float dscale, BlockScratch& s, std::int64_t* __restrict acc) {
-  std::int32_t* __restrict q = s.q.data();
-  for (std::size_t j = 0; j < d; ++j)
-    for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
+                       float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
   for (int b = 0; b < batch.models; ++b) {
-    const int k = batch.ks[b];
-    const std::size_t kk = static_cast<std::size_t>(k);
-    nearest_centres(x, d, m, centers, k, s.lab, s.best, s.dist);
-    masked_sums(s.lab, q, m, d, kk, 1, acc);
-    std::int64_t in = 0;
-    for (std::size_t r = 0; r < m; ++r) in += quantize_distance(s.best[r], dscale);
-    acc[kk * (d + 1)] += in;
+    const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
+    cpu::nearest_block(x, d, m, centers, batch.ks[b], s.lab, s.best, s);
+    cpu::add_cluster_sums(x, d, m, s.lab, fscale, kk, 1, acc, s);
+    acc[kk * (d + 1)] += cpu::quantized_sum(s.best, m, dscale);
     acc += kk * (d + 1) + 1;
     centers += kk * d;
   }
@@ -317,8 +125,11 @@ class CpuBackend final : public Backend {
     // Per thread: k counts and k x d sums, 64 spare values so that two
     // threads' accumulators never share a cache line.
     const std::size_t per_thread = static_cast<std::size_t>(k_max_) * (d_ + 1) + 64;
-    scratch_.assign(static_cast<std::size_t>(threads_), BlockScratch{});
-    for (BlockScratch& s : scratch_) s.q.assign(kBlock * d_, 0);
+    scratch_.assign(static_cast<std::size_t>(threads_), GroupScratch{});
+    for (GroupScratch& s : scratch_) s.size_for(d_);
+    cache_slots_ = 0;
+    cache_.clear();
+    cache_.shrink_to_fit();
     thread_acc_.assign(static_cast<std::size_t>(threads_) * per_thread, 0);
     per_thread_ = per_thread;
   }
@@ -357,7 +168,7 @@ class CpuBackend final : public Backend {
 #pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : inertia, changed)
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
-      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       std::int32_t* const labels = labels_.data();
       const std::size_t n = n_, d = d_;
       const float* const data = X_->values.data();
@@ -415,6 +226,19 @@ class CpuBackend final : public Backend {
     batch_acc_.assign(static_cast<std::size_t>(threads_) * batch_per_thread_, 0);
     tile_potential_.assign(static_cast<std::size_t>(max_models_) * tiles(), 0);
     batch_offsets_.assign(static_cast<std::size_t>(max_models_) + 1, 0);
+    batch_cache_.assign(static_cast<std::size_t>(max_models_), nullptr);
+    batch_fold_.assign(static_cast<std::size_t>(max_models_), 0);
+    // The k-means++ distance cache: as many models as the budget holds.
+    cache_slots_ = 0;
+    const std::size_t per_model = n_ * sizeof(float), data = n_ * d_ * sizeof(float);
+    if (n_ > 0 && per_model * static_cast<std::size_t>(max_models_) <= std::max(kCacheSmall, data)) {
+      cache_slots_ = max_models_;
+    } else if (n_ > 0 && max_total_k_ >= kCacheMinMeanK * max_models_) {
+      cache_slots_ = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
+                                                            std::max(kCacheBudget, data) / per_model));
+    }
+    cache_.assign(static_cast<std::size_t>(cache_slots_) * n_, 0.0f);
+    cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
   }
 
   void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
@@ -425,7 +249,7 @@ class CpuBackend final : public Backend {
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
-      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       const std::size_t n = n_, d = d_;
       const float* const data = X_->values.data();
 #pragma omp for schedule(static)
@@ -453,16 +277,28 @@ class CpuBackend final : public Backend {
                       std::int64_t* out) override {
     const std::size_t values = check_batch(batch, trials);
     const float dscale = fp_.dist_scale();
+    plan_cache(batch);
     std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
-      std::int64_t* pot = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
-      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < n_; b += kBlock)
-        kpp_block(X_->row(b), d_, std::min(kBlock, n_ - b), batch, candidates, trials, dscale, scratch.best,
-                  scratch.dist, pot);
+      for (std::size_t r = 0; r < n_; r += kBlock) {
+        const std::size_t m = std::min(kBlock, n_ - r);
+        const float* x = X_->row(r);
+        std::int64_t* pot = acc;
+        const float* cand = candidates;
+        for (int b = 0; b < batch.models; ++b) {
+          const float* closest = block_closest(batch, b, r, m, scratch);
+          *pot++ += cpu::quantized_sum(closest, m, dscale);
+          cpu::candidate_potentials(x, d_, m, cand, trials[b], closest, dscale, pot, scratch);
+          pot += trials[b];
+          cand += static_cast<std::size_t>(trials[b]) * d_;
+        }
+      }
     }
+    commit_cache(batch);
     std::fill(out, out + values, 0);
     for (int t = 0; t < threads_; ++t)
       for (std::size_t i = 0; i < values; ++i) out[i] += batch_acc_[static_cast<std::size_t>(t) * batch_per_thread_ + i];
@@ -473,25 +309,29 @@ class CpuBackend final : public Backend {
     check_batch(batch, nullptr);
     const float dscale = fp_.dist_scale();
     const std::size_t T = tiles();
-    // Centre offsets of the models, then each (model, tile) potential.
-    batch_offsets_[0] = 0;
-    for (int b = 0; b < batch.models; ++b)
-      batch_offsets_[static_cast<std::size_t>(b) + 1] = batch_offsets_[static_cast<std::size_t>(b)] +
-                                                        static_cast<std::size_t>(batch.ks[b]) * d_;
+    plan_cache(batch);
+    // Each (model, tile) potential, blocks of kBlock rows in order.
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
-      BlockScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
       for (std::size_t t = 0; t < T; ++t) {
         const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
-        kpp_tile_potentials(X_->row(begin), d_, end - begin, batch, batch_offsets_.data(), dscale, scratch.best,
-                            scratch.dist, tile_potential_.data() + t, T);
+        for (int b = 0; b < batch.models; ++b) {
+          std::int64_t sum = 0;
+          for (std::size_t r = begin; r < end; r += kBlock) {
+            const std::size_t m = std::min(kBlock, end - r);
+            sum += cpu::quantized_sum(block_closest(batch, b, r, m, scratch), m, dscale);
+          }
+          tile_potential_[static_cast<std::size_t>(b) * T + t] = sum;
+        }
       }
     }
+    commit_cache(batch);
     // Each target: the tile holding it, then that tile's rows in order.
+    GroupScratch& scratch = scratch_[0];
     std::size_t o = 0;
     for (int b = 0; b < batch.models; ++b) {
-      const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
       const std::int64_t* tp = tile_potential_.data() + static_cast<std::size_t>(b) * T;
       for (int i = 0; i < n_targets[b]; ++i, ++o) {
         const std::int64_t target = targets[o];
@@ -501,13 +341,15 @@ class CpuBackend final : public Backend {
         const std::size_t begin = tile * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
         std::size_t row = end - 1;
         std::int64_t prefix = before;
-        for (std::size_t r = begin; r < end; ++r) {
-          float d2 = 0.0f;
-          closest_of_block(X_->row(r), d_, 1, centers, batch.ks[b], &d2, scratch_[0].dist);
-          prefix += quantize_distance(d2, dscale);
-          if (prefix > target) {
-            row = r;
-            break;
+        for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
+          const std::size_t m = std::min(kBlock, end - r);
+          const float* closest = block_closest(batch, b, r, m, scratch);
+          for (std::size_t i = 0; i < m; ++i) {
+            prefix += quantize_distance(closest[i], dscale);
+            if (prefix > target) {
+              row = r + i;
+              break;
+            }
           }
         }
         out_rows[o] = static_cast<std::int64_t>(row);
@@ -526,14 +368,32 @@ class CpuBackend final : public Backend {
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       std::fill(acc, acc + 2 * kk, 0);
 #pragma omp for schedule(static)
-      for (std::size_t i = 0; i < n_; ++i) {
-        const std::int32_t c = labels_[i];
-        if (c < 0) continue;
-        const float d2 = squared_distance(X_->row(i), centers + static_cast<std::size_t>(c) * d_, d_);
-        acc[c] += quantize_distance(d2, dscale);
-        acc[kk + static_cast<std::size_t>(c)] += quantize_distance(std::sqrt(d2), rscale);
+      for (std::size_t r = 0; r < n_; r += kBlock) {
+        const std::size_t m = std::min(kBlock, n_ - r);
+        // Rows without a label (-1) are skipped: compact the block first.
+        std::size_t used = 0;
+        bool all = true;
+        for (std::size_t i = 0; i < m; ++i) all = all && labels_[r + i] >= 0;
+        if (all) {
+          cpu::assigned_distances(X_->row(r), d_, m, centers, labels_.data() + r, scratch.best, scratch);
+          used = m;
+        } else {
+          for (std::size_t i = 0; i < m; ++i) {
+            const std::int32_t c = labels_[r + i];
+            if (c < 0) continue;
+            scratch.best[used] = squared_distance(X_->row(r + i), centers + static_cast<std::size_t>(c) * d_, d_);
+            scratch.lab[used++] = c;
+          }
+        }
+        const std::int32_t* lab = all ? labels_.data() + r : scratch.lab;
+        for (std::size_t i = 0; i < used; ++i) {
+          const float d2 = scratch.best[i];
+          acc[lab[i]] += quantize_distance(d2, dscale);
+          acc[kk + static_cast<std::size_t>(lab[i])] += quantize_distance(std::sqrt(d2), rscale);
+        }
       }
 #pragma omp critical
       for (std::size_t c = 0; c < kk; ++c) {
@@ -554,6 +414,61 @@ class CpuBackend final : public Backend {
 
   void require_labels() const {
     if (labels_.size() != n_) throw std::logic_error("CpuBackend: the stored labels were taken");
+  }
+
+  /// Before a k-means++ pass: for each model of the batch, its cache slot
+  /// (or none) and the first of its centres not yet folded into the cache.
+  /// A slot whose recorded centres are not a prefix of the model's current
+  /// centres starts over, so the cache can never serve stale distances.
+  void plan_cache(const ModelBatch& batch) {
+    const float* centers = batch.centers;
+    batch_offsets_[0] = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      batch_offsets_[static_cast<std::size_t>(b) + 1] = batch_offsets_[static_cast<std::size_t>(b)] + kd;
+      const int slot = batch.slots ? batch.slots[b] : -1;
+      if (slot >= 0 && slot < cache_slots_) {
+        const std::vector<float>& have = cached_centres_[static_cast<std::size_t>(slot)];
+        const bool prefix = have.size() <= kd && std::equal(have.begin(), have.end(), centers);
+        batch_cache_[static_cast<std::size_t>(b)] = cache_.data() + static_cast<std::size_t>(slot) * n_;
+        batch_fold_[static_cast<std::size_t>(b)] = prefix ? static_cast<int>(have.size() / std::max<std::size_t>(d_, 1)) : 0;
+      } else {
+        batch_cache_[static_cast<std::size_t>(b)] = nullptr;
+      }
+      centers += kd;
+    }
+  }
+
+  /// After the pass: the cached slots now hold every centre of their model
+  /// (later reads in the same call fold nothing more).
+  void commit_cache(const ModelBatch& batch) {
+    const float* centers = batch.centers;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      if (batch_cache_[static_cast<std::size_t>(b)]) {
+        cached_centres_[static_cast<std::size_t>(batch.slots[b])].assign(centers, centers + kd);
+        batch_fold_[static_cast<std::size_t>(b)] = batch.ks[b];
+      }
+      centers += kd;
+    }
+  }
+
+  /// The nearest-centre distances of rows [r, r + m) under model b's
+  /// centres: from the cache (folding in the centres it lacks), or computed
+  /// into the thread's scratch.
+  const float* block_closest(const ModelBatch& batch, int b, std::size_t r, std::size_t m, GroupScratch& s) {
+    const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
+    const int k = batch.ks[b];
+    float* cache = batch_cache_[static_cast<std::size_t>(b)];
+    if (!cache) {
+      cpu::closest_block(X_->row(r), d_, m, centers, k, true, s.best, s);
+      return s.best;
+    }
+    const int from = batch_fold_[static_cast<std::size_t>(b)];
+    if (from < k)
+      cpu::closest_block(X_->row(r), d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0,
+                         cache + r, s);
+    return cache + r;
   }
 
   std::size_t tiles() const { return (n_ + kPrefixTile - 1) / kPrefixTile; }
@@ -586,10 +501,15 @@ class CpuBackend final : public Backend {
   std::vector<std::int64_t> batch_acc_;       // per thread: the batch passes' partial sums
   std::size_t batch_per_thread_ = 0;
   std::vector<std::size_t> batch_offsets_;    // centre offset of each model of a batch
+  std::vector<float*> batch_cache_;           // per model of a k-means++ pass: its cached distances or null
+  std::vector<int> batch_fold_;               // per model: its first centre not in the cache yet
+  int cache_slots_ = 0;                       // models whose k-means++ distances fit the cache
+  std::vector<float> cache_;                  // slot x n nearest-centre distances
+  std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
   int max_models_ = 0, max_total_k_ = 0;      // reserve_batch's sizes
   std::vector<std::int64_t> thread_acc_;
   std::size_t per_thread_ = 0;
-  std::vector<BlockScratch> scratch_;  // per thread
+  std::vector<GroupScratch> scratch_;  // per thread
   std::vector<std::int64_t> running_;  // [k counts | k x d sums] of the stored labels
   int running_k_ = 0;                  // the k that running_ and labels_ belong to
   bool fresh_ = true;                  // every stored label is -1

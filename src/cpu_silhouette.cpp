@@ -15,51 +15,45 @@ namespace {
 // (each lane a different row i walking the same sorted rows j).
 constexpr std::size_t kLanes = 16;
 
-/// kLanes floats in one GCC vector (one AVX-512 register, two AVX2 or four
-/// SSE registers): the lanes are kLanes different rows i.
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-
 /// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
 /// of their distances to sorted rows [begin, end) (columns of xs, stride n)
 /// into pout.  Per lane this is exactly squared_distance() then sqrtf,
-/// summed in j order (s starts at the first square: 0 + x == x for x >= 0).
-/// target_clones builds AVX-512, AVX2 and baseline copies, all with the same
-/// IEEE operations, hence the same bits.
+/// summed in j order.  Plain arrays rather than vector types, so that GCC
+/// vectorises add_square into fused multiply-adds; target_clones builds
+/// AVX-512, AVX2 and baseline copies, all with the same IEEE operations,
+/// hence the same bits.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs, std::size_t n, std::size_t d,
                          std::size_t begin, std::size_t end, float* __restrict pout) {
-  Lanes p, x0, x1;
-  for (std::size_t r = 0; r < kLanes; ++r) {
-    p[r] = pout[r];
-    x0[r] = xi[r];
-    x1[r] = d > 1 ? xi[kLanes + r] : 0.0f;
-  }
+  float p[kLanes];
+  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
   if (d == 2) {
+    float x0[kLanes], x1[kLanes];
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      x0[r] = xi[r];
+      x1[r] = xi[kLanes + r];
+    }
     const float* __restrict xs0 = xs;
     const float* __restrict xs1 = xs + n;
     for (std::size_t j = begin; j < end; ++j) {
-      const Lanes u = x0 - xs0[j];
-      const Lanes v = x1 - xs1[j];
-      Lanes s;
-      for (std::size_t i = 0; i < kLanes; ++i) s[i] = add_square(v[i], add_square(u[i], 0.0f));
-      Lanes root;
+      const float a = xs0[j], b = xs1[j];
 #pragma GCC unroll 16
-      for (std::size_t r = 0; r < kLanes; ++r) root[r] = std::sqrt(s[r]);
-      p = p + root;
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const float s = add_square(x1[r] - b, add_square(x0[r] - a, 0.0f));
+        p[r] = p[r] + std::sqrt(s);
+      }
     }
   } else {
     for (std::size_t j = begin; j < end; ++j) {
-      Lanes s = {};
+      float s[kLanes] = {};
       for (std::size_t f = 0; f < d; ++f) {
-        Lanes xf;
-        for (std::size_t r = 0; r < kLanes; ++r) xf[r] = xi[f * kLanes + r];
-        const Lanes u = xf - xs[f * n + j];
-        for (std::size_t i = 0; i < kLanes; ++i) s[i] = add_square(u[i], s[i]);
-      }
-      Lanes root;
+        const float c = xs[f * n + j];
+        const float* __restrict xf = xi + f * kLanes;
 #pragma GCC unroll 16
-      for (std::size_t r = 0; r < kLanes; ++r) root[r] = std::sqrt(s[r]);
-      p = p + root;
+        for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
+      }
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
     }
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];

@@ -12,25 +12,29 @@ namespace {
 struct BatchBuilder {
   std::vector<float> centers;
   std::vector<int> ks;
+  std::vector<int> slots;  // each model's run index: a stable id for the backend's k-means++ cache
 
   BatchBuilder(const std::vector<FusedRun>& runs, std::size_t d) {
     std::size_t total = 0;
     for (const FusedRun& r : runs) total += static_cast<std::size_t>(r.k);
     centers.reserve(total * d);
     ks.reserve(runs.size());
+    slots.reserve(runs.size());
   }
   /// The first `count` centres of each listed run (count < 0: all of them).
   ModelBatch build(const std::vector<FusedRun>& runs, const std::vector<int>& which, std::size_t d, int count) {
     centers.clear();
     ks.clear();
+    slots.clear();
     for (int r : which) {
       const FusedRun& run = runs[static_cast<std::size_t>(r)];
       const int used = count < 0 ? run.k : count;
       centers.insert(centers.end(), run.centers_f.begin(),
                      run.centers_f.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(used) * d));
       ks.push_back(used);
+      slots.push_back(r);
     }
-    return ModelBatch{centers.data(), ks.data(), static_cast<int>(ks.size())};
+    return ModelBatch{centers.data(), ks.data(), static_cast<int>(ks.size()), slots.data()};
   }
 };
 

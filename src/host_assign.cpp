@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "archetype/distance.hpp"
+#include "cpu_kernels.hpp"
 
 namespace archetype {
 namespace {
@@ -50,11 +51,23 @@ std::int32_t nearest_centre(const float* row, const float* centers, int k, std::
 
 void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const float* centers, int k,
                  std::int32_t* out) {
-  const long long m = static_cast<long long>(rows.empty() ? X.rows : rows.size());
-#pragma omp parallel for schedule(static) if (m >= 32768)
-  for (long long i = 0; i < m; ++i) {
-    const std::size_t r = rows.empty() ? static_cast<std::size_t>(i) : rows[static_cast<std::size_t>(i)];
-    out[i] = nearest_centre(X.row(r), centers, k, X.cols, nullptr);
+  const std::size_t m = rows.empty() ? X.rows : rows.size(), d = X.cols;
+  const long long blocks = static_cast<long long>((m + cpu::kBlock - 1) / cpu::kBlock);
+#pragma omp parallel if (m >= 32768)
+  {
+    cpu::GroupScratch s;
+    s.size_for(d);
+    std::vector<float> gathered(rows.empty() ? 0 : cpu::kBlock * d);
+#pragma omp for schedule(static)
+    for (long long b = 0; b < blocks; ++b) {
+      const std::size_t r0 = static_cast<std::size_t>(b) * cpu::kBlock, len = std::min(cpu::kBlock, m - r0);
+      const float* x = X.row(r0);
+      if (!rows.empty()) {  // the listed rows, copied into one block
+        for (std::size_t i = 0; i < len; ++i) std::copy(X.row(rows[r0 + i]), X.row(rows[r0 + i]) + d, gathered.data() + i * d);
+        x = gathered.data();
+      }
+      cpu::nearest_block(x, d, len, centers, k, out + r0, s.best, s);
+    }
   }
 }
 

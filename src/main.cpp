@@ -54,7 +54,7 @@ void add_shared_options(CLI::App* app, CliState& st) {
                   "auto: exact up to --silhouette-threshold rows, a sample of that many above; exact: always exact")
       ->check(CLI::IsMember({"auto", "exact"}))
       ->capture_default_str();
-  app->add_option("--silhouette-threshold", o.silhouette_threshold, "Rows above which --silhouette auto samples")
+  app->add_option("--silhouette-threshold", o.silhouette_threshold, "Rows above which --silhouette auto samples (for 2 features; x sqrt(6 / (features + 4)) for more, the same work)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");

@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -161,13 +163,45 @@ std::size_t histogram_bins(std::size_t n) {
   return static_cast<std::size_t>(std::clamp(b, 10.0, 80.0));
 }
 
-json profile_json(const std::vector<FeatureProfile>& profiles, const std::vector<QQData>& qq, const LoadedData& data) {
+/// Everything the profile reports about one feature.
+struct FeatureStats {
+  FeatureProfile profile;
+  QQData qq;
+  Histogram histogram;
+  DensityCurve density;
+};
+
+/// Rows that each feature's density curve is estimated from: 20,000 up to
+/// 16 features, then fewer so that the work of all the curves together
+/// stays that of 16 (at least 2,000 rows each: a smooth curve for a figure).
+std::size_t density_rows(std::size_t features) {
+  return features <= 16 ? 20000 : std::max<std::size_t>(2000, 20000 * 16 / features);
+}
+
+/// Every feature's statistics.  Features are independent (each one's sums
+/// keep their fixed order), so they are computed on all threads with the
+/// same results as on one.
+std::vector<FeatureStats> feature_stats(const Matrix& raw, int threads) {
+  std::vector<FeatureStats> out(raw.cols);
+  const long long n_features = static_cast<long long>(raw.cols);
+#pragma omp parallel for schedule(dynamic) num_threads(threads > 0 ? threads : omp_get_max_threads()) if (n_features > 1)
+  for (long long jj = 0; jj < n_features; ++jj) {
+    const std::size_t j = static_cast<std::size_t>(jj);
+    out[j].profile = profile_feature(raw, j);
+    out[j].qq = qq_normal(raw, j);
+    out[j].histogram = histogram(raw, j, histogram_bins(raw.rows));
+    out[j].density = kernel_density(raw, j, 200, density_rows(raw.cols));
+  }
+  return out;
+}
+
+json profile_json(const std::vector<FeatureStats>& stats, const LoadedData& data) {
   json arr = json::array();
-  const Matrix& raw = data.table.features;
-  for (std::size_t j = 0; j < profiles.size(); ++j) {
-    const FeatureProfile& p = profiles[j];
-    const Histogram h = histogram(raw, j, histogram_bins(raw.rows));
-    const DensityCurve kde = kernel_density(raw, j);
+  for (std::size_t j = 0; j < stats.size(); ++j) {
+    const FeatureProfile& p = stats[j].profile;
+    const QQData& qq = stats[j].qq;
+    const Histogram& h = stats[j].histogram;
+    const DensityCurve& kde = stats[j].density;
     arr.push_back({{"column", data.table.column_names[j]},
                    {"name", data.names[j]},
                    {"mean", p.mean},
@@ -177,11 +211,11 @@ json profile_json(const std::vector<FeatureProfile>& profiles, const std::vector
                    {"kurtosis", p.kurtosis},
                    {"min", p.min},
                    {"max", p.max},
-                   {"qq", {{"theoretical", qq[j].theoretical},
-                           {"sample", qq[j].sample},
-                           {"slope", qq[j].slope},
-                           {"intercept", qq[j].intercept},
-                           {"r", qq[j].r}}},
+                   {"qq", {{"theoretical", qq.theoretical},
+                           {"sample", qq.sample},
+                           {"slope", qq.slope},
+                           {"intercept", qq.intercept},
+                           {"r", qq.r}}},
                    {"histogram", {{"edges", h.edges}, {"counts", h.counts}}},
                    {"density", {{"x", kde.x}, {"y", kde.y}, {"bandwidth", kde.bandwidth}}}});
   }
@@ -536,12 +570,9 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
 
   // 2. Profile every feature.
   timer.start();
+  const std::vector<FeatureStats> stats = feature_stats(raw, o.threads);
   std::vector<FeatureProfile> profiles;
-  std::vector<QQData> qq;
-  for (std::size_t j = 0; j < raw.cols; ++j) {
-    profiles.push_back(profile_feature(raw, j));
-    qq.push_back(qq_normal(raw, j));
-  }
+  for (const FeatureStats& f : stats) profiles.push_back(f.profile);
   timer.stop("profile");
 
   PipelineOutcome out;
@@ -555,7 +586,7 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
     s["backend"] = backend->name();
     s["device"] = backend->device();
   }
-  s["profile"] = profile_json(profiles, qq, data);
+  s["profile"] = profile_json(stats, data);
   json warnings = json::array();
   const auto warn = [&](const std::string& w) {
     warnings.push_back(w);
@@ -596,7 +627,7 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
   // 4. Sweep k.
   std::optional<SweepResult> sweep;
   SilhouetteParams silp{silhouette_sample_size(z.rows, o.silhouette_sample, o.silhouette_threshold,
-                                               o.silhouette_mode == "exact"),
+                                               o.silhouette_mode == "exact", z.cols),
                         o.kmeans.seed};
   if (cmd == Command::Run || cmd == Command::Sweep) {
     timer.start();

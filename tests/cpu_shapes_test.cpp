@@ -1,0 +1,247 @@
+// The CPU backend at every shape (issue: any number of features and
+// clusters): d in {1, 3, 7, 64, 300}, k up to 1,000, row counts that are no
+// multiple of any block, against naive scalar recomputation with
+// squared_distance(), for 1 and 2 threads (above 32,768 rows, so that the
+// passes really split), single and batch passes, the k-means++ distance
+// cache, host assignment, the silhouette, and fused fits against lone fits.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "archetype/backend.hpp"
+#include "archetype/distance.hpp"
+#include "archetype/kmeans.hpp"
+#include "cpu_silhouette.hpp"
+#include "host_assign.hpp"
+#include "test_support.hpp"
+
+namespace archetype {
+namespace {
+
+struct Shape {
+  std::size_t n, d;
+  int k;
+};
+
+std::string name(const Shape& s) {
+  return std::to_string(s.n) + "x" + std::to_string(s.d) + "_k" + std::to_string(s.k);
+}
+
+/// Centres drawn from rows (scrambled), with centre 1 a copy of centre 0
+/// when k > 2, so that exact ties between centres occur on every row.
+std::vector<float> some_centres(const Matrix& X, int k, std::size_t salt) {
+  std::vector<float> c;
+  for (int i = 0; i < k; ++i) {
+    const std::size_t row = (static_cast<std::size_t>(i) * 7919 + salt * 131) % X.rows;
+    c.insert(c.end(), X.row(row), X.row(row) + X.cols);
+  }
+  if (k > 2) std::copy(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(X.cols), c.begin() + static_cast<std::ptrdiff_t>(X.cols));
+  return c;
+}
+
+/// Naive nearest centre (strict <: ties to the lowest index) and the pass sums.
+PassSums naive_pass(const Matrix& X, const FixedPoint& fp, const float* centers, int k,
+                    std::vector<std::int32_t>* labels_out) {
+  PassSums s;
+  s.resize(static_cast<std::size_t>(k), X.cols);
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    float best = INFINITY;
+    int label = 0;
+    for (int c = 0; c < k; ++c) {
+      const float v = squared_distance(X.row(i), centers + static_cast<std::size_t>(c) * X.cols, X.cols);
+      if (v < best) {
+        best = v;
+        label = c;
+      }
+    }
+    if (labels_out) (*labels_out)[i] = label;
+    s.counts[static_cast<std::size_t>(label)] += 1;
+    for (std::size_t j = 0; j < X.cols; ++j)
+      s.sums[static_cast<std::size_t>(label) * X.cols + j] += quantize_feature(X.at(i, j), fp.feature_scale());
+    s.inertia_q += quantize_distance(best, fp.dist_scale());
+  }
+  return s;
+}
+
+class CpuShapes : public ::testing::TestWithParam<Shape> {};
+
+// The stored-labels pass (twice: fresh, then with few labels changed) and
+// the batch pass equal the naive sums, for 1 and 2 threads.
+TEST_P(CpuShapes, LloydPassesEqualNaiveSums) {
+  const Shape sh = GetParam();
+  const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 1000 + sh.d, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  const std::vector<float> c0 = some_centres(X, sh.k, 1);
+  std::vector<float> c1 = c0;
+  for (std::size_t i = 0; i < c1.size(); i += 5) c1[i] += 0.05f;  // a few labels change
+  std::vector<std::int32_t> want_labels(X.rows), got_labels(X.rows);
+  const PassSums want0 = naive_pass(X, fp, c0.data(), sh.k, nullptr);
+  const PassSums want1 = naive_pass(X, fp, c1.data(), sh.k, &want_labels);
+  for (int threads : {1, 2}) {
+    auto b = make_cpu_backend(threads);
+    b->bind(X, fp, sh.k);
+    b->reset_labels();
+    PassSums got;
+    b->lloyd_pass(c0.data(), sh.k, got);
+    EXPECT_EQ(got.counts, want0.counts) << threads;
+    EXPECT_EQ(got.sums, want0.sums) << threads;
+    EXPECT_EQ(got.inertia_q, want0.inertia_q) << threads;
+    b->lloyd_pass(c1.data(), sh.k, got);
+    EXPECT_EQ(got.counts, want1.counts) << threads;
+    EXPECT_EQ(got.sums, want1.sums) << threads;
+    EXPECT_EQ(got.inertia_q, want1.inertia_q) << threads;
+    b->copy_labels(got_labels.data());
+    EXPECT_EQ(got_labels, want_labels) << threads;
+    // The batch pass: both centre sets as two models.
+    b->reserve_batch(2, 2 * sh.k);
+    std::vector<float> both = c0;
+    both.insert(both.end(), c1.begin(), c1.end());
+    const int ks[2] = {sh.k, sh.k};
+    std::vector<PassSums> batch(2);
+    b->lloyd_batch(ModelBatch{both.data(), ks, 2}, batch.data());
+    EXPECT_EQ(batch[0].sums, want0.sums) << threads;
+    EXPECT_EQ(batch[0].inertia_q, want0.inertia_q) << threads;
+    EXPECT_EQ(batch[1].counts, want1.counts) << threads;
+    EXPECT_EQ(batch[1].sums, want1.sums) << threads;
+    EXPECT_EQ(batch[1].inertia_q, want1.inertia_q) << threads;
+  }
+  // Host assignment (stability labels) gives the same labels.
+  std::vector<std::int32_t> host(X.rows);
+  assign_rows(X, {}, c1.data(), sh.k, host.data());
+  EXPECT_EQ(host, want_labels);
+}
+
+/// Naive k-means++ potentials of one model: [closest, each candidate].
+std::vector<std::int64_t> naive_potentials(const Matrix& X, const FixedPoint& fp, const float* centers, int k,
+                                           const float* cands, int trials) {
+  std::vector<std::int64_t> out(1 + static_cast<std::size_t>(trials), 0);
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    float cl = INFINITY;
+    for (int c = 0; c < k; ++c)
+      cl = std::min(cl, squared_distance(X.row(i), centers + static_cast<std::size_t>(c) * X.cols, X.cols));
+    out[0] += quantize_distance(cl, fp.dist_scale());
+    for (int t = 0; t < trials; ++t)
+      out[1 + static_cast<std::size_t>(t)] += quantize_distance(
+          std::min(cl, squared_distance(X.row(i), cands + static_cast<std::size_t>(t) * X.cols, X.cols)),
+          fp.dist_scale());
+  }
+  return out;
+}
+
+// k-means++ passes as the seeding makes them (one centre more per step),
+// with the distance cache (slots) and without: the same numbers, equal to
+// the naive ones, and the sampled rows those of the naive prefix sums.  A
+// slot whose centres change (not a prefix any more) must start over.
+TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
+  const Shape sh = GetParam();
+  const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 2000 + sh.d, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  const int steps = std::min(sh.k, 6);
+  const std::vector<float> centres = some_centres(X, steps, 3);
+  const std::vector<float> cands = some_centres(X, 3, 9);
+  auto cached = make_cpu_backend(2);
+  auto plain = make_cpu_backend(2);
+  cached->bind(X, fp, sh.k);
+  plain->bind(X, fp, sh.k);
+  cached->reserve_batch(1, steps);
+  plain->reserve_batch(1, steps);
+  const int slot = 0, trials = 3;
+  for (int c = 1; c <= steps; ++c) {
+    const int ks[1] = {c};
+    const std::vector<std::int64_t> want = naive_potentials(X, fp, centres.data(), c, cands.data(), trials);
+    std::vector<std::int64_t> a(4), b(4);
+    cached->kpp_potentials(ModelBatch{centres.data(), ks, 1, &slot}, cands.data(), &trials, a.data());
+    plain->kpp_potentials(ModelBatch{centres.data(), ks, 1}, cands.data(), &trials, b.data());
+    EXPECT_EQ(a, want) << "step " << c;
+    EXPECT_EQ(b, want) << "step " << c;
+    const std::int64_t targets[3] = {0, want[0] / 2, want[0] - 1};
+    const int n_targets[1] = {3};
+    std::int64_t ra[3], rb[3];
+    cached->kpp_sample(ModelBatch{centres.data(), ks, 1, &slot}, targets, n_targets, ra);
+    plain->kpp_sample(ModelBatch{centres.data(), ks, 1}, targets, n_targets, rb);
+    for (int t = 0; t < 3; ++t) {
+      std::int64_t prefix = 0, expect = static_cast<std::int64_t>(X.rows) - 1;
+      for (std::size_t i = 0; i < X.rows; ++i) {
+        float cl = INFINITY;
+        for (int q = 0; q < c; ++q)
+          cl = std::min(cl, squared_distance(X.row(i), centres.data() + static_cast<std::size_t>(q) * sh.d, sh.d));
+        prefix += quantize_distance(cl, fp.dist_scale());
+        if (prefix > targets[t]) {
+          expect = static_cast<std::int64_t>(i);
+          break;
+        }
+      }
+      EXPECT_EQ(ra[t], expect) << "step " << c << " target " << t;
+      EXPECT_EQ(rb[t], expect) << "step " << c << " target " << t;
+    }
+  }
+  // Other centres in the same slot: no stale distances.
+  const std::vector<float> other = some_centres(X, steps, 17);
+  const int ks[1] = {steps};
+  std::vector<std::int64_t> a(4);
+  cached->kpp_potentials(ModelBatch{other.data(), ks, 1, &slot}, cands.data(), &trials, a.data());
+  EXPECT_EQ(a, naive_potentials(X, fp, other.data(), steps, cands.data(), trials));
+}
+
+// The silhouette of a few thousand rows: the same bits for 1 and 2
+// threads, and scikit-learn's definition (naive, double) within float error.
+TEST_P(CpuShapes, SilhouetteEqualsNaiveAndIgnoresThreads) {
+  const Shape sh = GetParam();
+  const std::size_t n = std::min<std::size_t>(sh.n / 16, 1500);
+  const int k = std::min(sh.k, 12);
+  const Matrix Y = test::random_blobs(n, sh.d, k, 3000 + sh.d, 1.0f);
+  std::vector<float> c = some_centres(Y, k, 5);
+  std::vector<std::int32_t> labels(n);
+  assign_rows(Y, {}, c.data(), k, labels.data());
+  std::vector<double> one(n), two(n);
+  cpu_silhouette(Y, labels.data(), k, 1, one.data());
+  cpu_silhouette(Y, labels.data(), k, 2, two.data());
+  EXPECT_EQ(one, two);
+  const std::vector<double> want = test::naive_silhouette(Y, labels, k);
+  for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(one[i], want[i], 2e-5) << "row " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CpuShapes,
+                         ::testing::Values(Shape{40001, 1, 5}, Shape{40013, 3, 1000}, Shape{33333, 7, 50},
+                                           Shape{33001, 64, 33}, Shape{32999 + 40, 300, 9}, Shape{1003, 7, 3}),
+                         [](const ::testing::TestParamInfo<Shape>& i) { return name(i.param); });
+
+void expect_same_run(const KMeansRun& a, const KMeansRun& b, const std::string& what) {
+  EXPECT_EQ(a.inertia, b.inertia) << what;  // bit-identical
+  EXPECT_EQ(a.n_iter, b.n_iter) << what;
+  EXPECT_EQ(a.centers, b.centers) << what;
+}
+
+// Fused restarts and k values at wide and narrow shapes equal each model
+// fitted alone, and 1 and 2 threads agree bit for bit.
+TEST(CpuShapesFit, FusedModelsEqualLoneFitsAtManyShapes) {
+  for (const Shape sh : {Shape{34000, 7, 40}, Shape{6000, 64, 20}, Shape{3000, 300, 5}, Shape{5000, 1, 3}}) {
+    const Matrix X = test::random_blobs(sh.n, sh.d, sh.k, 4000 + sh.d, 1.5f);
+    const FixedPoint fp = FixedPoint::for_data(X);
+    KMeansParams p;
+    p.n_init = 3;
+    p.max_iter = 20;
+    auto b2 = make_cpu_backend(2);
+    b2->bind(X, fp, sh.k);
+    const auto fused = run_restarts(*b2, X, fp, p, {sh.k / 2 + 1, sh.k});
+    auto b1 = make_cpu_backend(1);
+    b1->bind(X, fp, sh.k);
+    for (std::size_t i = 0; i < 2; ++i) {
+      const int k = i == 0 ? sh.k / 2 + 1 : sh.k;
+      for (int r = 0; r < p.n_init; ++r) {
+        KMeansParams lone = p;
+        lone.seed = p.seed + static_cast<std::uint64_t>(r);
+        lone.n_init = 1;
+        expect_same_run(fused[i][static_cast<std::size_t>(r)], run_restarts(*b1, X, fp, lone, {k}).front().front(),
+                        name(sh) + " k " + std::to_string(k) + " restart " + std::to_string(r));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace archetype
