@@ -50,7 +50,7 @@ constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
 void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k, float fscale,
                  float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
                  std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
-  cpu::nearest_block(x, d, m, centers, k, s.lab, s.best, s);
+  cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
   const std::int32_t* __restrict lab = s.lab;
   inertia += cpu::quantized_sum(s.best, m, dscale);
   std::int64_t ch = 0;
@@ -61,7 +61,7 @@ void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* cent
   if (static_cast<std::size_t>(ch) * 8 > m) {
     // Many changes: recount the block under the new labels, minus under the old.
     cpu::add_cluster_sums(x, d, m, lab, fscale, kk, 1, acc, s);
-    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, fscale, kk, -1, acc, s);
+    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, fscale, kk, -1, acc, s, cpu::sums_by_mask(kk, d));
     std::copy(lab, lab + m, labels);
     return;
   }
@@ -86,10 +86,16 @@ void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* cent
 void lloyd_batch_block(const float* x, std::size_t d, std::size_t m, const ModelBatch& batch, float fscale,
                        float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
+  cpu::transpose_block(x, d, m, s);  // once for every model
+  bool quantized = false;            // likewise the quantized block, when a model needs it
   for (int b = 0; b < batch.models; ++b) {
     const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
-    cpu::nearest_block(x, d, m, centers, batch.ks[b], s.lab, s.best, s);
-    cpu::add_cluster_sums(x, d, m, s.lab, fscale, kk, 1, acc, s);
+    cpu::nearest_block(s, d, m, centers, batch.ks[b], s.lab, s.best);
+    if (!quantized && cpu::sums_by_mask(kk, d)) {
+      cpu::quantize_block(x, d, m, fscale, s);
+      quantized = true;
+    }
+    cpu::add_cluster_sums(x, d, m, s.lab, fscale, kk, 1, acc, s, quantized);
     acc[kk * (d + 1)] += cpu::quantized_sum(s.best, m, dscale);
     acc += kk * (d + 1) + 1;
     centers += kk * d;
@@ -286,13 +292,13 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t r = 0; r < n_; r += kBlock) {
         const std::size_t m = std::min(kBlock, n_ - r);
-        const float* x = X_->row(r);
+        cpu::transpose_block(X_->row(r), d_, m, scratch);  // once for every model
         std::int64_t* pot = acc;
         const float* cand = candidates;
         for (int b = 0; b < batch.models; ++b) {
           const float* closest = block_closest(batch, b, r, m, scratch);
           *pot++ += cpu::quantized_sum(closest, m, dscale);
-          cpu::candidate_potentials(x, d_, m, cand, trials[b], closest, dscale, pot, scratch);
+          cpu::candidate_potentials(scratch, d_, m, cand, trials[b], closest, dscale, pot);
           pot += trials[b];
           cand += static_cast<std::size_t>(trials[b]) * d_;
         }
@@ -317,13 +323,13 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t t = 0; t < T; ++t) {
         const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
-        for (int b = 0; b < batch.models; ++b) {
-          std::int64_t sum = 0;
-          for (std::size_t r = begin; r < end; r += kBlock) {
-            const std::size_t m = std::min(kBlock, end - r);
-            sum += cpu::quantized_sum(block_closest(batch, b, r, m, scratch), m, dscale);
-          }
-          tile_potential_[static_cast<std::size_t>(b) * T + t] = sum;
+        for (int b = 0; b < batch.models; ++b) tile_potential_[static_cast<std::size_t>(b) * T + t] = 0;
+        for (std::size_t r = begin; r < end; r += kBlock) {
+          const std::size_t m = std::min(kBlock, end - r);
+          cpu::transpose_block(X_->row(r), d_, m, scratch);  // once for every model
+          for (int b = 0; b < batch.models; ++b)
+            tile_potential_[static_cast<std::size_t>(b) * T + t] +=
+                cpu::quantized_sum(block_closest(batch, b, r, m, scratch), m, dscale);
         }
       }
     }
@@ -343,6 +349,7 @@ class CpuBackend final : public Backend {
         std::int64_t prefix = before;
         for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
           const std::size_t m = std::min(kBlock, end - r);
+          cpu::transpose_block(X_->row(r), d_, m, scratch);
           const float* closest = block_closest(batch, b, r, m, scratch);
           for (std::size_t i = 0; i < m; ++i) {
             prefix += quantize_distance(closest[i], dscale);
@@ -453,21 +460,20 @@ class CpuBackend final : public Backend {
     }
   }
 
-  /// The nearest-centre distances of rows [r, r + m) under model b's
-  /// centres: from the cache (folding in the centres it lacks), or computed
-  /// into the thread's scratch.
+  /// The nearest-centre distances of rows [r, r + m) (transposed into s)
+  /// under model b's centres: from the cache (folding in the centres it
+  /// lacks), or computed into the thread's scratch.
   const float* block_closest(const ModelBatch& batch, int b, std::size_t r, std::size_t m, GroupScratch& s) {
     const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
     const int k = batch.ks[b];
     float* cache = batch_cache_[static_cast<std::size_t>(b)];
     if (!cache) {
-      cpu::closest_block(X_->row(r), d_, m, centers, k, true, s.best, s);
+      cpu::closest_block(s, d_, m, centers, k, true, s.best);
       return s.best;
     }
     const int from = batch_fold_[static_cast<std::size_t>(b)];
     if (from < k)
-      cpu::closest_block(X_->row(r), d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0,
-                         cache + r, s);
+      cpu::closest_block(s, d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0, cache + r);
     return cache + r;
   }
 

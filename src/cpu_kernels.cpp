@@ -1,6 +1,7 @@
 #include "cpu_kernels.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "archetype/distance.hpp"
@@ -29,25 +30,40 @@ constexpr int kTile = 4;
 /// xt[j * G + i] = feature j of row i, for the g <= G rows at x; the lanes
 /// past g repeat the last row (their results are never used).
 ARCHETYPE_INLINE void transpose_group(const float* x, std::size_t d, std::size_t g, float* __restrict xt) {
+  if (d == 2 && g == G) {  // the common case, as two de-interleaving shuffles
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) {
+      xt[i] = x[2 * i];
+      xt[G + i] = x[2 * i + 1];
+    }
+    return;
+  }
   for (std::size_t i = 0; i < G; ++i) {
     const float* row = x + std::min(i, g - 1) * d;
     for (std::size_t j = 0; j < d; ++j) xt[j * G + i] = row[j];
   }
 }
 
-/// s_t[i] = squared_distance(row i of the group, centre t) for the kTile
-/// centres c[0..3] (each d floats).  D > 0 fixes d at compile time (small d
-/// are unrolled); D == 0 reads it from d.
+/// G lanes in one GCC vector (one AVX-512 register, two AVX2 registers):
+/// the compare-and-select steps use these, which GCC compiles to clean
+/// compares and blends.  (GCC has no vector fma on such types; the distance
+/// loops use plain arrays under `omp simd`, the form in which it vectorises
+/// add_square into fused multiply-adds, then hand their result over.)
+typedef float Lanes __attribute__((vector_size(G * sizeof(float))));
+typedef std::int32_t IntLanes __attribute__((vector_size(G * sizeof(std::int32_t))));
+
+/// a_t = squared_distance(row i of the group, centre t) in lane i for the
+/// kTile centres c0..c3 (each d floats).  D > 0 fixes d at compile time
+/// (small d are unrolled); D == 0 reads it from d.
 template <std::size_t D>
-ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, const float* const* c,
-                                 float (&s)[kTile][G]) {
+ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, const float* c0, const float* c1,
+                                 const float* c2, const float* c3, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
   const std::size_t dd = D > 0 ? D : d;
   float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
-  const float *c0 = c[0], *c1 = c[1], *c2 = c[2], *c3 = c[3];
   for (std::size_t j = 0; j < dd; ++j) {
     const float* xv = xt + j * G;
     const float b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
-#pragma GCC unroll 16
+#pragma omp simd
     for (std::size_t i = 0; i < G; ++i) {
       const float v = xv[i];
       a0[i] = add_square(v - b0, a0[i]);
@@ -56,110 +72,146 @@ ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, cons
       a3[i] = add_square(v - b3, a3[i]);
     }
   }
-  for (std::size_t i = 0; i < G; ++i) {
-    s[0][i] = a0[i];
-    s[1][i] = a1[i];
-    s[2][i] = a2[i];
-    s[3][i] = a3[i];
-  }
+  std::memcpy(&o0, a0, sizeof o0);
+  std::memcpy(&o1, a1, sizeof o1);
+  std::memcpy(&o2, a2, sizeof o2);
+  std::memcpy(&o3, a3, sizeof o3);
 }
 
-/// s[i] = squared_distance(row i of the group, centre c).
+/// a = squared_distance(row i of the group, centre c) in lane i.
 template <std::size_t D>
-ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, float (&s)[G]) {
+ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, Lanes& o) {
   const std::size_t dd = D > 0 ? D : d;
   float a[G] = {};
   for (std::size_t j = 0; j < dd; ++j) {
     const float* xv = xt + j * G;
     const float b = c[j];
-#pragma GCC unroll 16
+#pragma omp simd
     for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xv[i] - b, a[i]);
   }
-  for (std::size_t i = 0; i < G; ++i) s[i] = a[i];
+  std::memcpy(&o, a, sizeof o);
 }
 
-/// Calls f(s, first, count) for the k centres in tiles of kTile (the last
-/// tiles one centre at a time), in increasing centre order: s[t] holds the
-/// group's distances to centre first + t.
-template <std::size_t D, typename F>
-ARCHETYPE_INLINE void for_centre_tiles(const float* xt, std::size_t d, const float* centers, int k, F&& f) {
-  float s[kTile][G];
-  int c = 0;
-  for (; c + kTile <= k; c += kTile) {
-    const float* cs[kTile];
-    for (int t = 0; t < kTile; ++t) cs[t] = centers + static_cast<std::size_t>(c + t) * d;
-    distances4<D>(xt, d, cs, s);
-    f(s, c, kTile);
-  }
-  for (; c < k; ++c) {
-    distances1<D>(xt, d, centers + static_cast<std::size_t>(c) * d, s[0]);
-    f(s, c, 1);
-  }
+/// Keeps in (b, l) the closer of the current best and centre c (strict <:
+/// ties keep the lower index, since centres come in increasing order).
+ARCHETYPE_INLINE void take_closer(const Lanes& a, std::int32_t c, Lanes& b, IntLanes& l) {
+  const IntLanes closer = a < b;
+  b = closer ? a : b;
+  l = closer ? c : l;
 }
 
+ARCHETYPE_INLINE void take_min(const Lanes& a, Lanes& b) { b = a < b ? a : b; }
+
+/// With `rows` (row-major, small D only) each group is transposed into
+/// registers on the fly instead of being read from the transposed block.
 template <std::size_t D>
-ARCHETYPE_INLINE void nearest_impl(const float* x, std::size_t d, std::size_t m, const float* centers, int k,
-                                   std::int32_t* __restrict lab, float* __restrict best, float* __restrict xt) {
+ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::size_t d, std::size_t m,
+                                   const float* centers, int k, std::int32_t* __restrict lab,
+                                   float* __restrict best) {
+  float local[D > 0 ? D * G : 1];
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
-    transpose_group(x + r0 * d, d, g, xt);
-    float b[G];
-    std::int32_t l[G];
-    for (std::size_t i = 0; i < G; ++i) {
-      b[i] = std::numeric_limits<float>::infinity();
-      l[i] = 0;
+    const float* xt = block + r0 * d;
+    if (D > 0 && rows) {
+      transpose_group(rows + r0 * d, d, g, local);
+      xt = local;
     }
-    for_centre_tiles<D>(xt, d, centers, k, [&](const float(&s)[kTile][G], int first, int count) {
-      for (int t = 0; t < count; ++t) {
-        const std::int32_t c = first + t;
-        for (std::size_t i = 0; i < G; ++i) {
-          const bool closer = s[t][i] < b[i];  // strict: ties keep the lower index
-          b[i] = closer ? s[t][i] : b[i];
-          l[i] = closer ? c : l[i];
-        }
+    Lanes a0, a1, a2, a3, b;
+    std::memcpy(&b, xt, sizeof b);
+    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    IntLanes l = {};
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_closer(a0, c, b, l);
+      take_closer(a1, c + 1, b, l);
+      take_closer(a2, c + 2, b, l);
+      take_closer(a3, c + 3, b, l);
+    }
+    for (; c < k; ++c) {
+      distances1<D>(xt, d, centers + static_cast<std::size_t>(c) * d, a0);
+      take_closer(a0, c, b, l);
+    }
+    if (g == G) {  // whole groups as one store each (a loop of variable length becomes a slow rep movs)
+      std::memcpy(best + r0, &b, sizeof b);
+      std::memcpy(lab + r0, &l, sizeof l);
+    } else {
+      for (std::size_t i = 0; i < g; ++i) {
+        best[r0 + i] = b[i];
+        lab[r0 + i] = l[i];
       }
-    });
-    for (std::size_t i = 0; i < g; ++i) {
-      best[r0 + i] = b[i];
-      lab[r0 + i] = l[i];
     }
   }
 }
 
 template <std::size_t D>
-ARCHETYPE_INLINE void closest_impl(const float* x, std::size_t d, std::size_t m, const float* centers, int k,
-                                   bool init, float* __restrict closest, float* __restrict xt) {
+ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
+                                   bool init, float* __restrict closest) {
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
-    transpose_group(x + r0 * d, d, g, xt);
-    float b[G];
-    for (std::size_t i = 0; i < G; ++i)
-      b[i] = init || i >= g ? std::numeric_limits<float>::infinity() : closest[r0 + i];
-    for_centre_tiles<D>(xt, d, centers, k, [&](const float(&s)[kTile][G], int, int count) {
-      for (int t = 0; t < count; ++t)
-        for (std::size_t i = 0; i < G; ++i) b[i] = s[t][i] < b[i] ? s[t][i] : b[i];
-    });
-    for (std::size_t i = 0; i < g; ++i) closest[r0 + i] = b[i];
+    const float* xt = block + r0 * d;
+    Lanes a0, a1, a2, a3, b;
+    std::memcpy(&b, xt, sizeof b);
+    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    if (!init && g == G) {
+      std::memcpy(&b, closest + r0, sizeof b);
+    } else if (!init) {
+      for (std::size_t i = 0; i < g; ++i) b[i] = closest[r0 + i];
+    }
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_min(a0, b);
+      take_min(a1, b);
+      take_min(a2, b);
+      take_min(a3, b);
+    }
+    for (; c < k; ++c) {
+      distances1<D>(xt, d, centers + static_cast<std::size_t>(c) * d, a0);
+      take_min(a0, b);
+    }
+    if (g == G) {
+      std::memcpy(closest + r0, &b, sizeof b);
+    } else {
+      for (std::size_t i = 0; i < g; ++i) closest[r0 + i] = b[i];
+    }
   }
 }
 
+/// pot += sum over the g used lanes of q(min(closest, a)).
+ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict closest, std::size_t g,
+                                    float dscale, std::int64_t& pot) {
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < g; ++i) {
+    const float c = closest[i], v = a[i];
+    sum += quantize_distance(v < c ? v : c, dscale);  // min(closest, d2)
+  }
+  pot += sum;
+}
+
 template <std::size_t D>
-ARCHETYPE_INLINE void candidates_impl(const float* x, std::size_t d, std::size_t m, const float* cands, int trials,
-                                      const float* __restrict closest, float dscale, std::int64_t* __restrict pot,
-                                      float* __restrict xt) {
+ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
+                                      int trials, const float* __restrict closest, float dscale,
+                                      std::int64_t* __restrict pot) {
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
-    transpose_group(x + r0 * d, d, g, xt);
-    for_centre_tiles<D>(xt, d, cands, trials, [&](const float(&s)[kTile][G], int first, int count) {
-      for (int t = 0; t < count; ++t) {
-        std::int64_t sum = 0;
-        for (std::size_t i = 0; i < g; ++i) {
-          const float c = closest[r0 + i], v = s[t][i];
-          sum += quantize_distance(v < c ? v : c, dscale);  // min(closest, d2)
-        }
-        pot[first + t] += sum;
-      }
-    });
+    const float* xt = block + r0 * d;
+    Lanes a0, a1, a2, a3;
+    int t = 0;
+    for (; t + kTile <= trials; t += kTile) {
+      const float* cc = cands + static_cast<std::size_t>(t) * d;
+      distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      add_potential(a0, closest + r0, g, dscale, pot[t]);
+      add_potential(a1, closest + r0, g, dscale, pot[t + 1]);
+      add_potential(a2, closest + r0, g, dscale, pot[t + 2]);
+      add_potential(a3, closest + r0, g, dscale, pot[t + 3]);
+    }
+    for (; t < trials; ++t) {
+      distances1<D>(xt, d, cands + static_cast<std::size_t>(t) * d, a0);
+      add_potential(a0, closest + r0, g, dscale, pot[t]);
+    }
   }
 }
 
@@ -186,34 +238,54 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
 }  // namespace
 
 ARCHETYPE_CLONES
-void nearest_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k, std::int32_t* lab,
-                   float* best, GroupScratch& s) {
+void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch& s) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) transpose_group(x + r0 * d, d, std::min(G, m - r0), s.xt.data() + r0 * d);
+}
+
+ARCHETYPE_CLONES
+void nearest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k,
+                   std::int32_t* lab, float* best) {
+  const float* xt = s.xt.data();
   switch (d) {
-    case 1: return nearest_impl<1>(x, d, m, centers, k, lab, best, s.xt.data());
-    case 2: return nearest_impl<2>(x, d, m, centers, k, lab, best, s.xt.data());
-    case 3: return nearest_impl<3>(x, d, m, centers, k, lab, best, s.xt.data());
-    case 4: return nearest_impl<4>(x, d, m, centers, k, lab, best, s.xt.data());
-    default: return nearest_impl<0>(x, d, m, centers, k, lab, best, s.xt.data());
+    case 1: return nearest_impl<1>(xt, nullptr, d, m, centers, k, lab, best);
+    case 2: return nearest_impl<2>(xt, nullptr, d, m, centers, k, lab, best);
+    case 3: return nearest_impl<3>(xt, nullptr, d, m, centers, k, lab, best);
+    case 4: return nearest_impl<4>(xt, nullptr, d, m, centers, k, lab, best);
+    default: return nearest_impl<0>(xt, nullptr, d, m, centers, k, lab, best);
   }
 }
 
 ARCHETYPE_CLONES
-void closest_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k, bool init,
-                   float* closest, GroupScratch& s) {
+void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* centers, int k, std::int32_t* lab,
+                  float* best, GroupScratch& s) {
   switch (d) {
-    case 1: return closest_impl<1>(x, d, m, centers, k, init, closest, s.xt.data());
-    case 2: return closest_impl<2>(x, d, m, centers, k, init, closest, s.xt.data());
-    default: return closest_impl<0>(x, d, m, centers, k, init, closest, s.xt.data());
+    case 1: return nearest_impl<1>(nullptr, x, d, m, centers, k, lab, best);
+    case 2: return nearest_impl<2>(nullptr, x, d, m, centers, k, lab, best);
+    default:
+      transpose_block(x, d, m, s);
+      return nearest_block(s, d, m, centers, k, lab, best);
   }
 }
 
 ARCHETYPE_CLONES
-void candidate_potentials(const float* x, std::size_t d, std::size_t m, const float* cands, int trials,
-                          const float* closest, float dscale, std::int64_t* pot, GroupScratch& s) {
+void closest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+                   float* closest) {
+  const float* xt = s.xt.data();
   switch (d) {
-    case 1: return candidates_impl<1>(x, d, m, cands, trials, closest, dscale, pot, s.xt.data());
-    case 2: return candidates_impl<2>(x, d, m, cands, trials, closest, dscale, pot, s.xt.data());
-    default: return candidates_impl<0>(x, d, m, cands, trials, closest, dscale, pot, s.xt.data());
+    case 1: return closest_impl<1>(xt, d, m, centers, k, init, closest);
+    case 2: return closest_impl<2>(xt, d, m, centers, k, init, closest);
+    default: return closest_impl<0>(xt, d, m, centers, k, init, closest);
+  }
+}
+
+ARCHETYPE_CLONES
+void candidate_potentials(const GroupScratch& s, std::size_t d, std::size_t m, const float* cands, int trials,
+                          const float* closest, float dscale, std::int64_t* pot) {
+  const float* xt = s.xt.data();
+  switch (d) {
+    case 1: return candidates_impl<1>(xt, d, m, cands, trials, closest, dscale, pot);
+    case 2: return candidates_impl<2>(xt, d, m, cands, trials, closest, dscale, pot);
+    default: return candidates_impl<0>(xt, d, m, cands, trials, closest, dscale, pot);
   }
 }
 
@@ -221,7 +293,7 @@ ARCHETYPE_CLONES
 void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers, const std::int32_t* lab,
                         float* d2, GroupScratch& s) {
   float* __restrict xt = s.xt.data();
-  float* __restrict ct = xt + G * d;
+  float* __restrict ct = xt + G * d;  // (assigned_distances transposes group by group)
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     transpose_group(x + r0 * d, d, g, xt);
@@ -232,6 +304,7 @@ void assigned_distances(const float* x, std::size_t d, std::size_t m, const floa
     }
     float a[G] = {};
     for (std::size_t j = 0; j < d; ++j)
+#pragma omp simd
       for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xt[j * G + i] - ct[j * G + i], a[i]);
     for (std::size_t i = 0; i < g; ++i) d2[r0 + i] = a[i];
   }
@@ -245,14 +318,21 @@ std::int64_t quantized_sum(const float* v, std::size_t m, float scale) {
 }
 
 ARCHETYPE_CLONES
+void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
+  std::int32_t* __restrict q = s.q.data();
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
+}
+
+bool sums_by_mask(std::size_t kk, std::size_t d) { return kk * (d + 1) <= 48; }
+
+ARCHETYPE_CLONES
 void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, float fscale,
-                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s) {
-  if (kk * (d + 1) <= 48) {
-    // Small k and d: quantize the block feature-major, one masked pass per cluster.
-    std::int32_t* __restrict q = s.q.data();
-    for (std::size_t j = 0; j < d; ++j)
-      for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
-    masked_sums(lab, q, m, d, kk, sign, acc);
+                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized) {
+  if (sums_by_mask(kk, d)) {
+    // Small k and d: the block quantized feature-major, one masked pass per cluster.
+    if (!quantized) quantize_block(x, d, m, fscale, s);
+    masked_sums(lab, s.q.data(), m, d, kk, sign, acc);
     return;
   }
   // Otherwise scatter each row into its cluster's sums: O(d) per row for any k.

@@ -22,44 +22,68 @@ constexpr std::size_t kGroup = 16;   ///< rows per SIMD group (one AVX-512 regis
 
 /// Per-thread scratch of the block kernels, sized once for d features.
 struct GroupScratch {
-  std::vector<float> xt;  ///< one transposed group of rows, then one of centres (2 x kGroup x d)
+  /// One block of rows transposed group by group: group g (rows 16g..16g+15)
+  /// at xt[16 g d + 16 j + i] = feature j of row 16g + i; lanes past the
+  /// block's end repeat its last row.  Also assigned_distances' scratch.
+  std::vector<float> xt;
   std::vector<std::int32_t> q;  ///< quantized features of a block, feature-major (d x kBlock)
   std::int32_t lab[kBlock];
   float best[kBlock];
   void size_for(std::size_t d) {
-    xt.assign(2 * kGroup * d, 0.0f);
+    xt.assign((kBlock + kGroup) * d, 0.0f);
     q.assign(kBlock * d, 0);
   }
 };
 
-/// Nearest of k centres (k x d, row-major) for the m <= kBlock rows at x:
-/// labels into lab, squared distances into best.  Ties keep the lowest
-/// centre index (strict <, centres in increasing order).
-void nearest_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k,
-                   std::int32_t* lab, float* best, GroupScratch& s);
+/// Transposes the m <= kBlock rows at x (row-major) into s.xt, for the
+/// kernels below, which all read the block from there: one transposition
+/// serves every model of a batch.
+void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch& s);
 
-/// closest[r] = min(closest[r], squared distance of row r to each of the k
-/// centres); with `init` the previous values are ignored (+inf).  A minimum
-/// is exact, so folding centres in several calls gives the same value.
-void closest_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k, bool init,
-                   float* closest, GroupScratch& s);
+/// Nearest of k centres (k x d, row-major) for the transposed block's m
+/// rows: labels into lab, squared distances into best.  Ties keep the
+/// lowest centre index (strict <, centres in increasing order).
+void nearest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k,
+                   std::int32_t* lab, float* best);
 
-/// pot[t] += sum over the m rows of q(min(closest[r], d2(row r, candidate t)))
-/// for each of the `trials` candidates (trials x d floats).
-void candidate_potentials(const float* x, std::size_t d, std::size_t m, const float* cands, int trials,
-                          const float* closest, float dscale, std::int64_t* pot, GroupScratch& s);
+/// nearest_block for the m rows at x (row-major), for one set of centres:
+/// at d <= 2 each group is transposed in registers, otherwise through s.
+void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* centers, int k, std::int32_t* lab,
+                  float* best, GroupScratch& s);
 
-/// d2[r] = squared distance of row r to centre lab[r] (lab[r] >= 0).
+/// closest[r] = min(closest[r], squared distance of row r of the transposed
+/// block to each of the k centres); with `init` the previous values are
+/// ignored (+inf).  A minimum is exact, so folding centres in several calls
+/// gives the same value.
+void closest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+                   float* closest);
+
+/// pot[t] += sum over the transposed block's m rows of
+/// q(min(closest[r], d2(row r, candidate t))) for each of the `trials`
+/// candidates (trials x d floats).
+void candidate_potentials(const GroupScratch& s, std::size_t d, std::size_t m, const float* cands, int trials,
+                          const float* closest, float dscale, std::int64_t* pot);
+
+/// d2[r] = squared distance of row r (at x, row-major) to centre lab[r]
+/// (lab[r] >= 0).  Overwrites s.xt.
 void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers,
                         const std::int32_t* lab, float* d2, GroupScratch& s);
 
 /// sum over the m values of rint(v[r] * scale) (fixed_point.hpp).
 std::int64_t quantized_sum(const float* v, std::size_t m, float scale);
 
+/// s.q = the m rows at x quantized (rint(x * fscale)), feature-major.
+void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
+
+/// Whether add_cluster_sums uses s.q for kk clusters of d features (one
+/// masked pass per cluster: small k and d) rather than scattering rows.
+bool sums_by_mask(std::size_t kk, std::size_t d);
+
 /// acc = [kk counts | kk x d sums]: for each of the m rows with lab[r] >= 0,
 /// adds `sign` (+1 or -1) to its cluster's count and sign * q(feature) to
-/// its sums.  Integer sums: the order does not matter.
+/// its sums.  Integer sums: the order does not matter.  `quantized`: s.q
+/// already holds quantize_block of these rows (a batch quantizes once).
 void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, float fscale,
-                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s);
+                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized = false);
 
 }  // namespace archetype::cpu

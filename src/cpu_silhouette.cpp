@@ -37,7 +37,6 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
     const float* __restrict xs1 = xs + n;
     for (std::size_t j = begin; j < end; ++j) {
       const float a = xs0[j], b = xs1[j];
-#pragma GCC unroll 16
       for (std::size_t r = 0; r < kLanes; ++r) {
         const float s = add_square(x1[r] - b, add_square(x0[r] - a, 0.0f));
         p[r] = p[r] + std::sqrt(s);
@@ -49,10 +48,8 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
       for (std::size_t f = 0; f < d; ++f) {
         const float c = xs[f * n + j];
         const float* __restrict xf = xi + f * kLanes;
-#pragma GCC unroll 16
         for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
       }
-#pragma GCC unroll 16
       for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
     }
   }

@@ -66,7 +66,7 @@ void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const fl
         for (std::size_t i = 0; i < len; ++i) std::copy(X.row(rows[r0 + i]), X.row(rows[r0 + i]) + d, gathered.data() + i * d);
         x = gathered.data();
       }
-      cpu::nearest_block(x, d, len, centers, k, out + r0, s.best, s);
+      cpu::nearest_rows(x, d, len, centers, k, out + r0, s.best, s);
     }
   }
 }
