@@ -120,20 +120,10 @@ __global__ void __launch_bounds__(kBlockThreads)
     int dst = 0, soff = 0;
     for (int b = 0; b < models; ++b) {
       const int k = ks[b];
-      const int groups = group == 0 ? 1 : (k + group - 1) / group;
+      const int groups = group_count(k, group);
       long long inertia = 0;
       for (int g = 0; g < groups; ++g) {  // block-uniform
-        const int c0 = g * group;
-        const int gk = group == 0 ? k : min(group, k - c0);
-        const float* cg = cbuf + dst;
-        int cstride = pad_centres(k);
-        if (group > 0) {
-          __syncthreads();  // every thread is done with the previous group
-          load_group(cbuf, group, centers + src + static_cast<std::size_t>(c0) * d, gk, d);
-          __syncthreads();
-          cg = cbuf;
-          cstride = group;
-        }
+        const Group cg = select_group(cbuf, cbuf + dst, centers + src, k, group, g, d);
         const bool last = g + 1 == groups;
         for (int r0 = warp * 32; r0 < m; r0 += blockDim.x) {  // warp-uniform
           const int r = r0 + lane;
@@ -147,7 +137,7 @@ __global__ void __launch_bounds__(kBlockThreads)
               best = sbest[r];
               lab = slab[r];
             }
-            nearest_in_group<D>(row, d, cg, cstride, gk, c0, best, lab);
+            nearest_in_group<D>(row, d, cg.p, cg.stride, cg.count, cg.first, best, lab);
             if (!last) {
               sbest[r] = best;
               slab[r] = lab;
@@ -244,46 +234,26 @@ __global__ void __launch_bounds__(kBlockThreads)
     int dst = 0, voff = 0;
     for (int b = 0; b < models; ++b) {
       const int k = ks[b], tr = trials[b];
-      const int kgroups = group == 0 ? 1 : (k + group - 1) / group;
+      const int kgroups = group_count(k, group);
       long long pot = 0;
       for (int g = 0; g < kgroups; ++g) {  // block-uniform
-        const int c0 = g * group;
-        const int gk = group == 0 ? k : min(group, k - c0);
-        const float* cg = cbuf + dst;
-        int cstride = pad_centres(k);
-        if (group > 0) {
-          __syncthreads();
-          load_group(cbuf, group, centers + src_c + static_cast<std::size_t>(c0) * d, gk, d);
-          __syncthreads();
-          cg = cbuf;
-          cstride = group;
-        }
+        const Group cg = select_group(cbuf, cbuf + dst, centers + src_c, k, group, g, d);
         for (int r0 = warp * 32; r0 < m; r0 += blockDim.x) {
           const int r = r0 + lane;
           if (r >= m) continue;
           Row<D> row;
           row.load(xs, stride, r, d);
-          const float closest = closest_in_group<D>(row, d, cg, cstride, gk, g > 0 ? sbest[r] : INFINITY);
+          const float closest = closest_in_group<D>(row, d, cg.p, cg.stride, cg.count, g > 0 ? sbest[r] : INFINITY);
           sbest[r] = closest;  // read back by this thread only
           if (g + 1 == kgroups) pot += __float2ll_rn(closest * dscale);
         }
       }
       pot = warp_sum(pot);
       if (lane == 0 && pot != 0) atomicAdd(reinterpret_cast<ull*>(spot + voff), static_cast<ull>(pot));
-      const int tgroups = tr == 0 ? 0 : group == 0 ? 1 : (tr + group - 1) / group;
+      const int tgroups = group_count(tr, group);
       for (int g = 0; g < tgroups; ++g) {  // block-uniform
-        const int t0 = g * group;
-        const int gt = group == 0 ? tr : min(group, tr - t0);
-        const float* tg = cbuf + dst + d * pad_centres(k);
-        int tstride = pad_centres(tr);
-        if (group > 0) {
-          __syncthreads();
-          load_group(cbuf, group, cands + src_t + static_cast<std::size_t>(t0) * d, gt, d);
-          __syncthreads();
-          tg = cbuf;
-          tstride = group;
-        }
-        for (int c = 0; c < gt; c += kCentreBlock) {
+        const Group tg = select_group(cbuf, cbuf + dst + d * pad_centres(k), cands + src_t, tr, group, g, d);
+        for (int c = 0; c < tg.count; c += kCentreBlock) {
           long long a[4] = {0, 0, 0, 0};
           for (int r0 = warp * 32; r0 < m; r0 += blockDim.x) {
             const int r = r0 + lane;
@@ -291,7 +261,7 @@ __global__ void __launch_bounds__(kBlockThreads)
             Row<D> row;
             row.load(xs, stride, r, d);
             float s[4];
-            distances4<D>(row, d, tg, tstride, c, s);
+            distances4<D>(row, d, tg.p, tg.stride, c, s);
             const float closest = sbest[r];
 #pragma unroll
             for (int u = 0; u < 4; ++u) a[u] += __float2ll_rn((s[u] < closest ? s[u] : closest) * dscale);
@@ -299,8 +269,8 @@ __global__ void __launch_bounds__(kBlockThreads)
 #pragma unroll
           for (int u = 0; u < 4; ++u) {
             const long long v = warp_sum(a[u]);
-            if (lane == 0 && c + u < gt && v != 0)
-              atomicAdd(reinterpret_cast<ull*>(spot + voff + 1 + t0 + c + u), static_cast<ull>(v));
+            if (lane == 0 && c + u < tg.count && v != 0)
+              atomicAdd(reinterpret_cast<ull*>(spot + voff + 1 + tg.first + c + u), static_cast<ull>(v));
           }
         }
       }

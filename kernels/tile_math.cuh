@@ -117,6 +117,31 @@ __device__ __forceinline__ void load_group(float* g, int stride, const float* sr
   }
 }
 
+/// One group of a model's n vectors (centres or candidates) in shared memory.
+struct Group {
+  const float* p;  ///< feature-major: p[j * stride + c]
+  int stride, count, first;
+};
+
+/// Groups of a model's n vectors: one when resident (group == 0; none when
+/// n == 0), else ceil(n / group).
+__device__ __forceinline__ int group_count(int n, int group) {
+  return group == 0 ? (n > 0 ? 1 : 0) : (n + group - 1) / group;
+}
+
+/// Group g: the resident copy (stride pad_centres(n)), or, streaming, the
+/// vectors [g * group, ..) of src (row-major) loaded into cbuf by the whole
+/// block between two barriers.  Block-uniform calls only.
+__device__ __forceinline__ Group select_group(float* cbuf, const float* resident, const float* src, int n, int group,
+                                              int g, int d) {
+  if (group == 0) return {resident, pad_centres(n), n, 0};
+  const int first = g * group, count = min(group, n - first);
+  __syncthreads();  // every thread is done with the previous group
+  load_group(cbuf, group, src + static_cast<std::size_t>(first) * d, count, d);
+  __syncthreads();
+  return {cbuf, group, count, first};
+}
+
 /// Exact int32 sum over the lanes of `peers` (all calling together):
 /// __reduce_add_sync on sm_80+, shuffles within the group before.  The
 /// values are quantized features (|q| < 2^23), so 32 of them fit.
