@@ -2,8 +2,6 @@
 // (sized once in bind), runs the kernels on its own stream, and returns the
 // same exact integer sums as the CPU backend.
 #include <cub/device/device_radix_sort.cuh>
-#include <thrust/execution_policy.h>
-#include <thrust/sequence.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -36,6 +34,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
     name_ = prop.name;
     sms_ = prop.multiProcessorCount;
+    limits_ = cuda::device_limits(device_);
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~CudaBackend() override {
@@ -58,11 +57,7 @@ class CudaBackend final : public Backend {
     n_ = X.rows;
     d_ = X.cols;
     k_max_ = std::max(k_max, 1);
-    const int kd = k_max_;
-    if (cuda::batch_tile_rows(kd, 1, static_cast<int>(d_)) == 0 ||
-        cuda::tile_shared_bytes(kd, static_cast<int>(d_), 2, nullptr) == 0)
-      throw DeviceError("k = " + std::to_string(kd) + " with " + std::to_string(d_) +
-                       " features does not fit the CUDA kernels' shared memory; use --backend cpu");
+    cuda::check_shapes(static_cast<int>(d_), k_max_, limits_);  // every k fits; only a huge d is refused
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     rows_.bind(X.values.data(), n_, d_, chunk_rows_for(free_bytes), stream_);
@@ -70,7 +65,7 @@ class CudaBackend final : public Backend {
     centers_.allocate(static_cast<std::size_t>(k_max_) * d_);
     ks_.allocate(1);
     acc_host_.assign(acc_.size(), 0);
-    grid_ = std::max(1, std::min<int>(sms_ * 4, static_cast<int>((n_ + 255) / 256)));
+    grid_ = std::max(1, sms_ * 4);  // the launchers clamp it to the tiles (cuda::grid_for_tiles)
     batch_models_ = batch_total_k_ = 0;
     reset_labels();
     sync();
@@ -87,7 +82,7 @@ class CudaBackend final : public Backend {
     acc_.zero(count, stream_);
     rows_.for_each_chunk(true, true, [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels) {
       cuda::launch_lloyd_batch(x, rows, static_cast<int>(d_), centers_.data(), ks_.data(), &k, 1, fp_.feature_scale(),
-                               fp_.dist_scale(), labels, acc_.data(), grid_, stream_);
+                               fp_.dist_scale(), labels, acc_.data(), grid_, limits_, stream_);
     });
     fetch_acc(count);
     unpack_sums(acc_host_.data(), kk, out);
@@ -124,7 +119,8 @@ class CudaBackend final : public Backend {
     b_acc_.zero(count, stream_);
     rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t*) {
       cuda::launch_lloyd_batch(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.ks, batch.models,
-                               fp_.feature_scale(), fp_.dist_scale(), nullptr, b_acc_.data(), grid_, stream_);
+                               fp_.feature_scale(), fp_.dist_scale(), nullptr, b_acc_.data(), grid_, limits_,
+                               stream_);
     });
     b_acc_.download(b_acc_host_.data(), count, stream_);
     sync();
@@ -145,7 +141,7 @@ class CudaBackend final : public Backend {
     rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t*) {
       cuda::launch_kpp_potentials(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
                                   b_centers_.data() + batch_k_ * d_, b_ks_.data() + batch.models, batch.ks, trials,
-                                  batch.models, fp_.dist_scale(), b_acc_.data(), grid_, stream_);
+                                  batch.models, fp_.dist_scale(), b_acc_.data(), grid_, limits_, stream_);
     });
     b_acc_.download(b_acc_host_.data(), values, stream_);
     sync();
@@ -243,7 +239,7 @@ class CudaBackend final : public Backend {
     acc_.zero(count, stream_);
     rows_.for_each_chunk(true, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels) {
       cuda::launch_dispersion(x, rows, static_cast<int>(d_), centers_.data(), k, fp_.dist_scale(), fp_.root_scale(),
-                              labels, acc_.data(), grid_, stream_);
+                              labels, acc_.data(), grid_, limits_, stream_);
     });
     fetch_acc(count);
     for (std::size_t c = 0; c < kk; ++c) {
@@ -255,7 +251,8 @@ class CudaBackend final : public Backend {
   void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) override {
     const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
     if (n == 0) return;
-    if (d > 64) {  // beyond the kernel's per-thread row: same order on the CPU
+    if (cuda::plan_silhouette(n, static_cast<int>(d), k, limits_).dims == 0) {
+      // Beyond the kernel's registers per row: the same order on the CPU.
       cpu_silhouette(Y, labels, k, 0, out);
       return;
     }
@@ -271,7 +268,7 @@ class CudaBackend final : public Backend {
     lab.upload(labels, n, stream_);
     dcounts.upload(counts.data(), kk, stream_);
     dseg.upload(seg.data(), kk + 1, stream_);
-    thrust::sequence(thrust::cuda::par.on(stream_), iota.data(), iota.data() + n);
+    cuda::launch_iota(iota.data(), n, stream_);  // a checked launch: a failure is a DeviceError
     // Stable radix sort by label: rows of a cluster stay in row order.
     int bits = 1;
     while ((1 << bits) < k) ++bits;
@@ -282,7 +279,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(sort_tmp.data(), sort_bytes, lab.data(), sorted_lab.data(), iota.data(),
                                                order.data(), static_cast<int64_t>(n), 0, bits, stream_));
     cuda::launch_gather_columns(y.data(), order.data(), n, static_cast<int>(d), xs.data(), stream_);
-    cuda::launch_silhouette_sums(xs.data(), n, static_cast<int>(d), dseg.data(), k, sums.data(), stream_);
+    cuda::launch_silhouette_sums(xs.data(), n, static_cast<int>(d), dseg.data(), k, sums.data(), limits_, stream_);
     cuda::launch_silhouette_values(sums.data(), dcounts.data(), sorted_lab.data(), order.data(), n, k, values.data(),
                                    stream_);
     values.download(out, n, stream_);
@@ -364,6 +361,7 @@ class CudaBackend final : public Backend {
   int device_;
   std::string name_;
   int sms_ = 1;
+  cuda::DeviceLimits limits_;
   cudaStream_t stream_ = nullptr;
   const Matrix* host_ = nullptr;
   FixedPoint fp_;

@@ -17,15 +17,26 @@
 #include <cstdint>
 
 #include "archetype/backend.hpp"
+#include "cuda_check.cuh"
+#include "launch_plan.hpp"
 
 namespace archetype::cuda {
 
-/// Dynamic shared memory the tile kernels need for k clusters, d features
-/// and v values per row; 0 when it cannot fit (then the backend refuses).
-std::size_t tile_shared_bytes(int k, int d, int v, int* tile_rows);
+/// The limits of a device that the launch plans respect.
+DeviceLimits device_limits(int device);
 
-/// Rows of the batched Lloyd kernel's tile for these sizes (0: does not fit).
-int batch_tile_rows(int total_k, int models, int d);
+/// Throws DeviceError when even the smallest tile of the Lloyd or k-means++
+/// kernel does not fit the device for d features (only very large d; every
+/// k is accepted: centres are streamed in groups when they do not fit).
+void check_shapes(int d, int k_max, const DeviceLimits& lim);
+
+/// Lets `kernel` use `bytes` of dynamic shared memory: above the 48 KiB
+/// every device allows by default, the opt-in of sm_70+ is required.
+template <typename Kernel>
+void allow_shared(Kernel* kernel, std::size_t bytes) {
+  if (bytes > 48 * 1024)
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+}
 
 /// One Lloyd pass for `models` models (centres model after model, k of each
 /// in ks_device and ks_host): nearest centre per row (ties to the lowest
@@ -34,20 +45,21 @@ int batch_tile_rows(int total_k, int models, int d);
 /// model only) the labels are stored and the changed ones counted.
 void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
                         const int* ks_host, int models, float feature_scale, float dist_scale, std::int32_t* labels,
-                        unsigned long long* acc, int grid, cudaStream_t stream);
+                        unsigned long long* acc, int grid, const DeviceLimits& lim, cudaStream_t stream);
 
 /// With the stored labels: per-cluster sums of q(d2) and q(sqrt(d2)) to the
 /// given centres; acc has k + 2k + 2 zeroed values ([k, 3k) interleaved
 /// sq, root per cluster).
 void launch_dispersion(const float* x, std::size_t n, int d, const float* centers, int k, float dist_scale,
                        float root_scale, const std::int32_t* labels, unsigned long long* acc, int grid,
-                       cudaStream_t stream);
+                       const DeviceLimits& lim, cudaStream_t stream);
 
 /// k-means++ potentials of a batch (Backend::kpp_potentials' layout) into
 /// out (zeroed, sum over models of 1 + trials values).
 void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
                            const float* cands, const int* trials_device, const int* ks_host, const int* trials_host,
-                           int models, float dist_scale, unsigned long long* out, int grid, cudaStream_t stream);
+                           int models, float dist_scale, unsigned long long* out, int grid, const DeviceLimits& lim,
+                           cudaStream_t stream);
 
 /// Rows per tile of the k-means++ sampling search.
 constexpr int kSampleTile = 4096;
@@ -62,6 +74,9 @@ void launch_kpp_tile_potentials(const float* x, std::size_t n, int d, const floa
 void launch_kpp_sample(const float* x, int d, const float* centers, const long long* jobs, int count,
                        float dist_scale, long long* rows, cudaStream_t stream);
 
+/// out[i] = i for i < n (the row order the silhouette sorts).
+void launch_iota(std::int32_t* out, std::size_t n, cudaStream_t stream);
+
 /// out[i] = labels[rows[i]] for i < m.
 void launch_gather_labels(const std::int32_t* labels, const unsigned long long* rows, std::size_t m, std::int32_t* out,
                           cudaStream_t stream);
@@ -70,8 +85,9 @@ void launch_gather_labels(const std::int32_t* labels, const unsigned long long* 
 /// (column-major, d x n) and cluster c, sums[p * k + c] = the canonical-order
 /// sum of distances from row p to the rows of c (segments seg_start[c] ..
 /// seg_start[c+1]).
+/// Needs plan_silhouette(n, d, k).dims > 0 (else the CPU computes it).
 void launch_silhouette_sums(const float* xs, std::size_t n, int d, const std::int64_t* seg_start, int k,
-                            double* sums, cudaStream_t stream);
+                            double* sums, const DeviceLimits& lim, cudaStream_t stream);
 /// s for each sorted position p, written to out[order[p]].
 void launch_silhouette_values(const double* sums, const std::int64_t* counts, const std::int32_t* sorted_labels,
                               const std::int32_t* order, std::size_t n, int k, double* out, cudaStream_t stream);

@@ -7,65 +7,60 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "archetype/distance.hpp"
 #include "cuda_check.cuh"
 #include "kernels.cuh"
+#include "launch_plan.hpp"
 
 namespace archetype::cuda {
 namespace {
 
 constexpr int kThreads = 256;
 constexpr int kChunk = static_cast<int>(kSilhouetteChunk);
-constexpr int kMaxDims = 64;  // features held per thread
 
-__global__ void silhouette_sums_kernel(const float* __restrict__ xs, std::size_t n, int d,
-                                       const long long* __restrict__ seg_start, int k, double* __restrict__ sums) {
+/// Block (x, c): rows p of blockIdx.x against cluster c = blockIdx.y.  Each
+/// (row, cluster) sum is independent, so putting the clusters on the grid
+/// keeps the order and fills the GPU even for sampled sizes (20k-50k rows).
+/// The row is held in D registers (d <= D; the guarded, unrolled loops
+/// perform exactly the d operations of squared_distance(), and indexing by
+/// unrolled constants keeps xi out of local memory).
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+    silhouette_sums_kernel(const float* __restrict__ xs, std::size_t n, int d, const long long* __restrict__ seg_start,
+                           int k, double* __restrict__ sums) {
   extern __shared__ float chunk[];  // d x kChunk, feature-major
+  const int c = blockIdx.y;
   const std::size_t p = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const bool active = p < n;
-  float xi[kMaxDims];
-  for (int f = 0; f < d; ++f) xi[f] = active ? xs[static_cast<std::size_t>(f) * n + p] : 0.0f;
-  for (int c = 0; c < k; ++c) {
-    const long long begin = seg_start[c], end = seg_start[c + 1];
-    double acc = 0.0;
-    for (long long j0 = begin; j0 < end; j0 += kChunk) {
-      const int len = static_cast<int>(end - j0 < kChunk ? end - j0 : kChunk);
-      __syncthreads();
-      for (int t = threadIdx.x; t < len * d; t += blockDim.x) {
-        const int f = t / len, jj = t % len;
-        chunk[f * kChunk + jj] = xs[static_cast<std::size_t>(f) * n + static_cast<std::size_t>(j0) + jj];
-      }
-      __syncthreads();
-      if (active && d == 2) {
-        // The same operations as below, with the row held in registers.
-        const float x0 = xi[0], x1 = xi[1];
-        float part = 0.0f;
-        for (int jj = 0; jj < len; ++jj) {
-          const float u = x0 - chunk[jj];
-          const float v = x1 - chunk[kChunk + jj];
-          float s = 0.0f;
-          s = add_square(u, s);
-          s = add_square(v, s);
-          part = part + sqrtf(s);
-        }
-        acc += static_cast<double>(part);
-      } else if (active) {
-        float part = 0.0f;
-        for (int jj = 0; jj < len; ++jj) {
-          // squared_distance() with the second row read from the chunk.
-          float s = 0.0f;
-          for (int f = 0; f < d; ++f) {
-            const float u = xi[f] - chunk[f * kChunk + jj];
-            s = add_square(u, s);
-          }
-          part = part + sqrtf(s);
-        }
-        acc += static_cast<double>(part);
-      }
+  float xi[D];
+#pragma unroll
+  for (int f = 0; f < D; ++f) xi[f] = active && f < d ? xs[static_cast<std::size_t>(f) * n + p] : 0.0f;
+  const long long begin = seg_start[c], end = seg_start[c + 1];
+  double acc = 0.0;
+  for (long long j0 = begin; j0 < end; j0 += kChunk) {  // block-uniform
+    const int len = static_cast<int>(end - j0 < kChunk ? end - j0 : kChunk);
+    __syncthreads();  // every thread is done with the previous chunk
+    for (int t = threadIdx.x; t < len * d; t += blockDim.x) {
+      const int f = t / len, jj = t % len;
+      chunk[f * kChunk + jj] = xs[static_cast<std::size_t>(f) * n + static_cast<std::size_t>(j0) + jj];
     }
-    if (active) sums[p * k + c] = acc;
+    __syncthreads();
+    if (active) {
+      float part = 0.0f;
+      for (int jj = 0; jj < len; ++jj) {
+        // squared_distance() with the second row read from the chunk.
+        float s = 0.0f;
+#pragma unroll
+        for (int f = 0; f < D; ++f)
+          if (f < d) s = add_square(xi[f] - chunk[f * kChunk + jj], s);
+        part = part + sqrtf(s);
+      }
+      acc += static_cast<double>(part);
+    }
   }
+  if (active) sums[p * k + c] = acc;
 }
 
 __global__ void silhouette_values_kernel(const double* __restrict__ sums, const long long* __restrict__ counts,
@@ -91,11 +86,20 @@ int blocks_for(std::size_t n) {
 }  // namespace
 
 void launch_silhouette_sums(const float* xs, std::size_t n, int d, const std::int64_t* seg_start, int k,
-                            double* sums, cudaStream_t stream) {
-  if (d > kMaxDims) throw std::invalid_argument("CUDA silhouette supports at most 64 features");
-  const std::size_t blocks = (n + kThreads - 1) / kThreads;
-  silhouette_sums_kernel<<<static_cast<unsigned>(blocks), kThreads, static_cast<std::size_t>(d) * kChunk * sizeof(float),
-                           stream>>>(xs, n, d, reinterpret_cast<const long long*>(seg_start), k, sums);
+                            double* sums, const DeviceLimits& lim, cudaStream_t stream) {
+  const SilhouettePlan p = plan_silhouette(n, d, k, lim);
+  const dim3 grid(static_cast<unsigned>(p.blocks_x), static_cast<unsigned>(p.blocks_y));
+  const long long* seg = reinterpret_cast<const long long*>(seg_start);
+  switch (p.dims) {
+    case 1: silhouette_sums_kernel<1><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    case 2: silhouette_sums_kernel<2><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    case 4: silhouette_sums_kernel<4><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    case 8: silhouette_sums_kernel<8><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    case 16: silhouette_sums_kernel<16><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    case 32: silhouette_sums_kernel<32><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    case 64: silhouette_sums_kernel<64><<<grid, p.threads, p.bytes, stream>>>(xs, n, d, seg, k, sums); break;
+    default: throw std::logic_error("launch_silhouette_sums: no GPU plan for this shape (the CPU computes it)");
+  }
   CUDA_CHECK_LAUNCH();
 }
 

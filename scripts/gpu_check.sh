@@ -8,7 +8,9 @@
 # both backends on the reference dataset and `fit` on 1,000,000 generated
 # rows, and diffs the outputs; runs the kernels under compute-sanitizer
 # (memcheck, racecheck, initcheck) at a small size when it is installed;
-# runs the GPU benchmarks (CUDA events, medians of 3 repetitions).  Logs and
+# runs the GPU benchmarks (CUDA events, medians of 3 repetitions), among
+# them the shape grid (d x k), each shape's time against its floor (FP32
+# instructions at the peak rate or bytes at the DRAM peak, the larger).  Logs and
 # a short table go to RESULTS_DIR; the table is printed last.  Exit status 1
 # if any check failed.  Needs bash and python3 (standard library only).
 set -uo pipefail
@@ -48,6 +50,13 @@ if [ $rc -eq 0 ] && [ "$skipped" -eq 0 ]; then
 else
   record "gpu parity tests" FAIL "rc=$rc, $passed passed, $skipped skipped (see gpu_tests.log)"
 fi
+
+# 2b. The shape grid (d in 2..256 x k in 5..500): its parity tests ran
+#     above (CudaGrid.*, CPU vs CUDA bits); their own row for the table.
+grid_ok=$(grep -c '^\[       OK \] Grid/CudaGrid' "$RES/gpu_tests.log")
+grid_bad=$(grep -c '^\[  FAILED  \] Grid/CudaGrid.*ms)$' "$RES/gpu_tests.log")
+record "shape grid, cpu vs cuda bits (32 shapes)" "$([ "$grid_ok" -eq 32 ] && echo PASS || echo FAIL)" \
+  "$grid_ok identical, $grid_bad differ (gpu_tests.log; timings: gpu bench grid table)"
 
 # 3. `archetype run` on the reference dataset with both backends.
 compare_runs() {  # dir_a dir_b -> prints "identical" or the differences
@@ -190,19 +199,26 @@ def ms(b): return b["real_time"] if b["time_unit"] == "ms" else b["real_time"] /
 if copy:
     bw = copy["bytes_per_second"] / 1e9
     print(f"| D2D copy bandwidth (800 MB, bytes copied/s) | {bw:.0f} GB/s | {ms(copy):.3f} ms |")
+def floor(b):
+    f = b.get("floor_ms")
+    if not f:
+        return "no floor"
+    bound = "compute" if b.get("floor_bound") else "memory"
+    return f"floor {f:.3f} ms ({bound}): {ms(b) / f:.1f}x"
 if lloyd:
-    lbw = 800e6 / (ms(lloyd) / 1e3) / 1e9
+    lbw = 1200e6 / (ms(lloyd) / 1e3) / 1e9
     frac = f", {100 * lbw / bw:.0f}% of copy bandwidth (target >= 80%)" if copy else ""
-    print(f"| fused Lloyd pass, 100M x 2 rows, k = 5 | {ms(lloyd):.3f} ms | {lbw:.0f} GB/s counting 8 B/row{frac} |")
+    print(f"| stored-labels Lloyd pass, 100M x 2 rows, k = 5 | {ms(lloyd):.3f} ms | {lbw:.0f} GB/s counting 12 B/row{frac}; {floor(lloyd)} |")
 if sil:
     print(f"| exact silhouette, 1M x 2 rows, k = 5 | {ms(sil):.0f} ms | target < 500 ms, {'met' if ms(sil) < 500 else 'NOT met'} |")
 if fused:
-    # Compute floor: 10M rows x 540 centres x 7 FP32 operations (2 sub, 2 mul,
-    # 2 add, 1 compare; no FMA) at the card's non-FMA FP32 rate (H100 SXM
-    # 67 TFLOP/s with FMA, so ~33.5 T plain ops/s; H200 the same SMs).
-    floor_ms = 10e6 * 540 * 7 / 33.5e12 * 1e3
-    print(f"| fused sweep pass, 10M x 2 rows, 90 models (k = 2..10 x 10) | {ms(fused):.3f} ms | "
-          f"compute floor ~{floor_ms:.2f} ms: {ms(fused) / floor_ms:.1f}x (target <= 2x) |")
+    # Floor: 10M rows x 540 centres x 5 FP32 instructions (2 sub, 2 FMA,
+    # 1 compare) at the device's FP32 peak (bench report_floor).
+    print(f"| fused sweep pass, 10M x 2 rows, 90 models (k = 2..10 x 10) | {ms(fused):.3f} ms | {floor(fused)} (target <= 2x) |")
+grid = sorted(((int(n.split("/")[1]), int(n.split("/")[2]), b) for n, b in med.items() if n.startswith("BM_GpuGrid/")),
+              key=lambda t: (t[0], t[1]))
+for d, k, b in grid:
+    print(f"| grid d = {d}, k = {k}, 2^24 / d rows | {ms(b):.3f} ms | {floor(b)} |")
 if fit:
     print(f"| K-Means fit, 10M x 2, k = 5, n_init 10 | {ms(fit):.0f} ms | host loop included |")
 PY

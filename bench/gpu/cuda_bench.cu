@@ -27,6 +27,39 @@ bool skip_without_gpu(benchmark::State& state) {
   return !s.usable;
 }
 
+/// The device's peaks, for each benchmark's floor: FP32 instructions per
+/// second (SMs x FP32 lanes x clock; an FMA is one instruction) and DRAM
+/// bytes per second (2 x memory clock x bus width).
+struct Peaks {
+  double fp32_per_s = 0, bytes_per_s = 0;
+};
+Peaks device_peaks() {
+  int dev = 0, sms = 0, clock_khz = 0, mem_khz = 0, bus_bits = 0, major = 0, minor = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+  const int lanes = (major == 8 && minor == 0) || major < 8 ? 64 : 128;  // FP32 lanes per SM
+  return {static_cast<double>(sms) * lanes * clock_khz * 1e3, 2.0 * mem_khz * 1e3 * bus_bits / 8.0};
+}
+
+/// Reports the floor of a pass: its FP32 instructions at the peak rate or
+/// its DRAM bytes at the peak bandwidth, whichever takes longer (counters
+/// floor_ms, and floor_bound: 1 compute, 0 memory).
+void report_floor(benchmark::State& state, double fp32_ops, double bytes) {
+  const Peaks p = device_peaks();
+  const double compute_ms = fp32_ops / p.fp32_per_s * 1e3, memory_ms = bytes / p.bytes_per_s * 1e3;
+  state.counters["floor_ms"] = compute_ms > memory_ms ? compute_ms : memory_ms;
+  state.counters["floor_bound"] = compute_ms > memory_ms ? 1 : 0;
+}
+
+/// FP32 instructions of a nearest-centre search: per (row, centre) d
+/// subtractions, d fused multiply-adds and a compare.
+double assign_ops(double n, double k, double d) { return n * k * (2 * d + 1); }
+
 class EventTimer {
  public:
   EventTimer() {
@@ -100,8 +133,9 @@ void BM_GpuCopyD2D(benchmark::State& state) {
 }
 BENCHMARK(BM_GpuCopyD2D)->Arg(800000000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(20);
 
-/// One fused Lloyd pass (assignment + exact centroid sums + inertia), d = 2,
-/// k = 5; bytes counted once per row (8 bytes of features).
+/// The stored-labels Lloyd pass (assignment + exact centroid sums + inertia),
+/// d = 2, k = 5.  Bytes per row: 8 of features read and 4 of the stored
+/// label read (written only when it changes: never after the warm-up), so 12.
 void BM_GpuLloydPass(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const std::size_t n = static_cast<std::size_t>(state.range(0));
@@ -126,19 +160,22 @@ void BM_GpuLloydPass(benchmark::State& state) {
   auto pass = [&] {
     acc.zero(17, nullptr);
     archetype::cuda::launch_lloyd_batch(x.data(), n, 2, centers.data(), ks.data(), &k, 1, fscale, dscale,
-                                        labels.data(), acc.data(), grid, nullptr);
+                                        labels.data(), acc.data(), grid, archetype::cuda::device_limits(device),
+                                        nullptr);
   };
   time_passes(state, pass);  // the warm-up also settles the labels: later passes change none
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * 2 * sizeof(float)));
+  const std::size_t row_bytes = 2 * sizeof(float) + sizeof(std::int32_t);
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * row_bytes));
+  report_floor(state, assign_ops(static_cast<double>(n), k, 2), static_cast<double>(n * row_bytes));
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 BENCHMARK(BM_GpuLloydPass)->Arg(100000000)->Arg(10000000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(20);
 
 /// One fused Lloyd pass of the default sweep: k = 2..10 with 10 restarts,
 /// 90 models and 540 centres, over n rows of d = 2 (labels not stored).
-/// Compute floor (bench/RESULTS.md): n x 540 distances of 2 subtractions, 2
-/// multiplies, 2 adds and a compare (no FMA: --fmad=false), about 7 n x 540
-/// FP32 operations, plus the per-cluster reductions.
+/// Floor: n x 540 distances of 2 subtractions, 2 fused multiply-adds
+/// (add_square) and a compare, 5 n x 540 FP32 instructions, against 8
+/// bytes a row read once (labels are not stored).
 void BM_GpuFusedSweepPass(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const std::size_t n = static_cast<std::size_t>(state.range(0));
@@ -167,14 +204,60 @@ void BM_GpuFusedSweepPass(benchmark::State& state) {
     acc.zero(acc_count, nullptr);
     archetype::cuda::launch_lloyd_batch(x.data(), n, 2, centers.data(), dks.data(), ks.data(),
                                         static_cast<int>(ks.size()), fp.feature_scale(), fp.dist_scale(), nullptr,
-                                        acc.data(), sms * 4, nullptr);
+                                        acc.data(), sms * 4, archetype::cuda::device_limits(device), nullptr);
   };
   time_passes(state, pass);
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * 2 * sizeof(float)));
+  report_floor(state, assign_ops(static_cast<double>(n), static_cast<double>(total_k), 2),
+               static_cast<double>(n * 2 * sizeof(float)));
   // Items: row x centre distance evaluations.
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n * total_k));
 }
 BENCHMARK(BM_GpuFusedSweepPass)->Arg(10000000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(10);
+
+/// Rows in [-1, 1) from a hash, any d.
+__global__ void fill_uniform(float* x, std::size_t count) {
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    x[i] = 2.0f * hash_unit(i * 7 + 1) - 1.0f;
+}
+
+/// The shape grid (scripts/gpu_check.sh): one batch Lloyd pass, one model
+/// of k centres over n rows of d features, n = 2^24 / d (64 MiB of rows).
+/// Floor: assign_ops at the FP32 peak or the rows' bytes at the DRAM peak.
+void BM_GpuGrid(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const int d = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1));
+  const std::size_t n = (std::size_t{1} << 24) / static_cast<std::size_t>(d);
+  DeviceBuffer<float> x(n * d), centers(static_cast<std::size_t>(k) * d);
+  DeviceBuffer<int> dks(1);
+  DeviceBuffer<unsigned long long> acc(static_cast<std::size_t>(k) * (d + 1) + 2);
+  fill_uniform<<<1024, 256>>>(x.data(), n * d);
+  CUDA_CHECK_LAUNCH();
+  // The first k rows (every 97th) as centres: distinct, inside the data.
+  for (int c = 0; c < k; ++c)
+    CUDA_CHECK(cudaMemcpy(centers.data() + static_cast<std::size_t>(c) * d, x.data() + static_cast<std::size_t>(c) * 97 % n * d,
+                          d * sizeof(float), cudaMemcpyDeviceToDevice));
+  dks.upload(&k, 1, nullptr);
+  int device = 0, sms = 1;
+  CUDA_CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const archetype::cuda::DeviceLimits lim = archetype::cuda::device_limits(device);
+  const FixedPoint fp = FixedPoint::for_bounds(1.0, 4.0 * d, n);
+  auto pass = [&] {
+    acc.zero(acc.size(), nullptr);
+    archetype::cuda::launch_lloyd_batch(x.data(), n, d, centers.data(), dks.data(), &k, 1, fp.feature_scale(),
+                                        fp.dist_scale(), nullptr, acc.data(), sms * 4, lim, nullptr);
+  };
+  time_passes(state, pass);
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(n * d * sizeof(float)));
+  report_floor(state, assign_ops(static_cast<double>(n), k, d), static_cast<double>(n * d * sizeof(float)));
+}
+BENCHMARK(BM_GpuGrid)
+    ->ArgsProduct({{2, 4, 8, 16, 32, 64, 128, 256}, {5, 20, 100, 500}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 /// Exact silhouette through the backend (upload, radix sort by label,
 /// all-pairs kernel, values), d = 2, k = 5, wall time of the whole call.

@@ -102,11 +102,94 @@ TEST_P(CudaParity, EveryPassGivesTheSameBits) {
   EXPECT_EQ(ra2, rb2);
 }
 
+// Row counts with tails (no multiple of any tile: 1,024, 4,096, 32), the
+// specialised widths (1, 2, 3) and the generic loop (5, 7, 64, 300), and k
+// up to 1,000 (centres streamed in groups, sums by global atomics).
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaParity,
                          ::testing::Values(std::make_tuple(std::size_t{2600}, std::size_t{2}, 5),
                                            std::make_tuple(std::size_t{100003}, std::size_t{2}, 10),
                                            std::make_tuple(std::size_t{50000}, std::size_t{5}, 7),
-                                           std::make_tuple(std::size_t{3000}, std::size_t{64}, 3)));
+                                           std::make_tuple(std::size_t{3000}, std::size_t{64}, 3),
+                                           std::make_tuple(std::size_t{20011}, std::size_t{1}, 40),
+                                           std::make_tuple(std::size_t{9001}, std::size_t{3}, 1000),
+                                           std::make_tuple(std::size_t{12345}, std::size_t{7}, 300),
+                                           std::make_tuple(std::size_t{4099}, std::size_t{64}, 1000),
+                                           std::make_tuple(std::size_t{3001}, std::size_t{300}, 120)));
+
+// The silhouette at the same widths (d = 300 runs on the CPU in the same
+// order), against the CPU bit for bit.
+class CudaSilhouetteParity : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, int>> {};
+
+TEST_P(CudaSilhouetteParity, SameBits) {
+  REQUIRE_GPU();
+  const auto [n, d, k] = GetParam();
+  const Matrix X = test::random_blobs(n, d, k, 7 + n + d);
+  std::vector<std::int32_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = static_cast<std::int32_t>((i * 2654435761u) % static_cast<std::size_t>(k));
+  auto cpu = make_cpu_backend(2);
+  auto gpu = make_cuda_backend(0);
+  std::vector<double> a(n), b(n);
+  cpu->silhouette(X, labels.data(), k, a.data());
+  gpu->silhouette(X, labels.data(), k, b.data());
+  EXPECT_EQ(a, b);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaSilhouetteParity,
+                         ::testing::Values(std::make_tuple(std::size_t{3001}, std::size_t{1}, 3),
+                                           std::make_tuple(std::size_t{2999}, std::size_t{3}, 7),
+                                           std::make_tuple(std::size_t{2001}, std::size_t{7}, 40),
+                                           std::make_tuple(std::size_t{1500}, std::size_t{64}, 5),
+                                           std::make_tuple(std::size_t{700}, std::size_t{300}, 4)));
+
+// Streaming (chunks forced small) at a generic width and many centres:
+// every pass, batch and single, the same bits as the CPU.
+TEST(CudaStreaming, WideRowsManyCentresEqualTheCpu) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(20011, 7, 300, 5, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  setenv("ARCHETYPE_CUDA_CHUNK_ROWS", "8192", 1);
+  Pair p = bound_pair(X, fp, 300);
+  unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+  ASSERT_NE(p.gpu->device().find("streamed"), std::string::npos) << p.gpu->device();
+  std::vector<float> centers(300 * 7);
+  for (std::size_t i = 0; i < centers.size(); ++i) centers[i] = X.values[(i * 131 + 5) % X.values.size()];
+  p.cpu->reset_labels();
+  p.gpu->reset_labels();
+  PassSums a, b;
+  for (int pass = 0; pass < 2; ++pass) {
+    p.cpu->lloyd_pass(centers.data(), 300, a);
+    p.gpu->lloyd_pass(centers.data(), 300, b);
+    expect_same(a, b);
+  }
+  std::vector<std::int64_t> sqa(300), sqb(300), ra(300), rb(300);
+  p.cpu->dispersion(centers.data(), 300, sqa.data(), ra.data());
+  p.gpu->dispersion(centers.data(), 300, sqb.data(), rb.data());
+  EXPECT_EQ(sqa, sqb);
+  EXPECT_EQ(ra, rb);
+  const int ks[2] = {300, 17};
+  const ModelBatch batch{centers.data(), ks, 2};
+  p.cpu->reserve_batch(2, 317);
+  p.gpu->reserve_batch(2, 317);
+  std::vector<PassSums> fa(2), fb(2);
+  p.cpu->lloyd_batch(batch, fa.data());
+  p.gpu->lloyd_batch(batch, fb.data());
+  expect_same(fa[0], fb[0]);
+  expect_same(fa[1], fb[1]);
+  const int trials[2] = {kMaxTrials, 5};
+  std::vector<float> cands(static_cast<std::size_t>(kMaxTrials + 5) * 7);
+  for (std::size_t i = 0; i < cands.size(); ++i) cands[i] = X.values[(i * 7919 + 1) % X.values.size()];
+  std::vector<std::int64_t> pa(2 + kMaxTrials + 5), pb(pa.size());
+  p.cpu->kpp_potentials(batch, cands.data(), trials, pa.data());
+  p.gpu->kpp_potentials(batch, cands.data(), trials, pb.data());
+  EXPECT_EQ(pa, pb);
+  const int n_targets[2] = {2, 2};
+  const std::int64_t p0 = pa[0], p1 = pa[1 + kMaxTrials];
+  const std::vector<std::int64_t> targets = {p0 / 3, p0 - 1, 0, p1 / 2};
+  std::vector<std::int64_t> sa(4), sb(4);
+  p.cpu->kpp_sample(batch, targets.data(), n_targets, sa.data());
+  p.gpu->kpp_sample(batch, targets.data(), n_targets, sb.data());
+  EXPECT_EQ(sa, sb);
+}
 
 TEST(CudaParityFit, WholeFitAndSilhouetteOnTheReferenceData) {
   REQUIRE_GPU();
@@ -200,15 +283,58 @@ TEST(CudaStreaming, ChunkedPassesEqualTheCpu) {
   EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
 }
 
-TEST(CudaBackendErrors, TooManyClustersForSharedMemoryIsADeviceError) {
+TEST(CudaBackendShapes, LargeKAndDAreAccepted) {
   REQUIRE_GPU();
-  Matrix tiny(10, 2);
-  // Asking for a k_max whose shared-memory tile cannot fit is refused cleanly,
-  // as a device limit (so --backend auto reruns on the CPU).
-  auto gpu = make_cuda_backend(0);
-  const FixedPoint fp = FixedPoint::for_data(tiny);
-  EXPECT_THROW(gpu->bind(tiny, fp, 100000), DeviceError);
+  // No shape up to d = 1,024 and k = 4,096 is refused: centres that do not
+  // fit in shared memory are streamed in groups.
+  for (const std::size_t d : {std::size_t{2}, std::size_t{64}, std::size_t{1024}}) {
+    const Matrix X = test::random_blobs(5000, d, 3, 11);
+    auto gpu = make_cuda_backend(0);
+    EXPECT_NO_THROW(gpu->bind(X, FixedPoint::for_data(X), 4096)) << d;
+  }
 }
+
+}  // namespace
+}  // namespace archetype
+
+namespace archetype {
+namespace {
+
+// The shape grid of scripts/gpu_check.sh (d x k), one batch Lloyd pass and
+// one k-means++ potentials pass each, against the CPU bit for bit.  Its
+// timings against the floors come from archetype_gpu_bench (BM_GpuGrid).
+class CudaGrid : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(CudaGrid, SameBits) {
+  REQUIRE_GPU();
+  const auto [d, k] = GetParam();
+  const std::size_t n = 20011;
+  const Matrix X = test::random_blobs(n, static_cast<std::size_t>(d), 8, 31 + d);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  Pair p = bound_pair(X, fp, k);
+  std::vector<float> centers(static_cast<std::size_t>(k) * d);
+  for (int c = 0; c < k; ++c)
+    std::copy(X.row(static_cast<std::size_t>(c) * 37 % n), X.row(static_cast<std::size_t>(c) * 37 % n) + d,
+              centers.begin() + static_cast<std::ptrdiff_t>(c) * d);
+  const ModelBatch batch{centers.data(), &k, 1};
+  p.cpu->reserve_batch(1, k);
+  p.gpu->reserve_batch(1, k);
+  PassSums a, b;
+  p.cpu->lloyd_batch(batch, &a);
+  p.gpu->lloyd_batch(batch, &b);
+  expect_same(a, b);
+  const int trials = 3;
+  std::vector<float> cands(centers.begin(), centers.begin() + static_cast<std::ptrdiff_t>(std::min(k, 3)) * d);
+  cands.resize(static_cast<std::size_t>(3) * d, 0.25f);
+  std::vector<std::int64_t> pa(4), pb(4);
+  p.cpu->kpp_potentials(batch, cands.data(), &trials, pa.data());
+  p.gpu->kpp_potentials(batch, cands.data(), &trials, pb.data());
+  EXPECT_EQ(pa, pb);
+}
+
+INSTANTIATE_TEST_SUITE_P(Grid, CudaGrid,
+                         ::testing::Combine(::testing::Values(2, 4, 8, 16, 32, 64, 128, 256),
+                                            ::testing::Values(5, 20, 100, 500)));
 
 }  // namespace
 }  // namespace archetype
