@@ -29,11 +29,17 @@ void check_column(const Matrix& X, std::size_t col) {
   if (col >= X.cols) throw std::out_of_range("profile: column index out of range");
 }
 
-std::vector<double> sorted_column(const Matrix& X, std::size_t col) {
-  std::vector<double> v(X.rows);
-  for (std::size_t i = 0; i < X.rows; ++i) v[i] = X.at(i, col);
-  std::sort(v.begin(), v.end());
-  return v;
+/// Puts the values of the given ranks (increasing) where a full sort would
+/// put them, by nested selections: O(n log ranks) instead of O(n log n),
+/// and the same values as sorting.
+void select_ranks(std::vector<double>& v, const std::size_t* ranks, std::size_t count, std::size_t lo,
+                  std::size_t hi) {
+  if (count == 0 || lo >= hi) return;
+  const std::size_t mid = count / 2, r = ranks[mid];
+  std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(r),
+                   v.begin() + static_cast<std::ptrdiff_t>(hi));
+  select_ranks(v, ranks, mid, lo, r);
+  select_ranks(v, ranks + mid + 1, count - mid - 1, r + 1, hi);
 }
 
 // Filliben's estimate of the medians of the uniform order statistics, as
@@ -144,10 +150,13 @@ QQData qq_normal(const Matrix& X, std::size_t col, std::size_t max_points) {
   const std::size_t n = X.rows;
   if (n == 0) return qq;
 
-  const std::vector<double> sorted = sorted_column(X, col);
+  std::vector<double> sorted(n);
+  for (std::size_t i = 0; i < n; ++i) sorted[i] = X.at(i, col);
+  const std::vector<std::size_t> ranks = spread_ranks(n, std::min(n, max_points));
+  select_ranks(sorted, ranks.data(), ranks.size(), 0, n);  // sorted[rank] as if sorted
   // The quantiles always belong to the full sample size n; thinning only
   // drops points, it does not move the ones kept.
-  for (std::size_t rank : spread_ranks(n, std::min(n, max_points))) {
+  for (std::size_t rank : ranks) {
     qq.theoretical.push_back(normal_quantile(uniform_order_median(rank, n)));
     qq.sample.push_back(sorted[rank]);
   }
