@@ -16,8 +16,9 @@ namespace {
 constexpr std::size_t kLanes = 16;
 
 /// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
-/// of their distances to sorted rows [begin, end) (columns of xs, stride n)
-/// into pout.  Per lane this is exactly squared_distance() then sqrtf,
+/// of their distances to sorted rows [begin, end) into pout.  xs holds the
+/// sorted rows column-major (stride n) for d = 2, row-major otherwise (a
+/// row's features then share cache lines).  Per lane this is exactly squared_distance() then sqrtf,
 /// summed in j order.  Plain arrays rather than vector types, so that GCC
 /// vectorises add_square into fused multiply-adds; target_clones builds
 /// AVX-512, AVX2 and baseline copies, all with the same IEEE operations,
@@ -43,13 +44,42 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
       }
     }
   } else {
-    for (std::size_t j = begin; j < end; ++j) {
-      float s[kLanes] = {};
+    // Four sorted rows at a time share each load of the lanes' features;
+    // their roots are still added to p one row after the other, in j order.
+    std::size_t j = begin;
+    for (; j + 4 <= end; j += 4) {
+      float s0[kLanes] = {}, s1[kLanes] = {}, s2[kLanes] = {}, s3[kLanes] = {};
+      const float* __restrict row = xs + j * d;
       for (std::size_t f = 0; f < d; ++f) {
-        const float c = xs[f * n + j];
+        const float c0 = row[f], c1 = row[d + f], c2 = row[2 * d + f], c3 = row[3 * d + f];
         const float* __restrict xf = xi + f * kLanes;
+#pragma omp simd
+        for (std::size_t r = 0; r < kLanes; ++r) {
+          const float v = xf[r];
+          s0[r] = add_square(v - c0, s0[r]);
+          s1[r] = add_square(v - c1, s1[r]);
+          s2[r] = add_square(v - c2, s2[r]);
+          s3[r] = add_square(v - c3, s3[r]);
+        }
+      }
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        p[r] = p[r] + std::sqrt(s0[r]);
+        p[r] = p[r] + std::sqrt(s1[r]);
+        p[r] = p[r] + std::sqrt(s2[r]);
+        p[r] = p[r] + std::sqrt(s3[r]);
+      }
+    }
+    for (; j < end; ++j) {
+      float s[kLanes] = {};
+      const float* __restrict row = xs + j * d;
+      for (std::size_t f = 0; f < d; ++f) {
+        const float c = row[f];
+        const float* __restrict xf = xi + f * kLanes;
+#pragma omp simd
         for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
       }
+#pragma omp simd
       for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
     }
   }
@@ -67,12 +97,12 @@ void cpu_silhouette(const Matrix& Y, const std::int32_t* labels, int k, int thre
   for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
   std::vector<std::size_t> start(kk + 1, 0);
   for (std::size_t c = 0; c < kk; ++c) start[c + 1] = start[c] + static_cast<std::size_t>(counts[c]);
-  std::vector<float> xs(n * d);  // sorted rows, column-major
+  std::vector<float> xs(n * d);  // sorted rows: column-major for d = 2, row-major otherwise
   {
     std::vector<std::size_t> next(start.begin(), start.end() - 1);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t p = next[static_cast<std::size_t>(labels[i])]++;
-      for (std::size_t f = 0; f < d; ++f) xs[f * n + p] = Y.at(i, f);
+      for (std::size_t f = 0; f < d; ++f) xs[d == 2 ? f * n + p : p * d + f] = Y.at(i, f);
     }
   }
   const std::size_t blocks = (n + kLanes - 1) / kLanes;

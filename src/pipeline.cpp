@@ -183,16 +183,41 @@ std::size_t density_rows(std::size_t features) {
 /// Every feature's statistics.  Features are independent (each one's sums
 /// keep their fixed order), so they are computed on all threads with the
 /// same results as on one.
+/// One feature's statistics from a matrix holding it in column `col`.
+void stats_of(const Matrix& X, std::size_t col, std::size_t features, FeatureStats& out) {
+  out.profile = profile_feature(X, col);
+  out.qq = qq_normal(X, col);
+  out.histogram = histogram(X, col, histogram_bins(X.rows));
+  out.density = kernel_density(X, col, 200, density_rows(features));
+}
+
+/// Every feature's statistics.  Features are independent (each one's sums
+/// keep their fixed order), so they are computed on all threads with the
+/// same results as on one.  A wide matrix is first copied a block of
+/// columns at a time into contiguous columns (one pass over the rows per
+/// block, at most 64 MiB): each statistic reads its column several times,
+/// and a strided read of a wide matrix costs a cache line per value.
 std::vector<FeatureStats> feature_stats(const Matrix& raw, int threads) {
-  std::vector<FeatureStats> out(raw.cols);
-  const long long n_features = static_cast<long long>(raw.cols);
-#pragma omp parallel for schedule(dynamic) num_threads(threads > 0 ? threads : omp_get_max_threads()) if (n_features > 1)
-  for (long long jj = 0; jj < n_features; ++jj) {
-    const std::size_t j = static_cast<std::size_t>(jj);
-    out[j].profile = profile_feature(raw, j);
-    out[j].qq = qq_normal(raw, j);
-    out[j].histogram = histogram(raw, j, histogram_bins(raw.rows));
-    out[j].density = kernel_density(raw, j, 200, density_rows(raw.cols));
+  const std::size_t d = raw.cols, n = raw.rows;
+  std::vector<FeatureStats> out(d);
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+  if (d <= 2 || n == 0) {  // the rows are one cache line: read them in place
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (d > 1)
+    for (long long j = 0; j < static_cast<long long>(d); ++j)
+      stats_of(raw, static_cast<std::size_t>(j), d, out[static_cast<std::size_t>(j)]);
+    return out;
+  }
+  const std::size_t block = std::clamp<std::size_t>((std::size_t{64} << 20) / (n * sizeof(float)), 1, 16);
+  std::vector<Matrix> columns(std::min(block, d), Matrix(n, 1));
+  for (std::size_t j0 = 0; j0 < d; j0 += block) {
+    const std::size_t b = std::min(block, d - j0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* row = raw.row(i) + j0;
+      for (std::size_t c = 0; c < b; ++c) columns[c].values[i] = row[c];
+    }
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (b > 1)
+    for (long long c = 0; c < static_cast<long long>(b); ++c)
+      stats_of(columns[static_cast<std::size_t>(c)], 0, d, out[j0 + static_cast<std::size_t>(c)]);
   }
   return out;
 }
