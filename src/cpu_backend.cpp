@@ -41,16 +41,23 @@ constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on on
 constexpr std::size_t kCacheSmall = std::size_t{32} << 20;
 constexpr int kCacheMinMeanK = 16;
 constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
+/// The largest transposed copy of the data that bind makes (bytes).
+constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
 
-/// One block of the stored-labels Lloyd pass: nearest centres, inertia, and
+/// One block of the stored-labels Lloyd pass (xt: the block transposed, or
+/// null: transposed here): nearest centres, inertia, and
 /// the change of the per-cluster integer sums, acc = [k counts | k x d
 /// sums], caused by the rows whose label changed.  The backend keeps running
 /// sums, so a pass in which few labels change costs little more than the
 /// distances; the result is the same integer sum as a full recount.
-void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* centers, int k, float fscale,
-                 float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
+void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
+                 float fscale, float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
                  std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
-  cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
+  if (xt) {
+    cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
+  } else {
+    cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
+  }
   const std::int32_t* __restrict lab = s.lab;
   inertia += cpu::quantized_sum(s.best, m, dscale);
   std::int64_t ch = 0;
@@ -81,16 +88,15 @@ void lloyd_block(const float* x, std::size_t d, std::size_t m, const float* cent
   }
 }
 
-/// Lloyd sums of one block for every model of the batch; acc per model =
-/// [k counts | k x d sums | inertia].
-void lloyd_batch_block(const float* x, std::size_t d, std::size_t m, const ModelBatch& batch, float fscale,
-                       float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
+/// Lloyd sums of one block (x, and transposed xt) for every model of the
+/// batch; acc per model = [k counts | k x d sums | inertia].
+void lloyd_batch_block(const float* x, const float* xt, std::size_t d, std::size_t m, const ModelBatch& batch,
+                       float fscale, float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
-  cpu::transpose_block(x, d, m, s);  // once for every model
-  bool quantized = false;            // likewise the quantized block, when a model needs it
+  bool quantized = false;  // the quantized block, once, when a model needs it
   for (int b = 0; b < batch.models; ++b) {
     const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
-    cpu::nearest_block(s, d, m, centers, batch.ks[b], s.lab, s.best);
+    cpu::nearest_block(xt, d, m, centers, batch.ks[b], s.lab, s.best);
     if (!quantized && cpu::sums_by_mask(kk, d)) {
       cpu::quantize_block(x, d, m, fscale, s);
       quantized = true;
@@ -133,6 +139,18 @@ class CpuBackend final : public Backend {
     const std::size_t per_thread = static_cast<std::size_t>(k_max_) * (d_ + 1) + 64;
     scratch_.assign(static_cast<std::size_t>(threads_), GroupScratch{});
     for (GroupScratch& s : scratch_) s.size_for(d_);
+    // From 3 features on, the batch and k-means++ passes read the rows
+    // transposed; transposing every block on every pass costs as much as
+    // the distances at k = 20, so the whole data are transposed once here
+    // (a second copy of the data, up to kTransposedBudget).  At d <= 2 the
+    // passes transpose in registers for free and memory stays flat.
+    xt_all_.clear();
+    xt_all_.shrink_to_fit();
+    const std::size_t padded = (n_ + cpu::kGroup - 1) / cpu::kGroup * cpu::kGroup;
+    if (d_ >= 3 && padded * d_ * sizeof(float) <= kTransposedBudget) {
+      xt_all_.resize(padded * d_);
+      cpu::transpose_rows(X.values.data(), d_, n_, xt_all_.data(), threads_);
+    }
     cache_slots_ = 0;
     cache_.clear();
     cache_.shrink_to_fit();
@@ -181,7 +199,8 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
-        lloyd_block(data + b * d, d, m, centers, k, fscale, dscale, fresh, labels + b, scratch, acc, inertia,
+        const float* xt = xt_all_.empty() ? nullptr : xt_all_.data() + b * d;
+        lloyd_block(data + b * d, xt, d, m, centers, k, fscale, dscale, fresh, labels + b, scratch, acc, inertia,
                     changed);
       }
     }
@@ -259,8 +278,10 @@ class CpuBackend final : public Backend {
       const std::size_t n = n_, d = d_;
       const float* const data = X_->values.data();
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < n; b += kBlock)
-        lloyd_batch_block(data + b * d, d, std::min(kBlock, n - b), batch, fscale, dscale, scratch, acc);
+      for (std::size_t b = 0; b < n; b += kBlock) {
+        const std::size_t m = std::min(kBlock, n - b);
+        lloyd_batch_block(data + b * d, transposed(b, m, scratch), d, m, batch, fscale, dscale, scratch, acc);
+      }
     }
     // Integer sums: adding the threads' partials in any order is exact.
     std::size_t off = 0;
@@ -292,13 +313,13 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t r = 0; r < n_; r += kBlock) {
         const std::size_t m = std::min(kBlock, n_ - r);
-        cpu::transpose_block(X_->row(r), d_, m, scratch);  // once for every model
+        const float* xt = transposed(r, m, scratch);  // once for every model
         std::int64_t* pot = acc;
         const float* cand = candidates;
         for (int b = 0; b < batch.models; ++b) {
-          const float* closest = block_closest(batch, b, r, m, scratch);
+          const float* closest = block_closest(batch, b, r, m, xt, scratch);
           *pot++ += cpu::quantized_sum(closest, m, dscale);
-          cpu::candidate_potentials(scratch, d_, m, cand, trials[b], closest, dscale, pot);
+          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, pot);
           pot += trials[b];
           cand += static_cast<std::size_t>(trials[b]) * d_;
         }
@@ -326,10 +347,10 @@ class CpuBackend final : public Backend {
         for (int b = 0; b < batch.models; ++b) tile_potential_[static_cast<std::size_t>(b) * T + t] = 0;
         for (std::size_t r = begin; r < end; r += kBlock) {
           const std::size_t m = std::min(kBlock, end - r);
-          cpu::transpose_block(X_->row(r), d_, m, scratch);  // once for every model
+          const float* xt = transposed(r, m, scratch);  // once for every model
           for (int b = 0; b < batch.models; ++b)
             tile_potential_[static_cast<std::size_t>(b) * T + t] +=
-                cpu::quantized_sum(block_closest(batch, b, r, m, scratch), m, dscale);
+                cpu::quantized_sum(block_closest(batch, b, r, m, xt, scratch), m, dscale);
         }
       }
     }
@@ -349,8 +370,7 @@ class CpuBackend final : public Backend {
         std::int64_t prefix = before;
         for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
           const std::size_t m = std::min(kBlock, end - r);
-          cpu::transpose_block(X_->row(r), d_, m, scratch);
-          const float* closest = block_closest(batch, b, r, m, scratch);
+          const float* closest = block_closest(batch, b, r, m, transposed(r, m, scratch), scratch);
           for (std::size_t i = 0; i < m; ++i) {
             prefix += quantize_distance(closest[i], dscale);
             if (prefix > target) {
@@ -460,20 +480,30 @@ class CpuBackend final : public Backend {
     }
   }
 
-  /// The nearest-centre distances of rows [r, r + m) (transposed into s)
+  /// Rows [r, r + m) (r a multiple of kBlock) in the kernels' transposed
+  /// layout: from the copy of the whole data when bind made one, else
+  /// transposed into the thread's scratch.
+  const float* transposed(std::size_t r, std::size_t m, GroupScratch& s) const {
+    if (!xt_all_.empty()) return xt_all_.data() + r * d_;
+    cpu::transpose_block(X_->row(r), d_, m, s);
+    return s.xt.data();
+  }
+
+  /// The nearest-centre distances of rows [r, r + m) (transposed: xt)
   /// under model b's centres: from the cache (folding in the centres it
   /// lacks), or computed into the thread's scratch.
-  const float* block_closest(const ModelBatch& batch, int b, std::size_t r, std::size_t m, GroupScratch& s) {
+  const float* block_closest(const ModelBatch& batch, int b, std::size_t r, std::size_t m, const float* xt,
+                             GroupScratch& s) {
     const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
     const int k = batch.ks[b];
     float* cache = batch_cache_[static_cast<std::size_t>(b)];
     if (!cache) {
-      cpu::closest_block(s, d_, m, centers, k, true, s.best);
+      cpu::closest_block(xt, d_, m, centers, k, true, s.best);
       return s.best;
     }
     const int from = batch_fold_[static_cast<std::size_t>(b)];
     if (from < k)
-      cpu::closest_block(s, d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0, cache + r);
+      cpu::closest_block(xt, d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0, cache + r);
     return cache + r;
   }
 
@@ -511,6 +541,7 @@ class CpuBackend final : public Backend {
   std::vector<int> batch_fold_;               // per model: its first centre not in the cache yet
   int cache_slots_ = 0;                       // models whose k-means++ distances fit the cache
   std::vector<float> cache_;                  // slot x n nearest-centre distances
+  std::vector<float> xt_all_;                 // the rows transposed group by group (d >= 3), or empty
   std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
   int max_models_ = 0, max_total_k_ = 0;      // reserve_batch's sizes
   std::vector<std::int64_t> thread_acc_;

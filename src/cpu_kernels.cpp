@@ -116,6 +116,46 @@ ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, cons
   std::memcpy(&o, a, sizeof o);
 }
 
+/// o_q = squared_distance(row i of group q, centre c) in lane i, for four
+/// groups (x0..x3, each transposed): four independent fma chains for one
+/// centre.  A single centre on a single group is one chain, d fmas long,
+/// latency-bound at large d; the tails of the centre tiles use this.
+ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __restrict x1,
+                                   const float* __restrict x2, const float* __restrict x3, std::size_t d,
+                                   const float* c, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
+  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
+  for (std::size_t j = 0; j < d; ++j) {
+    const float b = c[j];
+    const float *v0 = x0 + j * G, *v1 = x1 + j * G, *v2 = x2 + j * G, *v3 = x3 + j * G;
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) {
+      a0[i] = add_square(v0[i] - b, a0[i]);
+      a1[i] = add_square(v1[i] - b, a1[i]);
+      a2[i] = add_square(v2[i] - b, a2[i]);
+      a3[i] = add_square(v3[i] - b, a3[i]);
+    }
+  }
+  std::memcpy(&o0, a0, sizeof o0);
+  std::memcpy(&o1, a1, sizeof o1);
+  std::memcpy(&o2, a2, sizeof o2);
+  std::memcpy(&o3, a3, sizeof o3);
+}
+
+/// Calls f(q, lanes) for groups [0, groups) four at a time, with lanes the
+/// group's distances to centre c (missing groups of the last four repeat
+/// the last group; f is not called for them).
+template <typename F>
+ARCHETYPE_INLINE void for_groups_of_centre(const float* block, std::size_t d, std::size_t groups, const float* c,
+                                           F&& f) {
+  Lanes a[4];
+  for (std::size_t g0 = 0; g0 < groups; g0 += 4) {
+    const float* x[4];
+    for (std::size_t q = 0; q < 4; ++q) x[q] = block + std::min(g0 + q, groups - 1) * G * d;
+    distances1x4(x[0], x[1], x[2], x[3], d, c, a[0], a[1], a[2], a[3]);
+    for (std::size_t q = 0; q < 4 && g0 + q < groups; ++q) f(g0 + q, a[q]);
+  }
+}
+
 /// Keeps in (b, l) the closer of the current best and centre c (strict <:
 /// ties keep the lower index, since centres come in increasing order).
 ARCHETYPE_INLINE void take_closer(const Lanes& a, std::int32_t c, Lanes& b, IntLanes& l) {
@@ -167,6 +207,81 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
       }
     }
   }
+}
+
+/// nearest_impl for large d (any d, read from the transposed block): the
+/// tiles of four centres group by group, then each remaining centre (k mod
+/// 4 of them) on four groups at a time (distances1x4), so that no fma chain
+/// runs alone.  Centres still reach each row in increasing order.
+ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
+                                   std::int32_t* __restrict lab, float* __restrict best) {
+  alignas(64) float bb[kBlock];
+  alignas(64) std::int32_t ll[kBlock];
+  const std::size_t groups = (m + G - 1) / G;
+  const int k4 = k / kTile * kTile;
+  for (std::size_t gi = 0; gi < groups; ++gi) {
+    const float* xt = block + gi * G * d;
+    Lanes a0, a1, a2, a3, b;
+    std::memcpy(&b, xt, sizeof b);
+    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    IntLanes l = {};
+    for (int c = 0; c < k4; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_closer(a0, c, b, l);
+      take_closer(a1, c + 1, b, l);
+      take_closer(a2, c + 2, b, l);
+      take_closer(a3, c + 3, b, l);
+    }
+    std::memcpy(bb + gi * G, &b, sizeof b);
+    std::memcpy(ll + gi * G, &l, sizeof l);
+  }
+  for (int c = k4; c < k; ++c)
+    for_groups_of_centre(block, d, groups, centers + static_cast<std::size_t>(c) * d,
+                         [&](std::size_t gi, const Lanes& a) {
+                           Lanes b;
+                           IntLanes l;
+                           std::memcpy(&b, bb + gi * G, sizeof b);
+                           std::memcpy(&l, ll + gi * G, sizeof l);
+                           take_closer(a, c, b, l);
+                           std::memcpy(bb + gi * G, &b, sizeof b);
+                           std::memcpy(ll + gi * G, &l, sizeof l);
+                         });
+  std::memcpy(best, bb, m * sizeof(float));
+  std::memcpy(lab, ll, m * sizeof(std::int32_t));
+}
+
+/// closest_impl for large d, the same way as nearest_wide.
+ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
+                                   bool init, float* __restrict closest) {
+  alignas(64) float bb[kBlock];
+  const std::size_t groups = (m + G - 1) / G;
+  for (std::size_t i = 0; i < groups * G; ++i)
+    bb[i] = init || i >= m ? std::numeric_limits<float>::infinity() : closest[i];
+  const int k4 = k / kTile * kTile;
+  for (std::size_t gi = 0; gi < groups && k4 > 0; ++gi) {
+    const float* xt = block + gi * G * d;
+    Lanes a0, a1, a2, a3, b;
+    std::memcpy(&b, bb + gi * G, sizeof b);
+    for (int c = 0; c < k4; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_min(a0, b);
+      take_min(a1, b);
+      take_min(a2, b);
+      take_min(a3, b);
+    }
+    std::memcpy(bb + gi * G, &b, sizeof b);
+  }
+  for (int c = k4; c < k; ++c)
+    for_groups_of_centre(block, d, groups, centers + static_cast<std::size_t>(c) * d,
+                         [&](std::size_t gi, const Lanes& a) {
+                           Lanes b;
+                           std::memcpy(&b, bb + gi * G, sizeof b);
+                           take_min(a, b);
+                           std::memcpy(bb + gi * G, &b, sizeof b);
+                         });
+  std::memcpy(closest, bb, m * sizeof(float));
 }
 
 template <std::size_t D>
@@ -232,11 +347,19 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
       add_potential(a2, closest + r0, g, dscale, pot[t + 2]);
       add_potential(a3, closest + r0, g, dscale, pot[t + 3]);
     }
+    if (D == 0) continue;  // the remaining candidates below, four groups at a time
     for (; t < trials; ++t) {
       distances1<D>(xt, d, cands + static_cast<std::size_t>(t) * d, a0);
       add_potential(a0, closest + r0, g, dscale, pot[t]);
     }
   }
+  if (D > 0) return;
+  const std::size_t groups = (m + G - 1) / G;
+  for (int t = trials / kTile * kTile; t < trials; ++t)
+    for_groups_of_centre(block, d, groups, cands + static_cast<std::size_t>(t) * d,
+                         [&](std::size_t gi, const Lanes& a) {
+                           add_potential(a, closest + gi * G, std::min(G, m - gi * G), dscale, pot[t]);
+                         });
 }
 
 /// Sums of one block by one masked pass per cluster: fastest when k and d
@@ -267,15 +390,24 @@ void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch&
 }
 
 ARCHETYPE_CLONES
-void nearest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k,
+void transpose_rows(const float* x, std::size_t d, std::size_t n, float* out, int threads) {
+  const long long groups = static_cast<long long>((n + G - 1) / G);
+#pragma omp parallel for schedule(static) num_threads(threads) if (n >= 32768)
+  for (long long gi = 0; gi < groups; ++gi) {
+    const std::size_t r0 = static_cast<std::size_t>(gi) * G;
+    transpose_group(x + r0 * d, d, std::min(G, n - r0), out + r0 * d);
+  }
+}
+
+ARCHETYPE_CLONES
+void nearest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
                    std::int32_t* lab, float* best) {
-  const float* xt = s.xt.data();
   switch (d) {
     case 1: return nearest_impl<1>(xt, nullptr, d, m, centers, k, lab, best);
     case 2: return nearest_impl<2>(xt, nullptr, d, m, centers, k, lab, best);
     case 3: return nearest_impl<3>(xt, nullptr, d, m, centers, k, lab, best);
     case 4: return nearest_impl<4>(xt, nullptr, d, m, centers, k, lab, best);
-    default: return nearest_impl<0>(xt, nullptr, d, m, centers, k, lab, best);
+    default: return nearest_wide(xt, d, m, centers, k, lab, best);
   }
 }
 
@@ -287,25 +419,23 @@ void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* cen
     case 2: return nearest_impl<2>(nullptr, x, d, m, centers, k, lab, best);
     default:
       transpose_block(x, d, m, s);
-      return nearest_block(s, d, m, centers, k, lab, best);
+      return nearest_block(s.xt.data(), d, m, centers, k, lab, best);
   }
 }
 
 ARCHETYPE_CLONES
-void closest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
                    float* closest) {
-  const float* xt = s.xt.data();
   switch (d) {
     case 1: return closest_impl<1>(xt, d, m, centers, k, init, closest);
     case 2: return closest_impl<2>(xt, d, m, centers, k, init, closest);
-    default: return closest_impl<0>(xt, d, m, centers, k, init, closest);
+    default: return closest_wide(xt, d, m, centers, k, init, closest);
   }
 }
 
 ARCHETYPE_CLONES
-void candidate_potentials(const GroupScratch& s, std::size_t d, std::size_t m, const float* cands, int trials,
+void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
                           const float* closest, float dscale, std::int64_t* pot) {
-  const float* xt = s.xt.data();
   switch (d) {
     case 1: return candidates_impl<1>(xt, d, m, cands, trials, closest, dscale, pot);
     case 2: return candidates_impl<2>(xt, d, m, cands, trials, closest, dscale, pot);

@@ -35,15 +35,20 @@ struct GroupScratch {
   }
 };
 
-/// Transposes the m <= kBlock rows at x (row-major) into s.xt, for the
-/// kernels below, which all read the block from there: one transposition
-/// serves every model of a batch.
+/// Transposes the m <= kBlock rows at x (row-major) into s.xt, in the
+/// layout the kernels below read (`xt`): one transposition serves every
+/// model of a batch.
 void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch& s);
 
-/// Nearest of k centres (k x d, row-major) for the transposed block's m
+/// The same layout for all n rows at once (out: ceil(n / 16) * 16 * d
+/// floats; rows [r, r + m) of a block start at out + r * d for r a
+/// multiple of 16), on `threads` threads.
+void transpose_rows(const float* x, std::size_t d, std::size_t n, float* out, int threads);
+
+/// Nearest of k centres (k x d, row-major) for the transposed block xt's m
 /// rows: labels into lab, squared distances into best.  Ties keep the
 /// lowest centre index (strict <, centres in increasing order).
-void nearest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k,
+void nearest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
                    std::int32_t* lab, float* best);
 
 /// nearest_block for the m rows at x (row-major), for one set of centres:
@@ -55,13 +60,13 @@ void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* cen
 /// block to each of the k centres); with `init` the previous values are
 /// ignored (+inf).  A minimum is exact, so folding centres in several calls
 /// gives the same value.
-void closest_block(const GroupScratch& s, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
                    float* closest);
 
 /// pot[t] += sum over the transposed block's m rows of
 /// q(min(closest[r], d2(row r, candidate t))) for each of the `trials`
 /// candidates (trials x d floats).
-void candidate_potentials(const GroupScratch& s, std::size_t d, std::size_t m, const float* cands, int trials,
+void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
                           const float* closest, float dscale, std::int64_t* pot);
 
 /// d2[r] = squared distance of row r (at x, row-major) to centre lab[r]
