@@ -15,6 +15,75 @@ namespace {
 // (each lane a different row i walking the same sorted rows j).
 constexpr std::size_t kLanes = 16;
 
+/// chunk_distance_sums for a few features (D, row-major sorted rows): the
+/// lanes' features stay in registers, each sorted row is read once.
+template <std::size_t D>
+inline __attribute__((always_inline)) void small_d_sums(const float* __restrict xi, const float* __restrict xs,
+                                                        std::size_t begin, std::size_t end, float* __restrict p) {
+  float xf[D][kLanes];
+  for (std::size_t f = 0; f < D; ++f)
+    for (std::size_t r = 0; r < kLanes; ++r) xf[f][r] = xi[f * kLanes + r];
+  for (std::size_t j = begin; j < end; ++j) {
+    const float* __restrict row = xs + j * D;
+    float s[kLanes] = {};
+    for (std::size_t f = 0; f < D; ++f) {
+      const float c = row[f];
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[f][r] - c, s[r]);
+    }
+#pragma omp simd
+    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
+  }
+}
+
+/// chunk_distance_sums for any d (row-major sorted rows): four sorted rows
+/// at a time share each load of the lanes' features; their roots are still
+/// added to p one row after the other, in j order.
+inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi, const float* __restrict xs,
+                                                     std::size_t d, std::size_t begin, std::size_t end,
+                                                     float* __restrict pout) {
+  float p[kLanes];
+  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
+  std::size_t j = begin;
+  for (; j + 4 <= end; j += 4) {
+    float s0[kLanes] = {}, s1[kLanes] = {}, s2[kLanes] = {}, s3[kLanes] = {};
+    const float* __restrict row = xs + j * d;
+    for (std::size_t f = 0; f < d; ++f) {
+      const float c0 = row[f], c1 = row[d + f], c2 = row[2 * d + f], c3 = row[3 * d + f];
+      const float* __restrict xf = xi + f * kLanes;
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const float v = xf[r];
+        s0[r] = add_square(v - c0, s0[r]);
+        s1[r] = add_square(v - c1, s1[r]);
+        s2[r] = add_square(v - c2, s2[r]);
+        s3[r] = add_square(v - c3, s3[r]);
+      }
+    }
+#pragma omp simd
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      float acc = p[r];
+      acc = acc + std::sqrt(s0[r]);
+      acc = acc + std::sqrt(s1[r]);
+      acc = acc + std::sqrt(s2[r]);
+      p[r] = acc + std::sqrt(s3[r]);
+    }
+  }
+  for (; j < end; ++j) {
+    float s[kLanes] = {};
+    const float* __restrict row = xs + j * d;
+    for (std::size_t f = 0; f < d; ++f) {
+      const float c = row[f];
+      const float* __restrict xf = xi + f * kLanes;
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
+    }
+#pragma omp simd
+    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
+  }
+  for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
+}
+
 /// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
 /// of their distances to sorted rows [begin, end) into pout.  xs holds the
 /// sorted rows column-major (stride n) for d = 2, row-major otherwise (a
@@ -43,45 +112,12 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
         p[r] = p[r] + std::sqrt(s);
       }
     }
+  } else if (d == 3) {
+    small_d_sums<3>(xi, xs, begin, end, p);
+  } else if (d == 4) {
+    small_d_sums<4>(xi, xs, begin, end, p);
   } else {
-    // Four sorted rows at a time share each load of the lanes' features;
-    // their roots are still added to p one row after the other, in j order.
-    std::size_t j = begin;
-    for (; j + 4 <= end; j += 4) {
-      float s0[kLanes] = {}, s1[kLanes] = {}, s2[kLanes] = {}, s3[kLanes] = {};
-      const float* __restrict row = xs + j * d;
-      for (std::size_t f = 0; f < d; ++f) {
-        const float c0 = row[f], c1 = row[d + f], c2 = row[2 * d + f], c3 = row[3 * d + f];
-        const float* __restrict xf = xi + f * kLanes;
-#pragma omp simd
-        for (std::size_t r = 0; r < kLanes; ++r) {
-          const float v = xf[r];
-          s0[r] = add_square(v - c0, s0[r]);
-          s1[r] = add_square(v - c1, s1[r]);
-          s2[r] = add_square(v - c2, s2[r]);
-          s3[r] = add_square(v - c3, s3[r]);
-        }
-      }
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        p[r] = p[r] + std::sqrt(s0[r]);
-        p[r] = p[r] + std::sqrt(s1[r]);
-        p[r] = p[r] + std::sqrt(s2[r]);
-        p[r] = p[r] + std::sqrt(s3[r]);
-      }
-    }
-    for (; j < end; ++j) {
-      float s[kLanes] = {};
-      const float* __restrict row = xs + j * d;
-      for (std::size_t f = 0; f < d; ++f) {
-        const float c = row[f];
-        const float* __restrict xf = xi + f * kLanes;
-#pragma omp simd
-        for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
-      }
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
-    }
+    wide_sums(xi, xs, d, begin, end, p);
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
