@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -147,7 +148,11 @@ class CpuBackend final : public Backend {
     xt_all_.clear();
     xt_all_.shrink_to_fit();
     const std::size_t padded = (n_ + cpu::kGroup - 1) / cpu::kGroup * cpu::kGroup;
-    if (d_ >= 3 && padded * d_ * sizeof(float) <= kTransposedBudget) {
+    // ARCHETYPE_CPU_TRANSPOSED_COPY=0 forces the per-pass transposition
+    // (tests: both paths must give the same bits).
+    const char* copy_env = std::getenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
+    const bool copy_allowed = !(copy_env && std::string(copy_env) == "0");
+    if (d_ >= 3 && copy_allowed && padded * d_ * sizeof(float) <= kTransposedBudget) {
       xt_all_.resize(padded * d_);
       cpu::transpose_rows(X.values.data(), d_, n_, xt_all_.data(), threads_);
     }

@@ -112,10 +112,16 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
         p[r] = p[r] + std::sqrt(s);
       }
     }
-  } else if (d == 3) {
-    small_d_sums<3>(xi, xs, begin, end, p);
-  } else if (d == 4) {
-    small_d_sums<4>(xi, xs, begin, end, p);
+  } else if (d <= 8) {  // GCC keeps the lanes' features in registers only for a d known at compile time
+    switch (d) {
+      case 1: small_d_sums<1>(xi, xs, begin, end, p); break;
+      case 3: small_d_sums<3>(xi, xs, begin, end, p); break;
+      case 4: small_d_sums<4>(xi, xs, begin, end, p); break;
+      case 5: small_d_sums<5>(xi, xs, begin, end, p); break;
+      case 6: small_d_sums<6>(xi, xs, begin, end, p); break;
+      case 7: small_d_sums<7>(xi, xs, begin, end, p); break;
+      default: small_d_sums<8>(xi, xs, begin, end, p); break;
+    }
   } else {
     wide_sums(xi, xs, d, begin, end, p);
   }

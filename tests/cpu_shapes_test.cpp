@@ -6,6 +6,8 @@
 // cache, host assignment, the silhouette, and fused fits against lone fits.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -70,7 +72,8 @@ PassSums naive_pass(const Matrix& X, const FixedPoint& fp, const float* centers,
 class CpuShapes : public ::testing::TestWithParam<Shape> {};
 
 // The stored-labels pass (twice: fresh, then with few labels changed) and
-// the batch pass equal the naive sums, for 1 and 2 threads.
+// the batch pass equal the naive sums, for 1 and 2 threads, with the data
+// transposed once at bind (d >= 3) and block by block on every pass.
 TEST_P(CpuShapes, LloydPassesEqualNaiveSums) {
   const Shape sh = GetParam();
   const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 1000 + sh.d, 0.8f);
@@ -81,21 +84,24 @@ TEST_P(CpuShapes, LloydPassesEqualNaiveSums) {
   std::vector<std::int32_t> want_labels(X.rows), got_labels(X.rows);
   const PassSums want0 = naive_pass(X, fp, c0.data(), sh.k, nullptr);
   const PassSums want1 = naive_pass(X, fp, c1.data(), sh.k, &want_labels);
-  for (int threads : {1, 2}) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const int threads = variant == 0 ? 1 : 2;
+    if (variant == 2) setenv("ARCHETYPE_CPU_TRANSPOSED_COPY", "0", 1);
     auto b = make_cpu_backend(threads);
     b->bind(X, fp, sh.k);
+    unsetenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
     b->reset_labels();
     PassSums got;
     b->lloyd_pass(c0.data(), sh.k, got);
-    EXPECT_EQ(got.counts, want0.counts) << threads;
-    EXPECT_EQ(got.sums, want0.sums) << threads;
-    EXPECT_EQ(got.inertia_q, want0.inertia_q) << threads;
+    EXPECT_EQ(got.counts, want0.counts) << "variant " << variant;
+    EXPECT_EQ(got.sums, want0.sums) << "variant " << variant;
+    EXPECT_EQ(got.inertia_q, want0.inertia_q) << "variant " << variant;
     b->lloyd_pass(c1.data(), sh.k, got);
-    EXPECT_EQ(got.counts, want1.counts) << threads;
-    EXPECT_EQ(got.sums, want1.sums) << threads;
-    EXPECT_EQ(got.inertia_q, want1.inertia_q) << threads;
+    EXPECT_EQ(got.counts, want1.counts) << "variant " << variant;
+    EXPECT_EQ(got.sums, want1.sums) << "variant " << variant;
+    EXPECT_EQ(got.inertia_q, want1.inertia_q) << "variant " << variant;
     b->copy_labels(got_labels.data());
-    EXPECT_EQ(got_labels, want_labels) << threads;
+    EXPECT_EQ(got_labels, want_labels) << "variant " << variant;
     // The batch pass: both centre sets as two models.
     b->reserve_batch(2, 2 * sh.k);
     std::vector<float> both = c0;
@@ -103,11 +109,11 @@ TEST_P(CpuShapes, LloydPassesEqualNaiveSums) {
     const int ks[2] = {sh.k, sh.k};
     std::vector<PassSums> batch(2);
     b->lloyd_batch(ModelBatch{both.data(), ks, 2}, batch.data());
-    EXPECT_EQ(batch[0].sums, want0.sums) << threads;
-    EXPECT_EQ(batch[0].inertia_q, want0.inertia_q) << threads;
-    EXPECT_EQ(batch[1].counts, want1.counts) << threads;
-    EXPECT_EQ(batch[1].sums, want1.sums) << threads;
-    EXPECT_EQ(batch[1].inertia_q, want1.inertia_q) << threads;
+    EXPECT_EQ(batch[0].sums, want0.sums) << "variant " << variant;
+    EXPECT_EQ(batch[0].inertia_q, want0.inertia_q) << "variant " << variant;
+    EXPECT_EQ(batch[1].counts, want1.counts) << "variant " << variant;
+    EXPECT_EQ(batch[1].sums, want1.sums) << "variant " << variant;
+    EXPECT_EQ(batch[1].inertia_q, want1.inertia_q) << "variant " << variant;
   }
   // Host assignment (stability labels) gives the same labels.
   std::vector<std::int32_t> host(X.rows);
@@ -133,7 +139,8 @@ std::vector<std::int64_t> naive_potentials(const Matrix& X, const FixedPoint& fp
 }
 
 // k-means++ passes as the seeding makes them (one centre more per step),
-// with the distance cache (slots) and without: the same numbers, equal to
+// with the distance cache (slots) and the transposed copy, and without
+// either: the same numbers, equal to
 // the naive ones, and the sampled rows those of the naive prefix sums.  A
 // slot whose centres change (not a prefix any more) must start over.
 TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
@@ -146,7 +153,9 @@ TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
   auto cached = make_cpu_backend(2);
   auto plain = make_cpu_backend(2);
   cached->bind(X, fp, sh.k);
+  setenv("ARCHETYPE_CPU_TRANSPOSED_COPY", "0", 1);  // and the per-pass transposition
   plain->bind(X, fp, sh.k);
+  unsetenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
   cached->reserve_batch(1, steps);
   plain->reserve_batch(1, steps);
   const int slot = 0, trials = 3;
