@@ -29,6 +29,15 @@ namespace {
 using cpu::GroupScratch;
 using cpu::kBlock;
 
+// The per-block drivers below are built for AVX-512, AVX2 and baseline
+// x86-64 too (their label and sum loops vectorise); the kernels they call
+// pick their own clones (cpu_kernels.cpp).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ARCHETYPE_CLONES
+#endif
+
 constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
 constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread
 /// k-means++ keeps each model's nearest-centre distances (n floats) between
@@ -51,6 +60,7 @@ constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
 /// sums], caused by the rows whose label changed.  The backend keeps running
 /// sums, so a pass in which few labels change costs little more than the
 /// distances; the result is the same integer sum as a full recount.
+ARCHETYPE_CLONES
 void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
                  float fscale, float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
                  std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
@@ -91,6 +101,7 @@ void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, 
 
 /// Lloyd sums of one block (x, and transposed xt) for every model of the
 /// batch; acc per model = [k counts | k x d sums | inertia].
+ARCHETYPE_CLONES
 void lloyd_batch_block(const float* x, const float* xt, std::size_t d, std::size_t m, const ModelBatch& batch,
                        float fscale, float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;

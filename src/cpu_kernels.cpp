@@ -368,6 +368,24 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
 ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
                                   std::size_t d, std::size_t kk, int sign, std::int64_t* __restrict acc) {
   static_assert(kBlock <= 256, "int32 block sums need |sum| < 256 * 2^23 = 2^31");
+  if (d == 2) {  // one pass over the labels per cluster for the count and both sums
+    const std::int32_t* __restrict q0 = q;
+    const std::int32_t* __restrict q1 = q + m;
+    for (std::size_t c = 0; c < kk; ++c) {
+      const std::int32_t cl = static_cast<std::int32_t>(c);
+      std::int32_t cnt = 0, s0 = 0, s1 = 0;
+      for (std::size_t r = 0; r < m; ++r) {
+        const std::int32_t in = -static_cast<std::int32_t>(lab[r] == cl);  // all ones when in cluster c
+        cnt -= in;
+        s0 += q0[r] & in;
+        s1 += q1[r] & in;
+      }
+      acc[c] += sign * static_cast<std::int64_t>(cnt);
+      acc[kk + 2 * c] += sign * static_cast<std::int64_t>(s0);
+      acc[kk + 2 * c + 1] += sign * static_cast<std::int64_t>(s1);
+    }
+    return;
+  }
   for (std::size_t c = 0; c < kk; ++c) {
     const std::int32_t cl = static_cast<std::int32_t>(c);
     std::int32_t cnt = 0;
