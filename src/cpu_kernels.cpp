@@ -68,6 +68,27 @@ ARCHETYPE_INLINE void transpose_group(const float* x, std::size_t d, std::size_t
   }
 }
 
+/// ct[j * G + i] = rows[i][j] for 16 rows anywhere in memory (16 x 16
+/// register tiles as in transpose_group, the rest feature by feature).
+ARCHETYPE_INLINE void transpose_rows16(const float* const* rows, std::size_t d, float* __restrict ct) {
+  std::size_t j0 = 0;
+  for (; j0 + G <= d; j0 += G) {
+    GroupLanes r[G], t[G];
+    for (std::size_t i = 0; i < G; ++i) std::memcpy(&r[i], rows[i] + j0, sizeof r[i]);
+    for (int round = 0; round < 4; ++round) {
+      for (std::size_t i = 0; i < G / 2; ++i) {
+        t[2 * i] = __builtin_shufflevector(r[i], r[i + G / 2], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        t[2 * i + 1] =
+            __builtin_shufflevector(r[i], r[i + G / 2], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      }
+      for (std::size_t i = 0; i < G; ++i) r[i] = t[i];
+    }
+    for (std::size_t j = 0; j < G; ++j) std::memcpy(ct + (j0 + j) * G, &r[j], sizeof r[j]);
+  }
+  for (std::size_t i = 0; i < G; ++i)
+    for (std::size_t j = j0; j < d; ++j) ct[j * G + i] = rows[i][j];
+}
+
 /// G lanes in one GCC vector (one AVX-512 register, two AVX2 registers):
 /// the compare-and-select steps use these, which GCC compiles to clean
 /// compares and blends.  (GCC has no vector fma on such types; the distance
@@ -463,22 +484,70 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
 
 ARCHETYPE_CLONES
 void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers, const std::int32_t* lab,
-                        float* d2, GroupScratch& s) {
-  float* __restrict xt = s.xt.data();
-  float* __restrict ct = xt + G * d;  // (assigned_distances transposes group by group)
+                        float* d2, float* scratch) {
+  float* __restrict xt = scratch;
+  float* __restrict ct = xt + G * d;  // (transposed group by group)
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     transpose_group(x + r0 * d, d, g, xt);
     // The centre of each lane, transposed the same way.
-    for (std::size_t i = 0; i < G; ++i) {
-      const float* c = centers + static_cast<std::size_t>(lab[r0 + std::min(i, g - 1)]) * d;
-      for (std::size_t j = 0; j < d; ++j) ct[j * G + i] = c[j];
-    }
+    const float* rows[G];
+    for (std::size_t i = 0; i < G; ++i) rows[i] = centers + static_cast<std::size_t>(lab[r0 + std::min(i, g - 1)]) * d;
+    transpose_rows16(rows, d, ct);
     float a[G] = {};
     for (std::size_t j = 0; j < d; ++j)
 #pragma omp simd
       for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xt[j * G + i] - ct[j * G + i], a[i]);
     for (std::size_t i = 0; i < g; ++i) d2[r0 + i] = a[i];
+  }
+}
+
+ARCHETYPE_CLONES
+void nearest2_block(const float* xt_block, std::size_t d, std::size_t m, const float* centers, int k,
+                    std::int32_t* lab, float* best, float* second) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    const float* xt = xt_block + r0 * d;
+    Lanes a, b, s2;
+    std::memcpy(&b, xt, sizeof b);
+    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    s2 = b;
+    IntLanes l = {};
+    // Centre c after the others in increasing order: the old best becomes
+    // the second when c is closer, else the lower of the two is kept.
+#define ARCHETYPE_TAKE(v, c)                        \
+  {                                                 \
+    const IntLanes closer = (v) < b;                \
+    s2 = closer ? b : ((v) < s2 ? (v) : s2);        \
+    b = closer ? (v) : b;                           \
+    l = closer ? (c) : l;                           \
+  }
+    Lanes a1, a2, a3;
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a, a1, a2, a3);
+      ARCHETYPE_TAKE(a, c)
+      ARCHETYPE_TAKE(a1, c + 1)
+      ARCHETYPE_TAKE(a2, c + 2)
+      ARCHETYPE_TAKE(a3, c + 3)
+    }
+    for (; c < k; ++c) {
+      distances1<0>(xt, d, centers + static_cast<std::size_t>(c) * d, a);
+      ARCHETYPE_TAKE(a, c)
+    }
+#undef ARCHETYPE_TAKE
+    if (g == G) {
+      std::memcpy(best + r0, &b, sizeof b);
+      std::memcpy(second + r0, &s2, sizeof s2);
+      std::memcpy(lab + r0, &l, sizeof l);
+    } else {
+      for (std::size_t i = 0; i < g; ++i) {
+        best[r0 + i] = b[i];
+        second[r0 + i] = s2[i];
+        lab[r0 + i] = l[i];
+      }
+    }
   }
 }
 

@@ -27,10 +27,16 @@ struct GroupScratch {
   /// block's end repeat its last row.  Also assigned_distances' scratch.
   std::vector<float> xt;
   std::vector<std::int32_t> q;  ///< quantized features of a block, feature-major (d x kBlock)
+  /// The bounded Lloyd pass's scratch: rows gathered (kBlock x d), their
+  /// transposition (kBlock x d), assigned_distances' (2 x kGroup x d).
+  std::vector<float> aux;
+  std::int32_t idx[kBlock];
+  float second[kBlock];
   std::int32_t lab[kBlock];
   float best[kBlock];
   void size_for(std::size_t d) {
     xt.assign((kBlock + kGroup) * d, 0.0f);
+    aux.assign((2 * kBlock + 2 * kGroup) * d, 0.0f);
     q.assign(kBlock * d, 0);
   }
 };
@@ -70,9 +76,15 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
                           const float* closest, float dscale, std::int64_t* pot);
 
 /// d2[r] = squared distance of row r (at x, row-major) to centre lab[r]
-/// (lab[r] >= 0).  Overwrites s.xt.
+/// (lab[r] >= 0); scratch holds 2 x kGroup x d floats.
 void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers,
-                        const std::int32_t* lab, float* d2, GroupScratch& s);
+                        const std::int32_t* lab, float* d2, float* scratch);
+
+/// nearest_block that also gives each row's second smallest squared
+/// distance (over the other centres; +inf when k = 1), for the Lloyd
+/// bounds.  Same labels and best distances as nearest_block.
+void nearest2_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
+                    std::int32_t* lab, float* best, float* second);
 
 /// sum over the m values of rint(v[r] * scale) (fixed_point.hpp).
 std::int64_t quantized_sum(const float* v, std::size_t m, float scale);

@@ -121,6 +121,61 @@ TEST_P(CpuShapes, LloydPassesEqualNaiveSums) {
   EXPECT_EQ(host, want_labels);
 }
 
+// Batch passes with slots keep Hamerly bounds (mean k >= 8): as centres
+// move (a little, then a jump, then not at all), every pass must still
+// equal the naive sums bit for bit, for 1 and 2 threads and both
+// transposition paths; a slot whose k changes starts over.
+TEST_P(CpuShapes, BoundedBatchPassesEqualNaiveSums) {
+  const Shape sh = GetParam();
+  if (sh.k < 8) GTEST_SKIP() << "bounds are kept from a mean k of 8";
+  const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 5000 + sh.d, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  // The centres of every pass (two models), and their naive sums, once.
+  constexpr int kPasses = 6;
+  std::vector<std::vector<float>> centres;  // per pass: model 0's then model 1's
+  std::vector<PassSums> want;
+  std::vector<float> c0 = some_centres(X, sh.k, 7), c1 = some_centres(X, sh.k, 11);
+  for (int pass = 0; pass < kPasses; ++pass) {
+    // Pass 3 jumps (no bound survives), pass 5 repeats pass 4 (no drift).
+    const float step = pass == 3 ? 0.8f : pass == 5 ? 0.0f : 0.01f;
+    for (std::size_t i = 0; i < c0.size(); ++i) {
+      c0[i] += step * static_cast<float>(static_cast<int>((i * 37 + static_cast<std::size_t>(pass)) % 7) - 3);
+      c1[i] -= step * static_cast<float>(static_cast<int>((i * 53 + static_cast<std::size_t>(pass)) % 5) - 2);
+    }
+    centres.push_back(c0);
+    centres.back().insert(centres.back().end(), c1.begin(), c1.end());
+    want.push_back(naive_pass(X, fp, c0.data(), sh.k, nullptr));
+    want.push_back(naive_pass(X, fp, c1.data(), sh.k, nullptr));
+  }
+  const int k2 = sh.k - 3;
+  const PassSums want_k2 = naive_pass(X, fp, c0.data(), k2, nullptr);
+  for (int variant = 0; variant < 3; ++variant) {
+    if (variant == 2) setenv("ARCHETYPE_CPU_TRANSPOSED_COPY", "0", 1);
+    auto b = make_cpu_backend(variant == 0 ? 1 : 2);
+    b->bind(X, fp, sh.k);
+    unsetenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
+    b->reserve_batch(2, 2 * sh.k);
+    const int slots[2] = {0, 1};
+    const int ks[2] = {sh.k, sh.k};
+    for (int pass = 0; pass < kPasses; ++pass) {
+      std::vector<PassSums> got(2);
+      b->lloyd_batch(ModelBatch{centres[static_cast<std::size_t>(pass)].data(), ks, 2, slots}, got.data());
+      for (std::size_t m = 0; m < 2; ++m) {
+        const PassSums& w = want[static_cast<std::size_t>(pass) * 2 + m];
+        EXPECT_EQ(got[m].counts, w.counts) << "variant " << variant << " pass " << pass << " model " << m;
+        EXPECT_EQ(got[m].sums, w.sums) << "variant " << variant << " pass " << pass << " model " << m;
+        EXPECT_EQ(got[m].inertia_q, w.inertia_q) << "variant " << variant << " pass " << pass << " model " << m;
+      }
+    }
+    // Slot 0 with fewer centres: its bounds do not apply and are rebuilt.
+    const int ks2[1] = {k2};
+    std::vector<PassSums> got(1);
+    b->lloyd_batch(ModelBatch{c0.data(), ks2, 1, slots}, got.data());
+    EXPECT_EQ(got[0].sums, want_k2.sums) << "variant " << variant;
+    EXPECT_EQ(got[0].inertia_q, want_k2.inertia_q) << "variant " << variant;
+  }
+}
+
 /// Naive k-means++ potentials of one model: [closest, each candidate].
 std::vector<std::int64_t> naive_potentials(const Matrix& X, const FixedPoint& fp, const float* centers, int k,
                                            const float* cands, int trials) {
