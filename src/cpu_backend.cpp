@@ -1,12 +1,14 @@
 // The OpenMP CPU backend: the reference implementation of every pass.
 //
-// Rows are processed in blocks of kBlock.  Within a block the nearest-centre
-// search runs "centre-outer, row-inner" so the compiler vectorises it over
-// rows; the exact integer accumulation then runs row by row.  Because every
-// sum is an integer sum of per-row rounded values, any split of rows among
-// threads gives the same bits (fixed_point.hpp).
+// Rows are processed in blocks of kBlock by the kernels of cpu_kernels.cpp
+// (vectorised across rows); this file owns the threads, the per-thread
+// integer accumulators, and the state kept between passes: the stored
+// labels with their running sums, the transposed copy of the data, the
+// k-means++ distance cache and the Lloyd bounds.  Because every sum is an
+// integer sum of per-row rounded values, any split of rows among threads
+// gives the same bits (fixed_point.hpp), and the cache and the bounds only
+// skip work whose result they know exactly.
 #include <omp.h>
-
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +23,7 @@
 #include "archetype/backend.hpp"
 #include "archetype/distance.hpp"
 #include "cpu_kernels.hpp"
+#include "cpu_lloyd_bounds.hpp"
 #include "cpu_silhouette.hpp"
 
 namespace archetype {
@@ -51,10 +54,6 @@ constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on on
 constexpr std::size_t kCacheSmall = std::size_t{32} << 20;
 constexpr int kCacheMinMeanK = 16;
 constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
-/// Lloyd bounds (ModelBounds) are kept for batches whose mean k is at least
-/// this, for as many models as max(kBoundsBudget, the data's size) holds.
-constexpr int kBoundsMinMeanK = 8;
-constexpr std::size_t kBoundsBudget = std::size_t{256} << 20;
 /// The largest transposed copy of the data that bind makes (bytes).
 constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
 
@@ -103,94 +102,18 @@ void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, 
   }
 }
 
-/// A model's Lloyd bounds for one batch pass (Hamerly's algorithm, made
-/// exact): per row of its slot, the label of the slot's previous pass and a
-/// lower bound on the true distance to every other centre.  A row keeps its
-/// label without trying the other centres when its computed squared
-/// distance to that centre is below (lower - drift)^2 x (1 - delta), where
-/// drift is the most any centre moved since and delta bounds the relative
-/// error of a computed squared distance: then every other centre's
-/// computed squared distance is strictly larger, so the full scan would
-/// choose the same label (whatever the tie rule) and the pass returns the
-/// same bits as without bounds.
-struct ModelBounds {
-  std::int32_t* labels = nullptr;  ///< the slot's n labels; null: a plain pass
-  double* lower = nullptr;         ///< the slot's n lower bounds (true distances)
-  double max_drift = 0.0;          ///< the most any centre moved since the slot's last pass
-  double next_drift = 0.0;         ///< the most any other centre than `fastest` moved
-  std::int32_t fastest = -1;       ///< the centre that moved max_drift
-  bool init = false;               ///< no bounds yet: scan every row, then record them
-};
-
-/// A lower bound on the true distance from a computed squared distance s:
-/// the true squared distance is at least s / (1 + delta).
-inline double lower_from(float s, double delta) {
-  if (!(s < std::numeric_limits<float>::infinity())) return std::numeric_limits<double>::infinity();
-  return std::sqrt(static_cast<double>(s) / (1.0 + delta)) * (1.0 - 1e-12);
-}
-
-/// Nearest centres of one block (rows r..r+m of the model's slot) with the
-/// bounds: labels into s.lab, squared distances into s.best; updates the
-/// slot's labels and bounds.
-ARCHETYPE_CLONES
-void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
-                     const ModelBounds& mb, std::size_t r, double delta, GroupScratch& s) {
-  std::int32_t* __restrict lab = mb.labels + r;
-  double* __restrict low = mb.lower + r;
-  if (mb.init) {
-    cpu::nearest2_block(xt, d, m, centers, k, s.lab, s.best, s.second);
-    for (std::size_t i = 0; i < m; ++i) {
-      lab[i] = s.lab[i];
-      low[i] = lower_from(s.second[i], delta);
-    }
-    return;
-  }
-  float* __restrict d2 = s.best;
-  float* gathered = s.aux.data();
-  float* gathered_t = gathered + kBlock * d;
-  cpu::assigned_distances(x, d, m, centers, lab, d2, gathered_t + kBlock * d);
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < m; ++i) {
-    // The bound is on the distance to every centre but the row's own, so
-    // it moves by the most any of those moved (Hamerly).
-    const double l = low[i] - (lab[i] == mb.fastest ? mb.next_drift : mb.max_drift);
-    s.lab[i] = lab[i];
-    if (l > 0.0 && static_cast<double>(d2[i]) < l * l * (1.0 - delta)) {
-      low[i] = l;  // the label stands; the bound moves with the centres
-    } else {
-      s.idx[count++] = static_cast<std::int32_t>(i);
-    }
-  }
-  if (count == 0) return;
-  // The other rows, gathered and scanned in full.
-  for (std::size_t q = 0; q < count; ++q) {
-    const float* row = x + static_cast<std::size_t>(s.idx[q]) * d;
-    std::copy(row, row + d, gathered + q * d);
-  }
-  cpu::transpose_rows(gathered, d, count, gathered_t, 1);
-  std::int32_t l2[kBlock];
-  float b2[kBlock];
-  cpu::nearest2_block(gathered_t, d, count, centers, k, l2, b2, s.second);
-  for (std::size_t q = 0; q < count; ++q) {
-    const std::size_t i = static_cast<std::size_t>(s.idx[q]);
-    s.lab[i] = lab[i] = l2[q];
-    d2[i] = b2[q];
-    low[i] = lower_from(s.second[q], delta);
-  }
-}
-
 /// Lloyd sums of one block (x, and transposed xt) for every model of the
 /// batch; acc per model = [k counts | k x d sums | inertia].
 ARCHETYPE_CLONES
 void lloyd_batch_block(const float* x, const float* xt, std::size_t d, std::size_t m, const ModelBatch& batch,
-                       const ModelBounds* bounds, std::size_t r, double delta, float fscale, float dscale,
+                       const cpu::ModelBounds* bounds, std::size_t r, float fscale, float dscale,
                        GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
   bool quantized = false;  // the quantized block, once, when a model needs it
   for (int b = 0; b < batch.models; ++b) {
     const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
     if (bounds[b].labels) {
-      bounded_nearest(x, xt, d, m, centers, batch.ks[b], bounds[b], r, delta, s);
+      cpu::bounded_nearest(x, xt, d, m, centers, batch.ks[b], bounds[b], r, s);
     } else {
       cpu::nearest_block(xt, d, m, centers, batch.ks[b], s.lab, s.best);
     }
@@ -255,11 +178,8 @@ class CpuBackend final : public Backend {
     cache_slots_ = 0;
     cache_.clear();
     cache_.shrink_to_fit();
-    bound_slots_ = 0;
-    bound_labels_.clear();
-    bound_lower_.clear();
-    bound_centres_.clear();
-    batch_bounds_.assign(1, ModelBounds{});
+    bounds_.clear();
+    batch_bounds_.assign(1, cpu::ModelBounds{});
     thread_acc_.assign(static_cast<std::size_t>(threads_) * per_thread, 0);
     per_thread_ = per_thread;
   }
@@ -370,28 +290,15 @@ class CpuBackend final : public Backend {
     }
     cache_.assign(static_cast<std::size_t>(cache_slots_) * n_, 0.0f);
     cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
-    // Lloyd bounds (12 bytes a row a model) where k makes the full scan
-    // costly: mean k >= kBoundsMinMeanK, as many models as the budget holds.
-    bound_slots_ = 0;
-    if (n_ > 0 && max_total_k_ >= kBoundsMinMeanK * max_models_) {
-      const std::size_t per_model = n_ * (sizeof(std::int32_t) + sizeof(double));
-      bound_slots_ = static_cast<int>(std::min<std::size_t>(
-          static_cast<std::size_t>(max_models_), std::max(kBoundsBudget, n_ * d_ * sizeof(float)) / per_model));
-    }
-    bound_labels_.assign(static_cast<std::size_t>(bound_slots_) * n_, 0);
-    bound_lower_.assign(static_cast<std::size_t>(bound_slots_) * n_, 0.0);
-    bound_centres_.assign(static_cast<std::size_t>(bound_slots_), {});
-    batch_bounds_.assign(static_cast<std::size_t>(max_models_), ModelBounds{});
+    bounds_.reserve(n_, d_, max_models_, max_total_k_);
+    batch_bounds_.assign(static_cast<std::size_t>(max_models_), cpu::ModelBounds{});
   }
 
   void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
     check_batch(batch, nullptr);
     const float fscale = fp_.feature_scale();
     const float dscale = fp_.dist_scale();
-    // Relative error of a computed squared distance: each of the d terms and
-    // the running sum round once or twice (2^-24 each); twice that, to spare.
-    const double delta = static_cast<double>(d_ + 4) * std::ldexp(1.0, -23);
-    plan_bounds(batch);
+    bounds_.plan(batch, d_, batch_bounds_.data());
     std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
@@ -402,11 +309,11 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
-        lloyd_batch_block(data + b * d, transposed(b, m, scratch), d, m, batch, batch_bounds_.data(), b, delta,
-                          fscale, dscale, scratch, acc);
+        lloyd_batch_block(data + b * d, transposed(b, m, scratch), d, m, batch, batch_bounds_.data(), b, fscale,
+                          dscale, scratch, acc);
       }
     }
-    commit_bounds(batch);
+    bounds_.commit(batch, d_, batch_bounds_.data());
     // Integer sums: adding the threads' partials in any order is exact.
     std::size_t off = 0;
     for (int b = 0; b < batch.models; ++b) {
@@ -567,59 +474,6 @@ class CpuBackend final : public Backend {
     if (labels_.size() != n_) throw std::logic_error("CpuBackend: the stored labels were taken");
   }
 
-  /// Before a batch Lloyd pass: each model's bounds (none without a slot
-  /// the bounds cover), and how far its centres moved since the slot's
-  /// last pass (same k), else a first scan that records them.
-  void plan_bounds(const ModelBatch& batch) {
-    const float* centers = batch.centers;
-    for (int b = 0; b < batch.models; ++b) {
-      const int k = batch.ks[b];
-      const std::size_t kd = static_cast<std::size_t>(k) * d_;
-      ModelBounds& mb = batch_bounds_[static_cast<std::size_t>(b)];
-      mb = ModelBounds{};
-      const int slot = batch.slots ? batch.slots[b] : -1;
-      if (slot >= 0 && slot < bound_slots_) {
-        const std::size_t sl = static_cast<std::size_t>(slot);
-        mb.labels = bound_labels_.data() + sl * n_;
-        mb.lower = bound_lower_.data() + sl * n_;
-        const std::vector<float>& prev = bound_centres_[sl];
-        mb.init = prev.size() != kd;
-        if (!mb.init) {
-          double most = 0.0, next = 0.0;
-          for (int c = 0; c < k; ++c) {
-            double s = 0.0;
-            for (std::size_t j = 0; j < d_; ++j) {
-              const double diff = static_cast<double>(centers[c * d_ + j]) - prev[c * d_ + j];
-              s += diff * diff;
-            }
-            const double moved = std::sqrt(s);
-            if (moved > most) {
-              next = most;
-              most = moved;
-              mb.fastest = c;
-            } else if (moved > next) {
-              next = moved;
-            }
-          }
-          mb.max_drift = most * (1.0 + 1e-12) + 1e-300;  // double rounding, to spare
-          mb.next_drift = next * (1.0 + 1e-12) + 1e-300;
-        }
-      }
-      centers += kd;
-    }
-  }
-
-  /// After a batch Lloyd pass: the bounded slots now describe these centres.
-  void commit_bounds(const ModelBatch& batch) {
-    const float* centers = batch.centers;
-    for (int b = 0; b < batch.models; ++b) {
-      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
-      if (batch_bounds_[static_cast<std::size_t>(b)].labels)
-        bound_centres_[static_cast<std::size_t>(batch.slots[b])].assign(centers, centers + kd);
-      centers += kd;
-    }
-  }
-
   /// Before a k-means++ pass: for each model of the batch, its cache slot
   /// (or none) and the first of its centres not yet folded into the cache.
   /// A slot whose recorded centres are not a prefix of the model's current
@@ -719,11 +573,8 @@ class CpuBackend final : public Backend {
   int cache_slots_ = 0;                       // models whose k-means++ distances fit the cache
   std::vector<float> cache_;                  // slot x n nearest-centre distances
   std::vector<float> xt_all_;                 // the rows transposed group by group (d >= 3), or empty
-  int bound_slots_ = 0;                       // models whose Lloyd bounds are kept
-  std::vector<std::int32_t> bound_labels_;    // slot x n labels of the slot's last pass
-  std::vector<double> bound_lower_;           // slot x n lower bounds on the distance to another centre
-  std::vector<std::vector<float>> bound_centres_;  // per slot: the centres of its last pass
-  std::vector<ModelBounds> batch_bounds_;     // per model of the current batch pass
+  cpu::LloydBounds bounds_;                   // per model slot: labels and bounds of its last Lloyd pass
+  std::vector<cpu::ModelBounds> batch_bounds_;  // per model of the current batch pass
   std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
   int max_models_ = 0, max_total_k_ = 0;      // reserve_batch's sizes
   std::vector<std::int64_t> thread_acc_;
