@@ -22,6 +22,7 @@
 
 #include "archetype/backend.hpp"
 #include "archetype/distance.hpp"
+#include "cpu_clones.hpp"
 #include "cpu_kernels.hpp"
 #include "cpu_lloyd_bounds.hpp"
 #include "cpu_silhouette.hpp"
@@ -32,14 +33,6 @@ namespace {
 using cpu::GroupScratch;
 using cpu::kBlock;
 
-// The per-block drivers below are built for AVX-512, AVX2 and baseline
-// x86-64 too (their label and sum loops vectorise); the kernels they call
-// pick their own clones (cpu_kernels.cpp).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ARCHETYPE_CLONES
-#endif
 
 constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
 constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread

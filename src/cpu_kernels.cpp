@@ -6,20 +6,11 @@
 
 #include "archetype/distance.hpp"
 #include "archetype/fixed_point.hpp"
+#include "cpu_clones.hpp"
 
 namespace archetype::cpu {
 namespace {
 
-// Each exported kernel is compiled three times (AVX-512, AVX2 + FMA,
-// baseline x86-64) and picked at load time.  All three perform the same
-// IEEE operations in the same order: add_square is a correctly rounded fma
-// everywhere (a hardware instruction in the first two, libm's fmaf in the
-// baseline, which glibc runs on the hardware fma where there is one).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ARCHETYPE_CLONES
-#endif
 #define ARCHETYPE_INLINE inline __attribute__((always_inline))
 
 constexpr std::size_t G = kGroup;
@@ -30,46 +21,12 @@ constexpr int kTile = 4;
 /// One row of a 16 x 16 tile being transposed.
 typedef float GroupLanes __attribute__((vector_size(G * sizeof(float))));
 
-/// xt[j * G + i] = feature j of row i, for the g <= G rows at x; the lanes
-/// past g repeat the last row (their results are never used).
-ARCHETYPE_INLINE void transpose_group(const float* x, std::size_t d, std::size_t g, float* __restrict xt) {
-  if (d == 2 && g == G) {  // the common case, as two de-interleaving shuffles
-#pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) {
-      xt[i] = x[2 * i];
-      xt[G + i] = x[2 * i + 1];
-    }
-    return;
-  }
-  std::size_t j0 = 0;
-  if (g == G) {
-    // Whole 16 x 16 tiles in registers: four rounds of "zip row i with row
-    // i + 8" transpose a 16 x 16 matrix (each round rotates the bits of the
-    // index), 64 two-register shuffles per 256 values.  A row-by-row copy
-    // would scatter 16 scalar stores per feature: as slow as the distances
-    // themselves at d = 128, k = 20.
-    for (; j0 + G <= d; j0 += G) {
-      GroupLanes r[G], t[G];
-      for (std::size_t i = 0; i < G; ++i) std::memcpy(&r[i], x + i * d + j0, sizeof r[i]);
-      for (int round = 0; round < 4; ++round) {
-        for (std::size_t i = 0; i < G / 2; ++i) {
-          t[2 * i] = __builtin_shufflevector(r[i], r[i + G / 2], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-          t[2 * i + 1] =
-              __builtin_shufflevector(r[i], r[i + G / 2], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        }
-        for (std::size_t i = 0; i < G; ++i) r[i] = t[i];
-      }
-      for (std::size_t j = 0; j < G; ++j) std::memcpy(xt + (j0 + j) * G, &r[j], sizeof r[j]);
-    }
-  }
-  for (std::size_t i = 0; i < G; ++i) {
-    const float* row = x + std::min(i, g - 1) * d;
-    for (std::size_t j = j0; j < d; ++j) xt[j * G + i] = row[j];
-  }
-}
-
-/// ct[j * G + i] = rows[i][j] for 16 rows anywhere in memory (16 x 16
-/// register tiles as in transpose_group, the rest feature by feature).
+/// ct[j * G + i] = rows[i][j] for 16 rows anywhere in memory.  Whole 16 x 16
+/// tiles in registers: four rounds of "zip row i with row i + 8" transpose
+/// a 16 x 16 matrix (each round rotates the bits of the index), 64
+/// two-register shuffles per 256 values; the last d mod 16 features one by
+/// one.  (A row-by-row copy scatters 16 scalar stores per feature: as slow
+/// as the distances themselves at d = 128, k = 20.)
 ARCHETYPE_INLINE void transpose_rows16(const float* const* rows, std::size_t d, float* __restrict ct) {
   std::size_t j0 = 0;
   for (; j0 + G <= d; j0 += G) {
@@ -87,6 +44,29 @@ ARCHETYPE_INLINE void transpose_rows16(const float* const* rows, std::size_t d, 
   }
   for (std::size_t i = 0; i < G; ++i)
     for (std::size_t j = j0; j < d; ++j) ct[j * G + i] = rows[i][j];
+}
+
+/// xt[j * G + i] = feature j of row i, for the g <= G rows at x; the lanes
+/// past g repeat the last row (their results are never used).
+ARCHETYPE_INLINE void transpose_group(const float* x, std::size_t d, std::size_t g, float* __restrict xt) {
+  if (d == 2 && g == G) {  // the common case, as two de-interleaving shuffles
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) {
+      xt[i] = x[2 * i];
+      xt[G + i] = x[2 * i + 1];
+    }
+    return;
+  }
+  if (g == G) {
+    const float* rows[G];
+    for (std::size_t i = 0; i < G; ++i) rows[i] = x + i * d;
+    transpose_rows16(rows, d, xt);
+    return;
+  }
+  for (std::size_t i = 0; i < G; ++i) {
+    const float* row = x + std::min(i, g - 1) * d;
+    for (std::size_t j = 0; j < d; ++j) xt[j * G + i] = row[j];
+  }
 }
 
 /// G lanes in one GCC vector (one AVX-512 register, two AVX2 registers):

@@ -4,14 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include "cpu_clones.hpp"
 namespace archetype::cpu {
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ARCHETYPE_CLONES
-#endif
 
 /// A lower bound on the true distance from a computed squared distance s:
 /// the true squared distance is at least s / (1 + delta).

@@ -1,0 +1,12 @@
+// ARCHETYPE_CLONES: a hot CPU function built for AVX-512 (x86-64-v4), AVX2 +
+// FMA (x86-64-v3) and baseline x86-64, the best picked at load time.  All
+// clones perform the same IEEE operations in the same order (no contraction:
+// -ffp-contract=off; the only fma is the one spelled out in distance.hpp), so
+// they return the same bits.  Private to src/.
+#pragma once
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ARCHETYPE_CLONES
+#endif
