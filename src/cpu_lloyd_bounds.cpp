@@ -21,7 +21,9 @@ inline double lower_from(float s, double delta) {
 void LloydBounds::reserve(std::size_t n, std::size_t d, int max_models, int max_total_k) {
   n_ = n;
   slots_ = 0;
-  if (n > 0 && max_models > 0 && max_total_k >= kMinMeanK * max_models) {
+  const std::size_t models = static_cast<std::size_t>(std::max(max_models, 1));
+  const std::size_t mean_k = static_cast<std::size_t>(std::max(max_total_k, 0)) / models;
+  if (n > 0 && max_models > 0 && mean_k >= static_cast<std::size_t>(kMinMeanK) && mean_k * d >= kMinWork) {
     const std::size_t per_model = n * (sizeof(std::int32_t) + sizeof(double));
     slots_ = static_cast<int>(
         std::min<std::size_t>(static_cast<std::size_t>(max_models), std::max(kBudget, n * d * sizeof(float)) / per_model));
@@ -29,6 +31,7 @@ void LloydBounds::reserve(std::size_t n, std::size_t d, int max_models, int max_
   labels_.assign(static_cast<std::size_t>(slots_) * n, 0);
   lower_.assign(static_cast<std::size_t>(slots_) * n, 0.0);
   centres_.assign(static_cast<std::size_t>(slots_), {});
+  scanned_.assign(static_cast<std::size_t>(slots_), -1);
 }
 
 void LloydBounds::clear() {
@@ -38,6 +41,7 @@ void LloydBounds::clear() {
   lower_.clear();
   lower_.shrink_to_fit();
   centres_.clear();
+  scanned_.clear();
 }
 
 void LloydBounds::plan(const ModelBatch& batch, std::size_t d, ModelBounds* out) {
@@ -53,7 +57,10 @@ void LloydBounds::plan(const ModelBatch& batch, std::size_t d, ModelBounds* out)
       mb.labels = labels_.data() + sl * n_;
       mb.lower = lower_.data() + sl * n_;
       const std::vector<float>& prev = centres_[sl];
-      mb.init = prev.size() != kd;
+      // A new k, or a last bounded pass that scanned most rows: rescan all.
+      mb.init = prev.size() != kd || scanned_[sl] * 2 > static_cast<std::int64_t>(n_);
+      scanned_[sl] = mb.init ? -1 : 0;
+      mb.scanned = mb.init ? nullptr : &scanned_[sl];
       if (!mb.init) {
         double most = 0.0, next = 0.0;
         for (int c = 0; c < k; ++c) {
@@ -122,6 +129,7 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
     }
   }
   if (count == 0) return;
+  __atomic_fetch_add(mb.scanned, static_cast<std::int64_t>(count), __ATOMIC_RELAXED);
   // The other rows, gathered and scanned in full.
   for (std::size_t q = 0; q < count; ++q) {
     const float* row = x + static_cast<std::size_t>(s.idx[q]) * d;

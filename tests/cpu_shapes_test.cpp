@@ -121,13 +121,14 @@ TEST_P(CpuShapes, LloydPassesEqualNaiveSums) {
   EXPECT_EQ(host, want_labels);
 }
 
-// Batch passes with slots keep Hamerly bounds (mean k >= 8): as centres
-// move (a little, then a jump, then not at all), every pass must still
-// equal the naive sums bit for bit, for 1 and 2 threads and both
-// transposition paths; a slot whose k changes starts over.
-TEST_P(CpuShapes, BoundedBatchPassesEqualNaiveSums) {
+// Batch passes with slots keep Hamerly bounds (mean k >= 64, k x d >=
+// 1024): as centres move (a little, then a jump, then not at all), every
+// pass must still equal the naive sums bit for bit, for 1 and 2 threads and
+// both transposition paths; a slot whose k changes starts over.
+class CpuBoundedShapes : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(CpuBoundedShapes, BatchPassesEqualNaiveSums) {
   const Shape sh = GetParam();
-  if (sh.k < 8) GTEST_SKIP() << "bounds are kept from a mean k of 8";
   const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 5000 + sh.d, 0.8f);
   const FixedPoint fp = FixedPoint::for_data(X);
   // The centres of every pass (two models), and their naive sums, once.
@@ -175,6 +176,11 @@ TEST_P(CpuShapes, BoundedBatchPassesEqualNaiveSums) {
     EXPECT_EQ(got[0].inertia_q, want_k2.inertia_q) << "variant " << variant;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CpuBoundedShapes,
+                         ::testing::Values(Shape{40013, 3, 1000}, Shape{33333, 7, 150}, Shape{33001, 64, 70},
+                                           Shape{3001, 300, 64}),
+                         [](const ::testing::TestParamInfo<Shape>& i) { return name(i.param); });
 
 /// Naive k-means++ potentials of one model: [closest, each candidate].
 std::vector<std::int64_t> naive_potentials(const Matrix& X, const FixedPoint& fp, const float* centers, int k,
@@ -281,9 +287,11 @@ void expect_same_run(const KMeansRun& a, const KMeansRun& b, const std::string& 
 }
 
 // Fused restarts and k values at wide and narrow shapes equal each model
-// fitted alone, and 1 and 2 threads agree bit for bit.
+// fitted alone, and 1 and 2 threads agree bit for bit (6000 x 16, k = 80:
+// with the Lloyd bounds).
 TEST(CpuShapesFit, FusedModelsEqualLoneFitsAtManyShapes) {
-  for (const Shape sh : {Shape{34000, 7, 40}, Shape{6000, 64, 20}, Shape{3000, 300, 5}, Shape{5000, 1, 3}}) {
+  for (const Shape sh :
+       {Shape{34000, 7, 40}, Shape{6000, 64, 20}, Shape{3000, 300, 5}, Shape{5000, 1, 3}, Shape{6000, 16, 80}}) {
     const Matrix X = test::random_blobs(sh.n, sh.d, sh.k, 4000 + sh.d, 1.5f);
     const FixedPoint fp = FixedPoint::for_data(X);
     KMeansParams p;
