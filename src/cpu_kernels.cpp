@@ -181,9 +181,7 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
       transpose_group(rows + r0 * d, d, g, local);
       xt = local;
     }
-    Lanes a0, a1, a2, a3, b;
-    std::memcpy(&b, xt, sizeof b);
-    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
     IntLanes l = {};
     int c = 0;
     for (; c + kTile <= k; c += kTile) {
@@ -222,9 +220,7 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
   const int k4 = k / kTile * kTile;
   for (std::size_t gi = 0; gi < groups; ++gi) {
     const float* xt = block + gi * G * d;
-    Lanes a0, a1, a2, a3, b;
-    std::memcpy(&b, xt, sizeof b);
-    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
     IntLanes l = {};
     for (int c = 0; c < k4; c += kTile) {
       const float* cc = centers + static_cast<std::size_t>(c) * d;
@@ -291,9 +287,7 @@ ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
-    Lanes a0, a1, a2, a3, b;
-    std::memcpy(&b, xt, sizeof b);
-    b = b * 0.0f + std::numeric_limits<float>::infinity();
+    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
     if (!init && g == G) {
       std::memcpy(&b, closest + r0, sizeof b);
     } else if (!init) {
@@ -488,10 +482,7 @@ void nearest2_block(const float* xt_block, std::size_t d, std::size_t m, const f
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = xt_block + r0 * d;
-    Lanes a, b, s2;
-    std::memcpy(&b, xt, sizeof b);
-    b = b * 0.0f + std::numeric_limits<float>::infinity();
-    s2 = b;
+    Lanes a, b = Lanes{} + std::numeric_limits<float>::infinity(), s2 = b;
     IntLanes l = {};
     // Centre c after the others in increasing order: the old best becomes
     // the second when c is closer, else the lower of the two is kept.

@@ -87,8 +87,8 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
 /// Adds, for kLanes rows held column-wise in xi (d x kLanes), the float sum
 /// of their distances to sorted rows [begin, end) into pout.  xs holds the
 /// sorted rows column-major (stride n) for d = 2, row-major otherwise (a
-/// row's features then share cache lines).  Per lane this is exactly squared_distance() then sqrtf,
-/// summed in j order.  Plain arrays rather than vector types, so that GCC
+/// row's features then share cache lines).  Per lane this is exactly
+/// squared_distance() then sqrtf, summed in j order.  Plain arrays rather than vector types, so that GCC
 /// vectorises add_square into fused multiply-adds; target_clones builds
 /// AVX-512, AVX2 and baseline copies, all with the same IEEE operations,
 /// hence the same bits.

@@ -113,11 +113,16 @@ SilhouetteResult silhouette(Backend& backend, const Matrix& X, int k, const Silh
   return silhouette_from(backend, X, k, params, src);
 }
 
+namespace {
+
+/// silhouette_sample_size's threshold for `features` features.
 std::size_t silhouette_threshold_for(std::size_t threshold, std::size_t features) {
   if (features <= 2) return threshold;
   const double scale = std::sqrt(6.0 / (static_cast<double>(features) + 4.0));
   return std::max<std::size_t>(2, static_cast<std::size_t>(static_cast<double>(threshold) * scale));
 }
+
+}  // namespace
 
 std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std::size_t threshold, bool exact,
                                    std::size_t features) {

@@ -180,9 +180,6 @@ std::size_t density_rows(std::size_t features) {
   return features <= 16 ? 5000 : std::max<std::size_t>(1000, 5000 * 16 / features);
 }
 
-/// Every feature's statistics.  Features are independent (each one's sums
-/// keep their fixed order), so they are computed on all threads with the
-/// same results as on one.
 /// One feature's statistics from a matrix holding it in column `col`.
 void stats_of(const Matrix& X, std::size_t col, std::size_t features, FeatureStats& out) {
   out.profile = profile_feature(X, col);

@@ -126,11 +126,7 @@ FeatureProfile profile_feature(const Matrix& X, std::size_t col) {
   if (n == 0) return p;  // no rows: every statistic stays 0
 
   const double nd = static_cast<double>(n);
-  // The column once, contiguous: the moments below read it five times, and
-  // a strided read of a wide matrix touches a cache line per value.
-  std::vector<double> column(n);
-  for (std::size_t i = 0; i < n; ++i) column[i] = X.at(i, col);
-  auto value = [&](std::size_t i) { return column[i]; };
+  auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
   p.mean = blocked_sum(n, value) / nd;
   const double m2 = blocked_sum(n,
                                 [&](std::size_t i) {

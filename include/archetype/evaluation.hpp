@@ -44,8 +44,6 @@ struct SilhouetteResult {
 /// at 2 features, 27,386 at 16, 10,660 at 128).
 std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std::size_t threshold, bool exact,
                                    std::size_t features = 2);
-/// The threshold above for `features` features.
-std::size_t silhouette_threshold_for(std::size_t threshold, std::size_t features);
 
 SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels,
                             int k, const SilhouetteParams& params);
