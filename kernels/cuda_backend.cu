@@ -10,7 +10,7 @@
 
 #include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
-#include "cpu_silhouette.hpp"
+#include "engine/cpu_silhouette.hpp"
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
 #include "kernels.cuh"

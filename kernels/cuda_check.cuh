@@ -10,7 +10,7 @@
 #include <string>
 
 #include "archetype/error.hpp"
-#include "fault_injection.hpp"
+#include "engine/fault_injection.hpp"
 
 namespace archetype::cuda {
 

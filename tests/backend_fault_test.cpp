@@ -10,8 +10,8 @@
 #include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
 #include "cli_child.hpp"
-#include "fault_injection.hpp"
-#include "faulty_backend.hpp"
+#include "engine/fault_injection.hpp"
+#include "engine/faulty_backend.hpp"
 #include "test_support.hpp"
 
 namespace {

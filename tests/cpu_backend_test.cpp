@@ -9,7 +9,7 @@
 #include <omp.h>
 
 #include "archetype/distance.hpp"
-#include "host_assign.hpp"
+#include "engine/host_assign.hpp"
 #include "test_support.hpp"
 
 namespace archetype {

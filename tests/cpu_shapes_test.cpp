@@ -17,8 +17,8 @@
 #include "archetype/backend.hpp"
 #include "archetype/distance.hpp"
 #include "archetype/kmeans.hpp"
-#include "cpu_silhouette.hpp"
-#include "host_assign.hpp"
+#include "engine/cpu_silhouette.hpp"
+#include "engine/host_assign.hpp"
 #include "test_support.hpp"
 
 namespace archetype {

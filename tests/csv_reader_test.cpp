@@ -20,8 +20,8 @@
 
 #include "archetype/csv.hpp"
 #include "archetype/error.hpp"
-#include "csv_chunks.hpp"
-#include "csv_parallel.hpp"
+#include "io/csv_chunks.hpp"
+#include "io/csv_parallel.hpp"
 
 namespace archetype {
 namespace {

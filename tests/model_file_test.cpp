@@ -6,7 +6,7 @@
 #include <string>
 
 #include "archetype/error.hpp"
-#include "model_file.hpp"
+#include "study/model_file.hpp"
 
 namespace archetype {
 namespace {

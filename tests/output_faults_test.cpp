@@ -12,7 +12,7 @@
 
 #include "archetype/error.hpp"
 #include "cli_child.hpp"
-#include "output_files.hpp"
+#include "io/output_files.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "archetype/csv.hpp"
-#include "csv_parallel.hpp"
+#include "io/csv_parallel.hpp"
 #include "fuzz_contract.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "fuzz_contract.hpp"
-#include "model_file.hpp"
+#include "study/model_file.hpp"
 
 namespace {
 

@@ -1,0 +1,210 @@
+// The `archetype` command line: maps CLI11 options onto PipelineOptions,
+// runs the pipeline, prints, and turns errors into exit codes (0 success,
+// 2 bad usage, bad input, an output that cannot be written or a GPU that
+// failed, 1 internal failure; 130/143/129 after SIGINT/SIGTERM/SIGHUP,
+// see interrupt.hpp).
+#include <omp.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include "archetype/error.hpp"
+#include "archetype/generator.hpp"
+#include "io/interrupt.hpp"
+#include "cli/pipeline.hpp"
+
+namespace {
+
+using archetype::Command;
+using archetype::PipelineOptions;
+
+struct CliState {
+  PipelineOptions opts;
+  std::string k_text = "5";
+  bool quiet = false;
+  bool json = false;
+};
+
+/// Options every subcommand shares.
+void add_shared_options(CLI::App* app, CliState& st) {
+  PipelineOptions& o = st.opts;
+  app->add_option("--columns", o.csv_options.columns,
+                  "Feature columns, names or 0-based indices, comma-separated (default: the reference "
+                  "dataset's two metrics, or every column but the id)")
+      ->delimiter(',');
+  app->add_option("--id-column", o.csv_options.id_column, "Id column name or index (default: auto-detect)");
+  app->add_option("--feature-names", o.feature_names, "Display names of the features, comma-separated")->delimiter(',');
+  app->add_flag("--drop-invalid", o.csv_options.drop_invalid, "Skip invalid rows instead of failing (reports how many)");
+  app->add_option("--backend", o.backend, "Compute backend")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  app->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app->add_option("--device", o.device, "CUDA device index")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--seed", o.kmeans.seed, "Base random seed of the restarts")->capture_default_str();
+  app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app->add_option("--max-iter", o.kmeans.max_iter, "Lloyd iterations per run at most")->check(CLI::Range(1, 100000000))->capture_default_str();
+  app->add_option("--tol", o.kmeans.tol, "Convergence tolerance, relative to the mean feature variance")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--silhouette-sample", o.silhouette_sample,
+                  "Evaluate the silhouette on a seeded sample of N rows (0 = the --silhouette rule)")
+      ->capture_default_str();
+  app->add_option("--silhouette", o.silhouette_mode,
+                  "auto: exact up to --silhouette-threshold rows, a sample of that many above; exact: always exact")
+      ->check(CLI::IsMember({"auto", "exact"}))
+      ->capture_default_str();
+  app->add_option("--silhouette-threshold", o.silhouette_threshold, "Rows above which --silhouette auto samples (for 2 features; x sqrt(6 / (features + 4)) for more, the same work)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");
+  app->add_option("--out", o.out_dir, "Output directory")->capture_default_str();
+  app->add_flag("--force", o.force,
+                "Overwrite Archetype's own files in an existing --out (other files there are never touched)");
+  app->add_flag("--quiet", st.quiet, "No notices on stderr");
+  app->add_flag("--no-figures{false}", o.figures, "Skip the figures (matplotlib) and their embedding in the reports");
+  app->add_flag("--json", st.json, "Print summary.json on stdout instead of tables");
+}
+
+void add_sweep_options(CLI::App* app, CliState& st) {
+  app->add_option("--k-min", st.opts.k_min, "First k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
+  app->add_option("--k-max", st.opts.k_max, "Last k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
+}
+
+// `generate`: synthetic creators from data/generator.json (not a pipeline
+// command; self-contained here).
+struct GenerateCli {
+  archetype::GenerateOptions opts;
+  std::string params;
+  bool quiet = false;
+  bool force = false;
+};
+
+CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
+  CLI::App* cmd = app.add_subcommand("generate", "Write synthetic creators that look like the reference dataset (CSV or .npy)");
+  cmd->add_option("--rows", g.opts.rows, "Number of creators")->required();
+  cmd->add_option("--seed", g.opts.seed, "Random seed (same seed, same bytes, any thread count)")->required();
+  cmd->add_option("--out", g.opts.out, "Output file; a .npy name writes a float32 N x D matrix instead of CSV")->required();
+  cmd->add_option("--features", g.opts.features, "Metrics per creator; above 2 adds correlated metric_3, metric_4, ...")
+      ->check(CLI::Range(std::size_t{2}, archetype::kGeneratorMaxFeatures))
+      ->capture_default_str();
+  cmd->add_option("--params", g.params, "Mixture parameters (default: data/generator.json)");
+  cmd->add_option("--threads", g.opts.threads, "CPU threads (0 = all cores); the output does not depend on it")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--quiet", g.quiet, "No summary line");
+  cmd->add_flag("--force", g.force, "Replace FILE if it exists (without it an existing FILE is refused)");
+  return cmd;
+}
+
+/// Runs a command body and maps what escapes it onto the exit codes:
+/// InputError (bad usage, input or output) -> 2 with its message,
+/// DeviceError (a GPU failure that --backend auto did not absorb) -> 2,
+/// anything else -> 1.
+int guarded(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const archetype::InputError& e) {
+    std::cerr << "archetype: error: " << e.what() << "\n";
+    return 2;
+  } catch (const archetype::DeviceError& e) {
+    std::cerr << "archetype: error: GPU failed: " << e.what()
+              << "; no output was written (--backend auto reruns on the CPU)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "archetype: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_generate_command(GenerateCli& g) {
+  return guarded([&] {
+    const std::string params = g.params.empty() ? archetype::data_dir() + "/generator.json" : g.params;
+    // The same rule as --out of the other commands: a file that is there
+    // already (perhaps hours of someone's data) is replaced only on request.
+    std::error_code ec;
+    if (!g.force && std::filesystem::exists(std::filesystem::symlink_status(g.opts.out, ec)))
+      throw archetype::InputError(g.opts.out + ": the file exists; pass --force to replace it");
+    const archetype::GenerateResult r = archetype::generate_creators(archetype::load_generator_params(params), g.opts);
+    if (!g.quiet) {
+      const double mb = static_cast<double>(r.bytes) / 1e6;
+      std::printf("Generated %zu creators x %zu features to %s: %.1f MB in %.2f s (%.0f MB/s)\n", r.rows,
+                  g.opts.features, r.path.c_str(), mb, r.seconds, r.seconds > 0 ? mb / r.seconds : 0.0);
+    }
+    return 0;
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  archetype::interrupt::install();  // before any other thread exists
+  CliState st;
+  CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", ARCHETYPE_VERSION);
+
+  CLI::App* run = app.add_subcommand("run", "The whole workflow: profile, scale, sweep k, fit, personas, report");
+  CLI::App* profile = app.add_subcommand("profile", "Profile the features (mean, std, skew, kurtosis, QQ data)");
+  CLI::App* sweep = app.add_subcommand("sweep", "Elbow and silhouette sweep over a range of k");
+  CLI::App* fit = app.add_subcommand("fit", "Fit one K-Means model and name its personas");
+  CLI::App* predict = app.add_subcommand("predict", "Label new creators with a saved model.json");
+  GenerateCli gen;
+  CLI::App* generate = add_generate_command(app, gen);
+  for (CLI::App* sub : {run, profile, sweep, fit}) {
+    sub->add_option("csv", st.opts.csv, "Input CSV (default: the embedded reference dataset)");
+    add_shared_options(sub, st);
+  }
+  predict->add_option("csv", st.opts.csv, "Input CSV with the model's feature columns")->required();
+  predict->add_option("--model", st.opts.model_path, "model.json written by fit or run")->required();
+  add_shared_options(predict, st);
+  add_sweep_options(run, st);
+  add_sweep_options(sweep, st);
+  run->add_option("--k", st.k_text, "Final k, or 'auto' (highest silhouette in the sweep)")->capture_default_str();
+  fit->add_option("--k", st.k_text, "Number of clusters")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (*generate) return run_generate_command(gen);
+
+  Command cmd = Command::Run;
+  if (*profile) cmd = Command::Profile;
+  else if (*sweep) cmd = Command::Sweep;
+  else if (*fit) cmd = Command::Fit;
+  else if (*predict) cmd = Command::Predict;
+
+  auto notice = [&](const std::string& msg) {
+    if (!st.quiet) std::cerr << "archetype: " << msg << "\n";
+  };
+  return guarded([&] {
+    if (st.k_text == "auto") {
+      if (cmd != Command::Run) throw archetype::InputError("--k auto needs the sweep: use it with `archetype run`");
+      st.opts.k_auto = true;
+    } else {
+      std::size_t used = 0;
+      int k = 0;
+      try {
+        k = std::stoi(st.k_text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != st.k_text.size() || k < 1) throw archetype::InputError("--k must be a positive integer or 'auto', not '" + st.k_text + "'");
+      st.opts.k = k;
+    }
+    if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
+    st.opts.progress = !st.quiet && !st.json && ::isatty(2);
+    const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
+    if (st.json) {
+      std::cout << out.summary.dump(2) << "\n";
+    } else {
+      std::cout << out.table;
+      std::cout << "\nWrote:";
+      for (const std::string& f : out.files) std::cout << " " << f;
+      std::cout << "\n";
+    }
+    return 0;
+  });
+}

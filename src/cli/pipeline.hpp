@@ -1,0 +1,60 @@
+// The workflow behind every CLI command: load and validate the CSV, profile,
+// scale, sweep k, fit, name personas, and stage the output files.  The CLI
+// (main.cpp) only maps options onto PipelineOptions and prints.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "archetype/csv.hpp"
+#include "archetype/kmeans.hpp"
+#include "archetype/notice.hpp"
+
+namespace archetype {
+
+enum class Command { Run, Profile, Sweep, Fit, Predict };
+
+struct PipelineOptions {
+  std::string csv;                         ///< input; empty = the embedded reference dataset
+  CsvOptions csv_options;                  ///< columns, id column, drop_invalid
+  std::vector<std::string> feature_names;  ///< display names; empty = defaults
+  std::string backend = "auto";            ///< auto | cpu | cuda
+  int threads = 0;                         ///< 0 = OpenMP default
+  int device = 0;                          ///< CUDA device index
+  KMeansParams kmeans;                     ///< seed, n_init, max_iter, tol (n_clusters from k)
+  int k_min = 2, k_max = 10;               ///< sweep range
+  int k = 5;                               ///< final model's k (run, fit)
+  bool k_auto = false;                     ///< run: take k from the sweep (silhouette maximum)
+  std::size_t silhouette_sample = 0;       ///< > 0: sample this many rows (scikit-learn's sample_size)
+  std::string silhouette_mode = "auto";    ///< auto | exact
+  std::size_t silhouette_threshold = 50000;  ///< auto: exact up to this many rows, a sample of this size above
+  std::string out_dir = "out";
+  bool force = false;                      ///< overwrite Archetype's own files in an existing out_dir
+  bool progress = false;                   ///< progress line on stderr (the CLI sets it for a terminal)
+  bool figures = true;                     ///< run scripts/figures.py (matplotlib) and embed the figures
+  std::string personas_path;               ///< empty = data/personas.json
+  std::string model_path;                  ///< predict: model.json
+};
+
+struct PipelineOutcome {
+  nlohmann::ordered_json summary;
+  std::string table;                ///< human-readable summary for stdout
+  std::vector<std::string> files;   ///< files written
+};
+
+// NoticeFn: archetype/notice.hpp
+
+/// Runs one command end to end.  Throws InputError for bad input, and
+/// DeviceError when the GPU fails unless the backend is "auto": then the
+/// whole command reruns on the CPU after one notice.
+PipelineOutcome run_pipeline(Command command, const PipelineOptions& options, const NoticeFn& notice);
+
+/// Where the embedded dataset and personas catalog live
+/// ($ARCHETYPE_DATA_DIR, else the source tree's data/).
+std::string data_dir();
+
+}  // namespace archetype

@@ -1,0 +1,586 @@
+// The OpenMP CPU backend: the reference implementation of every pass.
+//
+// Rows are processed in blocks of kBlock by the kernels of cpu_kernels.cpp
+// (vectorised across rows); this file owns the threads, the per-thread
+// integer accumulators, and the state kept between passes: the stored
+// labels with their running sums, the transposed copy of the data, the
+// k-means++ distance cache and the Lloyd bounds.  Because every sum is an
+// integer sum of per-row rounded values, any split of rows among threads
+// gives the same bits (fixed_point.hpp), and the cache and the bounds only
+// skip work whose result they know exactly.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "archetype/backend.hpp"
+#include "archetype/distance.hpp"
+#include "engine/cpu_clones.hpp"
+#include "engine/cpu_kernels.hpp"
+#include "engine/cpu_lloyd_bounds.hpp"
+#include "engine/cpu_silhouette.hpp"
+
+namespace archetype {
+namespace {
+
+using cpu::GroupScratch;
+using cpu::kBlock;
+
+
+constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
+constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread
+/// k-means++ keeps each model's nearest-centre distances (n floats) between
+/// passes, so that every step folds in one new centre instead of
+/// recomputing all of them (O(n k d) instead of O(n k^2 d) per fit).  Every
+/// model is cached when they all fit in the data's own size (or
+/// kCacheSmall); otherwise, when the batch's mean k is at least
+/// kCacheMinMeanK (where recomputing costs most), as many models as
+/// kCacheBudget (or the data's size) holds, and the rest recompute.  Small
+/// k on large data thus keep memory flat (the 10M-row sweep).
+constexpr std::size_t kCacheSmall = std::size_t{32} << 20;
+constexpr int kCacheMinMeanK = 16;
+constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
+/// The largest transposed copy of the data that bind makes (bytes).
+constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
+
+/// One block of the stored-labels Lloyd pass (xt: the block transposed, or
+/// null: transposed here): nearest centres, inertia, and
+/// the change of the per-cluster integer sums, acc = [k counts | k x d
+/// sums], caused by the rows whose label changed.  The backend keeps running
+/// sums, so a pass in which few labels change costs little more than the
+/// distances; the result is the same integer sum as a full recount.
+ARCHETYPE_CLONES
+void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
+                 float fscale, float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
+                 std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
+  if (xt) {
+    cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
+  } else {
+    cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
+  }
+  const std::int32_t* __restrict lab = s.lab;
+  inertia += cpu::quantized_sum(s.best, m, dscale);
+  std::int64_t ch = 0;
+  for (std::size_t r = 0; r < m; ++r) ch += labels[r] != lab[r];
+  if (ch == 0) return;
+  changed += ch;
+  const std::size_t kk = static_cast<std::size_t>(k);
+  if (static_cast<std::size_t>(ch) * 8 > m) {
+    // Many changes: recount the block under the new labels, minus under the old.
+    cpu::add_cluster_sums(x, d, m, lab, fscale, kk, 1, acc, s);
+    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, fscale, kk, -1, acc, s, cpu::sums_by_mask(kk, d));
+    std::copy(lab, lab + m, labels);
+    return;
+  }
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::int32_t from = labels[r], to = lab[r];
+    if (from == to) continue;
+    const float* xr = x + r * d;
+    if (from >= 0) {
+      std::int64_t* a = acc + kk + static_cast<std::size_t>(from) * d;
+      acc[from] -= 1;
+      for (std::size_t j = 0; j < d; ++j) a[j] -= quantize_feature(xr[j], fscale);
+    }
+    std::int64_t* a = acc + kk + static_cast<std::size_t>(to) * d;
+    acc[to] += 1;
+    for (std::size_t j = 0; j < d; ++j) a[j] += quantize_feature(xr[j], fscale);
+    labels[r] = to;
+  }
+}
+
+/// Lloyd sums of one block (x, and transposed xt) for every model of the
+/// batch; acc per model = [k counts | k x d sums | inertia].
+ARCHETYPE_CLONES
+void lloyd_batch_block(const float* x, const float* xt, std::size_t d, std::size_t m, const ModelBatch& batch,
+                       const cpu::ModelBounds* bounds, std::size_t r, float fscale, float dscale,
+                       GroupScratch& s, std::int64_t* __restrict acc) {
+  const float* centers = batch.centers;
+  bool quantized = false;  // the quantized block, once, when a model needs it
+  for (int b = 0; b < batch.models; ++b) {
+    const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
+    if (bounds[b].labels) {
+      cpu::bounded_nearest(x, xt, d, m, centers, batch.ks[b], bounds[b], r, s);
+    } else {
+      cpu::nearest_block(xt, d, m, centers, batch.ks[b], s.lab, s.best);
+    }
+    if (!quantized && cpu::sums_by_mask(kk, d)) {
+      cpu::quantize_block(x, d, m, fscale, s);
+      quantized = true;
+    }
+    cpu::add_cluster_sums(x, d, m, s.lab, fscale, kk, 1, acc, s, quantized);
+    acc[kk * (d + 1)] += cpu::quantized_sum(s.best, m, dscale);
+    acc += kk * (d + 1) + 1;
+    centers += kk * d;
+  }
+}
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {}
+
+  std::string name() const override { return "cpu"; }
+  std::string device() const override {
+    // No thread count here: summary.json must not depend on it.
+    return "host CPU (OpenMP)";
+  }
+
+  void bind(const Matrix& X, const FixedPoint& fp, int k_max) override {
+    X_ = &X;
+    fp_ = fp;
+    n_ = X.rows;
+    // Threads only pay off on enough rows: a sweep on a few thousand rows
+    // runs thousands of tiny passes, where fork/join would dominate (and,
+    // on a busy machine, spinning threads wait for descheduled ones).  The
+    // results are the same either way.
+    parallel_ = n_ >= kMinParallelRows && threads_ > 1;
+    d_ = X.cols;
+    k_max_ = std::max(k_max, 1);
+    labels_.assign(n_, -1);
+    fresh_ = true;
+    running_.assign(static_cast<std::size_t>(k_max_) * (d_ + 1), 0);
+    running_k_ = 0;
+    max_models_ = max_total_k_ = 0;  // reserve_batch sizes the batch scratch
+    // Per thread: k counts and k x d sums, 64 spare values so that two
+    // threads' accumulators never share a cache line.
+    const std::size_t per_thread = static_cast<std::size_t>(k_max_) * (d_ + 1) + 64;
+    scratch_.assign(static_cast<std::size_t>(threads_), GroupScratch{});
+    for (GroupScratch& s : scratch_) s.size_for(d_);
+    // From 3 features on, the batch and k-means++ passes read the rows
+    // transposed; transposing every block on every pass costs as much as
+    // the distances at k = 20, so the whole data are transposed once here
+    // (a second copy of the data, up to kTransposedBudget).  At d <= 2 the
+    // passes transpose in registers for free and memory stays flat.
+    xt_all_.clear();
+    xt_all_.shrink_to_fit();
+    const std::size_t padded = (n_ + cpu::kGroup - 1) / cpu::kGroup * cpu::kGroup;
+    // ARCHETYPE_CPU_TRANSPOSED_COPY=0 forces the per-pass transposition
+    // (tests: both paths must give the same bits).
+    const char* copy_env = std::getenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
+    const bool copy_allowed = !(copy_env && std::string(copy_env) == "0");
+    if (d_ >= 3 && copy_allowed && padded * d_ * sizeof(float) <= kTransposedBudget) {
+      xt_all_.resize(padded * d_);
+      cpu::transpose_rows(X.values.data(), d_, n_, xt_all_.data(), threads_);
+    }
+    cache_slots_ = 0;
+    cache_.clear();
+    cache_.shrink_to_fit();
+    bounds_.clear();
+    batch_bounds_.assign(1, cpu::ModelBounds{});
+    thread_acc_.assign(static_cast<std::size_t>(threads_) * per_thread, 0);
+    per_thread_ = per_thread;
+  }
+
+  void reset_labels() override {
+    std::fill(labels_.begin(), labels_.end(), -1);
+    fresh_ = true;
+  }
+
+  /// After take_labels the array is gone: one n-sized allocation, outside
+  /// any iteration loop (the next fit or restore).
+  void ensure_labels() {
+    if (labels_.size() != n_) {
+      labels_.assign(n_, -1);
+      fresh_ = true;
+    }
+  }
+
+  void lloyd_pass(const float* centers, int k, PassSums& out) override {
+    check_k(k);
+    out.resize(static_cast<std::size_t>(k), d_);
+    const float fscale = fp_.feature_scale();
+    const float dscale = fp_.dist_scale();
+    const std::size_t kd = static_cast<std::size_t>(k) * d_;
+    ensure_labels();
+    // Running sums belong to one k: a pass with another k starts over.
+    if (running_k_ != k && !fresh_) {
+      std::fill(labels_.begin(), labels_.end(), -1);
+      fresh_ = true;
+    }
+    const bool fresh = fresh_;
+    // Every thread's slice is zeroed here, not inside the region, so a slice
+    // whose thread did not run (fewer threads than asked) adds nothing.
+    std::fill(thread_acc_.begin(), thread_acc_.end(), 0);
+    std::int64_t inertia = 0, changed = 0;
+#pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : inertia, changed)
+    {
+      std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      std::int32_t* const labels = labels_.data();
+      const std::size_t n = n_, d = d_;
+      const float* const data = X_->values.data();
+#pragma omp for schedule(static)
+      for (std::size_t b = 0; b < n; b += kBlock) {
+        const std::size_t m = std::min(kBlock, n - b);
+        const float* xt = xt_all_.empty() ? nullptr : xt_all_.data() + b * d;
+        lloyd_block(data + b * d, xt, d, m, centers, k, fscale, dscale, fresh, labels + b, scratch, acc, inertia,
+                    changed);
+      }
+    }
+    out.inertia_q = inertia;
+    out.changed = changed;
+    // Integer sums: adding the thread deltas in any order is exact.
+    if (fresh_ || running_k_ != k) {
+      std::fill(running_.begin(), running_.end(), 0);
+      running_k_ = k;
+    }
+    fresh_ = false;
+    const std::size_t kk = static_cast<std::size_t>(k);
+    for (int t = 0; t < threads_; ++t) {
+      const std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(t) * per_thread_;
+      for (std::size_t i = 0; i < kk + kd; ++i) running_[i] += acc[i];
+    }
+    std::copy(running_.begin(), running_.begin() + static_cast<std::ptrdiff_t>(kk), out.counts.begin());
+    std::copy(running_.begin() + static_cast<std::ptrdiff_t>(kk), running_.begin() + static_cast<std::ptrdiff_t>(kk + kd),
+              out.sums.begin());
+  }
+
+  void copy_labels(std::int32_t* out) const override {
+    require_labels();
+    std::copy(labels_.begin(), labels_.end(), out);
+  }
+
+  void take_labels(std::vector<std::int32_t>& out) override {
+    out.clear();
+    out.shrink_to_fit();
+    out.swap(labels_);
+    fresh_ = true;  // labels_ is re-created (all -1) by the next pass
+  }
+
+  void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
+    require_labels();
+    for (std::size_t i = 0; i < m; ++i) out[i] = labels_[rows[i]];
+  }
+
+  void reserve_batch(int max_models, int max_total_k) override {
+    max_models_ = std::max(max_models, 1);
+    max_total_k_ = std::max(max_total_k, 1);
+    // Per thread: the Lloyd accumulators of every model, or the k-means++
+    // potentials, whichever is larger, plus 64 spare values so that two
+    // threads' accumulators never share a cache line.
+    const std::size_t lloyd = static_cast<std::size_t>(max_total_k_) * (d_ + 1) + static_cast<std::size_t>(max_models_);
+    const std::size_t kpp = static_cast<std::size_t>(max_models_) * (kMaxTrials + 1);
+    batch_per_thread_ = std::max(lloyd, kpp) + 64;
+    batch_acc_.assign(static_cast<std::size_t>(threads_) * batch_per_thread_, 0);
+    tile_potential_.assign(static_cast<std::size_t>(max_models_) * tiles(), 0);
+    batch_offsets_.assign(static_cast<std::size_t>(max_models_) + 1, 0);
+    batch_cache_.assign(static_cast<std::size_t>(max_models_), nullptr);
+    batch_fold_.assign(static_cast<std::size_t>(max_models_), 0);
+    // The k-means++ distance cache: as many models as the budget holds.
+    cache_slots_ = 0;
+    const std::size_t per_model = n_ * sizeof(float), data = n_ * d_ * sizeof(float);
+    if (n_ > 0 && per_model * static_cast<std::size_t>(max_models_) <= std::max(kCacheSmall, data)) {
+      cache_slots_ = max_models_;
+    } else if (n_ > 0 && max_total_k_ >= kCacheMinMeanK * max_models_) {
+      cache_slots_ = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
+                                                            std::max(kCacheBudget, data) / per_model));
+    }
+    cache_.assign(static_cast<std::size_t>(cache_slots_) * n_, 0.0f);
+    cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
+    bounds_.reserve(n_, d_, max_models_, max_total_k_);
+    batch_bounds_.assign(static_cast<std::size_t>(max_models_), cpu::ModelBounds{});
+  }
+
+  void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
+    check_batch(batch, nullptr);
+    const float fscale = fp_.feature_scale();
+    const float dscale = fp_.dist_scale();
+    bounds_.plan(batch, d_, batch_bounds_.data());
+    std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
+#pragma omp parallel num_threads(threads_) if (parallel_)
+    {
+      std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      const std::size_t n = n_, d = d_;
+      const float* const data = X_->values.data();
+#pragma omp for schedule(static)
+      for (std::size_t b = 0; b < n; b += kBlock) {
+        const std::size_t m = std::min(kBlock, n - b);
+        lloyd_batch_block(data + b * d, transposed(b, m, scratch), d, m, batch, batch_bounds_.data(), b, fscale,
+                          dscale, scratch, acc);
+      }
+    }
+    bounds_.commit(batch, d_, batch_bounds_.data());
+    // Integer sums: adding the threads' partials in any order is exact.
+    std::size_t off = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
+      PassSums& o = out[b];
+      o.resize(kk, d_);
+      o.changed = -1;
+      for (int t = 0; t < threads_; ++t) {
+        const std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(t) * batch_per_thread_ + off;
+        for (std::size_t c = 0; c < kk; ++c) o.counts[c] += acc[c];
+        for (std::size_t i = 0; i < kk * d_; ++i) o.sums[i] += acc[kk + i];
+        o.inertia_q += acc[kk * (d_ + 1)];
+      }
+      off += kk * (d_ + 1) + 1;
+    }
+  }
+
+  void kpp_potentials(const ModelBatch& batch, const float* candidates, const int* trials,
+                      std::int64_t* out) override {
+    const std::size_t values = check_batch(batch, trials);
+    const float dscale = fp_.dist_scale();
+    plan_cache(batch);
+    std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
+#pragma omp parallel num_threads(threads_) if (parallel_)
+    {
+      std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(static)
+      for (std::size_t r = 0; r < n_; r += kBlock) {
+        const std::size_t m = std::min(kBlock, n_ - r);
+        const float* xt = transposed(r, m, scratch);  // once for every model
+        std::int64_t* pot = acc;
+        const float* cand = candidates;
+        for (int b = 0; b < batch.models; ++b) {
+          const float* closest = block_closest(batch, b, r, m, xt, scratch);
+          *pot++ += cpu::quantized_sum(closest, m, dscale);
+          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, pot);
+          pot += trials[b];
+          cand += static_cast<std::size_t>(trials[b]) * d_;
+        }
+      }
+    }
+    commit_cache(batch);
+    std::fill(out, out + values, 0);
+    for (int t = 0; t < threads_; ++t)
+      for (std::size_t i = 0; i < values; ++i) out[i] += batch_acc_[static_cast<std::size_t>(t) * batch_per_thread_ + i];
+  }
+
+  void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
+                  std::int64_t* out_rows) override {
+    check_batch(batch, nullptr);
+    const float dscale = fp_.dist_scale();
+    const std::size_t T = tiles();
+    plan_cache(batch);
+    // Each (model, tile) potential, blocks of kBlock rows in order.
+#pragma omp parallel num_threads(threads_) if (parallel_)
+    {
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+#pragma omp for schedule(static)
+      for (std::size_t t = 0; t < T; ++t) {
+        const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
+        for (int b = 0; b < batch.models; ++b) tile_potential_[static_cast<std::size_t>(b) * T + t] = 0;
+        for (std::size_t r = begin; r < end; r += kBlock) {
+          const std::size_t m = std::min(kBlock, end - r);
+          const float* xt = transposed(r, m, scratch);  // once for every model
+          for (int b = 0; b < batch.models; ++b)
+            tile_potential_[static_cast<std::size_t>(b) * T + t] +=
+                cpu::quantized_sum(block_closest(batch, b, r, m, xt, scratch), m, dscale);
+        }
+      }
+    }
+    commit_cache(batch);
+    // Each target: the tile holding it, then that tile's rows in order.
+    GroupScratch& scratch = scratch_[0];
+    std::size_t o = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::int64_t* tp = tile_potential_.data() + static_cast<std::size_t>(b) * T;
+      for (int i = 0; i < n_targets[b]; ++i, ++o) {
+        const std::int64_t target = targets[o];
+        std::int64_t before = 0;
+        std::size_t tile = 0;
+        while (tile + 1 < T && before + tp[tile] <= target) before += tp[tile++];
+        const std::size_t begin = tile * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
+        std::size_t row = end - 1;
+        std::int64_t prefix = before;
+        for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
+          const std::size_t m = std::min(kBlock, end - r);
+          const float* closest = block_closest(batch, b, r, m, transposed(r, m, scratch), scratch);
+          for (std::size_t i = 0; i < m; ++i) {
+            prefix += quantize_distance(closest[i], dscale);
+            if (prefix > target) {
+              row = r + i;
+              break;
+            }
+          }
+        }
+        out_rows[o] = static_cast<std::int64_t>(row);
+      }
+    }
+  }
+
+  void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
+    check_k(k);
+    require_labels();
+    const float dscale = fp_.dist_scale();
+    const float rscale = fp_.root_scale();
+    const std::size_t kk = static_cast<std::size_t>(k);
+    std::fill(out_sq, out_sq + kk, 0);
+    std::fill(out_root, out_root + kk, 0);
+#pragma omp parallel num_threads(threads_) if (parallel_)
+    {
+      std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
+      GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
+      std::fill(acc, acc + 2 * kk, 0);
+#pragma omp for schedule(static)
+      for (std::size_t r = 0; r < n_; r += kBlock) {
+        const std::size_t m = std::min(kBlock, n_ - r);
+        // Rows without a label (-1) are skipped: compact the block first.
+        std::size_t used = 0;
+        bool all = true;
+        for (std::size_t i = 0; i < m; ++i) all = all && labels_[r + i] >= 0;
+        if (all) {
+          cpu::assigned_distances(X_->row(r), d_, m, centers, labels_.data() + r, scratch.best, scratch.xt.data());
+          used = m;
+        } else {
+          for (std::size_t i = 0; i < m; ++i) {
+            const std::int32_t c = labels_[r + i];
+            if (c < 0) continue;
+            scratch.best[used] = squared_distance(X_->row(r + i), centers + static_cast<std::size_t>(c) * d_, d_);
+            scratch.lab[used++] = c;
+          }
+        }
+        const std::int32_t* lab = all ? labels_.data() + r : scratch.lab;
+        for (std::size_t i = 0; i < used; ++i) {
+          const float d2 = scratch.best[i];
+          acc[lab[i]] += quantize_distance(d2, dscale);
+          acc[kk + static_cast<std::size_t>(lab[i])] += quantize_distance(std::sqrt(d2), rscale);
+        }
+      }
+#pragma omp critical
+      for (std::size_t c = 0; c < kk; ++c) {
+        out_sq[c] += acc[c];
+        out_root[c] += acc[kk + c];
+      }
+    }
+  }
+
+  void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) override {
+    cpu_silhouette(Y, labels, k, threads_, out);
+  }
+
+ private:
+  void check_k(int k) const {
+    if (k < 1 || k > k_max_) throw std::logic_error("CpuBackend: k outside the bound range");
+  }
+
+  void require_labels() const {
+    if (labels_.size() != n_) throw std::logic_error("CpuBackend: the stored labels were taken");
+  }
+
+  /// Before a k-means++ pass: for each model of the batch, its cache slot
+  /// (or none) and the first of its centres not yet folded into the cache.
+  /// A slot whose recorded centres are not a prefix of the model's current
+  /// centres starts over, so the cache can never serve stale distances.
+  void plan_cache(const ModelBatch& batch) {
+    const float* centers = batch.centers;
+    batch_offsets_[0] = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      batch_offsets_[static_cast<std::size_t>(b) + 1] = batch_offsets_[static_cast<std::size_t>(b)] + kd;
+      const int slot = batch.slots ? batch.slots[b] : -1;
+      if (slot >= 0 && slot < cache_slots_) {
+        const std::vector<float>& have = cached_centres_[static_cast<std::size_t>(slot)];
+        const bool prefix = have.size() <= kd && std::equal(have.begin(), have.end(), centers);
+        batch_cache_[static_cast<std::size_t>(b)] = cache_.data() + static_cast<std::size_t>(slot) * n_;
+        batch_fold_[static_cast<std::size_t>(b)] = prefix ? static_cast<int>(have.size() / std::max<std::size_t>(d_, 1)) : 0;
+      } else {
+        batch_cache_[static_cast<std::size_t>(b)] = nullptr;
+      }
+      centers += kd;
+    }
+  }
+
+  /// After the pass: the cached slots now hold every centre of their model
+  /// (later reads in the same call fold nothing more).
+  void commit_cache(const ModelBatch& batch) {
+    const float* centers = batch.centers;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      if (batch_cache_[static_cast<std::size_t>(b)]) {
+        cached_centres_[static_cast<std::size_t>(batch.slots[b])].assign(centers, centers + kd);
+        batch_fold_[static_cast<std::size_t>(b)] = batch.ks[b];
+      }
+      centers += kd;
+    }
+  }
+
+  /// Rows [r, r + m) (r a multiple of kBlock) in the kernels' transposed
+  /// layout: from the copy of the whole data when bind made one, else
+  /// transposed into the thread's scratch.
+  const float* transposed(std::size_t r, std::size_t m, GroupScratch& s) const {
+    if (!xt_all_.empty()) return xt_all_.data() + r * d_;
+    cpu::transpose_block(X_->row(r), d_, m, s);
+    return s.xt.data();
+  }
+
+  /// The nearest-centre distances of rows [r, r + m) (transposed: xt)
+  /// under model b's centres: from the cache (folding in the centres it
+  /// lacks), or computed into the thread's scratch.
+  const float* block_closest(const ModelBatch& batch, int b, std::size_t r, std::size_t m, const float* xt,
+                             GroupScratch& s) {
+    const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
+    const int k = batch.ks[b];
+    float* cache = batch_cache_[static_cast<std::size_t>(b)];
+    if (!cache) {
+      cpu::closest_block(xt, d_, m, centers, k, true, s.best);
+      return s.best;
+    }
+    const int from = batch_fold_[static_cast<std::size_t>(b)];
+    if (from < k)
+      cpu::closest_block(xt, d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0, cache + r);
+    return cache + r;
+  }
+
+  std::size_t tiles() const { return (n_ + kPrefixTile - 1) / kPrefixTile; }
+
+  /// Checks a batch against reserve_batch; returns the number of k-means++
+  /// potentials it produces (with trials) or 0.
+  std::size_t check_batch(const ModelBatch& batch, const int* trials) const {
+    if (batch.models < 1 || batch.models > max_models_) throw std::logic_error("CpuBackend: batch larger than reserved");
+    int total = 0;
+    std::size_t values = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      if (batch.ks[b] < 1) throw std::logic_error("CpuBackend: a model without centres");
+      total += batch.ks[b];
+      if (trials) {
+        if (trials[b] < 0 || trials[b] > kMaxTrials) throw std::logic_error("CpuBackend: too many k-means++ trials");
+        values += 1 + static_cast<std::size_t>(trials[b]);
+      }
+    }
+    if (total > max_total_k_) throw std::logic_error("CpuBackend: batch larger than reserved");
+    return values;
+  }
+
+  int threads_;
+  const Matrix* X_ = nullptr;
+  FixedPoint fp_;
+  std::size_t n_ = 0, d_ = 0;
+  int k_max_ = 1;
+  std::vector<std::int32_t> labels_;
+  std::vector<std::int64_t> tile_potential_;  // model x tile k-means++ potentials
+  std::vector<std::int64_t> batch_acc_;       // per thread: the batch passes' partial sums
+  std::size_t batch_per_thread_ = 0;
+  std::vector<std::size_t> batch_offsets_;    // centre offset of each model of a batch
+  std::vector<float*> batch_cache_;           // per model of a k-means++ pass: its cached distances or null
+  std::vector<int> batch_fold_;               // per model: its first centre not in the cache yet
+  int cache_slots_ = 0;                       // models whose k-means++ distances fit the cache
+  std::vector<float> cache_;                  // slot x n nearest-centre distances
+  std::vector<float> xt_all_;                 // the rows transposed group by group (d >= 3), or empty
+  cpu::LloydBounds bounds_;                   // per model slot: labels and bounds of its last Lloyd pass
+  std::vector<cpu::ModelBounds> batch_bounds_;  // per model of the current batch pass
+  std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
+  int max_models_ = 0, max_total_k_ = 0;      // reserve_batch's sizes
+  std::vector<std::int64_t> thread_acc_;
+  std::size_t per_thread_ = 0;
+  std::vector<GroupScratch> scratch_;  // per thread
+  std::vector<std::int64_t> running_;  // [k counts | k x d sums] of the stored labels
+  int running_k_ = 0;                  // the k that running_ and labels_ belong to
+  bool fresh_ = true;                  // every stored label is -1
+  bool parallel_ = false;              // run passes on several threads
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace archetype

@@ -1,0 +1,565 @@
+#include "engine/cpu_kernels.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "archetype/distance.hpp"
+#include "archetype/fixed_point.hpp"
+#include "engine/cpu_clones.hpp"
+
+namespace archetype::cpu {
+namespace {
+
+#define ARCHETYPE_INLINE inline __attribute__((always_inline))
+
+constexpr std::size_t G = kGroup;
+/// Centres evaluated together on one group: four accumulators of G lanes
+/// (4 AVX-512 or 8 AVX2 registers) share each load of the group.
+constexpr int kTile = 4;
+
+/// One row of a 16 x 16 tile being transposed.
+typedef float GroupLanes __attribute__((vector_size(G * sizeof(float))));
+
+/// ct[j * G + i] = rows[i][j] for 16 rows anywhere in memory.  Whole 16 x 16
+/// tiles in registers: four rounds of "zip row i with row i + 8" transpose
+/// a 16 x 16 matrix (each round rotates the bits of the index), 64
+/// two-register shuffles per 256 values; the last d mod 16 features one by
+/// one.  (A row-by-row copy scatters 16 scalar stores per feature: as slow
+/// as the distances themselves at d = 128, k = 20.)
+ARCHETYPE_INLINE void transpose_rows16(const float* const* rows, std::size_t d, float* __restrict ct) {
+  std::size_t j0 = 0;
+  for (; j0 + G <= d; j0 += G) {
+    GroupLanes r[G], t[G];
+    for (std::size_t i = 0; i < G; ++i) std::memcpy(&r[i], rows[i] + j0, sizeof r[i]);
+    for (int round = 0; round < 4; ++round) {
+      for (std::size_t i = 0; i < G / 2; ++i) {
+        t[2 * i] = __builtin_shufflevector(r[i], r[i + G / 2], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        t[2 * i + 1] =
+            __builtin_shufflevector(r[i], r[i + G / 2], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      }
+      for (std::size_t i = 0; i < G; ++i) r[i] = t[i];
+    }
+    for (std::size_t j = 0; j < G; ++j) std::memcpy(ct + (j0 + j) * G, &r[j], sizeof r[j]);
+  }
+  for (std::size_t i = 0; i < G; ++i)
+    for (std::size_t j = j0; j < d; ++j) ct[j * G + i] = rows[i][j];
+}
+
+/// xt[j * G + i] = feature j of row i, for the g <= G rows at x; the lanes
+/// past g repeat the last row (their results are never used).
+ARCHETYPE_INLINE void transpose_group(const float* x, std::size_t d, std::size_t g, float* __restrict xt) {
+  if (d == 2 && g == G) {  // the common case, as two de-interleaving shuffles
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) {
+      xt[i] = x[2 * i];
+      xt[G + i] = x[2 * i + 1];
+    }
+    return;
+  }
+  if (g == G) {
+    const float* rows[G];
+    for (std::size_t i = 0; i < G; ++i) rows[i] = x + i * d;
+    transpose_rows16(rows, d, xt);
+    return;
+  }
+  for (std::size_t i = 0; i < G; ++i) {
+    const float* row = x + std::min(i, g - 1) * d;
+    for (std::size_t j = 0; j < d; ++j) xt[j * G + i] = row[j];
+  }
+}
+
+/// G lanes in one GCC vector (one AVX-512 register, two AVX2 registers):
+/// the compare-and-select steps use these, which GCC compiles to clean
+/// compares and blends.  (GCC has no vector fma on such types; the distance
+/// loops use plain arrays under `omp simd`, the form in which it vectorises
+/// add_square into fused multiply-adds, then hand their result over.)
+typedef float Lanes __attribute__((vector_size(G * sizeof(float))));
+typedef std::int32_t IntLanes __attribute__((vector_size(G * sizeof(std::int32_t))));
+
+/// a_t = squared_distance(row i of the group, centre t) in lane i for the
+/// kTile centres c0..c3 (each d floats).  D > 0 fixes d at compile time
+/// (small d are unrolled); D == 0 reads it from d.
+template <std::size_t D>
+ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, const float* c0, const float* c1,
+                                 const float* c2, const float* c3, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
+  const std::size_t dd = D > 0 ? D : d;
+  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
+  for (std::size_t j = 0; j < dd; ++j) {
+    const float* xv = xt + j * G;
+    const float b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) {
+      const float v = xv[i];
+      a0[i] = add_square(v - b0, a0[i]);
+      a1[i] = add_square(v - b1, a1[i]);
+      a2[i] = add_square(v - b2, a2[i]);
+      a3[i] = add_square(v - b3, a3[i]);
+    }
+  }
+  std::memcpy(&o0, a0, sizeof o0);
+  std::memcpy(&o1, a1, sizeof o1);
+  std::memcpy(&o2, a2, sizeof o2);
+  std::memcpy(&o3, a3, sizeof o3);
+}
+
+/// a = squared_distance(row i of the group, centre c) in lane i.
+template <std::size_t D>
+ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, Lanes& o) {
+  const std::size_t dd = D > 0 ? D : d;
+  float a[G] = {};
+  for (std::size_t j = 0; j < dd; ++j) {
+    const float* xv = xt + j * G;
+    const float b = c[j];
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xv[i] - b, a[i]);
+  }
+  std::memcpy(&o, a, sizeof o);
+}
+
+/// o_q = squared_distance(row i of group q, centre c) in lane i, for four
+/// groups (x0..x3, each transposed): four independent fma chains for one
+/// centre.  A single centre on a single group is one chain, d fmas long,
+/// latency-bound at large d; the tails of the centre tiles use this.
+ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __restrict x1,
+                                   const float* __restrict x2, const float* __restrict x3, std::size_t d,
+                                   const float* c, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
+  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
+  for (std::size_t j = 0; j < d; ++j) {
+    const float b = c[j];
+    const float *v0 = x0 + j * G, *v1 = x1 + j * G, *v2 = x2 + j * G, *v3 = x3 + j * G;
+#pragma omp simd
+    for (std::size_t i = 0; i < G; ++i) {
+      a0[i] = add_square(v0[i] - b, a0[i]);
+      a1[i] = add_square(v1[i] - b, a1[i]);
+      a2[i] = add_square(v2[i] - b, a2[i]);
+      a3[i] = add_square(v3[i] - b, a3[i]);
+    }
+  }
+  std::memcpy(&o0, a0, sizeof o0);
+  std::memcpy(&o1, a1, sizeof o1);
+  std::memcpy(&o2, a2, sizeof o2);
+  std::memcpy(&o3, a3, sizeof o3);
+}
+
+/// Calls f(q, lanes) for groups [0, groups) four at a time, with lanes the
+/// group's distances to centre c (missing groups of the last four repeat
+/// the last group; f is not called for them).
+template <typename F>
+ARCHETYPE_INLINE void for_groups_of_centre(const float* block, std::size_t d, std::size_t groups, const float* c,
+                                           F&& f) {
+  Lanes a[4];
+  for (std::size_t g0 = 0; g0 < groups; g0 += 4) {
+    const float* x[4];
+    for (std::size_t q = 0; q < 4; ++q) x[q] = block + std::min(g0 + q, groups - 1) * G * d;
+    distances1x4(x[0], x[1], x[2], x[3], d, c, a[0], a[1], a[2], a[3]);
+    for (std::size_t q = 0; q < 4 && g0 + q < groups; ++q) f(g0 + q, a[q]);
+  }
+}
+
+/// Keeps in (b, l) the closer of the current best and centre c (strict <:
+/// ties keep the lower index, since centres come in increasing order).
+ARCHETYPE_INLINE void take_closer(const Lanes& a, std::int32_t c, Lanes& b, IntLanes& l) {
+  const IntLanes closer = a < b;
+  b = closer ? a : b;
+  l = closer ? c : l;
+}
+
+ARCHETYPE_INLINE void take_min(const Lanes& a, Lanes& b) { b = a < b ? a : b; }
+
+/// With `rows` (row-major, small D only) each group is transposed into
+/// registers on the fly instead of being read from the transposed block.
+template <std::size_t D>
+ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::size_t d, std::size_t m,
+                                   const float* centers, int k, std::int32_t* __restrict lab,
+                                   float* __restrict best) {
+  float local[D > 0 ? D * G : 1];
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    const float* xt = block + r0 * d;
+    if (D > 0 && rows) {
+      transpose_group(rows + r0 * d, d, g, local);
+      xt = local;
+    }
+    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
+    IntLanes l = {};
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_closer(a0, c, b, l);
+      take_closer(a1, c + 1, b, l);
+      take_closer(a2, c + 2, b, l);
+      take_closer(a3, c + 3, b, l);
+    }
+    for (; c < k; ++c) {
+      distances1<D>(xt, d, centers + static_cast<std::size_t>(c) * d, a0);
+      take_closer(a0, c, b, l);
+    }
+    if (g == G) {  // whole groups as one store each (a loop of variable length becomes a slow rep movs)
+      std::memcpy(best + r0, &b, sizeof b);
+      std::memcpy(lab + r0, &l, sizeof l);
+    } else {
+      for (std::size_t i = 0; i < g; ++i) {
+        best[r0 + i] = b[i];
+        lab[r0 + i] = l[i];
+      }
+    }
+  }
+}
+
+/// nearest_impl for large d (any d, read from the transposed block): the
+/// tiles of four centres group by group, then each remaining centre (k mod
+/// 4 of them) on four groups at a time (distances1x4), so that no fma chain
+/// runs alone.  Centres still reach each row in increasing order.
+ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
+                                   std::int32_t* __restrict lab, float* __restrict best) {
+  alignas(64) float bb[kBlock];
+  alignas(64) std::int32_t ll[kBlock];
+  const std::size_t groups = (m + G - 1) / G;
+  const int k4 = k / kTile * kTile;
+  for (std::size_t gi = 0; gi < groups; ++gi) {
+    const float* xt = block + gi * G * d;
+    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
+    IntLanes l = {};
+    for (int c = 0; c < k4; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_closer(a0, c, b, l);
+      take_closer(a1, c + 1, b, l);
+      take_closer(a2, c + 2, b, l);
+      take_closer(a3, c + 3, b, l);
+    }
+    std::memcpy(bb + gi * G, &b, sizeof b);
+    std::memcpy(ll + gi * G, &l, sizeof l);
+  }
+  for (int c = k4; c < k; ++c)
+    for_groups_of_centre(block, d, groups, centers + static_cast<std::size_t>(c) * d,
+                         [&](std::size_t gi, const Lanes& a) {
+                           Lanes b;
+                           IntLanes l;
+                           std::memcpy(&b, bb + gi * G, sizeof b);
+                           std::memcpy(&l, ll + gi * G, sizeof l);
+                           take_closer(a, c, b, l);
+                           std::memcpy(bb + gi * G, &b, sizeof b);
+                           std::memcpy(ll + gi * G, &l, sizeof l);
+                         });
+  std::memcpy(best, bb, m * sizeof(float));
+  std::memcpy(lab, ll, m * sizeof(std::int32_t));
+}
+
+/// closest_impl for large d, the same way as nearest_wide.
+ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
+                                   bool init, float* __restrict closest) {
+  alignas(64) float bb[kBlock];
+  const std::size_t groups = (m + G - 1) / G;
+  for (std::size_t i = 0; i < groups * G; ++i)
+    bb[i] = init || i >= m ? std::numeric_limits<float>::infinity() : closest[i];
+  const int k4 = k / kTile * kTile;
+  for (std::size_t gi = 0; gi < groups && k4 > 0; ++gi) {
+    const float* xt = block + gi * G * d;
+    Lanes a0, a1, a2, a3, b;
+    std::memcpy(&b, bb + gi * G, sizeof b);
+    for (int c = 0; c < k4; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_min(a0, b);
+      take_min(a1, b);
+      take_min(a2, b);
+      take_min(a3, b);
+    }
+    std::memcpy(bb + gi * G, &b, sizeof b);
+  }
+  for (int c = k4; c < k; ++c)
+    for_groups_of_centre(block, d, groups, centers + static_cast<std::size_t>(c) * d,
+                         [&](std::size_t gi, const Lanes& a) {
+                           Lanes b;
+                           std::memcpy(&b, bb + gi * G, sizeof b);
+                           take_min(a, b);
+                           std::memcpy(bb + gi * G, &b, sizeof b);
+                         });
+  std::memcpy(closest, bb, m * sizeof(float));
+}
+
+template <std::size_t D>
+ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
+                                   bool init, float* __restrict closest) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    const float* xt = block + r0 * d;
+    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
+    if (!init && g == G) {
+      std::memcpy(&b, closest + r0, sizeof b);
+    } else if (!init) {
+      for (std::size_t i = 0; i < g; ++i) b[i] = closest[r0 + i];
+    }
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_min(a0, b);
+      take_min(a1, b);
+      take_min(a2, b);
+      take_min(a3, b);
+    }
+    for (; c < k; ++c) {
+      distances1<D>(xt, d, centers + static_cast<std::size_t>(c) * d, a0);
+      take_min(a0, b);
+    }
+    if (g == G) {
+      std::memcpy(closest + r0, &b, sizeof b);
+    } else {
+      for (std::size_t i = 0; i < g; ++i) closest[r0 + i] = b[i];
+    }
+  }
+}
+
+/// pot += sum over the g used lanes of q(min(closest, a)).
+ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict closest, std::size_t g,
+                                    float dscale, std::int64_t& pot) {
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < g; ++i) {
+    const float c = closest[i], v = a[i];
+    sum += quantize_distance(v < c ? v : c, dscale);  // min(closest, d2)
+  }
+  pot += sum;
+}
+
+template <std::size_t D>
+ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
+                                      int trials, const float* __restrict closest, float dscale,
+                                      std::int64_t* __restrict pot) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    const float* xt = block + r0 * d;
+    Lanes a0, a1, a2, a3;
+    int t = 0;
+    for (; t + kTile <= trials; t += kTile) {
+      const float* cc = cands + static_cast<std::size_t>(t) * d;
+      distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      add_potential(a0, closest + r0, g, dscale, pot[t]);
+      add_potential(a1, closest + r0, g, dscale, pot[t + 1]);
+      add_potential(a2, closest + r0, g, dscale, pot[t + 2]);
+      add_potential(a3, closest + r0, g, dscale, pot[t + 3]);
+    }
+    if (D == 0) continue;  // the remaining candidates below, four groups at a time
+    for (; t < trials; ++t) {
+      distances1<D>(xt, d, cands + static_cast<std::size_t>(t) * d, a0);
+      add_potential(a0, closest + r0, g, dscale, pot[t]);
+    }
+  }
+  if (D > 0) return;
+  const std::size_t groups = (m + G - 1) / G;
+  for (int t = trials / kTile * kTile; t < trials; ++t)
+    for_groups_of_centre(block, d, groups, cands + static_cast<std::size_t>(t) * d,
+                         [&](std::size_t gi, const Lanes& a) {
+                           add_potential(a, closest + gi * G, std::min(G, m - gi * G), dscale, pot[t]);
+                         });
+}
+
+/// Sums of one block by one masked pass per cluster: fastest when k and d
+/// are small (d = 2, k up to about 16), branch-free and vectorised.  In-block
+/// sums fit an int32: m <= 256 values with |q| < 2^23 (kFeatureBits).
+ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
+                                  std::size_t d, std::size_t kk, int sign, std::int64_t* __restrict acc) {
+  static_assert(kBlock <= 256, "int32 block sums need |sum| < 256 * 2^23 = 2^31");
+  if (d == 2) {  // one pass over the labels per cluster for the count and both sums
+    const std::int32_t* __restrict q0 = q;
+    const std::int32_t* __restrict q1 = q + m;
+    for (std::size_t c = 0; c < kk; ++c) {
+      const std::int32_t cl = static_cast<std::int32_t>(c);
+      std::int32_t cnt = 0, s0 = 0, s1 = 0;
+      for (std::size_t r = 0; r < m; ++r) {
+        const std::int32_t in = -static_cast<std::int32_t>(lab[r] == cl);  // all ones when in cluster c
+        cnt -= in;
+        s0 += q0[r] & in;
+        s1 += q1[r] & in;
+      }
+      acc[c] += sign * static_cast<std::int64_t>(cnt);
+      acc[kk + 2 * c] += sign * static_cast<std::int64_t>(s0);
+      acc[kk + 2 * c + 1] += sign * static_cast<std::int64_t>(s1);
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < kk; ++c) {
+    const std::int32_t cl = static_cast<std::int32_t>(c);
+    std::int32_t cnt = 0;
+    for (std::size_t r = 0; r < m; ++r) cnt += lab[r] == cl;
+    acc[c] += sign * static_cast<std::int64_t>(cnt);
+    for (std::size_t j = 0; j < d; ++j) {
+      std::int32_t sum = 0;
+      const std::int32_t* qj = q + j * m;
+      for (std::size_t r = 0; r < m; ++r) sum += qj[r] & -static_cast<std::int32_t>(lab[r] == cl);
+      acc[kk + c * d + j] += sign * static_cast<std::int64_t>(sum);
+    }
+  }
+}
+
+}  // namespace
+
+ARCHETYPE_CLONES
+void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch& s) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) transpose_group(x + r0 * d, d, std::min(G, m - r0), s.xt.data() + r0 * d);
+}
+
+ARCHETYPE_CLONES
+void transpose_rows(const float* x, std::size_t d, std::size_t n, float* out, int threads) {
+  const long long groups = static_cast<long long>((n + G - 1) / G);
+#pragma omp parallel for schedule(static) num_threads(threads) if (n >= 32768)
+  for (long long gi = 0; gi < groups; ++gi) {
+    const std::size_t r0 = static_cast<std::size_t>(gi) * G;
+    transpose_group(x + r0 * d, d, std::min(G, n - r0), out + r0 * d);
+  }
+}
+
+ARCHETYPE_CLONES
+void nearest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
+                   std::int32_t* lab, float* best) {
+  switch (d) {
+    case 1: return nearest_impl<1>(xt, nullptr, d, m, centers, k, lab, best);
+    case 2: return nearest_impl<2>(xt, nullptr, d, m, centers, k, lab, best);
+    case 3: return nearest_impl<3>(xt, nullptr, d, m, centers, k, lab, best);
+    case 4: return nearest_impl<4>(xt, nullptr, d, m, centers, k, lab, best);
+    default: return nearest_wide(xt, d, m, centers, k, lab, best);
+  }
+}
+
+ARCHETYPE_CLONES
+void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* centers, int k, std::int32_t* lab,
+                  float* best, GroupScratch& s) {
+  switch (d) {
+    case 1: return nearest_impl<1>(nullptr, x, d, m, centers, k, lab, best);
+    case 2: return nearest_impl<2>(nullptr, x, d, m, centers, k, lab, best);
+    default:
+      transpose_block(x, d, m, s);
+      return nearest_block(s.xt.data(), d, m, centers, k, lab, best);
+  }
+}
+
+ARCHETYPE_CLONES
+void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+                   float* closest) {
+  switch (d) {
+    case 1: return closest_impl<1>(xt, d, m, centers, k, init, closest);
+    case 2: return closest_impl<2>(xt, d, m, centers, k, init, closest);
+    default: return closest_wide(xt, d, m, centers, k, init, closest);
+  }
+}
+
+ARCHETYPE_CLONES
+void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
+                          const float* closest, float dscale, std::int64_t* pot) {
+  switch (d) {
+    case 1: return candidates_impl<1>(xt, d, m, cands, trials, closest, dscale, pot);
+    case 2: return candidates_impl<2>(xt, d, m, cands, trials, closest, dscale, pot);
+    default: return candidates_impl<0>(xt, d, m, cands, trials, closest, dscale, pot);
+  }
+}
+
+ARCHETYPE_CLONES
+void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers, const std::int32_t* lab,
+                        float* d2, float* scratch) {
+  float* __restrict xt = scratch;
+  float* __restrict ct = xt + G * d;  // (transposed group by group)
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    transpose_group(x + r0 * d, d, g, xt);
+    // The centre of each lane, transposed the same way.
+    const float* rows[G];
+    for (std::size_t i = 0; i < G; ++i) rows[i] = centers + static_cast<std::size_t>(lab[r0 + std::min(i, g - 1)]) * d;
+    transpose_rows16(rows, d, ct);
+    float a[G] = {};
+    for (std::size_t j = 0; j < d; ++j)
+#pragma omp simd
+      for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xt[j * G + i] - ct[j * G + i], a[i]);
+    for (std::size_t i = 0; i < g; ++i) d2[r0 + i] = a[i];
+  }
+}
+
+ARCHETYPE_CLONES
+void nearest2_block(const float* xt_block, std::size_t d, std::size_t m, const float* centers, int k,
+                    std::int32_t* lab, float* best, float* second) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    const float* xt = xt_block + r0 * d;
+    Lanes a, b = Lanes{} + std::numeric_limits<float>::infinity(), s2 = b;
+    IntLanes l = {};
+    // Centre c after the others in increasing order: the old best becomes
+    // the second when c is closer, else the lower of the two is kept.
+#define ARCHETYPE_TAKE(v, c)                        \
+  {                                                 \
+    const IntLanes closer = (v) < b;                \
+    s2 = closer ? b : ((v) < s2 ? (v) : s2);        \
+    b = closer ? (v) : b;                           \
+    l = closer ? (c) : l;                           \
+  }
+    Lanes a1, a2, a3;
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a, a1, a2, a3);
+      ARCHETYPE_TAKE(a, c)
+      ARCHETYPE_TAKE(a1, c + 1)
+      ARCHETYPE_TAKE(a2, c + 2)
+      ARCHETYPE_TAKE(a3, c + 3)
+    }
+    for (; c < k; ++c) {
+      distances1<0>(xt, d, centers + static_cast<std::size_t>(c) * d, a);
+      ARCHETYPE_TAKE(a, c)
+    }
+#undef ARCHETYPE_TAKE
+    if (g == G) {
+      std::memcpy(best + r0, &b, sizeof b);
+      std::memcpy(second + r0, &s2, sizeof s2);
+      std::memcpy(lab + r0, &l, sizeof l);
+    } else {
+      for (std::size_t i = 0; i < g; ++i) {
+        best[r0 + i] = b[i];
+        second[r0 + i] = s2[i];
+        lab[r0 + i] = l[i];
+      }
+    }
+  }
+}
+
+ARCHETYPE_CLONES
+std::int64_t quantized_sum(const float* v, std::size_t m, float scale) {
+  std::int64_t sum = 0;
+  for (std::size_t r = 0; r < m; ++r) sum += quantize_distance(v[r], scale);
+  return sum;
+}
+
+ARCHETYPE_CLONES
+void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
+  std::int32_t* __restrict q = s.q.data();
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
+}
+
+bool sums_by_mask(std::size_t kk, std::size_t d) { return kk * (d + 1) <= 48; }
+
+ARCHETYPE_CLONES
+void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, float fscale,
+                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized) {
+  if (sums_by_mask(kk, d)) {
+    // Small k and d: the block quantized feature-major, one masked pass per cluster.
+    if (!quantized) quantize_block(x, d, m, fscale, s);
+    masked_sums(lab, s.q.data(), m, d, kk, sign, acc);
+    return;
+  }
+  // Otherwise scatter each row into its cluster's sums: O(d) per row for any k.
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::int32_t c = lab[r];
+    if (c < 0) continue;
+    const float* __restrict xr = x + r * d;
+    std::int64_t* __restrict a = acc + kk + static_cast<std::size_t>(c) * d;
+    acc[c] += sign;
+    if (sign > 0) {
+      for (std::size_t j = 0; j < d; ++j) a[j] += quantize_feature(xr[j], fscale);
+    } else {
+      for (std::size_t j = 0; j < d; ++j) a[j] -= quantize_feature(xr[j], fscale);
+    }
+  }
+}
+
+}  // namespace archetype::cpu

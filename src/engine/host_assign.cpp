@@ -1,0 +1,99 @@
+#include "engine/host_assign.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "archetype/distance.hpp"
+#include "engine/cpu_kernels.hpp"
+
+namespace archetype {
+namespace {
+
+struct Candidate {
+  float d2;
+  std::int64_t row;
+};
+
+/// "a before b": a is farther, or as far with a lower row index.  A total
+/// order, so the selection does not depend on how rows were split.
+bool farther(const Candidate& a, const Candidate& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); }
+
+/// Keeps the m first candidates (in `farther` order) in a heap whose front
+/// is the last of them.
+void offer(std::vector<Candidate>& top, int m, const Candidate& c) {
+  if (static_cast<int>(top.size()) < m) {
+    top.push_back(c);
+    std::push_heap(top.begin(), top.end(), farther);
+  } else if (farther(c, top.front())) {
+    std::pop_heap(top.begin(), top.end(), farther);
+    top.back() = c;
+    std::push_heap(top.begin(), top.end(), farther);
+  }
+}
+
+}  // namespace
+
+std::int32_t nearest_centre(const float* row, const float* centers, int k, std::size_t d, float* d2) {
+  float best = std::numeric_limits<float>::infinity();
+  std::int32_t label = 0;
+  for (int c = 0; c < k; ++c) {
+    const float s = squared_distance(row, centers + static_cast<std::size_t>(c) * d, d);
+    if (s < best) {
+      best = s;
+      label = c;
+    }
+  }
+  if (d2) *d2 = best;
+  return label;
+}
+
+void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const float* centers, int k,
+                 std::int32_t* out) {
+  const std::size_t m = rows.empty() ? X.rows : rows.size(), d = X.cols;
+  const long long blocks = static_cast<long long>((m + cpu::kBlock - 1) / cpu::kBlock);
+#pragma omp parallel if (m >= 32768)
+  {
+    cpu::GroupScratch s;
+    s.size_for(d);
+    std::vector<float> gathered(rows.empty() ? 0 : cpu::kBlock * d);
+#pragma omp for schedule(static)
+    for (long long b = 0; b < blocks; ++b) {
+      const std::size_t r0 = static_cast<std::size_t>(b) * cpu::kBlock, len = std::min(cpu::kBlock, m - r0);
+      const float* x = X.row(r0);
+      if (!rows.empty()) {  // the listed rows, copied into one block
+        for (std::size_t i = 0; i < len; ++i) std::copy(X.row(rows[r0 + i]), X.row(rows[r0 + i]) + d, gathered.data() + i * d);
+        x = gathered.data();
+      }
+      cpu::nearest_rows(x, d, len, centers, k, out + r0, s.best, s);
+    }
+  }
+}
+
+void farthest_rows(const Matrix& X, const float* centers, int k, int m, std::int64_t* out_rows,
+                   std::int32_t* out_labels) {
+  if (m <= 0) return;
+  const long long n = static_cast<long long>(X.rows);
+  std::vector<Candidate> merged;
+#pragma omp parallel if (n >= 32768)
+  {
+    std::vector<Candidate> top;
+    top.reserve(static_cast<std::size_t>(m) + 1);
+#pragma omp for schedule(static) nowait
+    for (long long i = 0; i < n; ++i) {
+      float d2 = 0.0f;
+      nearest_centre(X.row(static_cast<std::size_t>(i)), centers, k, X.cols, &d2);
+      offer(top, m, {d2, i});
+    }
+#pragma omp critical
+    merged.insert(merged.end(), top.begin(), top.end());
+  }
+  std::sort(merged.begin(), merged.end(), farther);
+  for (int i = 0; i < m && i < static_cast<int>(merged.size()); ++i) {
+    out_rows[i] = merged[static_cast<std::size_t>(i)].row;
+    out_labels[i] = nearest_centre(X.row(static_cast<std::size_t>(out_rows[i])), centers, k, X.cols, nullptr);
+  }
+}
+
+}  // namespace archetype

@@ -1,0 +1,216 @@
+#include "archetype/kmeans.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "archetype/error.hpp"
+#include "archetype/partition_metrics.hpp"
+#include "engine/fused_runs.hpp"
+#include "engine/host_assign.hpp"
+#include "engine/random.hpp"
+
+namespace archetype {
+namespace {
+
+/// Mean over features of the population variance, in double with a fixed
+/// order (blocks of 4096 rows, block sums added in order): scikit-learn's
+/// scale for tol.
+double mean_feature_variance(const Matrix& X) {
+  const std::size_t n = X.rows, d = X.cols, block = 4096;
+  if (n == 0 || d == 0) return 0.0;
+  double total = 0.0;
+  for (std::size_t j = 0; j < d; ++j) {
+    double sum = 0.0;
+    for (std::size_t b = 0; b < n; b += block) {
+      double s = 0.0;
+      for (std::size_t i = b; i < std::min(n, b + block); ++i) s += X.at(i, j);
+      sum += s;
+    }
+    const double mean = sum / static_cast<double>(n);
+    double ss = 0.0;
+    for (std::size_t b = 0; b < n; b += block) {
+      double s = 0.0;
+      for (std::size_t i = b; i < std::min(n, b + block); ++i) {
+        const double v = X.at(i, j) - mean;
+        s += v * v;
+      }
+      ss += s;
+    }
+    total += ss / static_cast<double>(n);
+  }
+  return total / static_cast<double>(d);
+}
+
+std::vector<float> to_float(const std::vector<double>& v) {
+  return std::vector<float>(v.begin(), v.end());
+}
+
+/// Rows compared by the stability ARI: all, or a seeded sample.
+std::vector<std::size_t> stability_rows(std::size_t n, std::size_t limit, std::uint64_t seed) {
+  if (n <= limit) return {};  // empty = all rows
+  Rng rng(splitmix64(seed ^ 0x5AB1E5ULL));
+  return sample_without_replacement(n, limit, rng);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size();
+  return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+}
+
+}  // namespace
+
+std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix& X, const FixedPoint& fp,
+                                                 const KMeansParams& params, const std::vector<int>& ks,
+                                                 const FitProgress& progress) {
+  const std::size_t n = X.rows;
+  if (params.n_init < 1) throw InputError("n_init must be at least 1");
+  if (params.max_iter < 1) throw InputError("max_iter must be at least 1");
+  if (!(params.tol >= 0.0)) throw InputError("tol must be >= 0");
+  std::vector<FusedRun> runs;
+  int total_k = 0;
+  for (int k : ks) {
+    if (k < 1 || static_cast<std::size_t>(k) > n)
+      throw InputError("k = " + std::to_string(k) + " is outside [1, " + std::to_string(n) + "] (the number of rows)");
+    const int trials = params.n_local_trials > 0 ? params.n_local_trials
+                                                 : 2 + static_cast<int>(std::log(static_cast<double>(k)));
+    if (trials > kMaxTrials)
+      throw InputError("n_local_trials = " + std::to_string(trials) + " exceeds " + std::to_string(kMaxTrials));
+    for (int r = 0; r < params.n_init; ++r) {
+      FusedRun run;
+      run.k = k;
+      run.n_trials = trials;
+      run.seed = restart_seed(params.seed, r);
+      run.rng = Rng(run.seed);
+      runs.push_back(std::move(run));
+      total_k += k;
+    }
+  }
+  // scikit-learn's tol is relative to the mean feature variance, the same
+  // for every model: computed once.
+  const double tol_abs = mean_feature_variance(X) * params.tol;
+  backend.reserve_batch(static_cast<int>(runs.size()), total_k);
+  long long passes = 0;
+  seed_fused(backend, X, runs, progress, passes);
+  lloyd_fused(backend, X, fp, runs, params.max_iter, tol_abs, progress, passes);
+  std::vector<std::vector<KMeansRun>> out(ks.size());
+  std::size_t i = 0;
+  for (std::size_t j = 0; j < ks.size(); ++j)
+    for (int r = 0; r < params.n_init; ++r, ++i) {
+      FusedRun& run = runs[i];
+      out[j].push_back({run.seed, run.inertia, run.n_iter, run.converged, std::move(run.centers)});
+    }
+  return out;
+}
+
+KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params,
+                        int k, std::vector<KMeansRun> runs) {
+  const std::size_t n = X.rows, d = X.cols;
+  KMeansResult res;
+  res.k = k;
+  res.d = d;
+  res.runs = std::move(runs);
+  for (std::size_t r = 0; r < res.runs.size(); ++r)
+    if (r == 0 || res.runs[r].inertia < res.runs[static_cast<std::size_t>(res.best_run)].inertia)
+      res.best_run = static_cast<int>(r);
+  const KMeansRun& best = res.runs[static_cast<std::size_t>(res.best_run)];
+  res.centers = best.centers;
+  res.n_iter = best.n_iter;
+  // The best run's labels: one assignment pass with its final centres gives
+  // exactly the labels that run ended with, stored in the backend.
+  const std::vector<float> cf = to_float(res.centers);
+  PassSums sums;
+  backend.reset_labels();
+  backend.lloyd_pass(cf.data(), k, sums);
+  if (params.return_labels) {
+    res.labels.resize(n);
+    backend.copy_labels(res.labels.data());
+  }
+  res.counts = sums.counts;
+  res.inertia = fp.dist_value(sums.inertia_q);
+  centers_from_sums(sums, fp, k, d, res.centers, res.means);
+
+  std::vector<double> inertias;
+  for (const KMeansRun& run : res.runs) inertias.push_back(run.inertia);
+  res.stability.inertia_min = *std::min_element(inertias.begin(), inertias.end());
+  res.stability.inertia_max = *std::max_element(inertias.begin(), inertias.end());
+  res.stability.inertia_median = median(inertias);
+  // Each run's labels on the compared rows, from its final centres (the
+  // labels it ended with: nearest centre, the backends' float operations).
+  // One run has no pair to compare: no sample, no labels (mean_ari 1).
+  const int n_runs = static_cast<int>(res.runs.size());
+  if (n_runs < 2) return res;
+  const std::vector<std::size_t> cmp_rows = stability_rows(n, params.stability_rows, params.seed);
+  const std::size_t cmp_n = cmp_rows.empty() ? n : cmp_rows.size();
+  res.stability.rows_compared = cmp_n;
+  std::vector<std::int32_t> run_labels(static_cast<std::size_t>(n_runs) * cmp_n);
+  for (int r = 0; r < n_runs; ++r) {
+    const std::vector<float> rc = to_float(res.runs[static_cast<std::size_t>(r)].centers);
+    assign_rows(X, cmp_rows, rc.data(), k, run_labels.data() + static_cast<std::size_t>(r) * cmp_n);
+  }
+  // Pairs in parallel, each into its own slot, summed in pair order: the
+  // mean does not depend on the thread count.
+  std::vector<std::pair<int, int>> pair_list;
+  for (int a = 0; a < n_runs; ++a)
+    for (int b = a + 1; b < n_runs; ++b) pair_list.emplace_back(a, b);
+  std::vector<double> ari(pair_list.size());
+  const long long pairs = static_cast<long long>(pair_list.size());
+#pragma omp parallel for schedule(dynamic) if (cmp_n >= 32768)
+  for (long long i = 0; i < pairs; ++i) {
+    const auto [a, b] = pair_list[static_cast<std::size_t>(i)];
+    ari[static_cast<std::size_t>(i)] =
+        adjusted_rand_index(run_labels.data() + static_cast<std::size_t>(a) * cmp_n,
+                            run_labels.data() + static_cast<std::size_t>(b) * cmp_n, cmp_n, k, k);
+  }
+  double ari_sum = 0.0;
+  for (double v : ari) ari_sum += v;
+  res.stability.mean_ari = pairs > 0 ? ari_sum / static_cast<double>(pairs) : 1.0;
+  return res;
+}
+
+KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params) {
+  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters});
+  return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()));
+}
+
+void restore_labels(Backend& backend, KMeansResult& fit) {
+  const std::vector<float> cf = to_float(fit.centers);
+  PassSums sums;
+  backend.reset_labels();
+  backend.lloyd_pass(cf.data(), fit.k, sums);
+  if (sums.counts != fit.counts) throw std::logic_error("restore_labels: the bound data are not the fit's");
+  backend.take_labels(fit.labels);
+}
+
+double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,
+                     std::vector<std::int32_t>& labels) {
+  double max_abs = 0.0, max_norm2_x = 0.0, max_norm2_c = 0.0;
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    double s = 0.0;
+    for (std::size_t j = 0; j < X.cols; ++j) {
+      max_abs = std::max(max_abs, std::fabs(static_cast<double>(X.at(i, j))));
+      s += static_cast<double>(X.at(i, j)) * X.at(i, j);
+    }
+    max_norm2_x = std::max(max_norm2_x, s);
+  }
+  for (std::size_t c = 0; c < static_cast<std::size_t>(k); ++c) {
+    double s = 0.0;
+    for (std::size_t j = 0; j < X.cols; ++j) s += centers[c * X.cols + j] * centers[c * X.cols + j];
+    max_norm2_c = std::max(max_norm2_c, s);
+  }
+  const double r = std::sqrt(max_norm2_x) + std::sqrt(max_norm2_c);
+  const FixedPoint fp = FixedPoint::for_bounds(max_abs, r * r, X.rows);
+  backend.bind(X, fp, k);
+  backend.reset_labels();
+  const std::vector<float> cf = to_float(centers);
+  PassSums sums;
+  backend.lloyd_pass(cf.data(), k, sums);
+  labels.resize(X.rows);
+  backend.copy_labels(labels.data());
+  return fp.dist_value(sums.inertia_q);
+}
+
+}  // namespace archetype

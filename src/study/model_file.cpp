@@ -1,0 +1,143 @@
+#include "study/model_file.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "archetype/error.hpp"
+#include "io/printable.hpp"
+
+namespace archetype {
+namespace {
+
+constexpr const char* kFormat = "archetype-model";
+constexpr int kVersion = 1;
+
+using json = nlohmann::json;
+
+[[noreturn]] void fail(const std::string& path, const std::string& field, const std::string& what) {
+  throw InputError(path + ": field '" + field + "': " + what);
+}
+
+const json& need(const json& j, const char* key, const std::string& path, const std::string& prefix = "") {
+  if (!j.is_object() || !j.contains(key)) fail(path, prefix + key, "missing");
+  return j.at(key);
+}
+
+std::vector<double> numbers(const json& j, std::size_t expected, const std::string& path, const std::string& field) {
+  if (!j.is_array() || j.size() != expected)
+    fail(path, field, "expected an array of " + std::to_string(expected) + " numbers");
+  std::vector<double> v;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number()) fail(path, field + "[" + std::to_string(i) + "]", "expected a number");
+    const double x = j[i].get<double>();
+    if (!std::isfinite(x)) fail(path, field + "[" + std::to_string(i) + "]", "expected a finite number");
+    v.push_back(x);
+  }
+  return v;
+}
+
+}  // namespace
+
+nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& names, const StandardScaler& scaler,
+                                       const KMeansResult& fit, const std::vector<std::string>& persona_names,
+                                       const KMeansParams& params) {
+  nlohmann::ordered_json features = nlohmann::ordered_json::array();
+  for (std::size_t j = 0; j < columns.size(); ++j) features.push_back({{"column", columns[j]}, {"name", names[j]}});
+  nlohmann::ordered_json centroids = nlohmann::ordered_json::array();
+  for (std::size_t c = 0; c < static_cast<std::size_t>(fit.k); ++c)
+    centroids.push_back(std::vector<double>(fit.centers.begin() + static_cast<std::ptrdiff_t>(c * fit.d),
+                                            fit.centers.begin() + static_cast<std::ptrdiff_t>((c + 1) * fit.d)));
+  nlohmann::ordered_json m;
+  m["format"] = kFormat;
+  m["version"] = kVersion;
+  m["archetype_version"] = ARCHETYPE_VERSION;
+  m["features"] = features;
+  m["scaler"] = {{"mean", scaler.mean}, {"scale", scaler.scale}};
+  m["k"] = fit.k;
+  m["centroids_scaled"] = centroids;
+  m["personas"] = persona_names;
+  m["inertia"] = fit.inertia;
+  m["parameters"] = {{"seed", params.seed}, {"n_init", params.n_init}, {"max_iter", params.max_iter},
+                     {"tol", params.tol}, {"init", "k-means++"}};
+  m["training_input"] = summary.value("input", nlohmann::ordered_json::object()).value("path", "");
+  return m;
+}
+
+SavedModel load_model_file(const std::string& path) {
+  if (path.empty()) throw InputError("predict needs --model FILE (a model.json written by fit or run)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the model file (" + std::strerror(errno) + ")");
+  // An ifstream opens a directory too, which then reads as empty "JSON".
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw InputError(path + ": expected a model file, found a directory");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_model_file(buf.str(), path);
+}
+
+SavedModel parse_model_file(std::string_view text, const std::string& path) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    // parse_error names the line and column; out_of_range comes from a
+    // number beyond double (1e400).  Both are bad input, not a crash.
+    throw InputError(path + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object())
+    throw InputError(path + ": expected a JSON object (a model.json written by fit or run), found " +
+                     std::string(j.type_name()));
+  const json& format = need(j, "format", path);
+  if (!format.is_string() || format.get<std::string>() != kFormat)
+    fail(path, "format", std::string("expected \"") + kFormat + "\", found " + printable(format.dump(), 80));
+  // Compared as JSON values: get<int>() would wrap 4294967297 to 1.
+  const json& version = need(j, "version", path);
+  if (!version.is_number_integer() || version != json(kVersion))
+    fail(path, "version", "expected " + std::to_string(kVersion) + " (the model format this build reads), found " +
+                              printable(version.dump(), 80));
+  SavedModel m;
+  const json& features = need(j, "features", path);
+  if (!features.is_array() || features.empty()) fail(path, "features", "expected a non-empty array");
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    const std::string f = "features[" + std::to_string(i) + "]";
+    const json& col = need(features[i], "column", path, f + ".");
+    const json& name = need(features[i], "name", path, f + ".");
+    if (!col.is_string() || !name.is_string()) fail(path, f, "expected strings 'column' and 'name'");
+    m.columns.push_back(col.get<std::string>());
+    m.names.push_back(name.get<std::string>());
+  }
+  const std::size_t d = m.columns.size();
+  const json& scaler = need(j, "scaler", path);
+  m.mean = numbers(need(scaler, "mean", path, "scaler."), d, path, "scaler.mean");
+  m.scale = numbers(need(scaler, "scale", path, "scaler."), d, path, "scaler.scale");
+  for (std::size_t i = 0; i < d; ++i)
+    if (!(m.scale[i] > 0.0)) fail(path, "scaler.scale[" + std::to_string(i) + "]", "expected a positive number");
+  const json& k = need(j, "k", path);
+  if (!k.is_number_integer() || k.get<long long>() < 1 || k.get<long long>() > 1000000)
+    fail(path, "k", "expected a positive integer");
+  m.k = k.get<int>();
+  const json& cents = need(j, "centroids_scaled", path);
+  if (!cents.is_array() || cents.size() != static_cast<std::size_t>(m.k))
+    fail(path, "centroids_scaled", "expected " + std::to_string(m.k) + " centroids");
+  for (std::size_t c = 0; c < cents.size(); ++c) {
+    const std::vector<double> v = numbers(cents[c], d, path, "centroids_scaled[" + std::to_string(c) + "]");
+    m.centroids_scaled.insert(m.centroids_scaled.end(), v.begin(), v.end());
+  }
+  const json& personas = need(j, "personas", path);
+  if (!personas.is_array() || personas.size() != static_cast<std::size_t>(m.k))
+    fail(path, "personas", "expected " + std::to_string(m.k) + " names");
+  for (std::size_t c = 0; c < personas.size(); ++c) {
+    if (!personas[c].is_string()) fail(path, "personas[" + std::to_string(c) + "]", "expected a string");
+    m.persona_names.push_back(personas[c].get<std::string>());
+  }
+  return m;
+}
+
+}  // namespace archetype
