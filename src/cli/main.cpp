@@ -17,6 +17,8 @@
 #include "archetype/generator.hpp"
 #include "io/interrupt.hpp"
 #include "cli/pipeline.hpp"
+#include "study/input_table.hpp"
+#include "study/summary_json.hpp"
 
 namespace {
 
@@ -198,7 +200,7 @@ int main(int argc, char** argv) {
     st.opts.progress = !st.quiet && !st.json && ::isatty(2);
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
     if (st.json) {
-      std::cout << out.summary.dump(2) << "\n";
+      std::cout << archetype::summary_json(out.result).dump(2) << "\n";
     } else {
       std::cout << out.table;
       std::cout << "\nWrote:";

@@ -8,11 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "archetype/csv.hpp"
 #include "archetype/kmeans.hpp"
 #include "archetype/notice.hpp"
+#include "archetype/study_result.hpp"
 
 namespace archetype {
 
@@ -41,20 +40,16 @@ struct PipelineOptions {
 };
 
 struct PipelineOutcome {
-  nlohmann::ordered_json summary;
+  StudyResult result;               ///< everything summary.json holds, typed
   std::string table;                ///< human-readable summary for stdout
   std::vector<std::string> files;   ///< files written
 };
 
-// NoticeFn: archetype/notice.hpp
 
 /// Runs one command end to end.  Throws InputError for bad input, and
 /// DeviceError when the GPU fails unless the backend is "auto": then the
 /// whole command reruns on the CPU after one notice.
 PipelineOutcome run_pipeline(Command command, const PipelineOptions& options, const NoticeFn& notice);
 
-/// Where the embedded dataset and personas catalog live
-/// ($ARCHETYPE_DATA_DIR, else the source tree's data/).
-std::string data_dir();
 
 }  // namespace archetype

@@ -43,10 +43,12 @@ std::vector<double> numbers(const json& j, std::size_t expected, const std::stri
 
 }  // namespace
 
-nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, const std::vector<std::string>& columns,
-                                       const std::vector<std::string>& names, const StandardScaler& scaler,
-                                       const KMeansResult& fit, const std::vector<std::string>& persona_names,
-                                       const KMeansParams& params) {
+nlohmann::ordered_json model_file_json(const StudyResult& study, const KMeansResult& fit, const KMeansParams& params) {
+  const std::vector<std::string>& columns = study.input.columns;
+  const std::vector<std::string>& names = study.input.feature_names;
+  const StandardScaler& scaler = study.scaler.value();
+  std::vector<std::string> persona_names;
+  for (const ClusterSummary& c : study.model.value().clusters) persona_names.push_back(c.persona.name);
   nlohmann::ordered_json features = nlohmann::ordered_json::array();
   for (std::size_t j = 0; j < columns.size(); ++j) features.push_back({{"column", columns[j]}, {"name", names[j]}});
   nlohmann::ordered_json centroids = nlohmann::ordered_json::array();
@@ -65,7 +67,7 @@ nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, co
   m["inertia"] = fit.inertia;
   m["parameters"] = {{"seed", params.seed}, {"n_init", params.n_init}, {"max_iter", params.max_iter},
                      {"tol", params.tol}, {"init", "k-means++"}};
-  m["training_input"] = summary.value("input", nlohmann::ordered_json::object()).value("path", "");
+  m["training_input"] = study.input.path;
   return m;
 }
 

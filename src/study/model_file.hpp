@@ -11,6 +11,7 @@
 
 #include "archetype/kmeans.hpp"
 #include "archetype/scaler.hpp"
+#include "archetype/study_result.hpp"
 
 namespace archetype {
 
@@ -23,10 +24,9 @@ struct SavedModel {
   std::vector<std::string> persona_names;
 };
 
-nlohmann::ordered_json model_file_json(const nlohmann::ordered_json& summary, const std::vector<std::string>& columns,
-                                       const std::vector<std::string>& names, const StandardScaler& scaler,
-                                       const KMeansResult& fit, const std::vector<std::string>& persona_names,
-                                       const KMeansParams& params);
+/// model.json of a fitted study (its input, scaler and model sections) and
+/// the fit's centres at full precision.
+nlohmann::ordered_json model_file_json(const StudyResult& study, const KMeansResult& fit, const KMeansParams& params);
 
 /// Loads and validates model.json; InputError names the file and the field.
 SavedModel load_model_file(const std::string& path);

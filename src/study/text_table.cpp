@@ -53,49 +53,49 @@ std::string format_signed(double v, int decimals) {
 
 std::string format_percent(double share) { return format_fixed(100.0 * share, 1) + "%"; }
 
-std::string format_json_number(const nlohmann::ordered_json& v, int decimals) {
-  return v.is_number() ? format_fixed(v.get<double>(), decimals) : "n/a";
+std::string format_optional(const std::optional<double>& v, int decimals) {
+  return v ? format_fixed(*v, decimals) : "n/a";
 }
 
-std::string render_profile_table(const nlohmann::ordered_json& profile, const std::string& path, std::size_t rows) {
+std::string render_profile_table(const std::vector<FeatureSummary>& profile, const std::string& path, std::size_t rows) {
   std::ostringstream s;
   s << "Data: " << path << " (" << rows << " rows)\n";
   TextTable t({"feature", "mean", "std", "skew", "skew (unbiased)", "kurtosis", "min", "max"});
-  for (const auto& p : profile)
-    t.add({p["name"].get<std::string>(), format_fixed(p["mean"], 4), format_fixed(p["std"], 4),
-           format_signed(p["skew"], 4), format_signed(p["skew_unbiased"], 4), format_signed(p["kurtosis"], 4),
-           format_fixed(p["min"], 4), format_fixed(p["max"], 4)});
+  for (const FeatureSummary& f : profile) {
+    const FeatureProfile& p = f.stats;
+    t.add({f.name, format_fixed(p.mean, 4), format_fixed(p.std, 4), format_signed(p.skew, 4),
+           format_signed(p.skew_unbiased, 4), format_signed(p.kurtosis, 4), format_fixed(p.min, 4),
+           format_fixed(p.max, 4)});
+  }
   s << t.render();
   return s.str();
 }
 
-std::string render_sweep_table(const nlohmann::ordered_json& sweep, const nlohmann::ordered_json& suggested) {
+std::string render_sweep_table(const std::vector<SweepRow>& sweep, const SuggestedK& suggested) {
   std::ostringstream s;
   TextTable t({"k", "WCSS", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "iterations"});
-  for (const auto& p : sweep)
-    t.add({std::to_string(p["k"].get<int>()), format_fixed(p["wcss"], 3), format_json_number(p["silhouette"], 4),
-           format_json_number(p["calinski_harabasz"], 1), format_json_number(p["davies_bouldin"], 4),
-           std::to_string(p["n_iter"].get<int>())});
+  for (const SweepRow& p : sweep)
+    t.add({std::to_string(p.k), format_fixed(p.wcss, 3), format_optional(p.silhouette, 4),
+           format_optional(p.calinski_harabasz, 1), format_optional(p.davies_bouldin, 4), std::to_string(p.n_iter)});
   s << "Choosing k\n" << t.render();
-  auto pick = [](const nlohmann::ordered_json& v) { return v.is_number() ? std::to_string(v.get<int>()) : "none"; };
-  s << "Elbow (Kneedle): k = " << pick(suggested["elbow"]) << "; highest silhouette: k = " << pick(suggested["silhouette"])
+  const auto pick = [](const std::optional<int>& k) { return k ? std::to_string(*k) : std::string("none"); };
+  s << "Elbow (Kneedle): k = " << pick(suggested.elbow) << "; highest silhouette: k = " << pick(suggested.silhouette)
     << "\n";
   return s.str();
 }
 
-std::string render_model_table(const nlohmann::ordered_json& model, const std::vector<std::string>& names) {
+std::string render_model_table(const ModelSummary& model, const std::vector<std::string>& names) {
   std::ostringstream s;
-  s << "Model: k = " << model["k"].get<int>() << ", inertia " << format_fixed(model["inertia"], 3) << ", silhouette "
-    << format_json_number(model["silhouette"], 4) << ", best of " << model["n_init"].get<int>() << " runs\n";
+  s << "Model: k = " << model.k << ", inertia " << format_fixed(model.inertia, 3) << ", silhouette "
+    << format_optional(model.silhouette, 4) << ", best of " << model.n_init << " runs\n";
   std::vector<std::string> headers = {"persona", "size", "share"};
   for (const std::string& n : names) headers.push_back(n);
   for (const std::string& n : names) headers.push_back("vs avg: " + n);
   TextTable t(headers);
-  for (const auto& c : model["clusters"]) {
-    std::vector<std::string> row = {c["persona"].get<std::string>(), std::to_string(c["size"].get<long long>()),
-                                    format_percent(c["share"])};
-    for (const auto& v : c["centroid"]) row.push_back(format_fixed(v, 3));
-    for (const auto& v : c["relative_importance"]) row.push_back(v.is_number() ? format_signed(v, 3) : "n/a");
+  for (const ClusterSummary& c : model.clusters) {
+    std::vector<std::string> row = {c.persona.name, std::to_string(c.size), format_percent(c.share)};
+    for (double v : c.centroid) row.push_back(format_fixed(v, 3));
+    for (const std::optional<double>& v : c.relative_importance) row.push_back(v ? format_signed(*v, 3) : "n/a");
     t.add(row);
   }
   s << t.render();

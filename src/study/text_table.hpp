@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "archetype/study_result.hpp"
 
 namespace archetype {
 
@@ -23,11 +25,11 @@ class TextTable {
 std::string format_fixed(double v, int decimals);
 std::string format_signed(double v, int decimals);  ///< "+0.257" / "-0.534"
 std::string format_percent(double share);           ///< 0.2308 -> "23.1%"
-/// A JSON number or null ("n/a") with fixed decimals.
-std::string format_json_number(const nlohmann::ordered_json& v, int decimals);
+/// A value or "n/a" (undefined), with fixed decimals.
+std::string format_optional(const std::optional<double>& v, int decimals);
 
-std::string render_profile_table(const nlohmann::ordered_json& profile, const std::string& path, std::size_t rows);
-std::string render_sweep_table(const nlohmann::ordered_json& sweep, const nlohmann::ordered_json& suggested);
-std::string render_model_table(const nlohmann::ordered_json& model, const std::vector<std::string>& names);
+std::string render_profile_table(const std::vector<FeatureSummary>& profile, const std::string& path, std::size_t rows);
+std::string render_sweep_table(const std::vector<SweepRow>& sweep, const SuggestedK& suggested);
+std::string render_model_table(const ModelSummary& model, const std::vector<std::string>& names);
 
 }  // namespace archetype

@@ -1,0 +1,78 @@
+#include "cli/predict_command.hpp"
+
+#include <sstream>
+
+#include "archetype/error.hpp"
+#include "archetype/scaler.hpp"
+#include "cli/command_support.hpp"
+#include "engine/backend_select.hpp"
+#include "io/output_files.hpp"
+#include "study/input_table.hpp"
+#include "study/model_file.hpp"
+#include "study/study_files.hpp"
+#include "study/summary_json.hpp"
+#include "study/text_table.hpp"
+
+namespace archetype {
+
+PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
+  StageTimer timer;
+  OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  timer.start();
+  const SavedModel model = load_model_file(o.model_path);
+  if (o.csv.empty()) throw InputError("predict needs a CSV file of creators to label");
+  InputRequest request{o.csv, o.csv_options, o.feature_names};
+  request.csv.columns = model.columns;
+  request.csv.columns_origin = "a feature of model " + o.model_path;
+  LoadedInput data = load_input(request, notice);
+  timer.stop("load");
+
+  timer.start();
+  StandardScaler scaler;
+  scaler.mean = model.mean;
+  scaler.scale = model.scale;
+  scaler.constant.assign(model.mean.size(), false);
+  const Matrix z = scaler.transform(data.table.features);
+  std::unique_ptr<Backend> backend =
+      select_backend({o.backend, o.threads, o.device, z.rows, z.cols, model.k}, notice);
+  std::vector<std::int32_t> labels;
+  const double inertia = assign_labels(*backend, z, model.centroids_scaled, model.k, labels);
+  timer.stop("predict");
+
+  PipelineOutcome out;
+  StudyResult& r = out.result;
+  r.version = ARCHETYPE_VERSION;
+  r.command = "predict";
+  r.input = input_summary(data);
+  r.backend = backend->name();
+  r.device = backend->device();
+  PredictionSummary p;
+  p.model_file = o.model_path;
+  p.k = model.k;
+  p.inertia = inertia;
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(model.k), 0);
+  for (std::int32_t l : labels) counts[static_cast<std::size_t>(l)] += 1;
+  for (std::size_t c = 0; c < counts.size(); ++c)
+    p.clusters.push_back({static_cast<int>(c), model.persona_names[c], counts[c],
+                          static_cast<double>(counts[c]) / static_cast<double>(labels.size())});
+  r.prediction = p;
+
+  std::ostringstream t;
+  t << "Labelled " << labels.size() << " creators with " << o.model_path << "\n";
+  TextTable table({"cluster", "persona", "size", "share"});
+  for (const PredictionSummary::Cluster& c : p.clusters)
+    table.add({std::to_string(c.id), c.persona, std::to_string(c.size), format_percent(c.share)});
+  t << table.render();
+  out.table = t.str();
+
+  timer.start();
+  stage_labels_csv(files, data.table, labels, model.persona_names);
+  stage_labels_npy(files, labels);
+  timer.stop("write");
+  r.timings_ms = timer.timings();
+  files.stage("summary.json", summary_json(r).dump(2) + "\n");
+  out.files = files.commit();
+  return out;
+}
+
+}  // namespace archetype

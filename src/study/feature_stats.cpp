@@ -1,0 +1,73 @@
+#include "study/feature_stats.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "archetype/distribution.hpp"
+#include "archetype/profile.hpp"
+
+namespace archetype {
+namespace {
+
+/// Histogram bins for n rows: about 2 n^(1/3) (Rice's rule), within 10..80.
+std::size_t histogram_bins(std::size_t n) {
+  const double b = 2.0 * std::cbrt(static_cast<double>(n));
+  return static_cast<std::size_t>(std::clamp(b, 10.0, 80.0));
+}
+
+/// Rows that each feature's density curve is estimated from (evenly
+/// strided): 5,000 up to 16 features, then fewer so that the work of all
+/// the curves together stays that of 16 (at least 1,000 rows each).  The
+/// curve is drawn at 200 points for a figure: more rows do not change it
+/// visibly, and each costs 200 exponentials.
+std::size_t density_rows(std::size_t features) {
+  return features <= 16 ? 5000 : std::max<std::size_t>(1000, 5000 * 16 / features);
+}
+
+/// One feature's statistics from a matrix holding it in column `col`.
+void stats_of(const Matrix& X, std::size_t col, std::size_t features, FeatureSummary& out) {
+  out.stats = profile_feature(X, col);
+  out.qq = qq_normal(X, col);
+  out.histogram = histogram(X, col, histogram_bins(X.rows));
+  out.density = kernel_density(X, col, 200, density_rows(features));
+}
+
+}  // namespace
+
+// A wide matrix is first copied a block of columns at a time into
+// contiguous columns (one pass over the rows per block, at most 64 MiB):
+// each statistic reads its column several times, and a strided read of a
+// wide matrix costs a cache line per value.
+std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vector<std::string>& columns,
+                                             const std::vector<std::string>& names, int threads) {
+  const std::size_t d = raw.cols, n = raw.rows;
+  std::vector<FeatureSummary> out(d);
+  for (std::size_t j = 0; j < d; ++j) {
+    out[j].column = columns[j];
+    out[j].name = names[j];
+  }
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+  if (d <= 2 || n == 0) {  // the rows are one cache line: read them in place
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (d > 1)
+    for (long long j = 0; j < static_cast<long long>(d); ++j)
+      stats_of(raw, static_cast<std::size_t>(j), d, out[static_cast<std::size_t>(j)]);
+    return out;
+  }
+  const std::size_t block = std::clamp<std::size_t>((std::size_t{64} << 20) / (n * sizeof(float)), 1, 16);
+  std::vector<Matrix> blocks(std::min(block, d), Matrix(n, 1));
+  for (std::size_t j0 = 0; j0 < d; j0 += block) {
+    const std::size_t b = std::min(block, d - j0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* row = raw.row(i) + j0;
+      for (std::size_t c = 0; c < b; ++c) blocks[c].values[i] = row[c];
+    }
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (b > 1)
+    for (long long c = 0; c < static_cast<long long>(b); ++c)
+      stats_of(blocks[static_cast<std::size_t>(c)], 0, d, out[j0 + static_cast<std::size_t>(c)]);
+  }
+  return out;
+}
+
+}  // namespace archetype

@@ -1,0 +1,18 @@
+// Step 2 of the study: every feature's moments, QQ data against the
+// normal, histogram and density curve, on all threads with the results of
+// one (features are independent and each one's sums keep a fixed order).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "archetype/matrix.hpp"
+#include "archetype/study_result.hpp"
+
+namespace archetype {
+
+/// columns/names: one per feature of `raw` (as in the file, and for display).
+std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vector<std::string>& columns,
+                                             const std::vector<std::string>& names, int threads);
+
+}  // namespace archetype

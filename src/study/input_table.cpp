@@ -1,0 +1,127 @@
+#include "study/input_table.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "archetype/error.hpp"
+#include "archetype/npy.hpp"
+
+namespace archetype {
+namespace {
+
+const char* kDefaultDataset = "instagram_visits_clustering.csv";
+
+/// Display names of the reference dataset's columns (the study's vocabulary).
+std::string default_display_name(const std::string& column) {
+  static const std::map<std::string, std::string> names = {
+      {"Instagram visit score", "Engagement Index"},
+      {"Spending_rank(0 to 100)", "Monetization Maturity"},
+  };
+  const auto it = names.find(column);
+  return it == names.end() ? column : it->second;
+}
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// A .npy matrix as a Table: columns are named by their 0-based index
+/// ("0", "1", ...), so --columns selects them the same way; ids are the
+/// 0-based row numbers.  NumPy files carry no id column.
+Table read_npy_table(const std::string& path, const CsvOptions& options) {
+  if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
+  Matrix m = read_npy(path);
+  // A matrix without rows is valid NumPy but nothing to cluster (read_npy
+  // itself refuses shapes without columns).
+  if (m.rows == 0)
+    throw InputError(path + ": header field 'shape': expected at least one row, found (0, " + std::to_string(m.cols) +
+                     ")");
+  std::vector<std::size_t> cols;
+  if (options.columns.empty()) {
+    for (std::size_t j = 0; j < m.cols; ++j) cols.push_back(j);
+  } else {
+    for (const std::string& c : options.columns) {
+      std::size_t used = 0;
+      unsigned long j = 0;
+      try {
+        j = std::stoul(c, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != c.size() || j >= m.cols)
+        throw InputError(path + ": column '" + c + "' not found (a .npy file has columns 0.." + std::to_string(m.cols - 1) + ")");
+      cols.push_back(j);
+    }
+  }
+  Table t;
+  bool all_in_order = cols.size() == m.cols;
+  for (std::size_t j = 0; j < cols.size() && all_in_order; ++j) all_in_order = cols[j] == j;
+  if (all_in_order) {
+    t.features = std::move(m);  // no copy of a large matrix
+  } else {
+    t.features = Matrix(m.rows, cols.size());
+    for (std::size_t i = 0; i < m.rows; ++i)
+      for (std::size_t j = 0; j < cols.size(); ++j) t.features.at(i, j) = m.at(i, cols[j]);
+  }
+  for (std::size_t j : cols) {
+    t.column_names.push_back(std::to_string(j));
+    t.column_indices.push_back(j);
+  }
+  // ids stay empty: they are the row numbers (see drop_row_number_ids).
+  return t;
+}
+
+/// Without an id column and with no dropped row, the ids are just the row
+/// numbers 0..n-1: free them (32 bytes a row) and let the writers number
+/// the rows.  An empty Table::ids means exactly that inside the pipeline.
+void drop_row_number_ids(Table& t) {
+  if (!t.id_name.empty() || t.dropped_rows != 0) return;
+  std::vector<std::string>().swap(t.ids);
+}
+
+}  // namespace
+
+LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
+  LoadedInput data;
+  CsvOptions csv = o.csv;
+  data.path = o.path.empty() ? (std::filesystem::path(data_dir()) / kDefaultDataset).string() : o.path;
+  if (o.path.empty() && csv.columns.empty()) {
+    csv.columns = {"Instagram visit score", "Spending_rank(0 to 100)"};
+    if (csv.id_column.empty()) csv.id_column = "User ID";
+  }
+  const bool is_npy = has_suffix(data.path, ".npy");
+  data.table = is_npy ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  drop_row_number_ids(data.table);
+  const std::size_t d = data.table.column_names.size();
+  if (!o.feature_names.empty() && o.feature_names.size() != d)
+    throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
+                     std::to_string(d) + " feature columns");
+  for (std::size_t j = 0; j < d; ++j)
+    data.names.push_back(!o.feature_names.empty() ? o.feature_names[j]
+                         : is_npy ? "Feature " + data.table.column_names[j]  // .npy columns are bare indices
+                                  : default_display_name(data.table.column_names[j]));
+  if (data.table.dropped_rows > 0) {
+    notice("dropped " + std::to_string(data.table.dropped_rows) + " invalid row(s) (--drop-invalid); first: " +
+           data.table.drop_reasons.front());
+  }
+  return data;
+}
+
+InputSummary input_summary(const LoadedInput& data) {
+  InputSummary in;
+  in.path = data.path;
+  in.rows = data.table.features.rows;
+  in.columns = data.table.column_names;
+  in.feature_names = data.names;
+  in.id_column = data.table.id_name;
+  in.dropped_rows = data.table.dropped_rows;
+  return in;
+}
+
+std::string data_dir() {
+  if (const char* env = std::getenv("ARCHETYPE_DATA_DIR"); env && *env) return env;
+  return ARCHETYPE_SOURCE_DATA_DIR;
+}
+
+}  // namespace archetype

@@ -1,0 +1,37 @@
+// Step 1 of the study: the input table (CSV or .npy) read and validated,
+// with the reference dataset's defaults when no file is given.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "archetype/csv.hpp"
+#include "archetype/notice.hpp"
+#include "archetype/study_result.hpp"
+
+namespace archetype {
+
+struct InputRequest {
+  std::string path;                        ///< CSV or .npy; empty = the embedded reference dataset
+  CsvOptions csv;                          ///< columns, id column, drop_invalid
+  std::vector<std::string> feature_names;  ///< display names; empty = defaults
+};
+
+struct LoadedInput {
+  Table table;
+  std::string path;                ///< the file read
+  std::vector<std::string> names;  ///< display names, one per feature column
+};
+
+/// Reads and validates the table (InputError names file, line and column);
+/// a dropped-rows notice goes through `notice`.
+LoadedInput load_input(const InputRequest& request, const NoticeFn& notice);
+
+/// The input section of the study result.
+InputSummary input_summary(const LoadedInput& input);
+
+/// Where the embedded dataset, the personas catalog and generator.json
+/// live ($ARCHETYPE_DATA_DIR, else the source tree's data/).
+std::string data_dir();
+
+}  // namespace archetype

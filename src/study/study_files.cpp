@@ -1,0 +1,136 @@
+#include "study/study_files.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "archetype/csv.hpp"
+#include "archetype/distribution.hpp"
+#include "archetype/npy.hpp"
+
+namespace archetype {
+
+using json = nlohmann::ordered_json;
+
+std::string sweep_csv(const std::vector<SweepRow>& sweep) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "k,wcss,silhouette,calinski_harabasz,davies_bouldin,n_iter\n";
+  for (const SweepRow& p : sweep) {
+    s << p.k << ',' << p.wcss << ',';
+    if (p.silhouette) s << *p.silhouette;
+    s << ',';
+    if (p.calinski_harabasz) s << *p.calinski_harabasz;
+    s << ',';
+    if (p.davies_bouldin) s << *p.davies_bouldin;
+    s << ',' << p.n_iter << '\n';
+  }
+  return s.str();
+}
+
+/// labels.npy (int32, 1-D) straight from the labels, without a second copy.
+void stage_labels_npy(OutputFiles& files, const std::vector<std::int32_t>& labels) {
+  files.stage_stream("labels.npy", [&](const std::function<void(const std::string&)>& write) {
+    write(npy_header("<i4", {labels.size()}));
+    constexpr std::size_t kPiece = 1 << 18;
+    for (std::size_t i = 0; i < labels.size(); i += kPiece) {
+      const std::size_t m = std::min(kPiece, labels.size() - i);
+      write(std::string(reinterpret_cast<const char*>(labels.data() + i), m * sizeof(std::int32_t)));
+    }
+  });
+}
+
+/// labels.csv (id, cluster, persona), written in pieces of about 1 MB so
+/// that it never exists whole in memory.
+void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<std::int32_t>& labels,
+                      const std::vector<std::string>& persona_names) {
+  std::vector<std::string> quoted;
+  for (const std::string& p : persona_names) quoted.push_back(csv_field(p));
+  files.stage_stream("labels.csv", [&](const std::function<void(const std::string&)>& write) {
+    std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name) + ",cluster,persona\n";
+    out.reserve(1 << 20);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      out += table.ids.empty() ? std::to_string(i) : csv_field(table.ids[i]);
+      out += ',';
+      out += std::to_string(labels[i]);
+      out += ',';
+      out += quoted[static_cast<std::size_t>(labels[i])];
+      out += '\n';
+      if (out.size() > (1 << 20) - 256) {
+        write(out);
+        out.clear();
+      }
+    }
+    write(out);
+  });
+}
+
+FigureSource figure_source(const Matrix& raw) {
+  FigureSource f;
+  f.cy = raw.cols > 1 ? 1 : 0;
+  if (raw.rows <= kMaxFigurePoints) {
+    f.points = Matrix(raw.rows, 2);
+    for (std::size_t i = 0; i < raw.rows; ++i) {
+      f.points.at(i, 0) = raw.at(i, 0);
+      f.points.at(i, 1) = raw.cols > 1 ? raw.at(i, f.cy) : 0.0f;
+    }
+    return f;
+  }
+  for (int axis = 0; axis < 2; ++axis) {
+    const std::size_t col = axis == 0 ? 0 : f.cy;
+    bool all_int = true;
+    for (std::size_t i = 0; i < raw.rows && all_int; ++i) all_int = raw.at(i, col) == std::nearbyint(raw.at(i, col));
+    f.integer[axis] = all_int;
+  }
+  return f;
+}
+
+/// The small files scripts/figures.py reads besides summary.json: the
+/// points (or their per-cluster 2-D histogram) in original units, and the
+/// evaluated rows' silhouettes.
+void stage_figure_data(OutputFiles& files, const FigureSource& src, const Matrix& z, const StandardScaler& scaler,
+                       const KMeansResult& fit, const SilhouetteResult& sil) {
+  const std::size_t n = z.rows;
+  if (n <= kMaxFigurePoints) {
+    std::string pts = "x,y,cluster\n";
+    pts.reserve(n * 24);
+    char buf[96];
+    for (std::size_t i = 0; i < n; ++i) {
+      std::snprintf(buf, sizeof buf, "%.9g,%.9g,%d\n", src.points.at(i, 0), src.points.at(i, 1), fit.labels[i]);
+      pts += buf;
+    }
+    files.stage("figure_points.csv", pts);
+  } else {
+    const auto value = [&](std::size_t i, int axis) -> float {
+      const std::size_t col = axis == 0 ? 0 : src.cy;
+      if (z.cols == 1 && axis == 1) return 0.0f;
+      const double x = scaler.inverse(z.at(i, col), col);
+      return src.integer[axis] ? static_cast<float>(std::nearbyint(x)) : static_cast<float>(x);
+    };
+    const Histogram2D h = histogram_2d(n, value, fit.labels, fit.k, 256, 256);
+    json clusters = json::array();
+    for (std::size_t c = 0; c < h.counts.size(); ++c) {
+      json rows = json::array();
+      const std::size_t nx = h.x_edges.size() - 1;
+      for (std::size_t iy = 0; iy + 1 < h.y_edges.size(); ++iy)
+        rows.push_back(std::vector<std::int64_t>(h.counts[c].begin() + static_cast<std::ptrdiff_t>(iy * nx),
+                                                 h.counts[c].begin() + static_cast<std::ptrdiff_t>((iy + 1) * nx)));
+      clusters.push_back({{"id", c}, {"counts", rows}});
+    }
+    files.stage("figure_density.json", json{{"x_edges", h.x_edges}, {"y_edges", h.y_edges}, {"clusters", clusters}}.dump() + "\n");
+  }
+  if (sil.defined) {
+    std::string out = "cluster,silhouette\n";
+    char buf[64];
+    for (std::size_t i = 0; i < sil.values.size(); ++i) {
+      const std::size_t row = sil.rows.empty() ? i : sil.rows[i];
+      std::snprintf(buf, sizeof buf, "%d,%.6f\n", fit.labels[row], sil.values[i]);
+      out += buf;
+    }
+    files.stage("figure_silhouette.csv", out);
+  }
+}
+
+}  // namespace archetype
