@@ -6,6 +6,7 @@
 // not compute: `profile` has no model, `sweep` no model, `fit` no sweep.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -118,6 +119,14 @@ struct PredictionSummary {
   std::vector<Cluster> clusters;
 };
 
+/// The segmentation figure's 2-D view of data with more than 2 features.
+struct ProjectionSummary {
+  std::string method = "pca";
+  std::size_t features = 0;
+  std::array<double, 2> explained_variance_ratio = {0, 0};
+  std::array<std::string, 2> axes;  ///< axis titles, e.g. "PC1 (41.3% of variance)"
+};
+
 struct StudyResult {
   std::string version;  ///< Archetype's version
   std::string command;  ///< run | profile | sweep | fit | predict
@@ -130,6 +139,7 @@ struct StudyResult {
   std::optional<StudyParameters> parameters;
   std::optional<ModelSummary> model;
   std::optional<PredictionSummary> prediction;
+  std::optional<ProjectionSummary> projection;  ///< run, fit with figures, more than 2 features
   std::optional<std::vector<std::string>> warnings;  ///< run, sweep, fit
   /// Wall time of each stage in milliseconds, in the order of the stage
   /// names, and "total" last.

@@ -208,7 +208,13 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model));
     stage_labels_npy(files, fit.labels);
     files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2) + "\n");
-    if (o.figures) stage_figure_data(files, fig_src, z, scaler, fit, sil);
+    if (o.figures) {
+      timer.start();
+      const std::optional<Pca2> pca = figure_projection(z);
+      if (pca) r.projection = projection_summary(*pca);
+      stage_figure_data(files, fig_src, pca, z, scaler, fit, sil);
+      timer.stop("figure_data");
+    }
   }
   stage_summary();  // scripts/figures.py reads it
 

@@ -70,6 +70,7 @@ void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<
 FigureSource figure_source(const Matrix& raw) {
   FigureSource f;
   f.cy = raw.cols > 1 ? 1 : 0;
+  if (raw.cols > 2) return f;  // a projection of the z-scores instead
   if (raw.rows <= kMaxFigurePoints) {
     f.points = Matrix(raw.rows, 2);
     for (std::size_t i = 0; i < raw.rows; ++i) {
@@ -87,23 +88,55 @@ FigureSource figure_source(const Matrix& raw) {
   return f;
 }
 
+std::optional<Pca2> figure_projection(const Matrix& z) {
+  if (z.cols <= 2) return std::nullopt;
+  return fit_pca2(z);
+}
+
+ProjectionSummary projection_summary(const Pca2& pca) {
+  ProjectionSummary p;
+  p.features = pca.features;
+  for (std::size_t a = 0; a < 2; ++a) {
+    p.explained_variance_ratio[a] = pca.explained[a];
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "PC%zu (%.1f%% of variance)", a + 1, 100.0 * pca.explained[a]);
+    p.axes[a] = buf;
+  }
+  return p;
+}
+
 /// The small files scripts/figures.py reads besides summary.json: the
-/// points (or their per-cluster 2-D histogram) in original units, and the
-/// evaluated rows' silhouettes.
-void stage_figure_data(OutputFiles& files, const FigureSource& src, const Matrix& z, const StandardScaler& scaler,
-                       const KMeansResult& fit, const SilhouetteResult& sil) {
+/// points (or their per-cluster 2-D histogram), and the evaluated rows'
+/// silhouettes.
+void stage_figure_data(OutputFiles& files, const FigureSource& src, const std::optional<Pca2>& pca, const Matrix& z,
+                       const StandardScaler& scaler, const KMeansResult& fit, const SilhouetteResult& sil) {
   const std::size_t n = z.rows;
   if (n <= kMaxFigurePoints) {
-    std::string pts = "x,y,cluster\n";
+    std::string pts = pca ? "pc1,pc2,cluster\n" : "x,y,cluster\n";
     pts.reserve(n * 24);
     char buf[96];
     for (std::size_t i = 0; i < n; ++i) {
-      std::snprintf(buf, sizeof buf, "%.9g,%.9g,%d\n", src.points.at(i, 0), src.points.at(i, 1), fit.labels[i]);
+      if (pca) {
+        const std::array<double, 2> s = pca->scores(z.row(i));
+        std::snprintf(buf, sizeof buf, "%.6g,%.6g,%d\n", s[0], s[1], fit.labels[i]);
+      } else {
+        std::snprintf(buf, sizeof buf, "%.9g,%.9g,%d\n", src.points.at(i, 0), src.points.at(i, 1), fit.labels[i]);
+      }
       pts += buf;
     }
     files.stage("figure_points.csv", pts);
   } else {
+    std::vector<float> scores;  // each row's two scores, once (the histogram reads each value twice)
+    if (pca) {
+      scores.resize(2 * n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::array<double, 2> s = pca->scores(z.row(i));
+        scores[2 * i] = static_cast<float>(s[0]);
+        scores[2 * i + 1] = static_cast<float>(s[1]);
+      }
+    }
     const auto value = [&](std::size_t i, int axis) -> float {
+      if (pca) return scores[2 * i + static_cast<std::size_t>(axis)];
       const std::size_t col = axis == 0 ? 0 : src.cy;
       if (z.cols == 1 && axis == 1) return 0.0f;
       const double x = scaler.inverse(z.at(i, col), col);

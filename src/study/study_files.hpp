@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "archetype/scaler.hpp"
 #include "archetype/study_result.hpp"
 #include "io/output_files.hpp"
+#include "study/projection.hpp"
 
 namespace archetype {
 
@@ -32,12 +34,14 @@ void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<
 constexpr std::size_t kMaxFigurePoints = 200000;
 
 /// What the segmentation figure needs from the original values, kept
-/// before the data are standardized in place: up to kMaxFigurePoints rows,
-/// the first two features themselves; above that, only whether each is
-/// integer-valued (the 2-D histogram is then binned from the z-scores
-/// mapped back to original units, integers rounded back exactly).
+/// before the data are standardized in place.  With 1 or 2 features the
+/// figure shows them in original units: up to kMaxFigurePoints rows the
+/// values themselves; above that, only whether each is integer-valued (the
+/// 2-D histogram is then binned from the z-scores mapped back to original
+/// units, integers rounded back exactly).  With more, it shows the first two
+/// principal components of the z-scores (projection.hpp): nothing is kept.
 struct FigureSource {
-  Matrix points;            ///< n x 2 original values (n <= kMaxFigurePoints), else empty
+  Matrix points;            ///< n x 2 original values (d <= 2, n <= kMaxFigurePoints), else empty
   bool integer[2] = {false, false};
   std::size_t cy = 0;       ///< column shown on the y axis (1, or 0 for one feature)
 };
@@ -45,8 +49,14 @@ struct FigureSource {
 /// Taken from the raw values before they are standardized in place.
 FigureSource figure_source(const Matrix& raw);
 
-/// figure_points.csv or figure_density.json, and figure_silhouette.csv.
-void stage_figure_data(OutputFiles& files, const FigureSource& src, const Matrix& z, const StandardScaler& scaler,
-                       const KMeansResult& fit, const SilhouetteResult& sil);
+/// The 2-D view for more than 2 features (none otherwise) and its summary.
+std::optional<Pca2> figure_projection(const Matrix& z);
+ProjectionSummary projection_summary(const Pca2& pca);
+
+/// figure_points.csv (`x,y,cluster` in original units, or `pc1,pc2,cluster`
+/// with a projection) or figure_density.json (the same axes), and
+/// figure_silhouette.csv.
+void stage_figure_data(OutputFiles& files, const FigureSource& src, const std::optional<Pca2>& pca, const Matrix& z,
+                       const StandardScaler& scaler, const KMeansResult& fit, const SilhouetteResult& sil);
 
 }  // namespace archetype

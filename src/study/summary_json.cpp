@@ -153,6 +153,11 @@ json summary_json(const StudyResult& r) {
     s["suggested_k"] = {{"elbow", nullable(r.suggested_k->elbow)}, {"silhouette", nullable(r.suggested_k->silhouette)}};
   if (r.parameters) s["parameters"] = parameters_json(*r.parameters);
   if (r.model) s["model"] = model_json(*r.model);
+  if (r.projection)
+    s["projection"] = {{"method", r.projection->method},
+                       {"features", r.projection->features},
+                       {"explained_variance_ratio", r.projection->explained_variance_ratio},
+                       {"axes", r.projection->axes}};
   if (r.warnings) s["warnings"] = *r.warnings;
   json t = json::object();
   for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
