@@ -43,15 +43,33 @@ std::vector<double> z_centroids(const std::vector<Cluster>& clusters) {
 class PersonasTest : public ::testing::Test {
  protected:
   void SetUp() override { catalog = load_persona_catalog(kCatalog); }
+
+  /// A request whose quantiles are the normal CDF of the z-centroids.
+  static PersonaRequest request(const std::vector<std::string>& names, const std::vector<double>& z, std::size_t k,
+                                bool chosen = false) {
+    PersonaRequest r;
+    r.feature_names = names;
+    r.k = k;
+    r.z_centroids = z;
+    for (double v : z) r.quantiles.push_back(0.5 * std::erfc(-v / std::sqrt(2.0)));
+    r.catalog_chosen = chosen;
+    return r;
+  }
+  std::vector<Persona> assign(const std::vector<std::string>& names, const std::vector<double>& z, std::size_t k,
+                              bool chosen = false) {
+    return assign_personas(catalog, request(names, z, k, chosen)).personas;
+  }
+
   PersonaCatalog catalog;
 };
 
 TEST_F(PersonasTest, CatalogLoads) {
   EXPECT_EQ(catalog.features, kFeatures);
   EXPECT_EQ(catalog.short_names, (std::vector<std::string>{"Engagement", "Monetization"}));
+  ASSERT_EQ(catalog.aliases.size(), 2u);
+  EXPECT_EQ(catalog.aliases[0].front(), "Instagram visit score");  // the generator's columns
+  EXPECT_EQ(catalog.aliases[1].front(), "Spending_rank(0 to 100)");
   EXPECT_EQ(catalog.max_match_distance, 1.5);
-  EXPECT_EQ(catalog.high_level, 0.5);
-  EXPECT_EQ(catalog.low_level, -0.5);
   ASSERT_EQ(catalog.archetypes.size(), 5u);
   EXPECT_EQ(catalog.archetypes[0].name, "The Power Stars");
   EXPECT_EQ(catalog.archetypes[0].levels, (std::vector<double>{0.75, 1.25}));
@@ -63,7 +81,10 @@ TEST_F(PersonasTest, CatalogLoads) {
 }
 
 TEST_F(PersonasTest, GoldenReferenceSolution) {
-  const auto personas = assign_personas(catalog, kFeatures, z_centroids(kReference), 5);
+  const PersonaAssignment got = assign_personas(catalog, request(kFeatures, z_centroids(kReference), 5));
+  EXPECT_TRUE(got.catalog_applies);
+  EXPECT_TRUE(got.note.empty());
+  const auto& personas = got.personas;
   ASSERT_EQ(personas.size(), 5u);
   for (std::size_t c = 0; c < 5; ++c) {
     EXPECT_EQ(personas[c].name, kReference[c].expected) << "cluster " << c;
@@ -76,27 +97,33 @@ TEST_F(PersonasTest, GoldenReferenceSolution) {
   }
 }
 
-TEST_F(PersonasTest, FeaturesMatchedByNameInAnyOrder) {
+TEST_F(PersonasTest, FeaturesMatchedByNameOrAliasInAnyOrder) {
   // Same clusters with the two columns swapped and named accordingly.
   std::vector<double> z = z_centroids(kReference), swapped;
   for (std::size_t c = 0; c < 5; ++c) {
     swapped.push_back(z[2 * c + 1]);
     swapped.push_back(z[2 * c]);
   }
-  const auto personas =
-      assign_personas(catalog, {"monetization maturity", "Engagement"}, swapped, 5);
-  for (std::size_t c = 0; c < 5; ++c) EXPECT_EQ(personas[c].name, kReference[c].expected);
+  for (const auto& names : {std::vector<std::string>{"monetization maturity", "Engagement"},
+                            std::vector<std::string>{"spending_rank(0 TO 100)", "Instagram visit score"}}) {
+    const auto personas = assign(names, swapped, 5);
+    for (std::size_t c = 0; c < 5; ++c) EXPECT_EQ(personas[c].name, kReference[c].expected) << names[0];
+  }
+  // The file's column names count too, whatever the display names.
+  PersonaRequest r = request({"Visits", "Spend"}, z, 5);
+  r.columns = {"engagement_index", "monetization_maturity"};
+  EXPECT_EQ(assign_personas(catalog, r).personas[0].name, kReference[0].expected);
 }
 
-TEST_F(PersonasTest, SevenClustersLeaveTwoDescriptive) {
+TEST_F(PersonasTest, SevenClustersLeaveTwoDataNamed) {
   std::vector<Cluster> clusters = kReference;
   clusters.push_back({64.0, 43.0, ""});  // about (0, 0)
   clusters.push_back({66.0, 45.0, ""});  // about (0.1, 0.07): same levels
-  const auto personas = assign_personas(catalog, kFeatures, z_centroids(clusters), 7);
+  const auto personas = assign(kFeatures, z_centroids(clusters), 7);
   ASSERT_EQ(personas.size(), 7u);
   for (std::size_t c = 0; c < 5; ++c) EXPECT_EQ(personas[c].name, kReference[c].expected);
-  EXPECT_EQ(personas[5].name, "Moderate Engagement, Moderate Monetization");
-  EXPECT_EQ(personas[6].name, "Moderate Engagement, Moderate Monetization (2)");
+  EXPECT_EQ(personas[5].name, "Typical (mid on every feature) (2)");  // lower quantiles: numbered second
+  EXPECT_EQ(personas[6].name, "Typical (mid on every feature) (1)");
   for (std::size_t c = 5; c < 7; ++c) {
     EXPECT_EQ(personas[c].archetype, -1);
     EXPECT_EQ(personas[c].distance, 0.0);
@@ -107,63 +134,78 @@ TEST_F(PersonasTest, SevenClustersLeaveTwoDescriptive) {
 
 TEST_F(PersonasTest, ThreeClusters) {
   const std::vector<Cluster> clusters = {kReference[3], kReference[1], kReference[4]};
-  const auto personas = assign_personas(catalog, kFeatures, z_centroids(clusters), 3);
+  const auto personas = assign(kFeatures, z_centroids(clusters), 3);
   ASSERT_EQ(personas.size(), 3u);
   for (std::size_t c = 0; c < 3; ++c) EXPECT_EQ(personas[c].name, clusters[c].expected);
 }
 
-TEST_F(PersonasTest, FarClusterGetsDescriptiveName) {
+TEST_F(PersonasTest, FarClusterGetsADataDrivenName) {
   // z = (3, -3) is more than 1.5 from every prototype.
-  const auto personas = assign_personas(catalog, kFeatures, {3.0, -3.0, 0.8, 1.3}, 2);
-  EXPECT_EQ(personas[0].name, "High Engagement, Low Monetization");
+  const auto personas = assign(kFeatures, {3.0, -3.0, 0.8, 1.3}, 2);
+  EXPECT_EQ(personas[0].name, "Top 1% Engagement Index");  // both parts would exceed 40 characters
+  EXPECT_LE(personas[0].name.size(), 40u);
   EXPECT_EQ(personas[0].archetype, -1);
   EXPECT_EQ(personas[1].name, "The Power Stars");
 }
 
-TEST_F(PersonasTest, UnknownNamesSameCountArePositional) {
-  const auto personas = assign_personas(catalog, {"visits", "spend"}, z_centroids(kReference), 5);
-  for (std::size_t c = 0; c < 5; ++c) EXPECT_EQ(personas[c].name, kReference[c].expected);
-  // Descriptive names then use the catalog's short names.
-  EXPECT_EQ(assign_personas(catalog, {"visits", "spend"}, {-3.0, 3.0}, 1)[0].name,
-            "Low Engagement, High Monetization");
+TEST_F(PersonasTest, OtherMetricsOfTheSameCountAreNotTheCatalogs) {
+  // "followers" does not stand in for monetization: data-driven names and a note.
+  const PersonaAssignment got = assign_personas(catalog, request({"posts", "followers"}, z_centroids(kReference), 5));
+  EXPECT_FALSE(got.catalog_applies);
+  EXPECT_NE(got.note.find("describes Engagement Index and Monetization Maturity"), std::string::npos) << got.note;
+  for (const Persona& p : got.personas) {
+    EXPECT_EQ(p.archetype, -1);
+    EXPECT_TRUE(p.action.empty());
+    EXPECT_LE(p.name.size(), 40u);
+  }
+  EXPECT_EQ(got.personas[1].name, "Very high followers, high posts");  // (79.6, 85.0)
+  // Swapping the columns changes no name.
+  std::vector<double> z = z_centroids(kReference), swapped;
+  for (std::size_t c = 0; c < 5; ++c) {
+    swapped.push_back(z[2 * c + 1]);
+    swapped.push_back(z[2 * c]);
+  }
+  const auto back = assign({"followers", "posts"}, swapped, 5);
+  for (std::size_t c = 0; c < 5; ++c) EXPECT_EQ(back[c].name, got.personas[c].name);
 }
 
-TEST_F(PersonasTest, ThreeUnknownFeaturesAreAllDescriptive) {
+TEST_F(PersonasTest, AChosenCatalogIsUsedByPosition) {
+  const auto personas = assign({"visits", "spend"}, z_centroids(kReference), 5, /*chosen=*/true);
+  for (std::size_t c = 0; c < 5; ++c) EXPECT_EQ(personas[c].name, kReference[c].expected);
+}
+
+TEST_F(PersonasTest, ThreeUnknownFeaturesGetDistinctNames) {
   const std::vector<double> z = {1.0,  -1.0, 0.0,  //
-                                 1.0,  -1.0, 0.2,  //
-                                 -0.6, 0.6,  0.5};
-  const auto personas = assign_personas(catalog, {"a", "b", "c"}, z, 3);
-  EXPECT_EQ(personas[0].name, "High a, Low b, Moderate c");
-  EXPECT_EQ(personas[1].name, "High a, Low b, Moderate c (2)");
-  EXPECT_EQ(personas[2].name, "Low a, High b, Moderate c");  // 0.5 is not above 0.5
+                                 1.0,  -1.0, 0.5,  //
+                                 -0.7, 0.6,  0.5};
+  const auto personas = assign({"a", "b", "c"}, z, 3);
+  EXPECT_EQ(personas[0].name, "High a, low b, mid c");  // a third feature tells the first two apart
+  EXPECT_EQ(personas[1].name, "High a, low b, high c");
+  EXPECT_EQ(personas[2].name, "Low a, high b");  // quantiles 0.24 and 0.73
   for (const Persona& p : personas) EXPECT_EQ(p.archetype, -1);
 }
 
 TEST_F(PersonasTest, ExtraNamedFeatureIsIgnoredForMatching) {
   // Catalog features found by name among three; the third only shows up in
-  // descriptive names, under its own name.
+  // data-driven names.
   std::vector<double> z;
   for (double v : z_centroids({kReference[1]})) z.push_back(v);
   z.push_back(2.0);
   z.insert(z.end(), {-3.0, 3.0, -2.0});
-  const auto personas =
-      assign_personas(catalog, {"Engagement Index", "Monetization Maturity", "Tenure"}, z, 2);
+  const auto personas = assign({"Engagement Index", "Monetization Maturity", "Tenure"}, z, 2);
   EXPECT_EQ(personas[0].name, "The Power Stars");
-  EXPECT_EQ(personas[1].name, "Low Engagement, High Monetization, Low Tenure");
+  EXPECT_EQ(personas[1].name, "Very low Engagement Index");
 }
 
-TEST_F(PersonasTest, PartialNameMatchIsDescriptive) {
-  const auto personas = assign_personas(catalog, {"Engagement Index", "spend"}, {0.8, 1.3}, 1);
-  EXPECT_EQ(personas[0].name, "High Engagement, High spend");
-  EXPECT_EQ(personas[0].archetype, -1);
+TEST_F(PersonasTest, PartialNameMatchIsDataNamed) {
+  const PersonaAssignment got = assign_personas(catalog, request({"Engagement Index", "spend"}, {0.8, 1.5}, 1));
+  EXPECT_FALSE(got.catalog_applies);
+  EXPECT_EQ(got.personas[0].name, "Very high spend, high Engagement Index");
 }
 
-TEST_F(PersonasTest, DescribeLevelsAndBadShapes) {
-  const double z[] = {0.51, -0.51};
-  EXPECT_EQ(describe_levels(catalog, {"E", "M"}, z, 2), "High E, Low M");
-  EXPECT_THROW(describe_levels(catalog, {"E"}, z, 2), std::invalid_argument);
-  EXPECT_THROW(assign_personas(catalog, kFeatures, {1.0, 2.0, 3.0}, 2), std::invalid_argument);
-  EXPECT_TRUE(assign_personas(catalog, kFeatures, {}, 0).empty());
+TEST_F(PersonasTest, BadShapes) {
+  EXPECT_THROW(assign_personas(catalog, request(kFeatures, {1.0, 2.0, 3.0}, 2)), std::invalid_argument);
+  EXPECT_TRUE(assign_personas(catalog, request(kFeatures, {}, 0)).personas.empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -2,10 +2,15 @@
 //
 // A catalog (data/personas.json) holds archetypes, each with a prototype
 // level per feature in z units (standard deviations from the platform
-// average).  Clusters are matched to archetypes one-to-one by the Hungarian
-// method on the Euclidean distance between the cluster's z-centroid and the
-// prototype; a cluster left over, or matched farther than
-// max_match_distance, gets a descriptive name built from its levels.
+// average).  It names clusters only when the table's features are the
+// catalog's metrics (by name, short name or alias, in any order), or by
+// position when the user chose the catalog (--personas).  Clusters are then
+// matched to archetypes one-to-one by the Hungarian method on the Euclidean
+// distance between the cluster's z-centroid and the prototype.  Every other
+// cluster (a table the catalog does not describe, a cluster left over or
+// matched farther than max_match_distance) gets a short data-driven name from
+// the quantiles of its centroid ("High followers, low revenue") and no
+// catalog text.
 #pragma once
 
 #include <cstddef>
@@ -24,10 +29,13 @@ struct Archetype {
 
 struct PersonaCatalog {
   std::vector<std::string> features;     ///< display names the levels refer to
-  std::vector<std::string> short_names;  ///< short names for descriptive labels
+  std::vector<std::string> short_names;  ///< short names, also matched against the data's names
+  std::vector<std::vector<std::string>> aliases;  ///< more names each feature goes by (column names)
   double max_match_distance = 1.5;       ///< in z units
-  double high_level = 0.5;               ///< z above which a level is "High"
-  double low_level = -0.5;               ///< z below which a level is "Low"
+  /// z thresholds of the catalog format's "levels"; read for compatibility,
+  /// unused since descriptive names come from quantiles (level_names.hpp).
+  double high_level = 0.5;
+  double low_level = -0.5;
   std::vector<Archetype> archetypes;
 };
 
@@ -44,17 +52,27 @@ struct Persona {
   std::string action;
 };
 
-/// One persona per cluster.  `feature_names` are the display names of the
-/// data's features; catalog features are matched to them by name, and when
-/// no name matches but the counts agree, by position.  When neither works,
-/// every cluster gets a descriptive name.  z_centroids is k x d, row-major.
-std::vector<Persona> assign_personas(const PersonaCatalog& catalog,
-                                     const std::vector<std::string>& feature_names,
-                                     const std::vector<double>& z_centroids, std::size_t k);
+/// What the naming needs to know about the fitted clusters.
+struct PersonaRequest {
+  std::vector<std::string> feature_names;  ///< display names, one per feature
+  std::vector<std::string> columns;        ///< the same features' names in the file (may be empty)
+  std::size_t k = 0;
+  std::vector<double> z_centroids;         ///< k x d, row-major, z units
+  /// k x d: each centroid's quantile within its feature's distribution, in [0, 1].
+  std::vector<double> quantiles;
+  /// The user chose the catalog (--personas): when no name matches but the
+  /// feature counts agree, its features are taken by position.
+  bool catalog_chosen = false;
+};
 
-/// "High Engagement, Low Monetization" style name from z levels.
-std::string describe_levels(const PersonaCatalog& catalog,
-                            const std::vector<std::string>& short_names, const double* z,
-                            std::size_t d);
+struct PersonaAssignment {
+  std::vector<Persona> personas;  ///< one per cluster
+  bool catalog_applies = false;   ///< the catalog's features were found in the table
+  std::string note;               ///< why the catalog does not apply (empty when it does)
+};
+
+/// Names every cluster (see the top of this file).  Throws
+/// std::invalid_argument when the request's sizes disagree.
+PersonaAssignment assign_personas(const PersonaCatalog& catalog, const PersonaRequest& request);
 
 }  // namespace archetype

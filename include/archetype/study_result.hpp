@@ -103,6 +103,9 @@ struct ModelSummary {
   Stability stability;
   std::vector<KMeansRun> runs;  ///< seed, inertia, n_iter, converged (centres not reported)
   std::vector<ClusterSummary> clusters;
+  /// true: the persona catalog applied to the table's features (clusters it
+  /// matched carry its names and advice); false: every name is data-driven.
+  bool catalog_personas = false;
 };
 
 /// `predict`: the new rows' labels summarised.

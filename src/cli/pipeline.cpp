@@ -19,6 +19,7 @@
 #include "cli/progress.hpp"
 #include "engine/backend_select.hpp"
 #include "io/output_files.hpp"
+#include "study/cluster_quantiles.hpp"
 #include "study/feature_stats.hpp"
 #include "study/input_table.hpp"
 #include "study/model_file.hpp"
@@ -202,7 +203,12 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
 
     // 6. Personas.
     timer.start();
-    r.model = model_summary(fit, sil, scaler, r.profile, data.names, load_catalog(o), o.kmeans.n_init, o.kmeans.seed);
+    const PersonaCatalog catalog = load_catalog(o);
+    std::string naming_note;
+    const std::vector<double> quantiles = cluster_median_quantiles(z, fit.labels, k, r.profile, scaler, o.threads);
+    r.model = model_summary(fit, sil, scaler, r.profile, quantiles, {&catalog, !o.personas_path.empty()},
+                            o.kmeans.n_init, o.kmeans.seed, naming_note);
+    if (!naming_note.empty()) warn(naming_note);
     timer.stop("personas");
     table << "\n" << render_model_table(*r.model, data.names);
     stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model));

@@ -1,5 +1,6 @@
 #include "study/model_summary.hpp"
 
+
 namespace archetype {
 namespace {
 
@@ -35,13 +36,25 @@ std::vector<SweepRow> sweep_rows(const SweepResult& sweep) {
 SuggestedK suggested_k(const SweepResult& sweep) { return {sweep.elbow_k, sweep.silhouette_k}; }
 
 ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil, const StandardScaler& scaler,
-                           const std::vector<FeatureSummary>& profile, const std::vector<std::string>& names,
-                           const PersonaCatalog& catalog, int n_init, std::uint64_t seed) {
+                           const std::vector<FeatureSummary>& profile, const std::vector<double>& quantiles,
+                           const Naming& naming, int n_init, std::uint64_t seed, std::string& note) {
   const std::size_t k = static_cast<std::size_t>(fit.k), d = fit.d;
-  const std::vector<Persona> personas = assign_personas(catalog, names, fit.centers, k);
+  PersonaRequest request;
+  request.k = k;
+  request.z_centroids = fit.centers;
+  request.catalog_chosen = naming.catalog_chosen;
+  for (const FeatureSummary& f : profile) {
+    request.feature_names.push_back(f.name);
+    request.columns.push_back(f.column);
+  }
+  request.quantiles = quantiles;
+  PersonaAssignment assigned = assign_personas(*naming.catalog, request);
+  note = assigned.note;
+  const std::vector<Persona>& personas = assigned.personas;
   std::int64_t n = 0;
   for (std::int64_t c : fit.counts) n += c;
   ModelSummary m;
+  m.catalog_personas = assigned.catalog_applies;
   m.k = fit.k;
   m.inertia = fit.inertia;
   m.silhouette = defined(sil.defined, sil.score);
@@ -73,7 +86,7 @@ ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil,
     // An empty cluster (k above the distinct rows) has no silhouette.
     cs.silhouette = defined(sil.defined && fit.counts[c] > 0, sil.cluster_means.empty() ? 0.0 : sil.cluster_means[c]);
     cs.persona = personas[c];
-    if (cs.persona.archetype >= 0) cs.archetype = catalog.archetypes[static_cast<std::size_t>(cs.persona.archetype)].name;
+    if (cs.persona.archetype >= 0) cs.archetype = naming.catalog->archetypes[static_cast<std::size_t>(cs.persona.archetype)].name;
     m.clusters.push_back(std::move(cs));
   }
   return m;

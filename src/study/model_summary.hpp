@@ -18,12 +18,21 @@ namespace archetype {
 std::vector<SweepRow> sweep_rows(const SweepResult& sweep);
 SuggestedK suggested_k(const SweepResult& sweep);
 
+/// How clusters are named: the catalog, and whether the user chose it.
+struct Naming {
+  const PersonaCatalog* catalog = nullptr;
+  bool catalog_chosen = false;  ///< --personas: positional matching allowed
+};
+
 /// The final model: every cluster's size, centroid in original and z
 /// units, relative importance against the platform means of `profile`,
-/// silhouette, and its persona from `catalog` (matched on `names`).
+/// silhouette, and its persona (personas.hpp; the features' names come
+/// from `profile`, `quantiles` (k x d, cluster_quantiles.hpp) place each
+/// cluster in each feature for data-driven names).  When the catalog does
+/// not apply, `note` gets the warning that says so.
 ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil, const StandardScaler& scaler,
-                           const std::vector<FeatureSummary>& profile, const std::vector<std::string>& names,
-                           const PersonaCatalog& catalog, int n_init, std::uint64_t seed);
+                           const std::vector<FeatureSummary>& profile, const std::vector<double>& quantiles,
+                           const Naming& naming, int n_init, std::uint64_t seed, std::string& note);
 
 /// The personas' names, cluster by cluster.
 std::vector<std::string> persona_names(const ModelSummary& model);

@@ -13,6 +13,7 @@
 
 #include "archetype/error.hpp"
 #include "archetype/hungarian.hpp"
+#include "study/level_names.hpp"
 
 namespace archetype {
 namespace {
@@ -150,14 +151,23 @@ class CatalogReader {
     for (std::size_t i = 0; i < features.size(); ++i) {
       const std::string field = item("features", i);
       const json& f = object(features[i], field);
-      check_keys(f, field, {"name", "short"});
+      check_keys(f, field, {"name", "short", "aliases"});
       const std::string name = text(require(f, field, "name"), child(field, "name"), false);
       const std::string short_name =
           f.contains("short") ? text(f.at("short"), child(field, "short"), false) : name;
       claim(name, child(field, "name"));
       if (lowercase(short_name) != lowercase(name)) claim(short_name, child(field, "short"));
+      std::vector<std::string> aliases;
+      if (f.contains("aliases")) {
+        const json& list = array(f.at("aliases"), child(field, "aliases"));
+        for (std::size_t a = 0; a < list.size(); ++a) {
+          aliases.push_back(text(list[a], item(child(field, "aliases"), a), false));
+          claim(aliases.back(), item(child(field, "aliases"), a));
+        }
+      }
       catalog.features.push_back(name);
       catalog.short_names.push_back(short_name);
+      catalog.aliases.push_back(std::move(aliases));
     }
   }
 
@@ -205,47 +215,46 @@ class CatalogReader {
 
 bool same_name(const std::string& a, const std::string& b) { return lowercase(a) == lowercase(b); }
 
-// How the catalog's features sit among the data's.
-struct FeatureMap {
-  /// Data column of each catalog feature; empty when the catalog cannot be
-  /// used and every cluster is described instead.
-  std::optional<std::vector<std::size_t>> columns;
-  /// Label of each data feature in descriptive names.
-  std::vector<std::string> labels;
-};
+/// The names catalog feature f goes by.
+std::vector<std::string> names_of(const PersonaCatalog& catalog, std::size_t f) {
+  std::vector<std::string> names = {catalog.features[f], catalog.short_names[f]};
+  if (f < catalog.aliases.size()) names.insert(names.end(), catalog.aliases[f].begin(), catalog.aliases[f].end());
+  return names;
+}
 
-// Data column whose name is the catalog feature's name or short name
-// (case-insensitively), if any.
-std::optional<std::size_t> find_feature(const PersonaCatalog& catalog, std::size_t f,
-                                        const std::vector<std::string>& feature_names) {
-  for (std::size_t j = 0; j < feature_names.size(); ++j)
-    if (same_name(feature_names[j], catalog.features[f]) ||
-        same_name(feature_names[j], catalog.short_names[f]))
-      return j;
+// Data column whose display name or file column name is one of the catalog
+// feature's names (case-insensitively), if any.
+std::optional<std::size_t> find_feature(const PersonaCatalog& catalog, std::size_t f, const PersonaRequest& r) {
+  for (const std::string& name : names_of(catalog, f))
+    for (std::size_t j = 0; j < r.feature_names.size(); ++j)
+      if (same_name(r.feature_names[j], name) || (j < r.columns.size() && same_name(r.columns[j], name))) return j;
   return std::nullopt;
 }
 
-FeatureMap map_features(const PersonaCatalog& catalog,
-                        const std::vector<std::string>& feature_names) {
-  const std::size_t d = feature_names.size();
-  FeatureMap map;
-  map.labels = feature_names;
+/// Data column of each catalog feature, when the catalog applies.
+std::optional<std::vector<std::size_t>> map_features(const PersonaCatalog& catalog, const PersonaRequest& r) {
   std::vector<std::size_t> columns;
-  for (std::size_t f = 0; f < catalog.features.size(); ++f) {
-    if (const auto j = find_feature(catalog, f, feature_names)) {
-      columns.push_back(*j);
-      map.labels[*j] = catalog.short_names[f];
-    }
+  for (std::size_t f = 0; f < catalog.features.size(); ++f)
+    if (const auto j = find_feature(catalog, f, r)) columns.push_back(*j);
+  if (columns.size() == catalog.features.size()) return columns;
+  if (r.catalog_chosen && columns.empty() && r.feature_names.size() == catalog.features.size()) {
+    // A catalog the user chose for differently named data of its shape:
+    // the user vouches for the order.
+    columns.resize(catalog.features.size());
+    for (std::size_t j = 0; j < columns.size(); ++j) columns[j] = j;
+    return columns;
   }
-  if (columns.size() == catalog.features.size()) {
-    map.columns = std::move(columns);
-  } else if (columns.empty() && d == catalog.features.size()) {
-    // Unnamed or differently named data of the right shape: trust the order.
-    map.columns = std::vector<std::size_t>(d);
-    for (std::size_t j = 0; j < d; ++j) (*map.columns)[j] = j;
-    map.labels = catalog.short_names;
-  }
-  return map;
+  return std::nullopt;
+}
+
+std::string catalog_note(const PersonaCatalog& catalog) {
+  std::string metrics;
+  for (std::size_t f = 0; f < catalog.features.size(); ++f)
+    metrics += (f == 0 ? "" : f + 1 == catalog.features.size() ? " and " : ", ") + catalog.features[f];
+  return "the persona catalog describes " + metrics +
+         ", which this table does not have: clusters are named from where their members sit in each "
+         "feature's distribution, without the catalog's personas and advice (--personas FILE gives a catalog for "
+         "these features)";
 }
 
 double prototype_distance(const Archetype& a, const std::vector<std::size_t>& columns,
@@ -281,50 +290,30 @@ void match_archetypes(const PersonaCatalog& catalog, const std::vector<std::size
   }
 }
 
-// Repeated descriptive names become "X", "X (2)", "X (3)" in cluster order.
-void number_duplicates(std::vector<Persona>& personas) {
-  std::map<std::string, int> seen;
-  for (Persona& p : personas) {
-    if (p.archetype >= 0) continue;
-    const int count = ++seen[p.name];
-    if (count > 1) p.name += " (" + std::to_string(count) + ")";
-  }
-}
-
 }  // namespace
 
 PersonaCatalog load_persona_catalog(const std::string& path) { return CatalogReader(path).read(); }
 
-std::vector<Persona> assign_personas(const PersonaCatalog& catalog,
-                                     const std::vector<std::string>& feature_names,
-                                     const std::vector<double>& z_centroids, std::size_t k) {
-  const std::size_t d = feature_names.size();
-  if (z_centroids.size() != k * d)
-    throw std::invalid_argument("assign_personas: z_centroids is not k x d");
-
-  const FeatureMap map = map_features(catalog, feature_names);
-  std::vector<Persona> personas(k);
-  if (map.columns) match_archetypes(catalog, *map.columns, z_centroids, k, d, personas);
+PersonaAssignment assign_personas(const PersonaCatalog& catalog, const PersonaRequest& r) {
+  const std::size_t d = r.feature_names.size(), k = r.k;
+  if (r.z_centroids.size() != k * d || r.quantiles.size() != k * d)
+    throw std::invalid_argument("assign_personas: centroids or quantiles are not k x d");
+  PersonaAssignment out;
+  out.personas.resize(k);
+  const auto columns = map_features(catalog, r);
+  out.catalog_applies = columns.has_value();
+  if (columns) match_archetypes(catalog, *columns, r.z_centroids, k, d, out.personas);
+  else out.note = catalog_note(catalog);
+  // Every cluster without an archetype gets a data-driven name, distinct
+  // from the others and from the archetypes' names.
+  std::vector<std::size_t> unnamed;
   for (std::size_t c = 0; c < k; ++c)
-    if (personas[c].archetype < 0)
-      personas[c].name = describe_levels(catalog, map.labels, &z_centroids[c * d], d);
-  number_duplicates(personas);
-  return personas;
-}
-
-std::string describe_levels(const PersonaCatalog& catalog,
-                            const std::vector<std::string>& short_names, const double* z,
-                            std::size_t d) {
-  if (short_names.size() < d) throw std::invalid_argument("describe_levels: too few names");
-  std::string name;
-  for (std::size_t j = 0; j < d; ++j) {
-    const char* level = z[j] > catalog.high_level  ? "High"
-                        : z[j] < catalog.low_level ? "Low"
-                                                   : "Moderate";
-    if (j > 0) name += ", ";
-    name += std::string(level) + " " + short_names[j];
-  }
-  return name;
+    if (out.personas[c].archetype < 0) unnamed.push_back(c);
+  std::vector<double> q;
+  for (std::size_t c : unnamed) q.insert(q.end(), r.quantiles.begin() + c * d, r.quantiles.begin() + (c + 1) * d);
+  const std::vector<std::string> names = level_names(r.feature_names, q, unnamed.size());
+  for (std::size_t i = 0; i < unnamed.size(); ++i) out.personas[unnamed[i]].name = names[i];
+  return out;
 }
 
 }  // namespace archetype

@@ -114,9 +114,13 @@ class Builder {
       std::string w;
       if (s_.warnings)
         for (const std::string& x : *s_.warnings) w += " Warning: " + x + ".";
+      const std::size_t d = s_.profile.size();
+      const std::string weigh = d == 1 ? "so that its distances are in standard deviations"
+                                : d == 2 ? "so that both metrics weigh the same in the Euclidean distance K-Means uses"
+                                         : "so that all " + std::to_string(d) +
+                                               " metrics weigh the same in the Euclidean distance K-Means uses";
       d_.paragraph("Each feature is standardized to z-scores, z = (x - mean) / std, with the population std "
-                   "(scikit-learn's StandardScaler), so that both metrics weigh the same in the Euclidean distance "
-                   "K-Means uses." + w);
+                   "(scikit-learn's StandardScaler), " + weigh + "." + w);
     }
   }
 
@@ -257,16 +261,22 @@ class Builder {
       rows.push_back(row);
     }
     d_.table(header, rows);
-    d_.paragraph("Centroids are in original units; relative importance is the cluster mean over the platform mean, "
-                 "minus 1, per feature. Each cluster is named after the archetype whose prototype (in z units) is "
-                 "nearest to its centroid, by an optimal one-to-one matching.");
+    d_.paragraph(std::string("Centroids are in original units; relative importance is the cluster mean over the "
+                             "platform mean, minus 1, per feature. ") +
+                 (m.catalog_personas
+                      ? "Each cluster is named after the catalog archetype whose prototype (in z units) is nearest to "
+                        "its centroid, by an optimal one-to-one matching; a cluster no archetype fits is named from "
+                        "its data."
+                      : "The persona catalog does not describe these features, so every cluster is named from its "
+                        "data: where its median member sits in each feature's distribution (Very low: bottom 10%, "
+                        "Low: below the 35th percentile, Mid, High: above the 65th, Very high: top 10%, Top 1%)."));
     figure("segmentation", "Creators by persona in original units, centroids labelled.");
     figure("silhouette", "Silhouette of every evaluated creator, sorted within each persona; the dashed line is the mean.");
     figure("persona_profile", "Each persona's deviation from the platform average, per feature.");
     Rows desc;
     for (const ClusterSummary& c : m.clusters) {
       const std::string& ch = c.persona.characteristics;
-      desc.push_back({"**" + c.persona.name + "**", ch.empty() ? "No archetype matched; named from its levels." : ch,
+      desc.push_back({"**" + c.persona.name + "**", ch.empty() ? "Not a catalog persona: named from where its members sit in each feature." : ch,
                       c.persona.strategic_value});
     }
     d_.table({"persona", "key characteristics", "strategic value"}, desc);

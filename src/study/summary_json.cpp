@@ -120,6 +120,7 @@ json model_json(const ModelSummary& m) {
                          {"mean_ari", m.stability.mean_ari},
                          {"rows_compared", m.stability.rows_compared}}},
           {"runs", runs},
+          {"persona_catalog", m.catalog_personas},
           {"clusters", clusters}};
 }
 
