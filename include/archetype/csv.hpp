@@ -18,14 +18,22 @@ namespace archetype {
 
 struct CsvOptions {
   /// Feature columns, each a header name or a 0-based column index written
-  /// in decimal ("2").  A name that exists in the header wins over an index.
-  /// Empty: every column except the id column.
+  /// in decimal ("2"); blanks around a name are ignored.  A name that exists
+  /// in the header wins over an index.  Empty: every numeric column except
+  /// the id column (a column where most of the first 1,000 non-empty cells
+  /// are not numbers is text and skipped, as pandas' select_dtypes; see
+  /// Table::skipped_columns; a typo in a numeric column is still an error).
   std::vector<std::string> columns;
   /// Id column name or 0-based index.  Empty: auto-detect a column whose
   /// header is (case-insensitively) "id", "user id", "user_id",
-  /// "creator id" or "creator_id"; if none, ids are the 0-based data row
-  /// numbers.  A name given here that is absent is an error.
+  /// "creator id" or "creator_id"; without `columns`, else the first text
+  /// column whose first 1,000 values are all distinct and non-empty (a
+  /// handle); if none, ids are the 0-based data row numbers.  A name given
+  /// here that is absent is an error.
   std::string id_column;
+  /// Field delimiter; 0: detected from the header line (the most frequent of
+  /// ',', ';' and tab outside quotes, a comma when none occurs).
+  char delimiter = 0;
   /// Skip rows with a ragged shape, an empty, non-numeric, NaN, infinite or
   /// out-of-float-range feature cell instead of failing; they are counted in
   /// Table::dropped_rows and the first few reasons kept in
@@ -44,6 +52,9 @@ struct Table {
   std::vector<std::string> ids;           ///< one per kept row
   std::size_t dropped_rows = 0;           ///< rows skipped by drop_invalid
   std::vector<std::string> drop_reasons;  ///< up to 5 "FILE:LINE:COL: reason" lines
+  char delimiter = ',';                   ///< the delimiter read (detected or given)
+  std::vector<std::string> skipped_columns;  ///< text columns left out (no `columns` given)
+  bool id_inferred = false;               ///< the id column is a distinct text column, not one named as an id
 };
 
 /// Reads and validates a whole CSV file.  Throws InputError on bad input

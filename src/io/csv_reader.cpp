@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -160,27 +161,33 @@ constexpr ByteSet make_byte_set(std::string_view bytes) {
   return set;
 }
 
-constexpr ByteSet kUnquotedStop = make_byte_set(std::string_view(",\n\r\0", 4));
+ByteSet unquoted_stops(char delimiter) {
+  ByteSet set = make_byte_set(std::string_view("\n\r\0", 3));
+  set[static_cast<unsigned char>(delimiter)] = true;
+  return set;
+}
 constexpr ByteSet kQuotedStop = make_byte_set(std::string_view("\"\n\r\0", 4));
 
-bool stops_unquoted(char c) { return kUnquotedStop[static_cast<unsigned char>(c)]; }
 bool stops_quoted(char c) { return kQuotedStop[static_cast<unsigned char>(c)]; }
 
 // The offset (0..8) of the first byte of p[0..8) that stops an unquoted
 // field, by SWAR: a byte equal to c becomes zero in word ^ broadcast(c),
 // and (x - 0x01..) & ~x & 0x80.. flags the lowest zero byte exactly (higher
 // flags may be false positives, which is harmless: only the lowest counts).
-std::size_t first_unquoted_stop(const char* p) {
+std::size_t first_unquoted_stop(const char* p, char delimiter) {
   constexpr std::uint64_t kOnes = 0x0101010101010101u, kHighs = 0x8080808080808080u;
   std::uint64_t word;
   std::memcpy(&word, p, sizeof word);
   if constexpr (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) word = __builtin_bswap64(word);
   const auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
-  const std::uint64_t hits = zero_bytes(word ^ (kOnes * ',')) | zero_bytes(word ^ (kOnes * '\n')) |
+  const std::uint64_t hits = zero_bytes(word ^ (kOnes * static_cast<unsigned char>(delimiter))) |
+                             zero_bytes(word ^ (kOnes * '\n')) |
                              zero_bytes(word ^ (kOnes * '\r')) | zero_bytes(word);
   return hits == 0 ? 8 : static_cast<std::size_t>(__builtin_ctzll(hits)) / 8;
 }
 
+/// What ended a field: the delimiter (a comma unless detected or chosen
+/// otherwise), a line break or the end of the text.
 enum class FieldEnd { comma, line, file };
 
 struct Field {
@@ -192,8 +199,13 @@ struct Field {
 class Tokenizer {
  public:
   /// `first_line`: the physical line number of text[0].
-  Tokenizer(std::string_view text, const std::string& source, std::size_t first_line)
-      : p_(text.data()), end_(text.data() + text.size()), line_(first_line), source_(source) {}
+  Tokenizer(std::string_view text, const std::string& source, std::size_t first_line, char delimiter = ',')
+      : p_(text.data()),
+        end_(text.data() + text.size()),
+        line_(first_line),
+        delimiter_(delimiter),
+        unquoted_stop_(unquoted_stops(delimiter)),
+        source_(source) {}
 
   bool at_end() const { return p_ == end_; }
   std::size_t line() const { return line_; }
@@ -216,11 +228,11 @@ class Tokenizer {
     // Tolerate blanks before an opening quote (`1, "2"`), as hand-edited
     // files often have them.
     const char* q = start;
-    while (q != end_ && is_blank(*q)) ++q;
+    while (q != end_ && is_pad(*q)) ++q;
     if (q != end_ && *q == '"') {
       p_ = q + 1;
       field.text = read_quoted_body(column);
-      while (p_ != end_ && is_blank(*p_)) ++p_;
+      while (p_ != end_ && is_pad(*p_)) ++p_;
       const char* junk = p_;
       skip_unquoted();
       field.junk = std::string_view(junk, static_cast<std::size_t>(p_ - junk));
@@ -237,15 +249,18 @@ class Tokenizer {
   }
 
  private:
+  /// A blank around a quoted field, unless it is the delimiter (a tab).
+  bool is_pad(char c) const { return is_blank(c) && c != delimiter_; }
+
   void skip_unquoted() {
     // Eight bytes at a time while a whole word is left: this loop is where
     // the parser spends most of its time.
     while (end_ - p_ >= 8) {
-      const std::size_t stop = first_unquoted_stop(p_);
+      const std::size_t stop = first_unquoted_stop(p_, delimiter_);
       p_ += stop;
       if (stop < 8) return;
     }
-    while (p_ != end_ && !stops_unquoted(*p_)) ++p_;
+    while (p_ != end_ && !unquoted_stop_[static_cast<unsigned char>(*p_)]) ++p_;
   }
 
   // Reads up to and including the closing quote.  Doubled quotes are
@@ -279,16 +294,13 @@ class Tokenizer {
 
   FieldEnd read_delimiter(std::size_t column) {
     if (p_ == end_) return FieldEnd::file;
-    switch (*p_) {
-      case ',':
-        ++p_;
-        return FieldEnd::comma;
-      case '\0':
-        fail_nul(column);
-      default:  // '\n' or '\r': skip_unquoted stops at nothing else
-        skip_line_break();
-        return FieldEnd::line;
+    if (*p_ == delimiter_) {
+      ++p_;
+      return FieldEnd::comma;
     }
+    if (*p_ == '\0') fail_nul(column);
+    skip_line_break();  // '\n' or '\r': skip_unquoted stops at nothing else
+    return FieldEnd::line;
   }
 
   [[noreturn]] void fail_nul(std::size_t column) const {
@@ -298,6 +310,8 @@ class Tokenizer {
   const char* p_;
   const char* end_;
   std::size_t line_;
+  char delimiter_;
+  ByteSet unquoted_stop_;
   std::string scratch_;
   const std::string& source_;
 };
@@ -320,6 +334,77 @@ void reject_binary_prefix(std::string_view text, const std::string& source) {
     while (tokens.read_field(column++).end == FieldEnd::comma) {
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// Sniffing: the delimiter, and which columns hold text
+// ---------------------------------------------------------------------------
+
+/// The delimiter of the header line: the most frequent of comma, semicolon
+/// and tab outside quotes (ties in that order); a comma when none occurs.
+char detect_delimiter(std::string_view text) {
+  std::size_t comma = 0, semicolon = 0, tab = 0;
+  bool quoted = false;
+  for (char c : text) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n' || c == '\r') break;
+    comma += c == ',';
+    semicolon += c == ';';
+    tab += c == '\t';
+  }
+  if (semicolon > comma && semicolon >= tab) return ';';
+  if (tab > comma && tab > semicolon) return '\t';
+  return ',';
+}
+
+/// Rows read to tell text columns from numeric ones.
+constexpr std::size_t kSniffRows = 1000;
+
+/// What the first data rows say about each column.
+struct ColumnSniff {
+  /// Most non-empty cells are not numbers ("nan", "inf" count as numbers):
+  /// a numeric column with a typo stays numeric, and the typo is reported
+  /// with its line and column.
+  std::vector<bool> text;
+  std::vector<bool> distinct;  ///< every cell read is non-empty and different from the others
+
+  /// Nothing known: every column numeric, none an id by its values.
+  static ColumnSniff none(std::size_t columns) {
+    return {std::vector<bool>(columns, false), std::vector<bool>(columns, false)};
+  }
+};
+
+/// Reads up to kSniffRows data rows; stops quietly at anything malformed
+/// (the real parse reports it with its line and column).
+ColumnSniff sniff_columns(std::string_view rows, std::size_t columns, const std::string& source, std::size_t first_line,
+                          char delimiter) {
+  ColumnSniff sniff{std::vector<bool>(columns, false), std::vector<bool>(columns, true)};
+  std::vector<std::unordered_set<std::string>> seen(columns);
+  std::vector<std::size_t> words(columns, 0), filled(columns, 0);
+  Tokenizer tokens(rows, source, first_line, delimiter);
+  try {
+    for (std::size_t row = 0; row < kSniffRows && !tokens.at_end(); ++row) {
+      if (tokens.at_line_end()) break;
+      std::size_t column = 0;
+      Field field;
+      do {
+        field = tokens.read_field(column + 1);
+        if (column < columns) {
+          float ignored = 0.0f;
+          const CellStatus status = parse_number(field.text, ignored);
+          words[column] += status == CellStatus::not_a_number;
+          filled[column] += status != CellStatus::empty;
+          if (status == CellStatus::empty || !seen[column].emplace(field.text).second) sniff.distinct[column] = false;
+        }
+        ++column;
+      } while (field.end == FieldEnd::comma);
+      if (column != columns) break;
+    }
+  } catch (const InputError&) {
+  }
+  for (std::size_t j = 0; j < columns; ++j) sniff.text[j] = 2 * words[j] > filled[j];
+  return sniff;
 }
 
 // ---------------------------------------------------------------------------
@@ -361,7 +446,10 @@ class ColumnResolver {
   }
 
   // A header name first, then a 0-based index.
-  std::size_t resolve(const std::string& wanted) const {
+  // Blanks around a wanted name are forgiven ("a, b" on the command line).
+  std::size_t resolve(const std::string& wanted_text) const {
+    if (const auto it = fields_of_name_.find(wanted_text); it != fields_of_name_.end()) return usable(it->second.first);
+    const std::string wanted(trim_blanks(wanted_text));
     if (const auto it = fields_of_name_.find(wanted); it != fields_of_name_.end()) return usable(it->second.first);
     if (const auto index = parse_index(wanted); index && *index < header_.size()) return usable(*index);
     const std::string from = origin_.empty() ? "" : " (" + origin_ + ")";
@@ -406,18 +494,43 @@ class ColumnResolver {
 
 struct Selection {
   std::optional<std::size_t> id_column;
+  bool id_inferred = false;           ///< a distinct text column taken as the id
   std::vector<std::size_t> features;  ///< header positions, in output order
+  std::vector<std::size_t> skipped;   ///< text columns left out (no --columns)
 };
 
-Selection select_columns(const std::vector<std::string>& header, const CsvOptions& options,
-                         const std::string& source) {
+/// Without --columns: every numeric column but the id (as pandas'
+/// select_dtypes); without an id column named or found by its name, the
+/// first text column whose values are all distinct is the id.
+Selection select_columns(const std::vector<std::string>& header, const CsvOptions& options, const std::string& source,
+                         const ColumnSniff& sniff) {
   const ColumnResolver resolver(header, source, options.columns_origin);
   Selection selection;
   selection.id_column = options.id_column.empty() ? resolver.auto_detect_id()
                                                   : std::optional(resolver.resolve(options.id_column));
   if (options.columns.empty()) {
+    // Text everywhere is no table of text columns but bad numbers: read
+    // every column as numeric, so the first bad cell is named with its line.
+    bool any_number = false, any_text = false;
     for (std::size_t i = 0; i < header.size(); ++i) {
-      if (i != selection.id_column) selection.features.push_back(resolver.usable(i));
+      any_number |= !sniff.text[i] && i != selection.id_column;
+      any_text |= sniff.text[i];
+    }
+    if (any_text && !any_number) return select_columns(header, options, source, ColumnSniff::none(header.size()));
+    if (!selection.id_column && options.id_column.empty()) {
+      for (std::size_t i = 0; i < header.size() && !selection.id_column; ++i)
+        if (sniff.text[i] && sniff.distinct[i] && !trim_blanks(header[i]).empty()) {
+          selection.id_column = resolver.usable(i);
+          selection.id_inferred = true;
+        }
+    }
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (i == selection.id_column) continue;
+      if (sniff.text[i]) {
+        selection.skipped.push_back(i);
+        continue;
+      }
+      selection.features.push_back(resolver.usable(i));
     }
     if (selection.features.empty()) {
       resolver.fail(1, "expected at least one feature column besides the id column " +
@@ -479,6 +592,7 @@ struct RowLayout {
   std::size_t id_column = kNone;
   std::vector<std::size_t> slot_of_column;  ///< header position -> feature slot or kNone
   std::size_t features = 0;                 ///< selected feature columns
+  char delimiter = ',';
 };
 
 /// A run of whole data rows and where its output goes.
@@ -522,7 +636,7 @@ class RowReader {
         layout_(layout),
         options_(options),
         source_(source),
-        tokens_(chunk.text, source, chunk.first_line),
+        tokens_(chunk.text, source, chunk.first_line, layout.delimiter),
         values_(sink.values + chunk.out_row * layout.features),
         ids_(sink.ids + chunk.out_row) {}
 
@@ -694,10 +808,15 @@ class CsvParser {
 
   Table parse() {
     reject_binary_prefix(text_, source_);
-    Tokenizer tokens(text_, source_, 1);
+    layout_.delimiter = options_.delimiter ? options_.delimiter : detect_delimiter(text_);
+    table_.delimiter = layout_.delimiter;
+    Tokenizer tokens(text_, source_, 1, layout_.delimiter);
     Header header = read_header(tokens);
     const std::size_t first_data_line = header.first_data_line;
-    configure(std::move(header.names));
+    ColumnSniff sniff = ColumnSniff::none(header.names.size());
+    if (options_.columns.empty())
+      sniff = sniff_columns(tokens.rest(), header.names.size(), source_, first_data_line, layout_.delimiter);
+    configure(std::move(header.names), sniff);
     const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, layout_.header.size(), chunking_);
     size_output(chunks);
     std::vector<ChunkResult> results = read_chunks(chunks);
@@ -705,8 +824,10 @@ class CsvParser {
   }
 
  private:
-  void configure(std::vector<std::string> header) {
-    const Selection selection = select_columns(header, options_, source_);
+  void configure(std::vector<std::string> header, const ColumnSniff& sniff) {
+    const Selection selection = select_columns(header, options_, source_, sniff);
+    table_.id_inferred = selection.id_inferred;
+    for (std::size_t index : selection.skipped) table_.skipped_columns.push_back(header[index]);
     layout_.id_column = selection.id_column.value_or(kNone);
     layout_.slot_of_column.assign(header.size(), kNone);
     for (std::size_t slot = 0; slot < selection.features.size(); ++slot) {

@@ -101,6 +101,16 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
     data.names.push_back(!o.feature_names.empty() ? o.feature_names[j]
                          : is_npy ? "Feature " + data.table.column_names[j]  // .npy columns are bare indices
                                   : default_display_name(data.table.column_names[j]));
+  const Table& t = data.table;
+  if (!t.skipped_columns.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < t.skipped_columns.size() && i < 10; ++i) names += (i ? ", '" : "'") + t.skipped_columns[i] + "'";
+    if (t.skipped_columns.size() > 10) names += " and " + std::to_string(t.skipped_columns.size() - 10) + " more";
+    notice("skipped " + std::to_string(t.skipped_columns.size()) + " text column(s): " + names +
+           " (--columns chooses the features)");
+  }
+  if (t.id_inferred) notice("using text column '" + t.id_name + "' as the id (its values are distinct)");
+  if (t.delimiter != ',') notice(std::string("read as ") + (t.delimiter == ';' ? "semicolon" : "tab") + "-separated values");
   if (data.table.dropped_rows > 0) {
     notice("dropped " + std::to_string(data.table.dropped_rows) + " invalid row(s) (--drop-invalid); first: " +
            data.table.drop_reasons.front());
