@@ -3,6 +3,7 @@
 // file cut short while it is read is an input error (not SIGBUS, not "a NUL
 // byte"), and an absurd --threads is refused or cleaned up after.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -287,10 +288,9 @@ std::string long_csv(int rows) {
 std::size_t g_cut_to = 0;
 void cut(const std::string& path) { ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(g_cut_to)), 0); }
 
-/// read_csv on a file cut to `to` bytes between the map and the parse.
-std::string read_cut(const fs::path& p, std::size_t to) {
-  g_cut_to = to;
-  archetype::MappedFile::after_map_for_testing = cut;
+/// read_csv with `hook` run between the map and the parse: its error.
+std::string read_changed(const fs::path& p, void (*hook)(const std::string&)) {
+  archetype::MappedFile::after_map_for_testing = hook;
   std::string message = "no error";
   try {
     archetype::read_csv(p.string(), {});
@@ -299,6 +299,12 @@ std::string read_cut(const fs::path& p, std::size_t to) {
   }
   archetype::MappedFile::after_map_for_testing = nullptr;
   return message;
+}
+
+/// read_csv on a file cut to `to` bytes between the map and the parse.
+std::string read_cut(const fs::path& p, std::size_t to) {
+  g_cut_to = to;
+  return read_changed(p, cut);
 }
 
 // Whole pages gone: SIGBUS used to kill the process (exit 135).
@@ -320,6 +326,22 @@ TEST_F(Hostile, AFileCutInsideItsLastPageIsNotCalledBinary) {
   const std::string message = read_cut(p, 1000);
   EXPECT_NE(message.find(": the file changed while it was read"), std::string::npos) << message;
   EXPECT_EQ(message.find("NUL"), std::string::npos) << message;
+}
+
+// Rewritten in place, same size: the rows read may mix two versions.
+TEST_F(Hostile, AFileWrittenToWhileMappedIsAnInputError) {
+  const fs::path p = dir() / "in.csv";
+  write(p, long_csv(200));
+  const std::string message = read_changed(p, [](const std::string& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(::pwrite(fd, "9", 1, 10), 1);
+    const timespec times[2] = {{12345, 0}, {12345, 0}};  // surely not the time it had
+    EXPECT_EQ(::futimens(fd, times), 0);
+    ::close(fd);
+  });
+  EXPECT_EQ(message, p.string() + ": the file changed while it was read (written to as it was read); read it again once "
+                                  "nothing is writing to it");
 }
 
 TEST_F(Hostile, MappedPagesOfACutFileReadAsZeros) {

@@ -138,6 +138,7 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   // files, which report size 0 but have content.
   if (size > 0 && try_map(file.get(), size)) {
     fd_ = file.release();
+    modified_ = info.st_mtim;
     if (after_map_for_testing != nullptr) after_map_for_testing(path);
     return;
   }
@@ -176,10 +177,13 @@ void MappedFile::check_unchanged() const {
   const bool faulted = g_live[slot_].faulted.load(std::memory_order_acquire);
   const bool stat_ok = ::fstat(fd_, &info) == 0;
   const auto now = stat_ok ? static_cast<std::size_t>(info.st_size) : map_size_;
-  if (!faulted && now == map_size_) return;
-  throw InputError(path_ + ": the file changed while it was read (" + std::to_string(map_size_) +
-                   " bytes when opened, " + std::to_string(now) +
-                   " now); read it again once nothing is writing to it");
+  const bool written = stat_ok && (info.st_mtim.tv_sec != modified_.tv_sec || info.st_mtim.tv_nsec != modified_.tv_nsec);
+  if (!faulted && now == map_size_ && !written) return;
+  const std::string how = now != map_size_ || faulted ? std::to_string(map_size_) + " bytes when opened, " +
+                                                            std::to_string(now) + " now"
+                                                      : "written to as it was read";
+  throw InputError(path_ + ": the file changed while it was read (" + how +
+                   "); read it again once nothing is writing to it");
 }
 
 // Reads until end of file: the size, when known, is only a hint, since a

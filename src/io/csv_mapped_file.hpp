@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <cstddef>
 #include <string>
@@ -37,8 +38,9 @@ class MappedFile {
   std::string_view text() const { return text_; }
 
   /// Throws InputError "PATH: the file changed while it was read ..." when
-  /// the mapped file was truncated (a page went missing) or its size is no
-  /// longer the one mapped.  Nothing to check for a file read into memory.
+  /// the mapped file was truncated (a page went missing), or its size or
+  /// modification time is no longer the one it had when it was opened.
+  /// Nothing to check for a file read into memory.
   void check_unchanged() const;
 
   /// Tests only: called with the path right after a file is mapped (to
@@ -54,6 +56,7 @@ class MappedFile {
   int slot_ = -1;   ///< this mapping's entry in the SIGBUS handler's table
   void* map_ = nullptr;
   std::size_t map_size_ = 0;
+  timespec modified_{};  ///< st_mtim when opened
   std::vector<char> buffer_;  ///< the fallback copy
   std::string_view text_;
 };
