@@ -127,12 +127,11 @@ void OutputFiles::lock_dir() {
         if (fd < 0) fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
           throw InputError(dir_ + ": cannot write in the output directory (" + std::strerror(errno) + ")");
-        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-          if (errno == EWOULDBLOCK || errno == EINTR) return false;
-          throw InputError(lock_path_ + ": cannot lock (" + std::strerror(errno) +
-                           "); Archetype locks --out so that two runs never mix their files");
-        }
-        if (!still_named(fd, lock_path_)) {
+        const bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (!locked && (errno == EWOULDBLOCK || errno == EINTR)) return false;
+        // A filesystem without locks (ENOLCK, EOPNOTSUPP): go on unlocked,
+        // as before there were locks, rather than refuse every run there.
+        if (locked && !still_named(fd, lock_path_)) {
           stale = true;  // its holder removed it as it let go: take the new one
           return false;
         }

@@ -10,7 +10,8 @@
 //   flock() on OUT/.archetype.lock (its pid inside; never an output, removed
 //   when the run ends) from before the first check to after the commit; a
 //   second run waits up to kLockWaitSeconds, then is refused (InputError
-//   naming the holder's pid);
+//   naming the holder's pid); on a filesystem without flock() runs go on
+//   unlocked;
 // - every file is written into a private staging folder inside the output
 //   directory (same filesystem, so a rename moves it) and renamed into
 //   place only by commit(), after all of them, figures included, are
