@@ -30,6 +30,7 @@ struct ChildSpec {
   std::vector<std::string> env;   ///< NAME=value added to this process's environment
   fs::path out, err;              ///< where its stdout and stderr go
   long long max_file_bytes = -1;  ///< RLIMIT_FSIZE (SIGXFSZ ignored, so writes fail with EFBIG); -1: none
+  long long max_memory_bytes = -1;  ///< RLIMIT_AS (thread stacks then fail to map); -1: none
 };
 
 /// Starts the CLI; returns its pid.
@@ -53,6 +54,10 @@ inline pid_t spawn_cli(const ChildSpec& spec) {
       const rlimit lim{static_cast<rlim_t>(spec.max_file_bytes), static_cast<rlim_t>(spec.max_file_bytes)};
       ::signal(SIGXFSZ, SIG_IGN);
       if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(126);
+    }
+    if (spec.max_memory_bytes >= 0) {
+      const rlimit lim{static_cast<rlim_t>(spec.max_memory_bytes), static_cast<rlim_t>(spec.max_memory_bytes)};
+      if (::setrlimit(RLIMIT_AS, &lim) != 0) ::_exit(126);
     }
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);

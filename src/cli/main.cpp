@@ -25,6 +25,19 @@ namespace {
 using archetype::Command;
 using archetype::PipelineOptions;
 
+/// The most --threads a run may ask for: far above any useful count, far
+/// below what makes thread creation fail or crash (each thread has a stack).
+constexpr int kMaxThreads = 1024;
+
+/// --threads N above kMaxThreads is bad usage (exit 2), refused before any
+/// output folder is touched.
+void check_threads(int threads) {
+  if (threads > kMaxThreads)
+    throw archetype::InputError("--threads " + std::to_string(threads) + ": at most " + std::to_string(kMaxThreads) +
+                                " (this machine has " + std::to_string(omp_get_num_procs()) +
+                                " hardware threads; 0 uses them all)");
+}
+
 struct CliState {
   PipelineOptions opts;
   std::string k_text = "5";
@@ -43,7 +56,7 @@ void add_shared_options(CLI::App* app, CliState& st) {
   app->add_option("--feature-names", o.feature_names, "Display names of the features, comma-separated")->delimiter(',');
   app->add_flag("--drop-invalid", o.csv_options.drop_invalid, "Skip invalid rows instead of failing (reports how many)");
   app->add_option("--backend", o.backend, "Compute backend")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  app->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app->add_option("--threads", o.threads, "CPU threads (0 = all cores, at most 1024)")->check(CLI::NonNegativeNumber);
   app->add_option("--device", o.device, "CUDA device index")->check(CLI::NonNegativeNumber)->capture_default_str();
   app->add_option("--seed", o.kmeans.seed, "Base random seed of the restarts")->capture_default_str();
   app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
@@ -91,7 +104,7 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
       ->check(CLI::Range(std::size_t{2}, archetype::kGeneratorMaxFeatures))
       ->capture_default_str();
   cmd->add_option("--params", g.params, "Mixture parameters (default: data/generator.json)");
-  cmd->add_option("--threads", g.opts.threads, "CPU threads (0 = all cores); the output does not depend on it")
+  cmd->add_option("--threads", g.opts.threads, "CPU threads (0 = all cores, at most 1024); the output does not depend on it")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", g.quiet, "No summary line");
   cmd->add_flag("--force", g.force, "Replace FILE if it exists (without it an existing FILE is refused)");
@@ -120,6 +133,7 @@ int guarded(const std::function<int()>& body) {
 
 int run_generate_command(GenerateCli& g) {
   return guarded([&] {
+    check_threads(g.opts.threads);
     const std::string params = g.params.empty() ? archetype::data_dir() + "/generator.json" : g.params;
     // The same rule as --out of the other commands: a file that is there
     // already (perhaps hours of someone's data) is replaced only on request.
@@ -196,6 +210,7 @@ int main(int argc, char** argv) {
       if (used != st.k_text.size() || k < 1) throw archetype::InputError("--k must be a positive integer or 'auto', not '" + st.k_text + "'");
       st.opts.k = k;
     }
+    check_threads(st.opts.threads);
     if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
     st.opts.progress = !st.quiet && !st.json && ::isatty(2);
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);

@@ -2,19 +2,26 @@
 #include "io/csv_mapped_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 
 #include "archetype/error.hpp"
 
 namespace archetype {
+
+void (*MappedFile::after_map_for_testing)(const std::string& path) = nullptr;
+
 namespace {
 
-// Closes the descriptor on every exit path; a mapping outlives it.
+// Closes the descriptor on every exit path unless released.
 class FileDescriptor {
  public:
   explicit FileDescriptor(int fd) : fd_(fd) {}
@@ -24,6 +31,11 @@ class FileDescriptor {
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
   int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;
@@ -33,10 +45,88 @@ std::string system_error(const std::string& path, const char* what) {
   return path + ": " + what + " (" + std::strerror(errno) + ")";
 }
 
+// ---- SIGBUS on a mapping whose file shrank ----------------------------------
+//
+// The handler may only touch lock-free state: a fixed table of the live
+// mappings (begin, size, faulted), claimed and released with atomics.
+
+struct LiveMapping {
+  std::atomic<char*> begin{nullptr};
+  std::atomic<std::size_t> size{0};
+  std::atomic<bool> faulted{false};
+  std::atomic<bool> claimed{false};
+};
+
+constexpr int kSlots = 64;
+LiveMapping g_live[kSlots];
+std::uintptr_t g_page = 4096;
+struct sigaction g_previous {};
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
+  char* const addr = static_cast<char*>(info->si_addr);
+  for (LiveMapping& m : g_live) {
+    char* const begin = m.begin.load(std::memory_order_acquire);
+    const std::size_t size = m.size.load(std::memory_order_acquire);
+    if (begin == nullptr || addr < begin || addr >= begin + size) continue;
+    // Zero pages from the missing one to the end: the access is retried and
+    // reads zeros; the reader then reports the change.
+    char* const from = begin + (static_cast<std::uintptr_t>(addr - begin) & ~(g_page - 1));
+    if (::mmap(from, static_cast<std::size_t>(begin + size - from), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+               -1, 0) != MAP_FAILED) {
+      m.faulted.store(true, std::memory_order_release);
+      return;
+    }
+    break;
+  }
+  // Not one of ours: what SIGBUS did before.
+  if ((g_previous.sa_flags & SA_SIGINFO) != 0 && g_previous.sa_sigaction != nullptr) {
+    g_previous.sa_sigaction(sig, info, context);
+    return;
+  }
+  if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN && g_previous.sa_handler != nullptr) {
+    g_previous.sa_handler(sig);
+    return;
+  }
+  ::signal(SIGBUS, SIG_DFL);  // a real fault repeats and now kills, as it would have
+  if (info->si_code <= 0) ::raise(SIGBUS);
+}
+
+void install_sigbus_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const long page = ::sysconf(_SC_PAGESIZE);
+    if (page > 0) g_page = static_cast<std::uintptr_t>(page);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, &g_previous);
+  });
+}
+
+int claim_slot(char* begin, std::size_t size) {
+  install_sigbus_handler();
+  for (int i = 0; i < kSlots; ++i) {
+    bool expected = false;
+    if (!g_live[i].claimed.compare_exchange_strong(expected, true)) continue;
+    g_live[i].faulted.store(false);
+    g_live[i].size.store(size, std::memory_order_release);
+    g_live[i].begin.store(begin, std::memory_order_release);
+    return i;
+  }
+  return -1;
+}
+
+void release_slot(int i) {
+  g_live[i].begin.store(nullptr, std::memory_order_release);
+  g_live[i].size.store(0, std::memory_order_release);
+  g_live[i].claimed.store(false);
+}
+
 }  // namespace
 
-MappedFile::MappedFile(const std::string& path) {
-  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) throw InputError(system_error(path, "cannot open file"));
   struct stat info {};
   const bool known = ::fstat(file.get(), &info) == 0;
@@ -46,24 +136,54 @@ MappedFile::MappedFile(const std::string& path) {
   const auto size = regular ? static_cast<std::size_t>(info.st_size) : 0;
   // A 0-byte regular file cannot be mapped; reading it also covers /proc
   // files, which report size 0 but have content.
-  if (size > 0 && try_map(file.get(), size)) return;
+  if (size > 0 && try_map(file.get(), size)) {
+    fd_ = file.release();
+    modified_ = info.st_mtim;
+    if (after_map_for_testing != nullptr) after_map_for_testing(path);
+    return;
+  }
   read_all(file.get(), path, size);
 }
 
 MappedFile::~MappedFile() {
-  if (map_ != nullptr) ::munmap(map_, map_size_);
+  if (map_ != nullptr) {
+    if (slot_ >= 0) release_slot(slot_);
+    ::munmap(map_, map_size_);
+  }
+  if (fd_ >= 0) ::close(fd_);
 }
 
 bool MappedFile::try_map(int fd, std::size_t size) {
   void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (map == MAP_FAILED) return false;
+  const int slot = claim_slot(static_cast<char*>(map), size);
+  if (slot < 0) {  // no room to watch it: read it instead
+    ::munmap(map, size);
+    return false;
+  }
   // One forward pass (per parsing thread): ask for aggressive read-ahead and
   // early reuse of the pages already read.  Only advice, so failure is fine.
   ::madvise(map, size, MADV_SEQUENTIAL);
   map_ = map;
   map_size_ = size;
+  slot_ = slot;
   text_ = std::string_view(static_cast<const char*>(map), size);
   return true;
+}
+
+void MappedFile::check_unchanged() const {
+  if (map_ == nullptr) return;
+  struct stat info {};
+  const bool faulted = g_live[slot_].faulted.load(std::memory_order_acquire);
+  const bool stat_ok = ::fstat(fd_, &info) == 0;
+  const auto now = stat_ok ? static_cast<std::size_t>(info.st_size) : map_size_;
+  const bool written = stat_ok && (info.st_mtim.tv_sec != modified_.tv_sec || info.st_mtim.tv_nsec != modified_.tv_nsec);
+  if (!faulted && now == map_size_ && !written) return;
+  const std::string how = now != map_size_ || faulted ? std::to_string(map_size_) + " bytes when opened, " +
+                                                            std::to_string(now) + " now"
+                                                      : "written to as it was read";
+  throw InputError(path_ + ": the file changed while it was read (" + how +
+                   "); read it again once nothing is writing to it");
 }
 
 // Reads until end of file: the size, when known, is only a hint, since a

@@ -949,7 +949,16 @@ Table parse_csv(std::string_view text, const std::string& source_name, const Csv
 
 Table read_csv(const std::string& path, const CsvOptions& options) {
   const MappedFile file(path);
-  return parse_csv(file.text(), path, options);
+  try {
+    Table table = parse_csv(file.text(), path, options);
+    file.check_unchanged();
+    return table;
+  } catch (const InputError&) {
+    // A file cut short while it was read parses as NUL bytes or a cut row:
+    // say what really happened.
+    file.check_unchanged();
+    throw;
+  }
 }
 
 }  // namespace archetype

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -59,17 +60,43 @@ void remove_path(const std::string& path, Removal how) {
     fs::remove_all(path, ec);
 }
 
-[[noreturn]] void clean_up_and_exit(int sig) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> commit(r.commit_mutex);  // let a commit in progress finish
-  std::lock_guard<std::mutex> lock(r.mutex);
+/// Kills the registered children and removes the registered paths; the
+/// caller holds the registry's lock.  Returns whether there was anything.
+bool clean_up(Registry& r) {
+  const bool any = !r.children.empty() || !r.paths.empty();
   for (pid_t pid : r.children) {
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
+  r.children.clear();
   // Newest first: a staging folder before the output folder it lives in.
   for (auto it = r.paths.rbegin(); it != r.paths.rend(); ++it) remove_path(it->first, it->second);
+  r.paths.clear();
+  return any;
+}
+
+/// exit() while a run still has temporaries: not main() returning (every
+/// OutputFiles is gone by then, committed or discarded) but a library
+/// giving up mid-run, e.g. libgomp's "Thread creation failed".  A commit in
+/// progress on another thread is not waited for (it may be the thread that
+/// called exit()); the exit status stays the caller's.
+pid_t g_installed_by = 0;  // a forked child that calls exit() must not clean up its parent's run
+
+void clean_up_at_exit() {
+  if (::getpid() != g_installed_by) return;
+  Registry& r = registry();
+  std::unique_lock<std::mutex> lock(r.mutex, std::try_to_lock);  // never deadlock in exit()
+  if (!lock.owns_lock() || !clean_up(r)) return;
+  static const char line[] = "archetype: error: the run stopped before its end (see above); unfinished outputs removed\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line, sizeof line - 1);
+}
+
+[[noreturn]] void clean_up_and_exit(int sig) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> commit(r.commit_mutex);  // let a commit in progress finish
+  std::lock_guard<std::mutex> lock(r.mutex);
+  clean_up(r);
   const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
   const std::string line = std::string("archetype: interrupted by ") + name + "; unfinished outputs removed\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
@@ -89,6 +116,8 @@ void watch() {
 void install() {
   const sigset_t& set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  g_installed_by = ::getpid();
+  std::atexit(clean_up_at_exit);
   try {
     std::thread(watch).detach();
   } catch (const std::system_error&) {
@@ -103,11 +132,22 @@ void track(const std::string& path, Removal how, const std::function<void()>& cr
   r.paths.emplace_back(path, how);
 }
 
-void untrack(const std::string& path) {
+bool track_if(const std::string& path, Removal how, const std::function<bool()>& create) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (!create()) return false;
+  r.paths.emplace_back(path, how);
+  return true;
+}
+
+void untrack(const std::string& path) { forget(path, [] {}); }
+
+void forget(const std::string& path, const std::function<void()>& remove) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.paths.erase(std::remove_if(r.paths.begin(), r.paths.end(), [&](const auto& p) { return p.first == path; }),
                 r.paths.end());
+  remove();
 }
 
 pid_t track_child(const std::function<pid_t()>& spawn) {

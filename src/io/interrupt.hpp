@@ -28,7 +28,10 @@ namespace archetype::interrupt {
 /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (so in every
 /// thread created afterwards) and starts the watcher.  Call first in main().
 /// A signal the process was started with ignored (nohup, a background job
-/// of a script) stays ignored.
+/// of a script) stays ignored.  Also registers an exit handler: a library
+/// that calls exit() in the middle of a run (libgomp when it cannot create
+/// a thread) gets the same cleanup as an interrupt, with one line saying
+/// so, and keeps its exit status.
 void install();
 
 enum class Removal {
@@ -39,8 +42,15 @@ enum class Removal {
 /// Runs `create` (which makes `path`) and registers `path` for removal on
 /// an interrupt, as one step.  If `create` throws, nothing is registered.
 void track(const std::string& path, Removal how, const std::function<void()>& create);
+/// Like track(), but `create` says whether it made `path`: registered only
+/// when it returns true (a lock taken, not one that someone else holds).
+bool track_if(const std::string& path, Removal how, const std::function<bool()>& create);
 /// Forgets `path` (committed, or already removed).
 void untrack(const std::string& path);
+/// Forgets `path` and runs `remove` (which removes it) as one step, so an
+/// interrupt can never remove a path of the same name made after `remove`
+/// (a lock file that another run creates as soon as this one lets go).
+void forget(const std::string& path, const std::function<void()>& remove);
 
 /// Starts a child with `spawn` (returns its pid, or -1) and registers it
 /// to be killed and reaped on an interrupt, as one step.

@@ -1,15 +1,19 @@
 #include "io/output_files.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "archetype/error.hpp"
 #include "io/interrupt.hpp"
@@ -29,6 +33,24 @@ struct FileCloser {
 bool exists_no_follow(const fs::path& p) {
   std::error_code ec;
   return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
+}
+
+/// Whether the open descriptor `fd` is still the file at `path` (its last
+/// holder may have removed it, or replaced it, while this run waited).
+bool still_named(int fd, const std::string& path) {
+  struct stat a {}, b {};
+  return ::fstat(fd, &a) == 0 && ::lstat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/// The pid a lock file's holder wrote into it; 0 when unknown.
+long read_holder(int fd) {
+  char buf[32] = {};
+  const ::ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  return n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+}
+
+std::string no_commit(const std::string& dir) {
+  return "; no output was committed (" + dir + " is as it was)";
 }
 
 }  // namespace
@@ -70,6 +92,10 @@ OutputFiles::OutputFiles(std::string dir, std::vector<std::string> ours, bool fo
       });
       created_dirs_.push_back(d);
     }
+    lock_dir();
+    // Again, now that no other run can write here until this one is done.
+    if (fs::is_directory(st))
+      for (const std::string& name : ours_) check_not_ours(name);
     std::string templ = (fs::path(dir_) / ".archetype-staging-XXXXXX").string();
     interrupt::track(templ, interrupt::Removal::Everything, [&] {
       // track() registers the name it was given: mkdtemp fills it in place.
@@ -87,12 +113,73 @@ OutputFiles::~OutputFiles() {
   if (!committed_) discard();
 }
 
+void OutputFiles::lock_dir() {
+  lock_path_ = (fs::path(dir_) / kLockFileName).string();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kLockWaitSeconds);
+  int fd = -1;  // kept open while waiting
+  for (;;) {
+    bool stale = false;
+    bool held = false;
+    try {
+      // Made (perhaps), locked and registered as one step: an interrupt
+      // removes the lock file only when this run holds it.
+      held = interrupt::track_if(lock_path_, interrupt::Removal::Everything, [&] {
+        if (fd < 0) fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+          throw InputError(dir_ + ": cannot write in the output directory (" + std::strerror(errno) + ")");
+        const bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (!locked && (errno == EWOULDBLOCK || errno == EINTR)) return false;
+        // A filesystem without locks (ENOLCK, EOPNOTSUPP): go on unlocked,
+        // as before there were locks, rather than refuse every run there.
+        if (locked && !still_named(fd, lock_path_)) {
+          stale = true;  // its holder removed it as it let go: take the new one
+          return false;
+        }
+        const std::string pid = std::to_string(::getpid()) + "\n";
+        if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<::ssize_t>(pid.size()))
+          throw InputError(lock_path_ + ": write failed (" + std::strerror(errno) + ")");
+        return true;
+      });
+    } catch (...) {
+      if (fd >= 0) ::close(fd);
+      throw;
+    }
+    if (held) {
+      lock_fd_ = fd;
+      return;
+    }
+    if (stale) {
+      ::close(fd);
+      fd = -1;
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      const long holder = read_holder(fd);
+      ::close(fd);
+      throw InputError(dir_ + ": another Archetype run" + (holder > 0 ? " (pid " + std::to_string(holder) + ")" : "") +
+                       " is writing its outputs there (" + lock_path_ + "); waited " +
+                       std::to_string(kLockWaitSeconds) + " s: let it finish, or choose another --out");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void OutputFiles::unlock_dir() noexcept {
+  if (lock_fd_ < 0) return;
+  // Removed while still held (a run waiting on it then sees that it is
+  // stale and makes a new one), forgotten in the same step.
+  interrupt::forget(lock_path_, [&] { ::unlink(lock_path_.c_str()); });
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
 void OutputFiles::discard() noexcept {
   std::error_code ec;
   if (!staging_.empty()) {
     fs::remove_all(staging_, ec);
     interrupt::untrack(staging_);
   }
+  unlock_dir();
   for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) {
     fs::remove(*it, ec);  // only when empty: never anything else's
     interrupt::untrack(*it);
@@ -115,6 +202,28 @@ void OutputFiles::stage_stream(const std::string& name, const ProduceFn& produce
   write_file((fs::path(staging_) / name).string(), (fs::path(dir_) / name).string(), produce);
 }
 
+void OutputFiles::check_targets(const std::vector<std::string>& names) const {
+  std::error_code ec;
+  for (const std::string& name : names) {
+    const fs::path to = fs::path(dir_) / name;
+    check_not_ours(name);  // again: something may have appeared since
+    if (fs::symlink_status(to, ec).type() == fs::file_type::directory)
+      throw InputError(to.string() + ": is a folder, not a file Archetype wrote (--force replaces only files); move it away" +
+                       no_commit(dir_));
+  }
+  if (names.size() == staged_.size()) return;
+  const fs::path figures = fs::path(dir_) / "figures";
+  struct stat here {}, there {};
+  if (::stat(figures.c_str(), &there) != 0) return;  // made by the commit
+  if (!S_ISDIR(there.st_mode))
+    throw InputError(figures.string() + ": exists and is not a folder, so the figures cannot go there" + no_commit(dir_));
+  if (::stat(staging_.c_str(), &here) == 0 && here.st_dev != there.st_dev)
+    throw InputError(figures.string() + ": is on another filesystem than " + dir_ +
+                     " (a link?), so the figures cannot be moved into it in one step" + no_commit(dir_));
+  if (::access(figures.c_str(), W_OK | X_OK) != 0)
+    throw InputError(figures.string() + ": cannot write there (" + std::strerror(errno) + ")" + no_commit(dir_));
+}
+
 std::vector<std::string> OutputFiles::commit() {
   std::vector<std::string> names = staged_;
   const fs::path figures = fs::path(staging_) / "figures";
@@ -129,24 +238,65 @@ std::vector<std::string> OutputFiles::commit() {
     std::sort(drawn.begin(), drawn.end());
     names.insert(names.end(), drawn.begin(), drawn.end());
   }
-  // An interrupt now waits until every file is in place.
+  // An interrupt now waits until every file is in place (or every file is
+  // back where it was).
   const std::unique_lock<std::mutex> lock = interrupt::commit_lock();
-  for (const std::string& name : names) check_not_ours(name);  // again: something may have appeared since
-  if (names.size() > staged_.size()) {
-    const fs::path target = fs::path(dir_) / "figures";
-    if (!fs::is_directory(target, ec) && !fs::create_directory(target, ec))
-      throw InputError(target.string() + ": cannot create (" + (ec ? ec.message() : "not a directory") + ")");
+  check_targets(names);
+
+  // The files this commit replaces wait in the staging folder until the
+  // last rename has succeeded; on any failure each step is undone, newest
+  // first.
+  const fs::path aside_root = fs::path(staging_) / ".replaced";
+  struct Step {
+    std::string from, to, aside;  // aside empty: nothing was there
+    bool placed = false;
+  };
+  std::vector<Step> steps;
+  bool made_figures = false;
+  const fs::path figures_target = fs::path(dir_) / "figures";
+  try {
+    if (names.size() > staged_.size() && !fs::is_directory(figures_target, ec)) {
+      if (!fs::create_directory(figures_target, ec))
+        throw InputError(figures_target.string() + ": cannot create (" + (ec ? ec.message() : "not a directory") + ")" +
+                         no_commit(dir_));
+      made_figures = true;
+    }
+    if (!fs::create_directories(aside_root / "figures", ec) && ec)
+      throw InputError(staging_ + ": cannot write (" + ec.message() + ")" + no_commit(dir_));
+    for (const std::string& name : names) {
+      Step step{(fs::path(staging_) / name).string(), (fs::path(dir_) / name).string(), {}, false};
+      if (exists_no_follow(step.to)) {
+        const std::string aside = (aside_root / name).string();
+        if (std::rename(step.to.c_str(), aside.c_str()) != 0)
+          throw InputError(step.to + ": cannot move the earlier file aside (" + std::strerror(errno) + ")" + no_commit(dir_));
+        step.aside = aside;
+      }
+      steps.push_back(step);
+      if (std::rename(step.from.c_str(), step.to.c_str()) != 0)
+        throw InputError(step.to + ": cannot rename into place (" + std::strerror(errno) + ")" + no_commit(dir_));
+      steps.back().placed = true;
+    }
+  } catch (const InputError& e) {
+    bool restored = true;
+    for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+      if (it->placed && std::rename(it->to.c_str(), it->from.c_str()) != 0) restored = false;
+      if (!it->aside.empty() && std::rename(it->aside.c_str(), it->to.c_str()) != 0) restored = false;
+    }
+    if (made_figures) fs::remove(figures_target, ec);  // only when empty
+    if (restored) throw;
+    // Keep the earlier files where they are rather than delete them.
+    committed_ = true;
+    interrupt::untrack(staging_);
+    unlock_dir();
+    throw InputError(std::string(e.what()) + "; and not every earlier file could be put back: they are in " +
+                     aside_root.string());
   }
   std::vector<std::string> paths;
-  for (const std::string& name : names) {
-    const std::string from = (fs::path(staging_) / name).string(), to = (fs::path(dir_) / name).string();
-    if (std::rename(from.c_str(), to.c_str()) != 0)
-      throw InputError(to + ": cannot rename into place (" + std::strerror(errno) + ")");
-    paths.push_back(to);
-  }
+  for (const Step& step : steps) paths.push_back(step.to);
   committed_ = true;
   fs::remove_all(staging_, ec);
   interrupt::untrack(staging_);
+  unlock_dir();
   for (const std::string& d : created_dirs_) interrupt::untrack(d);
   return paths;
 }

@@ -6,12 +6,22 @@
 //   is refused (InputError naming the file) unless `force`; with `force`
 //   the files this run writes replace theirs; every other file in the
 //   directory is never touched;
+// - one run at a time per output directory: the run holds an exclusive
+//   flock() on OUT/.archetype.lock (its pid inside; never an output, removed
+//   when the run ends) from before the first check to after the commit; a
+//   second run waits up to kLockWaitSeconds, then is refused (InputError
+//   naming the holder's pid); on a filesystem without flock() runs go on
+//   unlocked;
 // - every file is written into a private staging folder inside the output
 //   directory (same filesystem, so a rename moves it) and renamed into
 //   place only by commit(), after all of them, figures included, are
 //   complete; a failure, an exception or an interrupt (interrupt.hpp)
 //   before that removes the staging folder, so nothing half-written or
 //   partial is ever left;
+// - commit() is all or nothing too: it checks every target first (not a
+//   folder; figures/ a writable folder on the same filesystem), moves each
+//   file it replaces aside into the staging folder, and when any rename
+//   fails puts everything back as it was before throwing;
 // - any failed write, flush or close (a full disk, a file size limit) is an
 //   InputError naming the file.
 #pragma once
@@ -23,6 +33,11 @@
 namespace archetype {
 
 using ProduceFn = std::function<void(const std::function<void(const std::string&)>&)>;
+
+/// How long a run waits for another run's lock on the same --out.
+inline constexpr int kLockWaitSeconds = 3;
+/// The lock file in the output directory (not an output).
+inline constexpr const char* kLockFileName = ".archetype.lock";
 
 class OutputFiles {
  public:
@@ -44,11 +59,15 @@ class OutputFiles {
   /// order, so a large file never has to exist whole in memory.
   void stage_stream(const std::string& name, const ProduceFn& produce);
   /// Renames every staged file, then everything in the staging folder's
-  /// figures/, into place; returns their final paths.
+  /// figures/, into place; returns their final paths.  On failure nothing
+  /// in the output directory has changed (InputError naming the file).
   std::vector<std::string> commit();
 
  private:
   void check_not_ours(const std::string& name) const;
+  void check_targets(const std::vector<std::string>& names) const;
+  void lock_dir();
+  void unlock_dir() noexcept;
   void discard() noexcept;
 
   std::string dir_, staging_;
@@ -56,6 +75,8 @@ class OutputFiles {
   bool force_;
   std::vector<std::string> created_dirs_;  // made by this run, outermost first
   std::vector<std::string> staged_;        // names, in staging order
+  std::string lock_path_;
+  int lock_fd_ = -1;
   bool committed_ = false;
 };
 
