@@ -693,13 +693,10 @@ PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& 
     KMeansResult fit;
     if (sweep && sweep->kept && sweep->kept->k == k) {
       fit = std::move(*sweep->kept);
-      restore_labels(*backend, fit);
     } else {
       KMeansParams kp = o.kmeans;
       kp.n_clusters = k;
-      kp.return_labels = false;  // moved out of the backend below: never two host copies
       fit = fit_kmeans(*backend, z, fp, kp);
-      restore_labels(*backend, fit);
     }
     timer.stop("fit");
     if (const auto w = empty_clusters_warning(fit.counts)) warn(*w);

@@ -13,6 +13,7 @@
 #include "archetype/error.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/kmeans.hpp"
+#include "engine/fit_steps.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
@@ -66,8 +67,8 @@ TEST_P(CudaParity, EveryPassGivesTheSameBits) {
   EXPECT_EQ(la, lb);
 
   std::vector<std::int64_t> sqa(k), sqb(k), ra(k), rb(k);
-  p.cpu->dispersion(centers.data(), k, sqa.data(), ra.data());
-  p.gpu->dispersion(centers.data(), k, sqb.data(), rb.data());
+  p.cpu->dispersion(centers.data(), k, la.data(), sqa.data(), ra.data());
+  p.gpu->dispersion(centers.data(), k, la.data(), sqb.data(), rb.data());
   EXPECT_EQ(sqa, sqb);
   EXPECT_EQ(ra, rb);
 
@@ -161,9 +162,11 @@ TEST(CudaStreaming, WideRowsManyCentresEqualTheCpu) {
     p.gpu->lloyd_pass(centers.data(), 300, b);
     expect_same(a, b);
   }
+  std::vector<std::int32_t> labels(X.rows);
+  p.cpu->copy_labels(labels.data());
   std::vector<std::int64_t> sqa(300), sqb(300), ra(300), rb(300);
-  p.cpu->dispersion(centers.data(), 300, sqa.data(), ra.data());
-  p.gpu->dispersion(centers.data(), 300, sqb.data(), rb.data());
+  p.cpu->dispersion(centers.data(), 300, labels.data(), sqa.data(), ra.data());
+  p.gpu->dispersion(centers.data(), 300, labels.data(), sqb.data(), rb.data());
   EXPECT_EQ(sqa, sqb);
   EXPECT_EQ(ra, rb);
   const int ks[2] = {300, 17};
