@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <stdexcept>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 
 #include "archetype/error.hpp"
