@@ -38,7 +38,11 @@ Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : Impl(vi
   r.device = options.device;
   r.rows = data.view.rows;
   r.cols = data.view.cols;
-  backend = select_backend(r, [this](const std::string& line) { say(line); });
+  // Creating the CUDA backend can fail too (a stream, the device's
+  // properties): the same fallback as for a call.
+  with_fallback([&] {
+    if (!fell_back) backend = select_backend(r, [this](const std::string& line) { say(line); });
+  });
 }
 
 Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts, std::unique_ptr<Backend> b)
