@@ -17,10 +17,13 @@
 #include "engine/clusterer_access.hpp"
 #include "engine/fault_injection.hpp"
 #include "engine/faulty_backend.hpp"
+#include "fit_compare.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
 namespace {
+
+using test::expect_same_fit;
 
 EngineOptions cpu_options(int threads = 2) {
   EngineOptions o;
@@ -43,20 +46,6 @@ KMeansResult reference_fit(const Matrix& X, const KMeansParams& p) {
   const std::unique_ptr<Backend> b = make_cpu_backend(1);
   b->bind(X, fp, p.n_clusters);
   return fit_kmeans(*b, X, fp, p);
-}
-
-void expect_same_fit(const KMeansResult& a, const KMeansResult& b) {
-  EXPECT_EQ(a.k, b.k);
-  EXPECT_EQ(a.centers, b.centers);
-  EXPECT_EQ(a.means, b.means);
-  EXPECT_EQ(a.labels, b.labels);
-  EXPECT_EQ(a.counts, b.counts);
-  EXPECT_EQ(a.inertia, b.inertia);
-  EXPECT_EQ(a.n_iter, b.n_iter);
-  EXPECT_EQ(a.best_run, b.best_run);
-  ASSERT_EQ(a.runs.size(), b.runs.size());
-  for (std::size_t r = 0; r < a.runs.size(); ++r) EXPECT_EQ(a.runs[r].inertia, b.runs[r].inertia);
-  EXPECT_EQ(a.stability.mean_ari, b.stability.mean_ari);
 }
 
 void expect_same_scores(const DispersionScores& a, const DispersionScores& b) {
