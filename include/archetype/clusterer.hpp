@@ -58,10 +58,10 @@ struct EngineOptions {
 struct DataView {
   enum class DType { Float32, Float64 };
 
-  const void* data = nullptr;
-  DType dtype = DType::Float32;
-  std::size_t rows = 0;
-  std::size_t cols = 0;
+  const void* data = nullptr;     ///< element (0, 0); need not be aligned
+  DType dtype = DType::Float32;   ///< float32 or float64 elements
+  std::size_t rows = 0;           ///< samples (at least 1)
+  std::size_t cols = 0;           ///< features (at least 1)
   std::ptrdiff_t row_stride = 0;  ///< elements from row i to row i + 1
   std::ptrdiff_t col_stride = 1;  ///< elements from column j to column j + 1
 
