@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,43 @@ using cuda::DeviceBuffer;
 
 /// Tiles gathered per k-means++ sampling launch when streaming.
 constexpr std::size_t kGatherTiles = 64;
+
+/// The element counts of reserve_batch's device buffers for M models of
+/// up to K centres together: the one formula that reserve_batch allocates
+/// by and that cuda_bytes_needed counts, so the estimate cannot drift.
+struct BatchScratch {
+  std::size_t targets = 0;  // k-means++ candidates / sampling targets: M x kMaxTrials
+  std::size_t centers = 0;  // floats: K centres and the candidates, d each
+  std::size_t ks = 0;       // ints: ks, then trials
+  std::size_t acc = 0;      // u64: the Lloyd sums of every model, or the k-means++ potentials
+  std::size_t tiles = 0;    // k-means++ sampling tiles of the data
+  std::size_t tile_pot = 0; // int64: M x tiles potentials
+  std::size_t jobs = 0;     // int64: 5 per target
+  std::size_t gather = 0;   // floats, streaming only: the sampled tiles
+
+  static BatchScratch size(std::size_t n, std::size_t d, int models, int total_k, bool streaming) {
+    const std::size_t M = static_cast<std::size_t>(models), K = static_cast<std::size_t>(total_k);
+    BatchScratch z;
+    z.targets = M * kMaxTrials;
+    z.centers = (K + z.targets) * d;
+    z.ks = 2 * M;
+    z.acc = std::max(K * (d + 1) + 2 * M, M * (kMaxTrials + 1));
+    z.tiles = (n + cuda::kSampleTile - 1) / cuda::kSampleTile;
+    z.tile_pot = M * z.tiles;
+    z.jobs = 5 * z.targets;
+    z.gather = streaming ? kGatherTiles * cuda::kSampleTile * d : 0;
+    return z;
+  }
+  std::size_t bytes() const {
+    return centers * sizeof(float) + ks * sizeof(int) + acc * sizeof(unsigned long long) +
+           (tile_pot + jobs + targets) * sizeof(long long) + gather * sizeof(float);
+  }
+};
+
+/// bind's per-cluster buffers (acc_, centers_, ks_), in elements.
+std::size_t bind_acc_count(std::size_t d, int k_max) {
+  return static_cast<std::size_t>(k_max) * (std::max<std::size_t>(d, 2) + 1) + 2;
+}
 
 std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
 
@@ -50,9 +88,9 @@ class CudaBackend final : public Backend {
                              : name_;
   }
 
-  void bind(const Matrix& X, const FixedPoint& fp, int k_max) override {
+  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
     CUDA_CHECK(cudaSetDevice(device_));
-    host_ = &X;
+    host_ = X;
     fp_ = fp;
     n_ = X.rows;
     d_ = X.cols;
@@ -60,8 +98,8 @@ class CudaBackend final : public Backend {
     cuda::check_shapes(static_cast<int>(d_), k_max_, limits_);  // every k fits; only a huge d is refused
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    rows_.bind(X.values.data(), n_, d_, chunk_rows_for(free_bytes), stream_);
-    acc_.allocate(static_cast<std::size_t>(k_max_) * (std::max<std::size_t>(d_, 2) + 1) + 2);
+    rows_.bind(X.values, n_, d_, chunk_rows_for(free_bytes), stream_);
+    acc_.allocate(bind_acc_count(d_, k_max_));
     centers_.allocate(static_cast<std::size_t>(k_max_) * d_);
     ks_.allocate(1);
     acc_host_.assign(acc_.size(), 0);
@@ -71,10 +109,14 @@ class CudaBackend final : public Backend {
     sync();
   }
 
-  void reset_labels() override { rows_.reset_labels(); }
+  void reset_labels() override {
+    rows_.reset_labels();
+    labels_taken_ = false;
+  }
 
   void lloyd_pass(const float* centers, int k, PassSums& out) override {
     check_k(k);
+    if (labels_taken_) reset_labels();
     const std::size_t kk = static_cast<std::size_t>(k), kd = kk * d_, count = kk + kd + 2;
     centers_.upload(centers, kd, stream_);
     ks_host_single_ = k;
@@ -93,24 +135,21 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaSetDevice(device_));
     batch_models_ = std::max(max_models, 1);
     batch_total_k_ = std::max(max_total_k, 1);
-    const std::size_t M = static_cast<std::size_t>(batch_models_), K = static_cast<std::size_t>(batch_total_k_);
-    const std::size_t targets = M * kMaxTrials;
-    b_centers_.allocate((K + targets) * d_);  // centres, then candidates
-    b_ks_.allocate(2 * M);                     // ks, then trials
-    b_acc_.allocate(std::max(K * (d_ + 1) + 2 * M, M * (kMaxTrials + 1)));
+    const BatchScratch z = BatchScratch::size(n_, d_, batch_models_, batch_total_k_, rows_.streaming());
+    b_centers_.allocate(z.centers);  // centres, then candidates
+    b_ks_.allocate(z.ks);            // ks, then trials
+    b_acc_.allocate(z.acc);
     b_acc_host_.assign(b_acc_.size(), 0);
-    tiles_ = (n_ + cuda::kSampleTile - 1) / cuda::kSampleTile;
-    b_tile_pot_.allocate(M * tiles_);
-    tile_pot_host_.assign(M * tiles_, 0);
-    b_jobs_.allocate(5 * targets);
-    jobs_host_.assign(5 * targets, 0);
-    b_rows_.allocate(targets);
-    if (rows_.streaming()) {
-      gather_x_.allocate(kGatherTiles * cuda::kSampleTile * d_);
-      gather_jobs_.assign(5 * kGatherTiles, 0);
-    }
-    staging_.reserve((K + targets) * d_);
-    ks_host_.reserve(2 * M);
+    tiles_ = z.tiles;
+    b_tile_pot_.allocate(z.tile_pot);
+    tile_pot_host_.assign(z.tile_pot, 0);
+    b_jobs_.allocate(z.jobs);
+    jobs_host_.assign(z.jobs, 0);
+    b_rows_.allocate(z.targets);
+    gather_x_.allocate(z.gather);
+    if (z.gather > 0) gather_jobs_.assign(5 * kGatherTiles, 0);
+    staging_.reserve(z.centers);
+    ks_host_.reserve(z.ks);
   }
 
   void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
@@ -206,7 +245,7 @@ class CudaBackend final : public Backend {
         rel[2] = static_cast<long long>(j * cuda::kSampleTile);
         rel[3] = rel[2] + (job[3] - job[2]);
         rel[4] = job[4];
-        CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_->values.data() + job[2] * d_,
+        CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_.values + job[2] * d_,
                                    static_cast<std::size_t>(job[3] - job[2]) * d_ * sizeof(float),
                                    cudaMemcpyHostToDevice, stream_));
       }
@@ -220,26 +259,39 @@ class CudaBackend final : public Backend {
     }
   }
 
-  void copy_labels(std::int32_t* out) const override { rows_.copy_labels(out); }
+  void copy_labels(std::int32_t* out) const override {
+    require_labels();
+    rows_.copy_labels(out);
+  }
 
   void take_labels(std::vector<std::int32_t>& out) override {
-    // The device keeps its copy: no second host copy exists either way.
+    require_labels();
+    out.clear();
+    out.shrink_to_fit();
     out.resize(n_);
     rows_.copy_labels(out.data());
+    labels_taken_ = true;  // the store is empty, as on the CPU: the next pass starts from all -1
   }
 
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
+    require_labels();
     rows_.gather_labels(rows, m, out);
   }
 
-  void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
+  void dispersion(const float* centers, int k, const std::int32_t* labels, std::int64_t* out_sq,
+                  std::int64_t* out_root) override {
     check_k(k);
+    CUDA_CHECK(cudaSetDevice(device_));
     const std::size_t kk = static_cast<std::size_t>(k), count = kk + 2 * kk + 2;
+    // The caller's labels, one chunk at a time (all rows when resident):
+    // one chunk-sized buffer per call, outside any iteration loop.
+    DeviceBuffer<std::int32_t> lab(rows_.chunk_rows());
     centers_.upload(centers, kk * d_, stream_);
     acc_.zero(count, stream_);
-    rows_.for_each_chunk(true, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels) {
+    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*) {
+      lab.upload(labels + first, rows, stream_);  // on stream_: after the previous chunk's kernel
       cuda::launch_dispersion(x, rows, static_cast<int>(d_), centers_.data(), k, fp_.dist_scale(), fp_.root_scale(),
-                              labels, acc_.data(), grid_, limits_, stream_);
+                              lab.data(), acc_.data(), grid_, limits_, stream_);
     });
     fetch_acc(count);
     for (std::size_t c = 0; c < kk; ++c) {
@@ -248,7 +300,7 @@ class CudaBackend final : public Backend {
     }
   }
 
-  void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) override {
+  void silhouette(MatrixView Y, const std::int32_t* labels, int k, double* out) override {
     const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
     if (n == 0) return;
     if (cuda::plan_silhouette(n, static_cast<int>(d), k, limits_).dims == 0) {
@@ -264,7 +316,7 @@ class CudaBackend final : public Backend {
     DeviceBuffer<std::int32_t> lab(n), sorted_lab(n), iota(n), order(n);
     DeviceBuffer<std::int64_t> dcounts(kk), dseg(kk + 1);
     DeviceBuffer<double> sums(n * kk), values(n);
-    y.upload(Y.values.data(), n * d, stream_);
+    y.upload(Y.values, n * d, stream_);
     lab.upload(labels, n, stream_);
     dcounts.upload(counts.data(), kk, stream_);
     dseg.upload(seg.data(), kk + 1, stream_);
@@ -291,6 +343,9 @@ class CudaBackend final : public Backend {
 
   void check_k(int k) const {
     if (k < 1 || k > k_max_) throw std::logic_error("CudaBackend: k outside the bound range");
+  }
+  void require_labels() const {
+    if (labels_taken_) throw std::logic_error("CudaBackend: the stored labels were taken");
   }
   void sync() { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
   void fetch_acc(std::size_t count) {
@@ -363,11 +418,12 @@ class CudaBackend final : public Backend {
   int sms_ = 1;
   cuda::DeviceLimits limits_;
   cudaStream_t stream_ = nullptr;
-  const Matrix* host_ = nullptr;
+  MatrixView host_;  // the bound rows (not owned)
   FixedPoint fp_;
   std::size_t n_ = 0, d_ = 0;
   int k_max_ = 1;
   int grid_ = 1;
+  bool labels_taken_ = false;  // take_labels emptied the store (label-store rule, backend.hpp)
   int ks_host_single_ = 0;  // source of the single-model ks upload (outlives the async copy)
   mutable cuda::RowStream rows_;  // the rows and stored labels (resident or streamed)
   DeviceBuffer<float> centers_;
@@ -424,15 +480,19 @@ CudaStatus cuda_probe(int device) {
   return s;
 }
 
-std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max) {
+std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max, int max_models) {
   // The least the backend can run with: data that do not fit are streamed
-  // through two chunk buffers (at least one sampling tile each), plus the
-  // fused sweep's per-(model, tile) k-means++ sums (90 models of a default
-  // sweep), the per-cluster buffers and a margin for CUB's temporaries.
-  const std::size_t tiles = (n + cuda::kSampleTile - 1) / cuda::kSampleTile;
+  // through two chunk buffers of rows and labels (at least one sampling
+  // tile each), with dispersion's chunk of labels; bind's per-cluster
+  // buffers; the batch scratch exactly as reserve_batch sizes it (streaming,
+  // for max_models models of up to k_max centres each); a margin for CUB.
   const std::size_t chunk = std::min<std::size_t>(n, cuda::kSampleTile);
-  return 2 * chunk * (d * sizeof(float) + sizeof(std::int32_t)) + tiles * 90 * sizeof(long long) +
-         static_cast<std::size_t>(k_max) * (d + 3) * 16 + (16u << 20);
+  const int models = std::max(max_models, 1), k = std::max(k_max, 1);
+  const std::size_t rows = 2 * chunk * (d * sizeof(float) + sizeof(std::int32_t)) + chunk * sizeof(std::int32_t);
+  const std::size_t bound = bind_acc_count(d, k) * sizeof(unsigned long long) +
+                            static_cast<std::size_t>(k) * d * sizeof(float) + sizeof(int);
+  const std::size_t batch = BatchScratch::size(n, d, models, models * k, true).bytes();
+  return rows + bound + batch + (16u << 20);
 }
 
 std::unique_ptr<Backend> make_cuda_backend(int device) {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <vector>
 
 #include <omp.h>
 
@@ -192,6 +194,37 @@ TEST(HostAssign, FarthestRowsUseTheNearestCentreAndDoNotDependOnThreads) {
       EXPECT_GE(prev, d2);
     }
   }
+}
+
+// The label-store rule (backend.hpp): take_labels hands the labels over
+// and empties the store, reading an empty store is a logic error, and the
+// next pass starts from all -1 (every row changed).  label_sums (the host
+// sums of given labels) gives the pass's numbers.
+TEST(CpuBackend, TakeLabelsEmptiesTheStore) {
+  const Matrix X = test::random_blobs(5000, 3, 3, 2);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  const auto b = make_cpu_backend(2);
+  b->bind(X, fp, 3);
+  const std::vector<float> centers(X.values.begin(), X.values.begin() + 9);  // rows 0..2
+  PassSums first, again, host;
+  b->reset_labels();
+  b->lloyd_pass(centers.data(), 3, first);
+  std::vector<std::int32_t> copy(X.rows), taken(7, 9);
+  b->copy_labels(copy.data());
+  b->take_labels(taken);
+  EXPECT_EQ(taken, copy);
+  EXPECT_THROW(b->copy_labels(copy.data()), std::logic_error);
+  const std::size_t row = 0;
+  EXPECT_THROW(b->gather_labels(&row, 1, copy.data()), std::logic_error);
+  b->lloyd_pass(centers.data(), 3, again);
+  EXPECT_EQ(again.changed, static_cast<std::int64_t>(X.rows));
+  EXPECT_EQ(again.sums, first.sums);
+  EXPECT_EQ(again.counts, first.counts);
+  label_sums(X, taken.data(), 3, fp, host);
+  const PassSums want = recount(X, fp, taken, 3);
+  EXPECT_EQ(host.sums, want.sums);
+  EXPECT_EQ(host.counts, want.counts);
+  EXPECT_EQ(host.sums, first.sums);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "archetype/distance.hpp"
 #include "archetype/kmeans.hpp"
 #include "engine/cpu_silhouette.hpp"
+#include "engine/fit_steps.hpp"
 #include "engine/host_assign.hpp"
 #include "test_support.hpp"
 

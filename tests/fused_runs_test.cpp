@@ -4,6 +4,7 @@
 
 #include "archetype/kmeans.hpp"
 #include "archetype/sweep.hpp"
+#include "engine/fit_steps.hpp"
 #include "test_support.hpp"
 
 namespace archetype {

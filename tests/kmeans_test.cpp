@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "archetype/error.hpp"
+#include "fit_compare.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
@@ -82,12 +83,7 @@ TEST(KMeansDeterminism, SameBitsForOneAndTwoThreads) {
   b2->bind(X, fp, 6);
   const KMeansResult r1 = fit_kmeans(*b1, X, fp, p);
   const KMeansResult r2 = fit_kmeans(*b2, X, fp, p);
-  EXPECT_EQ(r1.centers, r2.centers);
-  EXPECT_EQ(r1.labels, r2.labels);
-  EXPECT_EQ(r1.inertia, r2.inertia);
-  EXPECT_EQ(r1.n_iter, r2.n_iter);
-  ASSERT_EQ(r1.runs.size(), r2.runs.size());
-  for (std::size_t i = 0; i < r1.runs.size(); ++i) EXPECT_EQ(r1.runs[i].inertia, r2.runs[i].inertia);
+  test::expect_same_fit(r1, r2);
 }
 
 // Labels and inertia belong to the final centres: every row sits at its

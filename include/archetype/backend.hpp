@@ -60,12 +60,25 @@ class Backend {
   /// Human description of where it runs ("2 OpenMP threads", a GPU's name).
   virtual std::string device() const = 0;
 
-  /// Binds the standardized data (must outlive the backend's use of it) and
-  /// sizes all per-row scratch once; k_max sizes the per-cluster scratch.
-  /// Nothing is allocated by the pass functions below.
-  virtual void bind(const Matrix& X, const FixedPoint& fp, int k_max) = 0;
+  /// Binds the standardized data (a view: the values must outlive the
+  /// backend's use of them; nothing is copied on the host) and sizes all
+  /// per-row scratch once; k_max sizes the per-cluster scratch.  Nothing is
+  /// allocated by the Lloyd and batch passes below.  May be called again
+  /// (other data, grids or k_max): everything is sized anew.
+  virtual void bind(MatrixView X, const FixedPoint& fp, int k_max) = 0;
 
   // ---- Lloyd --------------------------------------------------------------
+  // The label store: the backend keeps the labels of its last lloyd_pass
+  // (on the device for CUDA), because the next pass needs them (the CPU
+  // updates running sums from the rows whose label changed) and because
+  // copying n labels to the host every Lloyd iteration would cost more than
+  // the pass.  One rule for every backend: only lloyd_pass writes the store,
+  // reset_labels clears it, take_labels empties it; the readers
+  // (copy_labels, gather_labels) are the engine's own, called in the same
+  // function as the pass that wrote the labels.  No public function reads
+  // labels that an earlier call left in the store: results never depend on
+  // the order of calls.
+
   /// Sets every stored label to -1 (so the first pass counts all rows as changed).
   virtual void reset_labels() = 0;
   /// Assigns every row to its nearest centre (k x d floats; ties go to the
@@ -73,9 +86,12 @@ class Backend {
   virtual void lloyd_pass(const float* centers, int k, PassSums& out) = 0;
   /// Copies the stored labels (n values).
   virtual void copy_labels(std::int32_t* out) const = 0;
-  /// Moves the stored labels into `out` (n values), leaving the backend with
-  /// none: the next pass starts from all -1.  The CPU backend hands over its
-  /// own array, so the labels never exist twice in host memory.
+  /// Moves the stored labels into `out` (n values; what `out` held is
+  /// freed first), leaving the store empty on every backend: copy_labels and
+  /// gather_labels throw std::logic_error until the next lloyd_pass, which
+  /// starts from all -1.  Host memory holds the labels once: the CPU backend
+  /// hands over its own array; the CUDA backend copies them from the device
+  /// (in streaming mode from its pinned staging array, which it keeps).
   virtual void take_labels(std::vector<std::int32_t>& out) = 0;
   /// Copies the stored labels of the given rows (m values), without an
   /// n-sized copy.
@@ -107,14 +123,15 @@ class Backend {
                           std::int64_t* out_rows) = 0;
 
   // ---- metrics ----------------------------------------------------------------
-  /// With the stored labels: per cluster, the quantized sums of d2 and of
-  /// sqrt(d2) to the given centres (k x d floats).
-  virtual void dispersion(const float* centers, int k, std::int64_t* out_sq,
+  /// Per cluster, the quantized sums of d2 and of sqrt(d2) of its rows to
+  /// its centre (k x d floats), under `labels`: n host values in [0, k)
+  /// (not the store: the caller says which partition it scores).
+  virtual void dispersion(const float* centers, int k, const std::int32_t* labels, std::int64_t* out_sq,
                           std::int64_t* out_root) = 0;
   /// Silhouette value of every row of Y (any rows, not the bound data) under
   /// `labels` in [0, k), in the canonical order of docs/ARCHITECTURE.md;
   /// out has Y.rows values.  Rows of size-1 clusters score 0.
-  virtual void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) = 0;
+  virtual void silhouette(MatrixView Y, const std::int32_t* labels, int k, double* out) = 0;
 };
 
 /// The OpenMP CPU backend; threads <= 0 means OpenMP's default.

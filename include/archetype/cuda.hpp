@@ -25,11 +25,15 @@ bool cuda_built();
 /// Checks driver, device count and memory of `device`, without throwing.
 CudaStatus cuda_probe(int device);
 
-/// Device memory the CUDA backend needs at least for n rows of d features
-/// and up to k_max clusters, in bytes.  Data that fit the free memory are
-/// kept on the device; larger data are streamed from pinned host memory in
-/// chunks (double buffering), so this is small and grows only slowly with n.
-std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max);
+/// Device memory the CUDA backend needs at least for n rows of d features,
+/// up to k_max clusters and fused batches of up to max_models models (a
+/// sweep: n_init x the number of k), in bytes: the streaming minimum (data
+/// that do not fit the free memory are streamed from pinned host memory in
+/// chunks, double buffered), bind's per-cluster scratch and exactly what
+/// reserve_batch allocates, plus a margin for CUB's temporaries.  Not
+/// counted: the silhouette's buffers, sized by its sample and allocated per
+/// call (too little memory there is a DeviceError, which auto survives).
+std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max, int max_models);
 
 /// The CUDA backend on `device`; throws InputError if it is not usable.
 std::unique_ptr<Backend> make_cuda_backend(int device);

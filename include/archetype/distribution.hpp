@@ -23,12 +23,12 @@ struct DensityCurve {
 };
 
 /// `bins` equal-width bins over [min, max] of column `col`.
-Histogram histogram(const Matrix& X, std::size_t col, std::size_t bins);
+Histogram histogram(MatrixView X, std::size_t col, std::size_t bins);
 
 /// Gaussian KDE of column `col` with Scott's rule (h = std * m^(-1/5)),
 /// from at most `max_rows` rows (a fixed stride over the rows, so the result
 /// is deterministic), evaluated at `points` points from min - 3h to max + 3h.
-DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points = 200,
+DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points = 200,
                             std::size_t max_rows = 20000);
 
 /// Rows per bin of a 2-D grid, one grid per label in [0, k):

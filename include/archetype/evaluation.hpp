@@ -45,12 +45,10 @@ struct SilhouetteResult {
 std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std::size_t threshold, bool exact,
                                    std::size_t features = 2);
 
-SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels,
+/// Silhouette of `labels` (one per row of X, each in [0, k); InputError
+/// otherwise).  Any backend, bound or not: the rows are passed in.
+SilhouetteResult silhouette(Backend& backend, MatrixView X, const std::vector<std::int32_t>& labels,
                             int k, const SilhouetteParams& params);
-
-/// The same with the labels the backend stores (bound to X): only the
-/// sampled rows' labels are fetched, so no n-sized copy is made for a sample.
-SilhouetteResult silhouette(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params);
 
 struct DispersionScores {
   bool defined = false;         ///< false unless 2 <= non-empty clusters <= rows - 1 (as scikit-learn)
@@ -58,9 +56,17 @@ struct DispersionScores {
   double davies_bouldin = 0.0;
 };
 
-/// From a fit whose labels are the ones the backend stores (fit_kmeans
-/// leaves them there): one pass for the per-cluster dispersion around the
-/// exact means.
+/// Calinski-Harabasz and Davies-Bouldin of `labels` (one per row of X,
+/// each in [0, k); InputError otherwise): the exact cluster means of the
+/// labels, then one backend pass for each row's distance to its mean.
+/// `backend` must be bound to X with the grids fp and a k_max >= k.  The
+/// labels are always passed in, never read from the backend, so the result
+/// does not depend on what ran before.
+DispersionScores dispersion_scores(Backend& backend, MatrixView X, const FixedPoint& fp,
+                                   const std::vector<std::int32_t>& labels, int k);
+
+/// The same for a fit with its labels (fit_kmeans returns them): its exact
+/// means and counts stand in for the labels' (they are the same numbers).
 DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit);
 
 }  // namespace archetype

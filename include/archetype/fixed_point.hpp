@@ -43,7 +43,7 @@ struct FixedPoint {
   /// Grids for the rows of X, given that every centre used with it lies in
   /// the convex hull of the rows (true for k-means++ seeds and Lloyd means),
   /// so every squared distance is at most 4 * max_row_norm^2.
-  static FixedPoint for_data(const Matrix& X);
+  static FixedPoint for_data(MatrixView X);
   /// Grids from explicit bounds: max |value|, max squared distance between
   /// a row and any centre used with it, and the number of rows.  Throws
   /// InputError when that distance exceeds the float32 range.

@@ -35,11 +35,6 @@ struct KMeansParams {
   /// n <= stability_rows, else on a seeded uniform sample of that many rows
   /// (memory: n_init x stability_rows labels).
   std::size_t stability_rows = 100000;
-  /// true: KMeansResult::labels gets a copy of the labels, which also stay
-  /// stored in the backend.  false: they stay in the backend only
-  /// (gather_labels/copy_labels/dispersion read them; restore_labels moves
-  /// them out later, without a second host copy).
-  bool return_labels = true;
 };
 
 /// One k-means++ + Lloyd run.
@@ -78,34 +73,16 @@ using FitProgress = std::function<void(const char* stage, int live, int models, 
 
 /// Fits X, which `backend` must already be bound to with these fixed-point
 /// grids and a k_max >= params.n_clusters.  The n_init runs are fused: they
-/// share every pass over the rows.  Throws InputError when k is outside
-/// [1, n].
-KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp,
-                        const KMeansParams& params);
-
-/// The n_init runs of every k in ks, all fused (one read of the rows per
-/// Lloyd iteration for all live models, k-means++ included, models dropped
-/// as they converge); result[i] holds ks[i]'s runs, each identical to
-/// running that model alone.  params.n_clusters is ignored.
-std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix& X, const FixedPoint& fp,
-                                                 const KMeansParams& params, const std::vector<int>& ks,
-                                                 const FitProgress& progress = {});
-
-/// A fit from its runs: the best run, its labels (stored in the backend by
-/// one assignment pass; copied into the result when params.return_labels),
-/// counts, exact means and the stability across runs.
-KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params,
-                        int k, std::vector<KMeansRun> runs);
-
-/// Recomputes fit.labels (dropped to save memory) with one assignment pass
-/// over the data `backend` is bound to: the same labels the fit ended with,
-/// since they are the nearest-centre labels of its final centres.  They are
-/// moved out of the backend (take_labels).
-void restore_labels(Backend& backend, KMeansResult& fit);
+/// share every pass over the rows.  The result holds the labels (moved out
+/// of the backend's store: one host copy).  Throws InputError when k is
+/// outside [1, n].  (Clusterer, clusterer.hpp, does the binding itself.)
+KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params);
 
 /// Labels of X under given centres (k x d doubles, rounded to float as in
-/// the fit); used by predict.  Returns the inertia.
-double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,
+/// the fit); used by predict.  Binds `backend` to X with grids for these
+/// centres (FixedPoint::for_bounds), so a backend bound before must be
+/// bound again for a fit.  Returns the inertia on those grids.
+double assign_labels(Backend& backend, MatrixView X, const std::vector<double>& centers, int k,
                      std::vector<std::int32_t>& labels);
 
 }  // namespace archetype

@@ -36,9 +36,9 @@ struct QQData {
 /// Statistics of column `col` of X, in double precision, with a fixed
 /// summation order (blocks of 4096 rows, block partials added in block
 /// order) so the result does not depend on the thread count.
-FeatureProfile profile_feature(const Matrix& X, std::size_t col);
+FeatureProfile profile_feature(MatrixView X, std::size_t col);
 
-QQData qq_normal(const Matrix& X, std::size_t col, std::size_t max_points = 512);
+QQData qq_normal(MatrixView X, std::size_t col, std::size_t max_points = 512);
 
 /// Inverse of the standard normal CDF (Wichura's AS241, about 1e-16
 /// relative accuracy).  p must lie in (0, 1).

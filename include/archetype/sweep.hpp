@@ -37,12 +37,13 @@ struct SweepResult {
   std::vector<SweepPoint> points;
   std::optional<int> elbow_k;       ///< Kneedle knee of WCSS against k
   std::optional<int> silhouette_k;  ///< highest silhouette (lowest k on a tie)
-  std::optional<KMeansResult> kept;  ///< the fit for keep_k, if in range, WITHOUT labels (restore_labels)
+  std::optional<KMeansResult> kept;  ///< the fit for keep_k, if in range, with its labels
 };
 
 /// `backend` must be bound to X with these grids and a k_max >= params.k_max.
-/// The fit for k == keep_k (when in range) is returned whole in `kept`.
-SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, const SweepParams& params,
+/// The fit for k == keep_k (when in range) is returned whole, labels
+/// included, in `kept`: the same result as fit_kmeans for that k.
+SweepResult run_sweep(Backend& backend, MatrixView X, const FixedPoint& fp, const SweepParams& params,
                       int keep_k = 0);
 
 }  // namespace archetype

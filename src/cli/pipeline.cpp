@@ -92,17 +92,10 @@ SweepResult sweep_k(Backend& backend, const Matrix& z, const FixedPoint& fp, con
 /// same parameters, same result).
 KMeansResult fit_k(Backend& backend, const Matrix& z, const FixedPoint& fp, const PipelineOptions& o, int k,
                    std::optional<SweepResult>& sweep) {
-  KMeansResult fit;
-  if (sweep && sweep->kept && sweep->kept->k == k) {
-    fit = std::move(*sweep->kept);
-  } else {
-    KMeansParams kp = o.kmeans;
-    kp.n_clusters = k;
-    kp.return_labels = false;  // moved out of the backend below: never two host copies
-    fit = fit_kmeans(backend, z, fp, kp);
-  }
-  restore_labels(backend, fit);
-  return fit;
+  if (sweep && sweep->kept && sweep->kept->k == k) return std::move(*sweep->kept);
+  KMeansParams kp = o.kmeans;
+  kp.n_clusters = k;
+  return fit_kmeans(backend, z, fp, kp);
 }
 
 PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {

@@ -14,7 +14,7 @@ std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) -
 std::string cuda_unusable(const BackendRequest& r) {
   const CudaStatus s = cuda_probe(r.device);
   if (!s.usable) return s.reason;
-  const std::size_t need = cuda_bytes_needed(r.rows, r.cols, r.k_max);
+  const std::size_t need = cuda_bytes_needed(r.rows, r.cols, r.k_max, r.max_models);
   if (need > s.free_bytes)
     return "the data need " + mib(need) + " of GPU memory but " + s.name + " has " + mib(s.free_bytes) + " free";
   return "";

@@ -15,7 +15,10 @@ struct BackendRequest {
   int threads = 0;            ///< CPU threads (0 = OpenMP default)
   int device = 0;             ///< CUDA device
   std::size_t rows = 0, cols = 0;  ///< data size, for the GPU memory check
-  int k_max = 1;
+  int k_max = 1;                   ///< largest k bound (per-cluster scratch)
+  /// Models fused in one sweep batch (n_init x the number of k), sizing the
+  /// batch scratch in the GPU memory check; a fit is n_init models.
+  int max_models = 1;
 };
 
 /// "cpu": the CPU backend.  "cuda": the CUDA backend, or InputError saying

@@ -131,8 +131,8 @@ class CpuBackend final : public Backend {
     return "host CPU (OpenMP)";
   }
 
-  void bind(const Matrix& X, const FixedPoint& fp, int k_max) override {
-    X_ = &X;
+  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
+    X_ = X;
     fp_ = fp;
     n_ = X.rows;
     // Threads only pay off on enough rows: a sweep on a few thousand rows
@@ -166,7 +166,7 @@ class CpuBackend final : public Backend {
     const bool copy_allowed = !(copy_env && std::string(copy_env) == "0");
     if (d_ >= 3 && copy_allowed && padded * d_ * sizeof(float) <= kTransposedBudget) {
       xt_all_.resize(padded * d_);
-      cpu::transpose_rows(X.values.data(), d_, n_, xt_all_.data(), threads_);
+      cpu::transpose_rows(X.values, d_, n_, xt_all_.data(), threads_);
     }
     cache_slots_ = 0;
     cache_.clear();
@@ -214,7 +214,7 @@ class CpuBackend final : public Backend {
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       std::int32_t* const labels = labels_.data();
       const std::size_t n = n_, d = d_;
-      const float* const data = X_->values.data();
+      const float* const data = X_.values;
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
@@ -298,7 +298,7 @@ class CpuBackend final : public Backend {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       const std::size_t n = n_, d = d_;
-      const float* const data = X_->values.data();
+      const float* const data = X_.values;
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
@@ -408,9 +408,9 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
+  void dispersion(const float* centers, int k, const std::int32_t* labels, std::int64_t* out_sq,
+                  std::int64_t* out_root) override {
     check_k(k);
-    require_labels();
     const float dscale = fp_.dist_scale();
     const float rscale = fp_.root_scale();
     const std::size_t kk = static_cast<std::size_t>(k);
@@ -424,23 +424,9 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t r = 0; r < n_; r += kBlock) {
         const std::size_t m = std::min(kBlock, n_ - r);
-        // Rows without a label (-1) are skipped: compact the block first.
-        std::size_t used = 0;
-        bool all = true;
-        for (std::size_t i = 0; i < m; ++i) all = all && labels_[r + i] >= 0;
-        if (all) {
-          cpu::assigned_distances(X_->row(r), d_, m, centers, labels_.data() + r, scratch.best, scratch.xt.data());
-          used = m;
-        } else {
-          for (std::size_t i = 0; i < m; ++i) {
-            const std::int32_t c = labels_[r + i];
-            if (c < 0) continue;
-            scratch.best[used] = squared_distance(X_->row(r + i), centers + static_cast<std::size_t>(c) * d_, d_);
-            scratch.lab[used++] = c;
-          }
-        }
-        const std::int32_t* lab = all ? labels_.data() + r : scratch.lab;
-        for (std::size_t i = 0; i < used; ++i) {
+        const std::int32_t* lab = labels + r;
+        cpu::assigned_distances(X_.row(r), d_, m, centers, lab, scratch.best, scratch.xt.data());
+        for (std::size_t i = 0; i < m; ++i) {
           const float d2 = scratch.best[i];
           acc[lab[i]] += quantize_distance(d2, dscale);
           acc[kk + static_cast<std::size_t>(lab[i])] += quantize_distance(std::sqrt(d2), rscale);
@@ -454,7 +440,7 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) override {
+  void silhouette(MatrixView Y, const std::int32_t* labels, int k, double* out) override {
     cpu_silhouette(Y, labels, k, threads_, out);
   }
 
@@ -509,7 +495,7 @@ class CpuBackend final : public Backend {
   /// transposed into the thread's scratch.
   const float* transposed(std::size_t r, std::size_t m, GroupScratch& s) const {
     if (!xt_all_.empty()) return xt_all_.data() + r * d_;
-    cpu::transpose_block(X_->row(r), d_, m, s);
+    cpu::transpose_block(X_.row(r), d_, m, s);
     return s.xt.data();
   }
 
@@ -552,7 +538,7 @@ class CpuBackend final : public Backend {
   }
 
   int threads_;
-  const Matrix* X_ = nullptr;
+  MatrixView X_;
   FixedPoint fp_;
   std::size_t n_ = 0, d_ = 0;
   int k_max_ = 1;

@@ -130,7 +130,7 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
 
 }  // namespace
 
-void cpu_silhouette(const Matrix& Y, const std::int32_t* labels, int k, int threads, double* out) {
+void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
   const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
   if (n == 0) return;
   // Stable counting sort by label: segment c holds the rows of cluster c in

@@ -12,6 +12,6 @@
 namespace archetype {
 
 /// out[i] = s(i) for every row of Y; O(n^2 d) time, O(n d + n k) memory.
-void cpu_silhouette(const Matrix& Y, const std::int32_t* labels, int k, int threads, double* out);
+void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out);
 
 }  // namespace archetype

@@ -34,7 +34,7 @@ void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, do
   if (hi <= lo) hi = lo + 1.0;
 }
 
-void column_range(const Matrix& X, std::size_t col, double& lo, double& hi) {
+void column_range(MatrixView X, std::size_t col, double& lo, double& hi) {
   axis_range(X.rows, [&](std::size_t i) { return X.at(i, col); }, lo, hi);
 }
 
@@ -52,7 +52,7 @@ std::size_t bin_of(double v, double lo, double hi, std::size_t bins) {
 
 }  // namespace
 
-Histogram histogram(const Matrix& X, std::size_t col, std::size_t bins) {
+Histogram histogram(MatrixView X, std::size_t col, std::size_t bins) {
   Histogram h;
   bins = std::max<std::size_t>(bins, 1);
   double lo = 0.0, hi = 0.0;
@@ -63,7 +63,7 @@ Histogram histogram(const Matrix& X, std::size_t col, std::size_t bins) {
   return h;
 }
 
-DensityCurve kernel_density(const Matrix& X, std::size_t col, std::size_t points, std::size_t max_rows) {
+DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, std::size_t max_rows) {
   DensityCurve out;
   if (X.rows == 0 || points < 2) return out;
   const std::size_t stride = std::max<std::size_t>(1, (X.rows + max_rows - 1) / max_rows);

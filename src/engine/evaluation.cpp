@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 
+#include "archetype/error.hpp"
+#include "engine/fused_runs.hpp"
+#include "engine/host_assign.hpp"
 #include "engine/random.hpp"
 
 namespace archetype {
@@ -27,32 +31,40 @@ std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::uint64_t
 }
 
 
-/// Where the labels come from: every row's (exact) or the sampled rows'.
-struct LabelSource {
-  std::function<const std::int32_t*(std::vector<std::int32_t>& storage)> all;
-  std::function<void(const std::vector<std::size_t>& rows, std::vector<std::int32_t>& out)> some;
-};
+/// One label per row, each in [0, k): InputError naming the first bad row (1-based).
+void check_labels(const std::vector<std::int32_t>& labels, std::size_t rows, int k) {
+  if (k < 1) throw InputError("k = " + std::to_string(k) + " must be at least 1");
+  if (labels.size() != rows)
+    throw InputError(std::to_string(labels.size()) + " labels for " + std::to_string(rows) + " rows");
+  for (std::size_t i = 0; i < rows; ++i)
+    if (labels[i] < 0 || labels[i] >= k)
+      throw InputError("label " + std::to_string(labels[i]) + " of row " + std::to_string(i + 1) +
+                       " is outside [0, " + std::to_string(k) + ")");
+}
 
-SilhouetteResult silhouette_from(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params,
-                                 const LabelSource& labels) {
+}  // namespace
+
+SilhouetteResult silhouette(Backend& backend, MatrixView X, const std::vector<std::int32_t>& labels, int k,
+                            const SilhouetteParams& params) {
+  check_labels(labels, X.rows, k);
   SilhouetteResult res;
   const std::size_t kk = static_cast<std::size_t>(k);
   Matrix sub;
-  std::vector<std::int32_t> sub_labels, all_storage;
-  const Matrix* Y = &X;
-  const std::int32_t* lab = nullptr;
+  std::vector<std::int32_t> sub_labels;
+  MatrixView Y = X;
+  const std::int32_t* lab = labels.data();
   if (params.sample_size > 0 && params.sample_size < X.rows) {
     res.rows = sample_rows(X.rows, params.sample_size, params.seed);
     sub = Matrix(res.rows.size(), X.cols);
-    for (std::size_t i = 0; i < res.rows.size(); ++i)
+    sub_labels.resize(res.rows.size());
+    for (std::size_t i = 0; i < res.rows.size(); ++i) {
       std::copy(X.row(res.rows[i]), X.row(res.rows[i]) + X.cols, sub.row(i));
-    labels.some(res.rows, sub_labels);
-    Y = &sub;
+      sub_labels[i] = labels[res.rows[i]];
+    }
+    Y = sub;
     lab = sub_labels.data();
-  } else {
-    lab = labels.all(all_storage);
   }
-  const std::size_t n = Y->rows;
+  const std::size_t n = Y.rows;
   res.evaluated = n;
   res.sampled = !res.rows.empty();
   res.cluster_means.assign(kk, 0.0);
@@ -61,7 +73,7 @@ SilhouetteResult silhouette_from(Backend& backend, const Matrix& X, int k, const
   const std::size_t distinct = static_cast<std::size_t>(std::count_if(counts.begin(), counts.end(), [](std::int64_t c) { return c > 0; }));
   if (distinct < 2 || distinct > n - 1) return res;  // undefined, as in scikit-learn
   res.values.resize(n);
-  backend.silhouette(*Y, lab, k, res.values.data());
+  backend.silhouette(Y, lab, k, res.values.data());
   res.defined = true;
   res.score = exact_mean(res.values.data(), n);
   res.ci_low = res.ci_high = res.score;
@@ -86,33 +98,6 @@ SilhouetteResult silhouette_from(Backend& backend, const Matrix& X, int k, const
   return res;
 }
 
-}  // namespace
-
-SilhouetteResult silhouette(Backend& backend, const Matrix& X, const std::vector<std::int32_t>& labels, int k,
-                            const SilhouetteParams& params) {
-  LabelSource src;
-  src.all = [&](std::vector<std::int32_t>&) { return labels.data(); };
-  src.some = [&](const std::vector<std::size_t>& rows, std::vector<std::int32_t>& out) {
-    out.resize(rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) out[i] = labels[rows[i]];
-  };
-  return silhouette_from(backend, X, k, params, src);
-}
-
-SilhouetteResult silhouette(Backend& backend, const Matrix& X, int k, const SilhouetteParams& params) {
-  LabelSource src;
-  src.all = [&](std::vector<std::int32_t>& storage) {
-    storage.resize(X.rows);
-    backend.copy_labels(storage.data());
-    return static_cast<const std::int32_t*>(storage.data());
-  };
-  src.some = [&](const std::vector<std::size_t>& rows, std::vector<std::int32_t>& out) {
-    out.resize(rows.size());
-    backend.gather_labels(rows.data(), rows.size(), out.data());
-  };
-  return silhouette_from(backend, X, k, params, src);
-}
-
 namespace {
 
 /// silhouette_sample_size's threshold for `features` features.
@@ -132,37 +117,43 @@ std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std:
   return rows > t ? t : 0;
 }
 
-DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit) {
+namespace {
+
+/// Both scores from the exact cluster means and counts of `labels` (n
+/// values in [0, k)) and one backend pass for the distances to the means.
+DispersionScores dispersion_of(Backend& backend, const FixedPoint& fp, int k_clusters, std::size_t d,
+                               const std::vector<double>& means, const std::vector<std::int64_t>& counts,
+                               const std::int32_t* labels) {
   DispersionScores out;
-  const std::size_t k = static_cast<std::size_t>(fit.k), d = fit.d;
+  const std::size_t k = static_cast<std::size_t>(k_clusters);
   std::int64_t n = 0;
   std::size_t nonempty = 0;
-  for (std::int64_t c : fit.counts) {
+  for (std::int64_t c : counts) {
     n += c;
     nonempty += c > 0;
   }
   // scikit-learn's check_number_of_labels: both scores are undefined (it
   // raises) unless 2 <= labels <= rows - 1, e.g. for two rows and k = 2.
   if (nonempty < 2 || static_cast<std::int64_t>(nonempty) > n - 1) return out;
-  std::vector<float> means_f(fit.means.begin(), fit.means.end());
+  std::vector<float> means_f(means.begin(), means.end());
   std::vector<std::int64_t> sq(k), root(k);
-  backend.dispersion(means_f.data(), fit.k, sq.data(), root.data());
+  backend.dispersion(means_f.data(), k_clusters, labels, sq.data(), root.data());
 
   // Calinski-Harabasz: between / within dispersion, each over its degrees
   // of freedom (scikit-learn uses the number of distinct labels).
   std::vector<double> overall(d, 0.0);
   for (std::size_t c = 0; c < k; ++c)
-    for (std::size_t j = 0; j < d; ++j) overall[j] += fit.means[c * d + j] * static_cast<double>(fit.counts[c]);
+    for (std::size_t j = 0; j < d; ++j) overall[j] += means[c * d + j] * static_cast<double>(counts[c]);
   for (double& v : overall) v /= static_cast<double>(n);
   double extra = 0.0, intra = 0.0;
   for (std::size_t c = 0; c < k; ++c) {
-    if (fit.counts[c] == 0) continue;
+    if (counts[c] == 0) continue;
     double dist = 0.0;
     for (std::size_t j = 0; j < d; ++j) {
-      const double diff = fit.means[c * d + j] - overall[j];
+      const double diff = means[c * d + j] - overall[j];
       dist += diff * diff;
     }
-    extra += static_cast<double>(fit.counts[c]) * dist;
+    extra += static_cast<double>(counts[c]) * dist;
     intra += fp.dist_value(sq[c]);
   }
   const double kl = static_cast<double>(nonempty);
@@ -171,11 +162,11 @@ DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const
   // Davies-Bouldin: mean over clusters of the worst (S_i + S_j) / M_ij.
   std::vector<std::size_t> live;
   for (std::size_t c = 0; c < k; ++c)
-    if (fit.counts[c] > 0) live.push_back(c);
+    if (counts[c] > 0) live.push_back(c);
   std::vector<double> S(k, 0.0);
   bool all_s_zero = true;
   for (std::size_t c : live) {
-    S[c] = fp.root_value(root[c]) / static_cast<double>(fit.counts[c]);
+    S[c] = fp.root_value(root[c]) / static_cast<double>(counts[c]);
     all_s_zero = all_s_zero && std::fabs(S[c]) <= 1e-8;
   }
   double db = 0.0;
@@ -186,7 +177,7 @@ DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const
       if (a == b) continue;
       double m2 = 0.0;
       for (std::size_t j = 0; j < d; ++j) {
-        const double diff = fit.means[a * d + j] - fit.means[b * d + j];
+        const double diff = means[a * d + j] - means[b * d + j];
         m2 += diff * diff;
       }
       const double m = std::sqrt(m2);
@@ -199,6 +190,24 @@ DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const
   out.davies_bouldin = (all_s_zero || all_m_zero) ? 0.0 : db / kl;
   out.defined = true;
   return out;
+}
+
+}  // namespace
+
+DispersionScores dispersion_scores(Backend& backend, MatrixView X, const FixedPoint& fp,
+                                   const std::vector<std::int32_t>& labels, int k) {
+  check_labels(labels, X.rows, k);
+  PassSums sums;
+  label_sums(X, labels.data(), k, fp, sums);
+  std::vector<double> means;
+  centers_from_sums(sums, fp, k, X.cols, std::vector<double>(static_cast<std::size_t>(k) * X.cols, 0.0), means);
+  return dispersion_of(backend, fp, k, X.cols, means, sums.counts, labels.data());
+}
+
+DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit) {
+  if (fit.labels.size() != static_cast<std::size_t>(std::accumulate(fit.counts.begin(), fit.counts.end(), std::int64_t{0})))
+    throw std::logic_error("dispersion_scores: the fit has no labels");
+  return dispersion_of(backend, fp, fit.k, fit.d, fit.means, fit.counts, fit.labels.data());
 }
 
 }  // namespace archetype

@@ -15,7 +15,7 @@ class FaultyBackend final : public Backend {
   std::string name() const override { return inner_->name(); }
   std::string device() const override { return inner_->device(); }
 
-  void bind(const Matrix& X, const FixedPoint& fp, int k_max) override {
+  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
     allocation("bind (uploading the data)");
     inner_->bind(X, fp, k_max);
   }
@@ -59,11 +59,13 @@ class FaultyBackend final : public Backend {
     pass("kpp_sample");
     inner_->kpp_sample(batch, targets, n_targets, out_rows);
   }
-  void dispersion(const float* centers, int k, std::int64_t* out_sq, std::int64_t* out_root) override {
+  void dispersion(const float* centers, int k, const std::int32_t* labels, std::int64_t* out_sq,
+                  std::int64_t* out_root) override {
+    allocation("dispersion");
     pass("dispersion");
-    inner_->dispersion(centers, k, out_sq, out_root);
+    inner_->dispersion(centers, k, labels, out_sq, out_root);
   }
-  void silhouette(const Matrix& Y, const std::int32_t* labels, int k, double* out) override {
+  void silhouette(MatrixView Y, const std::int32_t* labels, int k, double* out) override {
     allocation("silhouette");
     pass("silhouette");
     inner_->silhouette(Y, labels, k, out);

@@ -4,7 +4,7 @@
 // tested on a machine without one.  Faults, like the CUDA backend's:
 //   alloc:N   the N-th allocation; bind (the upload) is allocation 1,
 //             reserve_batch (the fused sweep's scratch) one more, and each
-//             gather_labels and silhouette call one more
+//             gather_labels, dispersion and silhouette call one more
 //   launch:N  the N-th pass (every call but name, device and bind)
 //   lost:N    the same, reported as a device that disappeared
 #pragma once

@@ -19,7 +19,7 @@ int fixed_point_exponent(double bound, double count, int target_bits) {
   return std::clamp(target_bits - ex, -100, 100);
 }
 
-FixedPoint FixedPoint::for_data(const Matrix& X) {
+FixedPoint FixedPoint::for_data(MatrixView X) {
   double max_abs = 0.0;
   double max_norm2 = 0.0;
   for (std::size_t i = 0; i < X.rows; ++i) {

@@ -40,7 +40,7 @@ struct BatchBuilder {
 
 /// Whether row `row` of X and `center` fall on the same point of the
 /// feature grid, i.e. the exact centroid sums cannot tell them apart.
-bool on_its_center(const Matrix& X, std::size_t row, const float* center, const FixedPoint& fp) {
+bool on_its_center(MatrixView X, std::size_t row, const float* center, const FixedPoint& fp) {
   for (std::size_t j = 0; j < X.cols; ++j)
     if (quantize_feature(X.at(row, j), fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
       return false;
@@ -55,7 +55,7 @@ bool on_its_center(const Matrix& X, std::size_t row, const float* center, const 
 /// centres (when they did not move, this pass's are already final: that is
 /// scikit-learn's "labels unchanged" strict convergence, detected without
 /// storing labels, since exact sums make equal labels give equal centres).
-void lloyd_step(const Matrix& X, const FixedPoint& fp, FusedRun& run, PassSums& sums, int max_iter,
+void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums, int max_iter,
                 double tol_abs, std::vector<std::int64_t>& far_rows, std::vector<std::int32_t>& far_labels) {
   const std::size_t d = X.cols, kk = static_cast<std::size_t>(run.k);
   std::vector<int> empty;
@@ -122,7 +122,7 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
                                        : fallback[c * d + j];
 }
 
-void seed_fused(Backend& backend, const Matrix& X, std::vector<FusedRun>& runs, const FitProgress& progress,
+void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
                 long long& passes) {
   const std::size_t n = X.rows, d = X.cols, M = runs.size();
   int k_max = 0;
@@ -206,7 +206,7 @@ void seed_fused(Backend& backend, const Matrix& X, std::vector<FusedRun>& runs, 
   for (FusedRun& r : runs) r.centers.assign(r.centers_f.begin(), r.centers_f.end());
 }
 
-void lloyd_fused(Backend& backend, const Matrix& X, const FixedPoint& fp, std::vector<FusedRun>& runs,
+void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vector<FusedRun>& runs,
                  int max_iter, double tol_abs, const FitProgress& progress, long long& passes) {
   const std::size_t d = X.cols, M = runs.size();
   int k_max = 1;

@@ -39,11 +39,11 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
 
 /// Seeds every run (greedy k-means++) with one kpp_sample and one
 /// kpp_potentials pass per centre index for all runs still seeding.
-void seed_fused(Backend& backend, const Matrix& X, std::vector<FusedRun>& runs, const FitProgress& progress,
+void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
                 long long& passes);
 
 /// Lloyd iterations of every run, one lloyd_batch per round for the live runs.
-void lloyd_fused(Backend& backend, const Matrix& X, const FixedPoint& fp, std::vector<FusedRun>& runs,
+void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vector<FusedRun>& runs,
                  int max_iter, double tol_abs, const FitProgress& progress, long long& passes);
 
 }  // namespace archetype

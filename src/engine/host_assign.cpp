@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "archetype/distance.hpp"
@@ -49,7 +50,7 @@ std::int32_t nearest_centre(const float* row, const float* centers, int k, std::
   return label;
 }
 
-void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const float* centers, int k,
+void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float* centers, int k,
                  std::int32_t* out) {
   const std::size_t m = rows.empty() ? X.rows : rows.size(), d = X.cols;
   const long long blocks = static_cast<long long>((m + cpu::kBlock - 1) / cpu::kBlock);
@@ -71,7 +72,7 @@ void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const fl
   }
 }
 
-void farthest_rows(const Matrix& X, const float* centers, int k, int m, std::int64_t* out_rows,
+void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
                    std::int32_t* out_labels) {
   if (m <= 0) return;
   const long long n = static_cast<long long>(X.rows);
@@ -93,6 +94,29 @@ void farthest_rows(const Matrix& X, const float* centers, int k, int m, std::int
   for (int i = 0; i < m && i < static_cast<int>(merged.size()); ++i) {
     out_rows[i] = merged[static_cast<std::size_t>(i)].row;
     out_labels[i] = nearest_centre(X.row(static_cast<std::size_t>(out_rows[i])), centers, k, X.cols, nullptr);
+  }
+}
+
+void label_sums(MatrixView X, const std::int32_t* labels, int k, const FixedPoint& fp, PassSums& out) {
+  const std::size_t d = X.cols;
+  const float fscale = fp.feature_scale();
+  out.resize(static_cast<std::size_t>(k), d);
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    const std::size_t c = static_cast<std::size_t>(labels[i]);
+    out.counts[c] += 1;
+    const float* x = X.row(i);
+    for (std::size_t j = 0; j < d; ++j) out.sums[c * d + j] += quantize_feature(x[j], fscale);
+  }
+}
+
+void centre_distances(MatrixView X, const float* centers, int k, double* out) {
+  const long long n = static_cast<long long>(X.rows);
+  const std::size_t kk = static_cast<std::size_t>(k);
+#pragma omp parallel for schedule(static) if (n >= 32768)
+  for (long long i = 0; i < n; ++i) {
+    const std::size_t r = static_cast<std::size_t>(i);
+    for (std::size_t c = 0; c < kk; ++c)
+      out[r * kk + c] = std::sqrt(static_cast<double>(squared_distance(X.row(r), centers + c * X.cols, X.cols)));
   }
 }
 

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "archetype/backend.hpp"
+#include "archetype/fixed_point.hpp"
 #include "archetype/matrix.hpp"
 
 namespace archetype {
@@ -17,13 +19,23 @@ namespace archetype {
 std::int32_t nearest_centre(const float* row, const float* centers, int k, std::size_t d, float* d2);
 
 /// Labels of the given rows (all rows when `rows` is empty) into out.
-void assign_rows(const Matrix& X, const std::vector<std::size_t>& rows, const float* centers, int k,
+void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float* centers, int k,
                  std::int32_t* out);
 
 /// The m rows farthest from their nearest centre, farthest first, ties to
 /// the lower row index (scikit-learn's empty-cluster relocation order), and
 /// their labels.  Does not depend on the thread count.
-void farthest_rows(const Matrix& X, const float* centers, int k, int m, std::int64_t* out_rows,
+void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
                    std::int32_t* out_labels);
+
+/// Exact sums of given labels (n values in [0, k)): counts and quantized
+/// feature sums on the grid fp, the numbers a Lloyd pass returns for the
+/// same labels (integer sums: any order gives the same bits).
+void label_sums(MatrixView X, const std::int32_t* labels, int k, const FixedPoint& fp, PassSums& out);
+
+/// out[i * k + c] = sqrt(squared_distance(row i, centre c)) in double, the
+/// squared distance in float with the backends' operations (k x d float
+/// centres): n x k values.
+void centre_distances(MatrixView X, const float* centers, int k, double* out);
 
 }  // namespace archetype

@@ -8,6 +8,7 @@
 
 #include "archetype/error.hpp"
 #include "archetype/partition_metrics.hpp"
+#include "engine/fit_steps.hpp"
 #include "engine/fused_runs.hpp"
 #include "engine/host_assign.hpp"
 #include "engine/random.hpp"
@@ -18,7 +19,7 @@ namespace {
 /// Mean over features of the population variance, in double with a fixed
 /// order (blocks of 4096 rows, block sums added in order): scikit-learn's
 /// scale for tol.
-double mean_feature_variance(const Matrix& X) {
+double mean_feature_variance(MatrixView X) {
   const std::size_t n = X.rows, d = X.cols, block = 4096;
   if (n == 0 || d == 0) return 0.0;
   double total = 0.0;
@@ -63,7 +64,7 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix& X, const FixedPoint& fp,
+std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X, const FixedPoint& fp,
                                                  const KMeansParams& params, const std::vector<int>& ks,
                                                  const FitProgress& progress) {
   const std::size_t n = X.rows;
@@ -106,7 +107,7 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, const Matrix&
   return out;
 }
 
-KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params,
+KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
                         int k, std::vector<KMeansRun> runs) {
   const std::size_t n = X.rows, d = X.cols;
   KMeansResult res;
@@ -120,15 +121,12 @@ KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp,
   res.centers = best.centers;
   res.n_iter = best.n_iter;
   // The best run's labels: one assignment pass with its final centres gives
-  // exactly the labels that run ended with, stored in the backend.
+  // exactly the labels that run ended with; moved out of the backend.
   const std::vector<float> cf = to_float(res.centers);
   PassSums sums;
   backend.reset_labels();
   backend.lloyd_pass(cf.data(), k, sums);
-  if (params.return_labels) {
-    res.labels.resize(n);
-    backend.copy_labels(res.labels.data());
-  }
+  backend.take_labels(res.labels);
   res.counts = sums.counts;
   res.inertia = fp.dist_value(sums.inertia_q);
   centers_from_sums(sums, fp, k, d, res.centers, res.means);
@@ -171,21 +169,12 @@ KMeansResult finish_fit(Backend& backend, const Matrix& X, const FixedPoint& fp,
   return res;
 }
 
-KMeansResult fit_kmeans(Backend& backend, const Matrix& X, const FixedPoint& fp, const KMeansParams& params) {
+KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params) {
   std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters});
   return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()));
 }
 
-void restore_labels(Backend& backend, KMeansResult& fit) {
-  const std::vector<float> cf = to_float(fit.centers);
-  PassSums sums;
-  backend.reset_labels();
-  backend.lloyd_pass(cf.data(), fit.k, sums);
-  if (sums.counts != fit.counts) throw std::logic_error("restore_labels: the bound data are not the fit's");
-  backend.take_labels(fit.labels);
-}
-
-double assign_labels(Backend& backend, const Matrix& X, const std::vector<double>& centers, int k,
+double assign_labels(Backend& backend, MatrixView X, const std::vector<double>& centers, int k,
                      std::vector<std::int32_t>& labels) {
   double max_abs = 0.0, max_norm2_x = 0.0, max_norm2_c = 0.0;
   for (std::size_t i = 0; i < X.rows; ++i) {
@@ -208,8 +197,7 @@ double assign_labels(Backend& backend, const Matrix& X, const std::vector<double
   const std::vector<float> cf = to_float(centers);
   PassSums sums;
   backend.lloyd_pass(cf.data(), k, sums);
-  labels.resize(X.rows);
-  backend.copy_labels(labels.data());
+  backend.take_labels(labels);
   return fp.dist_value(sums.inertia_q);
 }
 

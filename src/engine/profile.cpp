@@ -26,7 +26,7 @@ double blocked_sum(std::size_t n, Term term) {
   return total;
 }
 
-void check_column(const Matrix& X, std::size_t col) {
+void check_column(MatrixView X, std::size_t col) {
   if (col >= X.cols) throw std::out_of_range("profile: column index out of range");
 }
 
@@ -34,7 +34,7 @@ void check_column(const Matrix& X, std::size_t col) {
 /// an LSD radix sort on the floats' bits mapped to increasing unsigned
 /// keys, three passes of 11 bits.  O(n) where a comparison sort is
 /// O(n log n): the QQ data of every feature of a wide table need it.
-std::vector<float> sorted_values(const Matrix& X, std::size_t col) {
+std::vector<float> sorted_values(MatrixView X, std::size_t col) {
   const std::size_t n = X.rows;
   std::vector<std::uint32_t> key(n), tmp(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -118,7 +118,7 @@ double poly7(const double (&c)[8], double r) {
 
 }  // namespace
 
-FeatureProfile profile_feature(const Matrix& X, std::size_t col) {
+FeatureProfile profile_feature(MatrixView X, std::size_t col) {
   check_column(X, col);
   FeatureProfile p;
   const std::size_t n = X.rows;
@@ -164,7 +164,7 @@ FeatureProfile profile_feature(const Matrix& X, std::size_t col) {
   return p;
 }
 
-QQData qq_normal(const Matrix& X, std::size_t col, std::size_t max_points) {
+QQData qq_normal(MatrixView X, std::size_t col, std::size_t max_points) {
   check_column(X, col);
   if (max_points < 2) throw std::invalid_argument("qq_normal: max_points must be at least 2");
   QQData qq;

@@ -2,10 +2,11 @@
 
 #include "archetype/error.hpp"
 #include "archetype/kneedle.hpp"
+#include "engine/fit_steps.hpp"
 
 namespace archetype {
 
-SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, const SweepParams& params,
+SweepResult run_sweep(Backend& backend, MatrixView X, const FixedPoint& fp, const SweepParams& params,
                       int keep_k) {
   if (params.k_min < 1 || params.k_max < params.k_min)
     throw InputError("the k range " + std::to_string(params.k_min) + ".." + std::to_string(params.k_max) +
@@ -21,7 +22,8 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     const int k = ks[i];
     KMeansParams kp = params.kmeans;
     kp.n_clusters = k;
-    kp.return_labels = false;  // the labels stay in the backend: no n-sized copy per k
+    // With its labels (moved out of the backend), scored, then dropped
+    // unless kept: one k's labels on the host at a time, besides the kept.
     KMeansResult fit = finish_fit(backend, X, fp, kp, k, std::move(runs[i]));
     SweepPoint p;
     p.k = k;
@@ -29,11 +31,11 @@ SweepResult run_sweep(Backend& backend, const Matrix& X, const FixedPoint& fp, c
     p.n_iter = fit.n_iter;
     p.sizes = fit.counts;
     p.dispersion = dispersion_scores(backend, fp, fit);
-    p.silhouette = silhouette(backend, X, k, params.silhouette);
+    p.silhouette = silhouette(backend, X, fit.labels, k, params.silhouette);
     p.silhouette.values.clear();  // per-row values are only kept for the chosen model
     p.silhouette.rows.clear();
     out.points.push_back(std::move(p));
-    if (k == keep_k) out.kept = std::move(fit);  // labels restored later with restore_labels()
+    if (k == keep_k) out.kept = std::move(fit);  // with its labels
     if (params.on_scored) params.on_scored(k, static_cast<int>(i) + 1, static_cast<int>(ks.size()));
   }
   std::vector<double> xs, ys;

@@ -7,12 +7,16 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
+#include "archetype/clusterer.hpp"
 #include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/kmeans.hpp"
+#include "engine/fit_steps.hpp"
+#include "fit_compare.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
@@ -66,8 +70,8 @@ TEST_P(CudaParity, EveryPassGivesTheSameBits) {
   EXPECT_EQ(la, lb);
 
   std::vector<std::int64_t> sqa(k), sqb(k), ra(k), rb(k);
-  p.cpu->dispersion(centers.data(), k, sqa.data(), ra.data());
-  p.gpu->dispersion(centers.data(), k, sqb.data(), rb.data());
+  p.cpu->dispersion(centers.data(), k, la.data(), sqa.data(), ra.data());
+  p.gpu->dispersion(centers.data(), k, la.data(), sqb.data(), rb.data());
   EXPECT_EQ(sqa, sqb);
   EXPECT_EQ(ra, rb);
 
@@ -161,9 +165,11 @@ TEST(CudaStreaming, WideRowsManyCentresEqualTheCpu) {
     p.gpu->lloyd_pass(centers.data(), 300, b);
     expect_same(a, b);
   }
+  std::vector<std::int32_t> labels(X.rows);
+  p.cpu->copy_labels(labels.data());
   std::vector<std::int64_t> sqa(300), sqb(300), ra(300), rb(300);
-  p.cpu->dispersion(centers.data(), 300, sqa.data(), ra.data());
-  p.gpu->dispersion(centers.data(), 300, sqb.data(), rb.data());
+  p.cpu->dispersion(centers.data(), 300, labels.data(), sqa.data(), ra.data());
+  p.gpu->dispersion(centers.data(), 300, labels.data(), sqb.data(), rb.data());
   EXPECT_EQ(sqa, sqb);
   EXPECT_EQ(ra, rb);
   const int ks[2] = {300, 17};
@@ -281,6 +287,71 @@ TEST(CudaStreaming, ChunkedPassesEqualTheCpu) {
   const DispersionScores db = dispersion_scores(*p.gpu, fp, fb);
   EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
   EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
+}
+
+// The label-store rule on the GPU as on the CPU (backend.hpp): take_labels
+// hands the labels over and empties the store; the next pass starts over.
+TEST(CudaLabelStore, TakeLabelsEmptiesTheStoreAsOnTheCpu) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(20011, 3, 4, 3);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  for (const char* chunk : {"", "8192"}) {  // resident, streamed
+    if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
+    Pair p = bound_pair(X, fp, 4);
+    unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+    const std::vector<float> centers(X.values.begin(), X.values.begin() + 12);
+    PassSums a, b;
+    p.cpu->lloyd_pass(centers.data(), 4, a);
+    p.gpu->lloyd_pass(centers.data(), 4, b);
+    std::vector<std::int32_t> la, lb;
+    p.cpu->take_labels(la);
+    p.gpu->take_labels(lb);
+    EXPECT_EQ(la, lb) << chunk;
+    std::vector<std::int32_t> out(X.rows);
+    EXPECT_THROW(p.gpu->copy_labels(out.data()), std::logic_error) << chunk;
+    p.cpu->lloyd_pass(centers.data(), 4, a);
+    p.gpu->lloyd_pass(centers.data(), 4, b);
+    expect_same(a, b);
+    EXPECT_EQ(b.changed, static_cast<std::int64_t>(X.rows)) << chunk;
+  }
+}
+
+// The Clusterer on the GPU gives the CPU Clusterer's bits: fit, sweep (its
+// scores and kept fit), predict, the metrics of given labels.
+TEST(CudaClusterer, EqualsTheCpuClusterer) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(30011, 5, 6, 12);
+  EngineOptions cpu_o, gpu_o;
+  cpu_o.backend = "cpu";
+  gpu_o.backend = "cuda";
+  Clusterer cpu(DataView::of(X), cpu_o), gpu(DataView::of(X), gpu_o);
+  ASSERT_EQ(gpu.backend_name(), "cuda");
+  KMeansParams kp;
+  kp.n_clusters = 5;
+  kp.n_init = 3;
+  const KMeansResult fa = cpu.fit(kp), fb = gpu.fit(kp);
+  test::expect_same_fit(fa, fb);
+  SweepParams sp;
+  sp.k_min = 2;
+  sp.k_max = 6;
+  sp.kmeans = kp;
+  sp.silhouette.sample_size = 3000;
+  const SweepResult sa = cpu.sweep(sp, 4), sb = gpu.sweep(sp, 4);
+  ASSERT_EQ(sa.points.size(), sb.points.size());
+  for (std::size_t i = 0; i < sa.points.size(); ++i) {
+    EXPECT_EQ(sa.points[i].wcss, sb.points[i].wcss) << i;
+    EXPECT_EQ(sa.points[i].silhouette.score, sb.points[i].silhouette.score) << i;
+    EXPECT_EQ(sa.points[i].dispersion.calinski_harabasz, sb.points[i].dispersion.calinski_harabasz) << i;
+    EXPECT_EQ(sa.points[i].dispersion.davies_bouldin, sb.points[i].dispersion.davies_bouldin) << i;
+  }
+  test::expect_same_fit(*sa.kept, *sb.kept);
+  const Prediction pa = cpu.predict(fa.centers, 5), pb = gpu.predict(fa.centers, 5);
+  EXPECT_EQ(pa.labels, pb.labels);
+  EXPECT_EQ(pa.inertia, pb.inertia);
+  const DispersionScores da = cpu.dispersion(fa.labels, 5), db = gpu.dispersion(fa.labels, 5);
+  EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
+  EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
+  EXPECT_EQ(cpu.silhouette(fa.labels, 5, {3000, 7}).values, gpu.silhouette(fa.labels, 5, {3000, 7}).values);
 }
 
 TEST(CudaBackendShapes, LargeKAndDAreAccepted) {

@@ -1,0 +1,141 @@
+// The Clusterer (clusterer.hpp): argument checks, lazy binding and the auto
+// fallback around the engine's free functions, which do the work.
+#include "archetype/clusterer.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "archetype/error.hpp"
+#include "engine/backend_select.hpp"
+#include "engine/clusterer_access.hpp"
+#include "engine/clusterer_impl.hpp"
+#include "engine/host_assign.hpp"
+
+namespace archetype {
+namespace {
+
+/// k clusters of n rows: InputError unless 1 <= k <= n (checked before any
+/// binding, so a huge k is refused before it sizes scratch).
+void check_k(int k, std::size_t n) {
+  if (k < 1 || static_cast<std::size_t>(k) > n)
+    throw InputError("k = " + std::to_string(k) + " is outside [1, " + std::to_string(n) + "] (the number of rows)");
+}
+
+void check_centers(const std::vector<double>& centers, int k, std::size_t d) {
+  if (k < 1) throw InputError("k = " + std::to_string(k) + " must be at least 1");
+  if (centers.size() != static_cast<std::size_t>(k) * d)
+    throw InputError(std::to_string(centers.size()) + " centre values for k = " + std::to_string(k) + " and " +
+                     std::to_string(d) + " features (expected k x d)");
+}
+
+}  // namespace
+
+Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : Impl(view, opts, nullptr) {
+  BackendRequest r;
+  r.name = options.backend;
+  r.threads = options.threads;
+  r.device = options.device;
+  r.rows = data.view.rows;
+  r.cols = data.view.cols;
+  // Creating the CUDA backend can fail too (a stream, the device's
+  // properties): the same fallback as for a call.
+  with_fallback([&] {
+    if (!fell_back) backend = select_backend(r, [this](const std::string& line) { say(line); });
+  });
+}
+
+Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts, std::unique_ptr<Backend> b)
+    : options(opts), data(prepare_data(view)), backend(std::move(b)) {
+  if (!data.copy.values.empty()) data.view = data.copy;  // the copy's own address, after the moves
+  fp = FixedPoint::for_data(data.view);
+}
+
+void Clusterer::Impl::bind(int k) {
+  if (bound_k >= k) return;
+  backend->bind(data.view, fp, k);
+  bound_k = k;
+}
+
+void Clusterer::Impl::fall_back_to_cpu() {
+  backend = make_cpu_backend(options.threads);
+  bound_k = 0;
+  fell_back = true;
+}
+
+Clusterer::Clusterer(const DataView& data, const EngineOptions& options)
+    : impl_(std::make_unique<Impl>(data, options)) {}
+Clusterer::Clusterer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Clusterer::~Clusterer() = default;
+Clusterer::Clusterer(Clusterer&&) noexcept = default;
+Clusterer& Clusterer::operator=(Clusterer&&) noexcept = default;
+
+Clusterer ClustererAccess::with_backend(const DataView& data, const EngineOptions& options,
+                                        std::unique_ptr<Backend> backend) {
+  return Clusterer(std::make_unique<Clusterer::Impl>(data, options, std::move(backend)));
+}
+
+KMeansResult Clusterer::fit(const KMeansParams& params) {
+  check_k(params.n_clusters, rows());
+  return impl_->with_fallback([&] {
+    impl_->bind(params.n_clusters);
+    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params);
+  });
+}
+
+SweepResult Clusterer::sweep(const SweepParams& params, int keep_k) {
+  // k beyond the rows are skipped by run_sweep: no scratch for them.
+  const int k_bound = static_cast<int>(std::clamp<long long>(params.k_max, 1, static_cast<long long>(rows())));
+  return impl_->with_fallback([&] {
+    impl_->bind(k_bound);
+    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, params, keep_k);
+  });
+}
+
+Prediction Clusterer::predict(const std::vector<double>& centers, int k) {
+  check_centers(centers, k, cols());
+  return impl_->with_fallback([&] {
+    Prediction p;
+    impl_->bound_k = 0;  // assign_labels binds with the centres' grids
+    p.inertia = assign_labels(*impl_->backend, impl_->data.view, centers, k, p.labels);
+    return p;
+  });
+}
+
+std::vector<double> Clusterer::transform(const std::vector<double>& centers, int k) const {
+  check_centers(centers, k, cols());
+  const std::vector<float> cf(centers.begin(), centers.end());
+  std::vector<double> out(rows() * static_cast<std::size_t>(k));
+  centre_distances(impl_->data.view, cf.data(), k, out.data());
+  return out;
+}
+
+SilhouetteResult Clusterer::silhouette(const std::vector<std::int32_t>& labels, int k,
+                                       const SilhouetteParams& params) {
+  check_k(k, rows());
+  return impl_->with_fallback(
+      [&] { return archetype::silhouette(*impl_->backend, impl_->data.view, labels, k, params); });
+}
+
+DispersionScores Clusterer::dispersion(const std::vector<std::int32_t>& labels, int k) {
+  check_k(k, rows());
+  return impl_->with_fallback([&] {
+    impl_->bind(k);
+    return dispersion_scores(*impl_->backend, impl_->data.view, impl_->fp, labels, k);
+  });
+}
+
+std::vector<FeatureProfile> Clusterer::profile() const {
+  std::vector<FeatureProfile> out;
+  for (std::size_t j = 0; j < cols(); ++j) out.push_back(profile_feature(impl_->data.view, j));
+  return out;
+}
+
+std::size_t Clusterer::rows() const { return impl_->data.view.rows; }
+std::size_t Clusterer::cols() const { return impl_->data.view.cols; }
+std::string Clusterer::backend_name() const { return impl_->backend->name(); }
+std::string Clusterer::device() const { return impl_->backend->device(); }
+const FixedPoint& Clusterer::fixed_point() const { return impl_->fp; }
+MatrixView Clusterer::data() const { return impl_->data.view; }
+
+}  // namespace archetype
