@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "archetype/backend.hpp"
+#include "archetype/clusterer.hpp"
 #include "archetype/error.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/personas.hpp"
@@ -17,7 +17,6 @@
 #include "cli/k_checks.hpp"
 #include "cli/predict_command.hpp"
 #include "cli/progress.hpp"
-#include "engine/backend_select.hpp"
 #include "io/output_files.hpp"
 #include "study/cluster_quantiles.hpp"
 #include "study/feature_stats.hpp"
@@ -66,8 +65,7 @@ PersonaCatalog load_catalog(const PipelineOptions& o) {
 }
 
 /// Step 4: every k of the sweep, all restarts fused, with a progress line.
-SweepResult sweep_k(Backend& backend, const Matrix& z, const FixedPoint& fp, const PipelineOptions& o,
-                    const SilhouetteParams& silp) {
+SweepResult sweep_k(Clusterer& engine, const PipelineOptions& o, const SilhouetteParams& silp) {
   SweepParams sp;
   sp.k_min = o.k_min;
   sp.k_max = o.k_max;
@@ -77,25 +75,24 @@ SweepResult sweep_k(Backend& backend, const Matrix& z, const FixedPoint& fp, con
   sp.progress = [&](const char* stage, int live, int models, long long passes) {
     progress.update("sweep", std::string(stage) + ": " + std::to_string(live) + " of " + std::to_string(models) +
                                  " models running, pass " + std::to_string(passes),
-                    static_cast<double>(passes) * static_cast<double>(z.rows));
+                    static_cast<double>(passes) * static_cast<double>(engine.rows()));
   };
   sp.on_scored = [&](int kk, int done, int total) {
     progress.update("sweep", "scoring k = " + std::to_string(kk) + " (" + std::to_string(done) + " of " +
                                  std::to_string(total) + ")");
   };
-  SweepResult sweep = run_sweep(backend, z, fp, sp, o.k_auto ? 0 : o.k);
+  SweepResult sweep = engine.sweep(sp, o.k_auto ? 0 : o.k);
   progress.done();
   return sweep;
 }
 
 /// Step 5: the chosen k, with its labels (the sweep's fit when it has it:
 /// same parameters, same result).
-KMeansResult fit_k(Backend& backend, const Matrix& z, const FixedPoint& fp, const PipelineOptions& o, int k,
-                   std::optional<SweepResult>& sweep) {
+KMeansResult fit_k(Clusterer& engine, const PipelineOptions& o, int k, std::optional<SweepResult>& sweep) {
   if (sweep && sweep->kept && sweep->kept->k == k) return std::move(*sweep->kept);
   KMeansParams kp = o.kmeans;
   kp.n_clusters = k;
-  return fit_kmeans(backend, z, fp, kp);
+  return engine.fit(kp);
 }
 
 PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
@@ -131,12 +128,6 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   for (const FeatureSummary& f : r.profile) profiles.push_back(f.stats);
   timer.stop("profile");
 
-  std::unique_ptr<Backend> backend;
-  if (cmd != Command::Profile) {
-    backend = select_backend({o.backend, o.threads, o.device, raw.rows, raw.cols, std::max({o.k, o.k_max, 1})}, notice);
-    r.backend = backend->name();
-    r.device = backend->device();
-  }
   for (const std::string& w : k_warnings) warn(w);
   std::ostringstream table;
   table << render_profile_table(r.profile, data.path, raw.rows);
@@ -157,10 +148,16 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // histograms and the figure source are taken), so the data exist once.
   Matrix z = std::move(data.table.features);
   scaler.transform_in_place(z);
-  const FixedPoint fp = FixedPoint::for_data(z);
   timer.stop("scale");
   r.scaler = scaler;
-  backend->bind(z, fp, std::max({o.k, o.k_max, 1}));
+  // The engine reads z in place; with --backend auto a GPU failure reruns
+  // the failed call on the CPU (one notice), with the same results.
+  Clusterer engine(DataView::of(z), {o.backend, o.threads, o.device, notice});
+  const auto record_backend = [&] {
+    r.backend = engine.backend_name();
+    r.device = engine.device();
+  };
+  record_backend();
 
   // 4. Sweep k.
   int k = o.k;
@@ -170,7 +167,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
                               o.kmeans.seed};
   if (cmd == Command::Run || cmd == Command::Sweep) {
     timer.start();
-    sweep = sweep_k(*backend, z, fp, o, silp);
+    sweep = sweep_k(engine, o, silp);
     timer.stop("sweep");
     if (o.k_auto) {
       if (!sweep->silhouette_k) throw InputError("--k auto: no k in the sweep has a defined silhouette");
@@ -187,11 +184,11 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   if (cmd == Command::Run || cmd == Command::Fit) {
     // 5. Fit the chosen k.
     timer.start();
-    const KMeansResult fit = fit_k(*backend, z, fp, o, k, sweep);
+    const KMeansResult fit = fit_k(engine, o, k, sweep);
     timer.stop("fit");
     if (const auto w = empty_clusters_warning(fit.counts)) warn(*w);
     timer.start();
-    const SilhouetteResult sil = silhouette(*backend, z, fit.labels, k, silp);
+    const SilhouetteResult sil = engine.silhouette(fit.labels, k, silp);
     timer.stop("silhouette");
 
     // 6. Personas.
@@ -215,7 +212,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
       timer.stop("figure_data");
     }
   }
-  stage_summary();  // scripts/figures.py reads it
+  record_backend();  // the CPU, if the GPU failed on the way
+  stage_summary();   // scripts/figures.py reads it
 
   // 7. Figures (from the staged files, into the staging folder: they are
   // committed with everything else) and the reports that embed them.
@@ -236,30 +234,10 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   return out;
 }
 
-PipelineOutcome run_once(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
-  return cmd == Command::Predict ? run_predict(o, notice) : run_study(cmd, o, notice);
-}
-
 }  // namespace
 
 PipelineOutcome run_pipeline(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
-  // A notice the failed attempt gave (a warning, dropped rows) is not
-  // repeated by the rerun.
-  std::set<std::string> said;
-  const NoticeFn once = [&](const std::string& msg) {
-    if (said.insert(msg).second) notice(msg);
-  };
-  try {
-    return run_once(cmd, o, once);
-  } catch (const DeviceError& e) {
-    if (o.backend != "auto") throw;
-    // The whole computation again, from the input: exactly a CPU run's
-    // outputs (the failed attempt's staged files are already gone).
-    once(std::string("GPU failed: ") + e.what() + "; retrying on the CPU");
-    PipelineOptions cpu = o;
-    cpu.backend = "cpu";
-    return run_once(cmd, cpu, once);
-  }
+  return cmd == Command::Predict ? run_predict(o, notice) : run_study(cmd, o, notice);
 }
 
 }  // namespace archetype

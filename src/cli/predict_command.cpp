@@ -2,10 +2,10 @@
 
 #include <sstream>
 
+#include "archetype/clusterer.hpp"
 #include "archetype/error.hpp"
 #include "archetype/scaler.hpp"
 #include "cli/command_support.hpp"
-#include "engine/backend_select.hpp"
 #include "io/output_files.hpp"
 #include "study/input_table.hpp"
 #include "study/model_file.hpp"
@@ -32,11 +32,11 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   scaler.mean = model.mean;
   scaler.scale = model.scale;
   scaler.constant.assign(model.mean.size(), false);
-  const Matrix z = scaler.transform(data.table.features);
-  std::unique_ptr<Backend> backend =
-      select_backend({o.backend, o.threads, o.device, z.rows, z.cols, model.k}, notice);
-  std::vector<std::int32_t> labels;
-  const double inertia = assign_labels(*backend, z, model.centroids_scaled, model.k, labels);
+  scaler.transform_in_place(data.table.features);
+  Clusterer engine(DataView::of(data.table.features), {o.backend, o.threads, o.device, notice});
+  const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
+  const std::vector<std::int32_t>& labels = predicted.labels;
+  const double inertia = predicted.inertia;
   timer.stop("predict");
 
   PipelineOutcome out;
@@ -44,8 +44,8 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   r.version = ARCHETYPE_VERSION;
   r.command = "predict";
   r.input = input_summary(data);
-  r.backend = backend->name();
-  r.device = backend->device();
+  r.backend = engine.backend_name();
+  r.device = engine.device();
   PredictionSummary p;
   p.model_file = o.model_path;
   p.k = model.k;
