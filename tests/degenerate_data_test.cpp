@@ -299,9 +299,15 @@ TEST_F(DegenerateCli, KAboveTheRowsExitsTwoBeforeAnyWork) {
   EXPECT_EQ(r.err, "archetype: error: " + p + ": --k 5: expected at most 2, the number of data rows (k-means needs a "
                                               "row per cluster)\n");
   EXPECT_FALSE(std::filesystem::exists(out()));
-  r = run("run " + p + " --no-figures --out " + out());  // the default k = 5
+  r = run("run " + p + " --k 5 --no-figures --out " + out());
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find(": --k 5: expected at most 2"), std::string::npos) << r.err;
+  // Without --k, `run` on one's own table chooses k by the silhouette, which
+  // two rows cannot define.
+  r = run("run " + p + " --no-figures --out " + out());
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--k auto: no k in the sweep has a defined silhouette"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out()));
   // One row: no sweep can start at k = 2.
   const std::string one = csv("a,b\n1,2\n");
   r = run("sweep " + one + " --no-figures --out " + out());

@@ -40,7 +40,7 @@ void check_threads(int threads) {
 
 struct CliState {
   PipelineOptions opts;
-  std::string k_text = "5";
+  std::string k_text;  ///< --k as given; empty: not given
   bool quiet = false;
   bool json = false;
 };
@@ -175,8 +175,10 @@ int main(int argc, char** argv) {
   add_shared_options(predict, st);
   add_sweep_options(run, st);
   add_sweep_options(sweep, st);
-  run->add_option("--k", st.k_text, "Final k, or 'auto' (highest silhouette in the sweep)")->capture_default_str();
-  fit->add_option("--k", st.k_text, "Number of clusters")->capture_default_str();
+  run->add_option("--k", st.k_text,
+                  "Final k, or 'auto' (highest silhouette in the sweep). Default: auto on your own table, 5 (the "
+                  "reference study's k) on the embedded dataset");
+  fit->add_option("--k", st.k_text, "Number of clusters (default 5)");
 
   try {
     app.parse(argc, argv);
@@ -196,6 +198,18 @@ int main(int argc, char** argv) {
     if (!st.quiet) std::cerr << "archetype: " << msg << "\n";
   };
   return guarded([&] {
+    if (st.k_text.empty()) {
+      // No --k: the study's k = 5 on the reference dataset (its stated
+      // choice); on a user's own table `run` lets the sweep choose; `fit`
+      // (no sweep) keeps the documented default.
+      if (cmd == Command::Run && !st.opts.csv.empty()) {
+        st.k_text = "auto";
+        st.opts.k_source = "auto";
+      } else {
+        st.k_text = "5";
+        st.opts.k_source = cmd == Command::Run ? "reference" : "default";
+      }
+    }
     if (st.k_text == "auto") {
       if (cmd != Command::Run) throw archetype::InputError("--k auto needs the sweep: use it with `archetype run`");
       st.opts.k_auto = true;
@@ -213,6 +227,9 @@ int main(int argc, char** argv) {
     check_threads(st.opts.threads);
     if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
     st.opts.progress = !st.quiet && !st.json && ::isatty(2);
+    // The tables are printed as soon as they are complete, before the
+    // figures are drawn.
+    if (!st.json) st.opts.tables_ready = [](const std::string& tables) { std::cout << tables << std::flush; };
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
     if (st.json) {
       std::cout << archetype::summary_json(out.result).dump(2) << "\n";

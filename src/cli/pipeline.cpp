@@ -42,7 +42,22 @@ const char* command_name(Command cmd) {
   return "?";
 }
 
-StudyParameters study_parameters(const PipelineOptions& o, Command cmd, int k) {
+/// How k was chosen, in words (summary.json parameters.k_rule, the
+/// terminal, the report).
+std::string k_rule(const PipelineOptions& o, const std::optional<SweepResult>& sweep, int k) {
+  if (o.k_auto) {
+    std::string rule = "chosen automatically, the highest silhouette in the sweep";
+    if (sweep)
+      for (const SweepPoint& p : sweep->points)
+        if (p.k == k && p.silhouette.defined) rule += ", " + format_fixed(p.silhouette.score, 4);
+    return rule;
+  }
+  if (o.k_source == "reference") return "the reference study's choice (--k N or --k auto to change it)";
+  if (o.k_source == "default") return "the default of --k (`archetype run` chooses k from a sweep)";
+  return "given with --k";
+}
+
+StudyParameters study_parameters(const PipelineOptions& o, Command cmd, int k, const std::string& rule) {
   StudyParameters p;
   p.seed = o.kmeans.seed;
   p.n_init = o.kmeans.n_init;
@@ -54,7 +69,7 @@ StudyParameters study_parameters(const PipelineOptions& o, Command cmd, int k) {
   if (cmd == Command::Run || cmd == Command::Sweep) p.k_range = std::make_pair(o.k_min, o.k_max);
   if (cmd == Command::Run || cmd == Command::Fit) {
     p.k = k;
-    p.k_rule = o.k_auto ? "auto: highest silhouette in the sweep" : "fixed";
+    p.k_rule = rule;
   }
   return p;
 }
@@ -133,6 +148,10 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   table << render_profile_table(r.profile, data.path, raw.rows);
   if (cmd == Command::Profile) {
     out.table = table.str();
+    if (o.tables_ready) {
+      o.tables_ready(out.table);
+      out.table.clear();
+    }
     stage_summary();
     out.files = files.commit();
     return out;
@@ -170,7 +189,9 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     sweep = sweep_k(engine, o, silp);
     timer.stop("sweep");
     if (o.k_auto) {
-      if (!sweep->silhouette_k) throw InputError("--k auto: no k in the sweep has a defined silhouette");
+      if (!sweep->silhouette_k)
+        throw InputError("--k auto: no k in the sweep has a defined silhouette (it needs 2 <= k < rows and two "
+                         "non-empty clusters); give --k");
       k = *sweep->silhouette_k;
     }
     if (const auto w = sweep_empty_clusters_warning(*sweep)) warn(*w);
@@ -179,7 +200,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     table << "\n" << render_sweep_table(*r.sweep, *r.suggested_k);
     files.stage("sweep.csv", sweep_csv(*r.sweep));
   }
-  r.parameters = study_parameters(o, cmd, k);
+  r.parameters = study_parameters(o, cmd, k, k_rule(o, sweep, k));
+  if (r.sweep && cmd == Command::Run) table << "Using k = " << k << ": " << r.parameters->k_rule << "\n";
 
   if (cmd == Command::Run || cmd == Command::Fit) {
     // 5. Fit the chosen k.
@@ -214,13 +236,21 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   }
   record_backend();  // the CPU, if the GPU failed on the way
   stage_summary();   // scripts/figures.py reads it
+  out.table = table.str();
+  if (o.tables_ready) {
+    o.tables_ready(out.table);  // before the figures: the numbers first
+    out.table.clear();
+  }
 
   // 7. Figures (from the staged files, into the staging folder: they are
   // committed with everything else) and the reports that embed them.
   std::set<std::string> figures;
   if (o.figures) {
     timer.start();
+    Progress progress(o.progress);
+    progress.update("figures", "drawing with matplotlib");
     figures = run_figures_script(files.staging_dir(), notice).produced;
+    progress.done();
     timer.stop("figures");
   }
   timer.start();
@@ -230,7 +260,6 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   timer.stop("report");
   stage_summary();  // again, with the last stages' timings
   out.files = files.commit();
-  out.table = table.str();
   return out;
 }
 

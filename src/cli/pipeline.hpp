@@ -28,6 +28,13 @@ struct PipelineOptions {
   int k_min = 2, k_max = 10;               ///< sweep range
   int k = 5;                               ///< final model's k (run, fit)
   bool k_auto = false;                     ///< run: take k from the sweep (silhouette maximum)
+  /// Where k came from, for the terminal and the report: "given" (--k N),
+  /// "auto", "reference" (the reference study's k = 5, run on the embedded
+  /// dataset without --k) or "default" (fit without --k).
+  std::string k_source = "given";
+  /// Called with the terminal tables as soon as they are complete (before
+  /// the figures are drawn); when empty they come back in PipelineOutcome.
+  std::function<void(const std::string&)> tables_ready;
   std::size_t silhouette_sample = 0;       ///< > 0: sample this many rows (scikit-learn's sample_size)
   std::string silhouette_mode = "auto";    ///< auto | exact
   std::size_t silhouette_threshold = 50000;  ///< auto: exact up to this many rows, a sample of this size above

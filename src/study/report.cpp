@@ -196,21 +196,22 @@ class Builder {
   std::string chosen_k_text() {
     const SuggestedK& sug = *s_.suggested_k;
     const int k = s_.model->k;
-    std::string t = "This report uses **k = " + std::to_string(k) + "** (" + s_.parameters->k_rule + ").";
+    std::string t = "This report uses **k = " + std::to_string(k) + "**: " + s_.parameters->k_rule + ".";
     const bool elbow_differs = sug.elbow && *sug.elbow != k;
     const bool sil_differs = sug.silhouette && *sug.silhouette != k;
-    if (!elbow_differs && !sil_differs) return t;
-    t += " **The criteria disagree with this choice**:";
-    if (elbow_differs) t += " the elbow picks k = " + std::to_string(*sug.elbow) + ";";
+    if (!elbow_differs && !sil_differs) return t + " Both criteria agree with it.";
+    if (elbow_differs) t += " The elbow would pick k = " + std::to_string(*sug.elbow) + ".";
     if (sil_differs) {
-      t += " the silhouette picks k = " + std::to_string(*sug.silhouette);
+      t += " The silhouette would pick k = " + std::to_string(*sug.silhouette);
       for (const SweepRow& p : *s_.sweep)
         if (p.k == *sug.silhouette && p.silhouette)
           t += " (" + format_fixed(*p.silhouette, 4) + " against " + format_optional(s_.model->silhouette, 4) +
                " at k = " + std::to_string(k) + ")";
-      t += ";";
+      t += ".";
     }
-    return t + " k = " + std::to_string(k) + " trades some separation for a finer segmentation.";
+    const int other = sil_differs ? *sug.silhouette : *sug.elbow;
+    t += " k = " + std::to_string(k) + " gives a " + (k > other ? "finer" : "coarser") + " segmentation than ";
+    return t + (sil_differs ? "the silhouette's best, at some cost in separation." : "the elbow's.");
   }
 
   void results_section() {
