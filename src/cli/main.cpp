@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <vector>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -40,24 +42,53 @@ void check_threads(int threads) {
 
 struct CliState {
   PipelineOptions opts;
+  std::string delimiter;  ///< --delimiter as given
   std::string k_text;  ///< --k as given; empty: not given
   bool quiet = false;
   bool json = false;
 };
 
-/// Options every subcommand shares.
-void add_shared_options(CLI::App* app, CliState& st) {
+/// The input table (every command).  List options are split at commas and
+/// trimmed ("a, b" is "a" and "b").
+void add_input_options(CLI::App* app, CliState& st, bool choose_columns) {
   PipelineOptions& o = st.opts;
-  app->add_option("--columns", o.csv_options.columns,
-                  "Feature columns, names or 0-based indices, comma-separated (default: the reference "
-                  "dataset's two metrics, or every column but the id)")
-      ->delimiter(',');
-  app->add_option("--id-column", o.csv_options.id_column, "Id column name or index (default: auto-detect)");
-  app->add_option("--feature-names", o.feature_names, "Display names of the features, comma-separated")->delimiter(',');
+  const std::function<std::string(std::string)> trimmed = [](std::string s) {
+    const auto first = s.find_first_not_of(" \t"), last = s.find_last_not_of(" \t");
+    return first == std::string::npos ? std::string() : s.substr(first, last - first + 1);
+  };
+  if (choose_columns) {
+    app->add_option("--columns", o.csv_options.columns,
+                    "Feature columns, names or 0-based indices, comma-separated (default: the reference dataset's "
+                    "two metrics, or every numeric column but the id)")
+        ->delimiter(',')
+        ->transform(trimmed);
+    app->add_option("--feature-names", o.feature_names, "Display names of the features, comma-separated")
+        ->delimiter(',')
+        ->transform(trimmed);
+  }
+  app->add_option("--id-column", o.csv_options.id_column,
+                  "Id column name or index (default: a column named id/user_id/creator_id, else a text column "
+                  "with distinct values)");
+  app->add_option("--delimiter", st.delimiter, "Field delimiter (default: detected from the header)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            const bool known = v == "," || v == ";" || v == "tab" || v == "comma" || v == "semicolon" || v == "\t";
+            return known ? std::string() : "expected comma, semicolon or tab (or , ;), not '" + v + "'";
+          },
+          "comma|semicolon|tab"));
   app->add_flag("--drop-invalid", o.csv_options.drop_invalid, "Skip invalid rows instead of failing (reports how many)");
+}
+
+/// Where and how the engine runs.
+void add_compute_options(CLI::App* app, CliState& st) {
+  PipelineOptions& o = st.opts;
   app->add_option("--backend", o.backend, "Compute backend")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  app->add_option("--threads", o.threads, "CPU threads (0 = all cores, at most 1024)")->check(CLI::NonNegativeNumber);
   app->add_option("--device", o.device, "CUDA device index")->check(CLI::NonNegativeNumber)->capture_default_str();
+}
+
+/// K-Means, the silhouette and the personas (commands that fit).
+void add_model_options(CLI::App* app, CliState& st) {
+  PipelineOptions& o = st.opts;
   app->add_option("--seed", o.kmeans.seed, "Base random seed of the restarts")->capture_default_str();
   app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
   app->add_option("--max-iter", o.kmeans.max_iter, "Lloyd iterations per run at most")->check(CLI::Range(1, 100000000))->capture_default_str();
@@ -72,12 +103,19 @@ void add_shared_options(CLI::App* app, CliState& st) {
   app->add_option("--silhouette-threshold", o.silhouette_threshold, "Rows above which --silhouette auto samples (for 2 features; x sqrt(6 / (features + 4)) for more, the same work)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app->add_option("--personas", o.personas_path, "Persona catalog JSON (default: data/personas.json)");
+}
+
+/// The output folder and the terminal (every command).
+void add_output_options(CLI::App* app, CliState& st, bool figures) {
+  PipelineOptions& o = st.opts;
+  app->add_option("--threads", o.threads, "CPU threads (0 = all cores, at most 1024)")->check(CLI::NonNegativeNumber);
   app->add_option("--out", o.out_dir, "Output directory")->capture_default_str();
   app->add_flag("--force", o.force,
                 "Overwrite Archetype's own files in an existing --out (other files there are never touched)");
   app->add_flag("--quiet", st.quiet, "No notices on stderr");
-  app->add_flag("--no-figures{false}", o.figures, "Skip the figures (matplotlib) and their embedding in the reports");
+  app->add_flag("--no-figures{false}", o.figures,
+                figures ? "Skip the figures (matplotlib) and their embedding in the reports"
+                        : "Accepted for scripts; this command draws no figures");
   app->add_flag("--json", st.json, "Print summary.json on stdout instead of tables");
 }
 
@@ -150,12 +188,70 @@ int run_generate_command(GenerateCli& g) {
   });
 }
 
+/// Levenshtein distance, for "did you mean".
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// The closest of `names` to `word`, if close enough to be a typo.
+std::string closest(const std::string& word, const std::vector<std::string>& names) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const std::string& n : names) {
+    const std::size_t d = edit_distance(word, n);
+    if (d < best_d) {
+      best_d = d;
+      best = n;
+    }
+  }
+  return best;
+}
+
+/// After a parse error: "did you mean" for a misspelled command or option.
+void suggest(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+  CLI::App* command = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (!command && arg.rfind("-", 0) != 0) {
+      if (std::find(commands.begin(), commands.end(), arg) != commands.end()) {
+        command = app.get_subcommand(arg);
+        continue;
+      }
+      if (const std::string c = closest(arg, commands); !c.empty())
+        std::cerr << "Did you mean the command '" << c << "'?\n";
+      return;
+    }
+    if (command && arg.rfind("--", 0) == 0) {
+      const std::string name = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+      std::vector<std::string> options;
+      for (const CLI::Option* opt : command->get_options())
+        for (const std::string& l : opt->get_lnames()) options.push_back(l);
+      if (std::find(options.begin(), options.end(), name) != options.end()) continue;
+      if (const std::string c = closest(name, options); !c.empty()) std::cerr << "Did you mean '--" << c << "'?\n";
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   archetype::interrupt::install();  // before any other thread exists
   CliState st;
-  CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU"};
+  CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU", "archetype"};
   app.require_subcommand(1);
   app.set_version_flag("--version", ARCHETYPE_VERSION);
 
@@ -167,25 +263,52 @@ int main(int argc, char** argv) {
   GenerateCli gen;
   CLI::App* generate = add_generate_command(app, gen);
   for (CLI::App* sub : {run, profile, sweep, fit}) {
-    sub->add_option("csv", st.opts.csv, "Input CSV (default: the embedded reference dataset)");
-    add_shared_options(sub, st);
+    sub->add_option("csv", st.opts.csv, "Input CSV or .npy (default: the embedded reference dataset)");
+    add_input_options(sub, st, true);
   }
   predict->add_option("csv", st.opts.csv, "Input CSV with the model's feature columns")->required();
   predict->add_option("--model", st.opts.model_path, "model.json written by fit or run")->required();
-  add_shared_options(predict, st);
+  add_input_options(predict, st, false);
+  for (CLI::App* sub : {run, sweep, fit, predict}) add_compute_options(sub, st);
+  for (CLI::App* sub : {run, sweep, fit}) add_model_options(sub, st);
+  for (CLI::App* sub : {run, fit})
+    sub->add_option("--personas", st.opts.personas_path,
+                    "Persona catalog JSON for these features (default: data/personas.json, used only when the table "
+                    "has its metrics)");
   add_sweep_options(run, st);
   add_sweep_options(sweep, st);
   run->add_option("--k", st.k_text,
                   "Final k, or 'auto' (highest silhouette in the sweep). Default: auto on your own table, 5 (the "
                   "reference study's k) on the embedded dataset");
   fit->add_option("--k", st.k_text, "Number of clusters (default 5)");
+  add_output_options(run, st, true);
+  add_output_options(fit, st, true);
+  add_output_options(profile, st, false);
+  add_output_options(sweep, st, false);
+  add_output_options(predict, st, false);
+  run->footer("Examples:\n  archetype run                               the reference study\n"
+              "  archetype run creators.csv --out results    your table: k chosen by the silhouette\n"
+              "  archetype run creators.csv --k 6 --columns followers,revenue_usd");
+  profile->footer("Examples:\n  archetype profile creators.csv\n  archetype profile data.npy --out profile");
+  sweep->footer("Examples:\n  archetype sweep creators.csv --k-min 2 --k-max 15\n"
+                "  archetype sweep creators.csv --n-init 3 --silhouette-sample 20000");
+  fit->footer("Examples:\n  archetype fit creators.csv --k 6 --out results\n"
+              "  archetype fit data.npy --k 100 --n-init 1 --no-figures");
+  predict->footer("Examples:\n  archetype predict new_creators.csv --model results/model.json --out labelled");
+  generate->footer("Examples:\n  archetype generate --rows 1000000 --seed 7 --out creators.csv\n"
+                   "  archetype generate --rows 10000000 --seed 7 --features 8 --out creators.npy");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
+    if (code != 0) suggest(app, argc, argv);
     return code == 0 ? 0 : 2;
   }
+  if (!st.delimiter.empty())
+    st.opts.csv_options.delimiter = st.delimiter == "tab" || st.delimiter == "\t"         ? '\t'
+                                    : st.delimiter == "semicolon" || st.delimiter == ";" ? ';'
+                                                                                         : ',';
   if (*generate) return run_generate_command(gen);
 
   Command cmd = Command::Run;
