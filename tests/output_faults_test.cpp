@@ -78,15 +78,15 @@ TEST_F(OutputRules, ForceReplacesOurFilesAndTouchesNothingElse) {
   write(out / "labels.csv.bak", "backup");
   write(out / "figures" / "mine.png", "my picture");
   write(out / "summary.json", "old summary");
-  write(out / "sweep.csv", "an earlier sweep");  // ours, but not written by fit: left as it is
+  write(out / "sweep.csv", "an earlier sweep");  // ours, but not written by fit: removed (one run per folder)
   const auto r = fit(out, {"--force"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(slurp_file(out / "summary.json"))["model"]["k"], 3);
   EXPECT_EQ(slurp_file(out / "notes.txt"), "mine");
   EXPECT_EQ(slurp_file(out / "labels.csv.bak"), "backup");
   EXPECT_EQ(slurp_file(out / "figures" / "mine.png"), "my picture");
-  EXPECT_EQ(slurp_file(out / "sweep.csv"), "an earlier sweep");
-  EXPECT_EQ(tree(out), with(kFitOutputs, {"notes.txt", "labels.csv.bak", "figures", "figures/mine.png", "sweep.csv"}));
+  EXPECT_FALSE(fs::exists(out / "sweep.csv"));
+  EXPECT_EQ(tree(out), with(kFitOutputs, {"notes.txt", "labels.csv.bak", "figures", "figures/mine.png"}));
 }
 
 TEST_F(OutputRules, MissingFoldersAreCreatedAndRemovedAgainWhenTheRunFails) {
@@ -226,3 +226,42 @@ TEST_F(OutputRules, CommitChecksAgainForFilesThatAppearedMeanwhile) {
 }
 
 }  // namespace
+
+namespace archetype {
+namespace {
+
+// `predict --force` into a `run` folder: the earlier run's report, sweep and
+// figures go (the folder describes the prediction only), and the model it
+// reads from that folder stays.
+TEST_F(OutputRules, PredictIntoARunFolderLeavesNoStaleReportAndKeepsItsModel) {
+  const fs::path out = dir() / "o";
+  fs::copy_file(ARCHETYPE_TEST_DATA_DIR "/instagram_visits_clustering.csv", dir() / "in.csv");
+  ASSERT_EQ(fit(out).code, 0);
+  write(out / "sweep.csv", "an earlier sweep");
+  const std::string model = (out / "model.json").string();
+  const std::string before = slurp_file(out / "model.json");
+  const auto r = run_cli(dir(), {"predict", (dir() / "in.csv").string(), "--model", model, "--out", out.string(), "--force"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(out / "report.md"));
+  EXPECT_FALSE(fs::exists(out / "report.html"));
+  EXPECT_FALSE(fs::exists(out / "sweep.csv"));
+  EXPECT_EQ(slurp_file(out / "model.json"), before);
+  EXPECT_EQ(nlohmann::json::parse(slurp_file(out / "summary.json"))["command"], "predict");
+}
+
+// An input is never replaced, whatever its name.
+TEST_F(OutputRules, AnInputNamedLikeAnOutputIsNeverReplaced) {
+  const fs::path out = dir() / "o";
+  ASSERT_EQ(fit(out).code, 0);
+  fs::copy_file(ARCHETYPE_TEST_DATA_DIR "/instagram_visits_clustering.csv", out / "labels.csv",
+                fs::copy_options::overwrite_existing);
+  const std::string data = slurp_file(out / "labels.csv");
+  const auto r = run_cli(dir(), {"fit", (out / "labels.csv").string(), "--k", "2", "--no-figures", "--out",
+                                 out.string(), "--force"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is this run's input"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp_file(out / "labels.csv"), data);
+}
+
+}  // namespace
+}  // namespace archetype

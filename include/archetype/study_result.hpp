@@ -120,6 +120,10 @@ struct PredictionSummary {
   int k = 0;
   double inertia = 0.0;
   std::vector<Cluster> clusters;
+  /// Against the training data (when model.json records it): the share of
+  /// rows with a feature outside its training range, and the rows' root
+  /// mean squared distance to their centre over the training rows' one.
+  std::optional<double> outside_training_share, distance_ratio;
 };
 
 /// The segmentation figure's 2-D view of data with more than 2 features.

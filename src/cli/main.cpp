@@ -119,6 +119,11 @@ void add_output_options(CLI::App* app, CliState& st, bool figures) {
   app->add_flag("--json", st.json, "Print summary.json on stdout instead of tables");
 }
 
+/// Commands that write labels.csv.
+void add_label_options(CLI::App* app, CliState& st) {
+  app->add_flag("--keep-columns", st.opts.keep_columns, "labels.csv also carries the input's feature columns");
+}
+
 void add_sweep_options(CLI::App* app, CliState& st) {
   app->add_option("--k-min", st.opts.k_min, "First k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
   app->add_option("--k-max", st.opts.k_max, "Last k of the sweep")->check(CLI::Range(1, 100000))->capture_default_str();
@@ -281,6 +286,7 @@ int main(int argc, char** argv) {
                   "Final k, or 'auto' (highest silhouette in the sweep). Default: auto on your own table, 5 (the "
                   "reference study's k) on the embedded dataset");
   fit->add_option("--k", st.k_text, "Number of clusters (default 5)");
+  for (CLI::App* sub : {run, fit, predict}) add_label_options(sub, st);
   add_output_options(run, st, true);
   add_output_options(fit, st, true);
   add_output_options(profile, st, false);

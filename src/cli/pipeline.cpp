@@ -130,6 +130,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
 
   // 1. Load and validate.
   timer.start();
+  if (!o.csv.empty()) files.protect_input(o.csv);
+  if (!o.personas_path.empty()) files.protect_input(o.personas_path);
   LoadedInput data = load_input({o.csv, o.csv_options, o.feature_names}, notice);
   const Matrix& raw = data.table.features;
   const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
@@ -163,6 +165,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   for (std::size_t j = 0; j < scaler.constant.size(); ++j)
     if (scaler.constant[j]) warn("feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)");
   const FigureSource fig_src = figure_source(raw);
+  const Matrix kept = o.keep_columns ? raw : Matrix();  // the input values for labels.csv
   // Standardize in place: the raw values are not needed any more (profile,
   // histograms and the figure source are taken), so the data exist once.
   Matrix z = std::move(data.table.features);
@@ -223,7 +226,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     if (!naming_note.empty()) warn(naming_note);
     timer.stop("personas");
     table << "\n" << render_model_table(*r.model, data.names);
-    stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model));
+    stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr);
     stage_labels_npy(files, fit.labels);
     files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2) + "\n");
     if (o.figures) {

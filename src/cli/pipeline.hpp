@@ -44,6 +44,7 @@ struct PipelineOptions {
   bool figures = true;                     ///< run scripts/figures.py (matplotlib) and embed the figures
   std::string personas_path;               ///< empty = data/personas.json
   std::string model_path;                  ///< predict: model.json
+  bool keep_columns = false;               ///< labels.csv also carries the input's feature columns
 };
 
 struct PipelineOutcome {

@@ -1,5 +1,6 @@
 #include "cli/predict_command.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "archetype/clusterer.hpp"
@@ -19,6 +20,8 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   StageTimer timer;
   OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
   timer.start();
+  files.protect_input(o.model_path);
+  files.protect_input(o.csv);
   const SavedModel model = load_model_file(o.model_path);
   if (o.csv.empty()) throw InputError("predict needs a CSV file of creators to label");
   InputRequest request{o.csv, o.csv_options, o.feature_names};
@@ -32,6 +35,18 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   scaler.mean = model.mean;
   scaler.scale = model.scale;
   scaler.constant.assign(model.mean.size(), false);
+  // Rows outside the training range, in original units, before scaling.
+  std::size_t outside = 0;
+  if (!model.training_min.empty()) {
+    const Matrix& x = data.table.features;
+    for (std::size_t i = 0; i < x.rows; ++i) {
+      bool out_of_range = false;
+      for (std::size_t j = 0; j < x.cols && !out_of_range; ++j)
+        out_of_range = x.at(i, j) < model.training_min[j] || x.at(i, j) > model.training_max[j];
+      outside += out_of_range;
+    }
+  }
+  const Matrix kept = o.keep_columns ? data.table.features : Matrix();  // the input values for labels.csv
   scaler.transform_in_place(data.table.features);
   Clusterer engine(DataView::of(data.table.features), {o.backend, o.threads, o.device, notice});
   const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
@@ -55,6 +70,21 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   for (std::size_t c = 0; c < counts.size(); ++c)
     p.clusters.push_back({static_cast<int>(c), model.persona_names[c], counts[c],
                           static_cast<double>(counts[c]) / static_cast<double>(labels.size())});
+  const double n = static_cast<double>(labels.size());
+  if (!model.training_min.empty()) {
+    p.outside_training_share = static_cast<double>(outside) / n;
+    if (*p.outside_training_share > 0.01)
+      notice("warning: " + format_percent(*p.outside_training_share) +
+             " of the rows lie outside the training range of at least one feature: the model was not fitted on "
+             "such creators");
+  }
+  if (model.training_rms_distance > 0.0) {
+    p.distance_ratio = std::sqrt(inertia / n) / model.training_rms_distance;
+    if (*p.distance_ratio > 1.5)
+      notice("warning: the rows lie " + format_fixed(*p.distance_ratio, 1) +
+             "x farther from their nearest centre than the training rows (root mean square): the personas may not "
+             "describe them (different units or another population?)");
+  }
   r.prediction = p;
 
   std::ostringstream t;
@@ -66,7 +96,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   out.table = t.str();
 
   timer.start();
-  stage_labels_csv(files, data.table, labels, model.persona_names);
+  stage_labels_csv(files, data.table, labels, model.persona_names, o.keep_columns ? &kept : nullptr);
   stage_labels_npy(files, labels);
   timer.stop("write");
   r.timings_ms = timer.timings();

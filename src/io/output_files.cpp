@@ -202,10 +202,28 @@ void OutputFiles::stage_stream(const std::string& name, const ProduceFn& produce
   write_file((fs::path(staging_) / name).string(), (fs::path(dir_) / name).string(), produce);
 }
 
+void OutputFiles::protect_input(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) inputs_.push_back({static_cast<std::uint64_t>(st.st_dev),
+                                                         static_cast<std::uint64_t>(st.st_ino), path});
+}
+
+const std::string* OutputFiles::input_at(const std::string& path) const {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return nullptr;
+  for (const Input& in : inputs_)
+    if (in.dev == static_cast<std::uint64_t>(st.st_dev) && in.ino == static_cast<std::uint64_t>(st.st_ino))
+      return &in.path;
+  return nullptr;
+}
+
 void OutputFiles::check_targets(const std::vector<std::string>& names) const {
   std::error_code ec;
   for (const std::string& name : names) {
     const fs::path to = fs::path(dir_) / name;
+    if (const std::string* input = input_at(to.string()))
+      throw InputError(to.string() + ": is this run's input " + *input +
+                       "; an input is never replaced (write to another --out)" + no_commit(dir_));
     check_not_ours(name);  // again: something may have appeared since
     if (fs::symlink_status(to, ec).type() == fs::file_type::directory)
       throw InputError(to.string() + ": is a folder, not a file Archetype wrote (--force replaces only files); move it away" +
@@ -276,6 +294,18 @@ std::vector<std::string> OutputFiles::commit() {
         throw InputError(step.to + ": cannot rename into place (" + std::strerror(errno) + ")" + no_commit(dir_));
       steps.back().placed = true;
     }
+    // Archetype's files of an earlier run that this one does not write
+    // (a report beside new labels from `predict`) go too: the folder then
+    // describes one run.  Only with force (without it there are none).
+    for (const std::string& name : ours_) {
+      if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+      const std::string to = (fs::path(dir_) / name).string();
+      if (!exists_no_follow(to) || fs::is_directory(fs::symlink_status(to, ec)) || input_at(to)) continue;
+      const std::string aside = (aside_root / name).string();
+      if (std::rename(to.c_str(), aside.c_str()) != 0)
+        throw InputError(to + ": cannot remove the earlier run's file (" + std::strerror(errno) + ")" + no_commit(dir_));
+      steps.push_back(Step{{}, to, aside, false});
+    }
   } catch (const InputError& e) {
     bool restored = true;
     for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
@@ -292,7 +322,8 @@ std::vector<std::string> OutputFiles::commit() {
                      aside_root.string());
   }
   std::vector<std::string> paths;
-  for (const Step& step : steps) paths.push_back(step.to);
+  for (const Step& step : steps)
+    if (step.placed) paths.push_back(step.to);  // not the earlier run's files it removed
   committed_ = true;
   fs::remove_all(staging_, ec);
   interrupt::untrack(staging_);

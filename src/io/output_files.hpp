@@ -4,8 +4,10 @@
 //   if the run commits nothing);
 // - an existing one that already holds any of Archetype's files (`ours`)
 //   is refused (InputError naming the file) unless `force`; with `force`
-//   the files this run writes replace theirs; every other file in the
-//   directory is never touched;
+//   the files this run writes replace theirs and the rest of Archetype's
+//   files there (an earlier run's report beside new labels) are removed in
+//   the same commit, so the folder describes one run; every other file in
+//   the directory is never touched;
 // - one run at a time per output directory: the run holds an exclusive
 //   flock() on OUT/.archetype.lock (its pid inside; never an output, removed
 //   when the run ends) from before the first check to after the commit; a
@@ -26,6 +28,7 @@
 //   InputError naming the file.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -58,12 +61,22 @@ class OutputFiles {
   /// Stages `name` from pieces that `produce` passes to its argument in
   /// order, so a large file never has to exist whole in memory.
   void stage_stream(const std::string& name, const ProduceFn& produce);
+  /// Marks a file this run reads (the input table, a model): commit() never
+  /// replaces it (InputError) nor removes it, whatever its name in --out.
+  void protect_input(const std::string& path);
+
   /// Renames every staged file, then everything in the staging folder's
   /// figures/, into place; returns their final paths.  On failure nothing
   /// in the output directory has changed (InputError naming the file).
   std::vector<std::string> commit();
 
  private:
+  struct Input {
+    std::uint64_t dev = 0, ino = 0;
+    std::string path;
+  };
+  /// The protected input `path` is (same device and inode), if any.
+  const std::string* input_at(const std::string& path) const;
   void check_not_ours(const std::string& name) const;
   void check_targets(const std::vector<std::string>& names) const;
   void lock_dir();
@@ -75,6 +88,7 @@ class OutputFiles {
   bool force_;
   std::vector<std::string> created_dirs_;  // made by this run, outermost first
   std::vector<std::string> staged_;        // names, in staging order
+  std::vector<Input> inputs_;              // files this run reads
   std::string lock_path_;
   int lock_fd_ = -1;
   bool committed_ = false;

@@ -68,6 +68,19 @@ nlohmann::ordered_json model_file_json(const StudyResult& study, const KMeansRes
   m["parameters"] = {{"seed", params.seed}, {"n_init", params.n_init}, {"max_iter", params.max_iter},
                      {"tol", params.tol}, {"init", "k-means++"}};
   m["training_input"] = study.input.path;
+  // What predict compares new rows with: each feature's range in original
+  // units, and the root mean squared distance of the training rows to their
+  // centre (z units).
+  nlohmann::ordered_json mins = nlohmann::ordered_json::array(), maxs = nlohmann::ordered_json::array();
+  for (const FeatureSummary& f : study.profile) {
+    mins.push_back(f.stats.min);
+    maxs.push_back(f.stats.max);
+  }
+  const double rows = static_cast<double>(study.input.rows);
+  m["training"] = {{"rows", study.input.rows},
+                   {"min", mins},
+                   {"max", maxs},
+                   {"rms_distance", rows > 0 ? std::sqrt(fit.inertia / rows) : 0.0}};
   return m;
 }
 
@@ -138,6 +151,16 @@ SavedModel parse_model_file(std::string_view text, const std::string& path) {
   for (std::size_t c = 0; c < personas.size(); ++c) {
     if (!personas[c].is_string()) fail(path, "personas[" + std::to_string(c) + "]", "expected a string");
     m.persona_names.push_back(personas[c].get<std::string>());
+  }
+  // Optional (older files have none): the training data's extent.
+  if (j.contains("training")) {
+    const json& t = j.at("training");
+    m.training_min = numbers(need(t, "min", path, "training."), d, path, "training.min");
+    m.training_max = numbers(need(t, "max", path, "training."), d, path, "training.max");
+    const json& rms = need(t, "rms_distance", path, "training.");
+    if (!rms.is_number() || !(rms.get<double>() >= 0.0) || !std::isfinite(rms.get<double>()))
+      fail(path, "training.rms_distance", "expected a non-negative number");
+    m.training_rms_distance = rms.get<double>();
   }
   return m;
 }

@@ -22,6 +22,11 @@ struct SavedModel {
   int k = 0;
   std::vector<double> centroids_scaled;  ///< k x d
   std::vector<std::string> persona_names;
+  /// The training data's range per feature (original units) and the root
+  /// mean squared distance of its rows to their centre (z units); empty / 0
+  /// in a model.json written before they were recorded.
+  std::vector<double> training_min, training_max;
+  double training_rms_distance = 0.0;
 };
 
 /// model.json of a fitted study (its input, scaler and model sections) and

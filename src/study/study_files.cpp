@@ -1,5 +1,6 @@
 #include "study/study_files.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -45,15 +46,27 @@ void stage_labels_npy(OutputFiles& files, const std::vector<std::int32_t>& label
 /// labels.csv (id, cluster, persona), written in pieces of about 1 MB so
 /// that it never exists whole in memory.
 void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<std::int32_t>& labels,
-                      const std::vector<std::string>& persona_names) {
+                      const std::vector<std::string>& persona_names, const Matrix* values) {
   std::vector<std::string> quoted;
   for (const std::string& p : persona_names) quoted.push_back(csv_field(p));
   files.stage_stream("labels.csv", [&](const std::function<void(const std::string&)>& write) {
-    std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name) + ",cluster,persona\n";
+    std::string out = csv_field(table.id_name.empty() ? "row" : table.id_name);
+    if (values)
+      for (const std::string& c : table.column_names) out += "," + csv_field(c);
+    out += ",cluster,persona\n";
     out.reserve(1 << 20);
+    char number[32];
     for (std::size_t i = 0; i < labels.size(); ++i) {
       out += table.ids.empty() ? std::to_string(i) : csv_field(table.ids[i]);
       out += ',';
+      if (values) {
+        for (std::size_t j = 0; j < values->cols; ++j) {
+          // The shortest text that reads back as the same float32.
+          const std::to_chars_result r = std::to_chars(number, number + sizeof number, values->at(i, j));
+          out.append(number, r.ptr);
+          out += ',';
+        }
+      }
       out += std::to_string(labels[i]);
       out += ',';
       out += quoted[static_cast<std::size_t>(labels[i])];

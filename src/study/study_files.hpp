@@ -25,9 +25,11 @@ std::string sweep_csv(const std::vector<SweepRow>& sweep);
 /// labels.npy (int32, 1-D), streamed from the labels.
 void stage_labels_npy(OutputFiles& files, const std::vector<std::int32_t>& labels);
 
-/// labels.csv (id, cluster, persona), written in pieces of about 1 MB.
+/// labels.csv (id, cluster, persona), written in pieces of about 1 MB;
+/// with `values` (the input's feature values, rows x table.column_names)
+/// those columns go between the id and the cluster.
 void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<std::int32_t>& labels,
-                      const std::vector<std::string>& persona_names);
+                      const std::vector<std::string>& persona_names, const Matrix* values = nullptr);
 
 /// Above this many rows the segmentation figure gets per-cluster 2-D
 /// histograms instead of every point.

@@ -128,7 +128,11 @@ json prediction_json(const PredictionSummary& p) {
   json clusters = json::array();
   for (const PredictionSummary::Cluster& c : p.clusters)
     clusters.push_back({{"id", c.id}, {"persona", c.persona}, {"size", c.size}, {"share", c.share}});
-  return {{"k", p.k}, {"inertia", p.inertia}, {"clusters", clusters}};
+  return {{"k", p.k},
+          {"inertia", p.inertia},
+          {"outside_training_share", nullable(p.outside_training_share)},
+          {"distance_ratio", nullable(p.distance_ratio)},
+          {"clusters", clusters}};
 }
 
 }  // namespace
