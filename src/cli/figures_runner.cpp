@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/child_process.hpp"
+#include "io/install_paths.hpp"
 
 namespace archetype {
 namespace {
@@ -18,10 +19,7 @@ std::string python() {
   return "python3";
 }
 
-std::string script_path() {
-  if (const char* env = std::getenv("ARCHETYPE_SCRIPTS_DIR"); env && *env) return (fs::path(env) / "figures.py").string();
-  return (fs::path(ARCHETYPE_SOURCE_SCRIPTS_DIR) / "figures.py").string();
-}
+std::string script_path() { return (fs::path(scripts_dir()) / "figures.py").string(); }
 
 }  // namespace
 

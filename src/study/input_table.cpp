@@ -6,6 +6,7 @@
 
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
+#include "io/install_paths.hpp"
 
 namespace archetype {
 namespace {
@@ -127,11 +128,6 @@ InputSummary input_summary(const LoadedInput& data) {
   in.id_column = data.table.id_name;
   in.dropped_rows = data.table.dropped_rows;
   return in;
-}
-
-std::string data_dir() {
-  if (const char* env = std::getenv("ARCHETYPE_DATA_DIR"); env && *env) return env;
-  return ARCHETYPE_SOURCE_DATA_DIR;
 }
 
 }  // namespace archetype

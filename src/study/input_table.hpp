@@ -8,6 +8,7 @@
 #include "archetype/csv.hpp"
 #include "archetype/notice.hpp"
 #include "archetype/study_result.hpp"
+#include "io/install_paths.hpp"  // data_dir()
 
 namespace archetype {
 
@@ -30,8 +31,5 @@ LoadedInput load_input(const InputRequest& request, const NoticeFn& notice);
 /// The input section of the study result.
 InputSummary input_summary(const LoadedInput& input);
 
-/// Where the embedded dataset, the personas catalog and generator.json
-/// live ($ARCHETYPE_DATA_DIR, else the source tree's data/).
-std::string data_dir();
 
 }  // namespace archetype
