@@ -179,8 +179,8 @@ TEST_F(PersonasTest, ThreeUnknownFeaturesGetDistinctNames) {
                                  1.0,  -1.0, 0.5,  //
                                  -0.7, 0.6,  0.5};
   const auto personas = assign({"a", "b", "c"}, z, 3);
-  EXPECT_EQ(personas[0].name, "High a, low b, mid c");  // a third feature tells the first two apart
-  EXPECT_EQ(personas[1].name, "High a, low b, high c");
+  EXPECT_EQ(personas[0].name, "High a, mid c");  // the feature that tells the first two apart
+  EXPECT_EQ(personas[1].name, "High a, high c");
   EXPECT_EQ(personas[2].name, "Low a, high b");  // quantiles 0.24 and 0.73
   for (const Persona& p : personas) EXPECT_EQ(p.archetype, -1);
 }

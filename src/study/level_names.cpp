@@ -88,8 +88,32 @@ std::vector<std::string> level_names(const std::vector<std::string>& features, c
     order[c] = by_distinction(features, &quantiles[c * d]);
     names[c] = shortest_fitting(features, &quantiles[c * d], order[c], 2);
   }
-  // Clusters that share a name get one more feature each while that tells
-  // them apart and fits.
+  // Clusters that share a name: keep their most distinctive feature and
+  // name the first other feature (in name order) whose levels tell them all
+  // apart, when that fits; else one more feature each while that fits.
+  std::vector<std::size_t> by_name(d);
+  std::iota(by_name.begin(), by_name.end(), std::size_t{0});
+  std::stable_sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) { return features[a] < features[b]; });
+  {
+    std::map<std::string, std::vector<std::size_t>> groups;
+    for (std::size_t c = 0; c < k; ++c) groups[names[c]].push_back(c);
+    for (auto& [name, members] : groups) {
+      if (members.size() < 2) continue;
+      for (std::size_t j : by_name) {
+        std::map<std::string, std::size_t> tried;
+        bool fits = true;
+        for (std::size_t c : members) {
+          if (j == order[c][0]) fits = false;
+          const std::vector<std::size_t> pair = {order[c][0], j};
+          const std::string candidate = compose(features, &quantiles[c * d], pair, 2);
+          fits = fits && candidate.size() <= kMaxLevelNameLength && tried.emplace(candidate, c).second;
+        }
+        if (!fits) continue;
+        for (const auto& [candidate, c] : tried) names[c] = candidate;
+        break;
+      }
+    }
+  }
   for (std::size_t parts = 3; parts <= std::min<std::size_t>(d, 4); ++parts) {
     std::map<std::string, std::vector<std::size_t>> groups;
     for (std::size_t c = 0; c < k; ++c) groups[names[c]].push_back(c);
@@ -103,9 +127,6 @@ std::vector<std::string> level_names(const std::vector<std::string>& features, c
   }
   // Still equal: number them, in an order of their quantiles by feature
   // name (not by cluster id, which depends on the run).
-  std::vector<std::size_t> by_name(d);
-  std::iota(by_name.begin(), by_name.end(), std::size_t{0});
-  std::stable_sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) { return features[a] < features[b]; });
   std::map<std::string, std::vector<std::size_t>> groups;
   for (std::size_t c = 0; c < k; ++c) groups[names[c]].push_back(c);
   for (auto& [name, members] : groups) {
