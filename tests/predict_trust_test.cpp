@@ -47,8 +47,9 @@ TEST_F(PredictTrust, FarRowsAreFlaggedAndTheSameRowsAreNot) {
   EXPECT_GT(b["outside_training_share"].get<double>(), 0.5);
   EXPECT_GT(b["distance_ratio"].get<double>(), 1.5);
   const std::string labels = test::slurp(dir_ / "p2" / "labels.csv");
-  EXPECT_EQ(labels.substr(0, labels.find('\n')), "row,orders,basket,cluster,persona");
-  EXPECT_EQ(labels.substr(labels.find('\n') + 1, 8), "0,0,200,");  // s0: orders 0, basket 20 x 10
+  // The training table's id column (a handle) is the id here too.
+  EXPECT_EQ(labels.substr(0, labels.find('\n')), "shop,orders,basket,cluster,persona");
+  EXPECT_EQ(labels.substr(labels.find('\n') + 1, 9), "s0,0,200,");  // orders 0, basket 20 x 10
 }
 
 }  // namespace

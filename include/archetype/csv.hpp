@@ -31,6 +31,10 @@ struct CsvOptions {
   /// handle); if none, ids are the 0-based data row numbers.  A name given
   /// here that is absent is an error.
   std::string id_column;
+  /// With `id_column` empty: the id column when the header has this name
+  /// (no error when it has not), before any other detection; `predict` uses
+  /// the training table's id column this way.
+  std::string id_column_hint;
   /// Field delimiter; 0: detected from the header line (the most frequent of
   /// ',', ';' and tab outside quotes, a comma when none occurs).
   char delimiter = 0;

@@ -30,6 +30,7 @@ struct InputSummary {
   std::vector<std::string> feature_names;  ///< display names, one per column
   std::string id_column;                   ///< empty: no id column (rows are numbered)
   std::size_t dropped_rows = 0;
+  std::vector<std::string> transforms;     ///< per feature: "none" or "log1p" (--transform)
 };
 
 /// Step 2: one feature's profile.

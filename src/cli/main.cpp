@@ -274,6 +274,9 @@ int main(int argc, char** argv) {
   predict->add_option("csv", st.opts.csv, "Input CSV with the model's feature columns")->required();
   predict->add_option("--model", st.opts.model_path, "model.json written by fit or run")->required();
   add_input_options(predict, st, false);
+  for (CLI::App* sub : {run, profile, sweep, fit})
+    sub->add_option("--transform", st.opts.transform,
+                    "log1p: cluster log(1 + x) of every feature (heavy tails); COLUMN=log1p,... for some");
   for (CLI::App* sub : {run, sweep, fit, predict}) add_compute_options(sub, st);
   for (CLI::App* sub : {run, sweep, fit}) add_model_options(sub, st);
   for (CLI::App* sub : {run, fit})

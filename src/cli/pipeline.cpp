@@ -26,6 +26,7 @@
 #include "study/report.hpp"
 #include "study/study_files.hpp"
 #include "study/summary_json.hpp"
+#include "study/transforms.hpp"
 #include "study/text_table.hpp"
 
 namespace archetype {
@@ -133,10 +134,15 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   if (!o.csv.empty()) files.protect_input(o.csv);
   if (!o.personas_path.empty()) files.protect_input(o.personas_path);
   LoadedInput data = load_input({o.csv, o.csv_options, o.feature_names}, notice);
+  const Transforms transforms = parse_transforms(o.transform, data.table.column_names);
+  apply_transforms(data.table.features, transforms, data.table.column_names, data.path);
+  const std::vector<std::string> plain_names = data.names;  // for data-driven cluster names
+  for (std::size_t j = 0; j < data.names.size(); ++j) data.names[j] = transformed_name(data.names[j], transforms[j]);
   const Matrix& raw = data.table.features;
   const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
   timer.stop("load");
   r.input = input_summary(data);
+  r.input.transforms = transforms;
 
   // 2. Profile every feature.
   timer.start();
@@ -146,6 +152,14 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   timer.stop("profile");
 
   for (const std::string& w : k_warnings) warn(w);
+  {
+    std::vector<double> skews, mins;
+    for (const FeatureSummary& f : r.profile) {
+      skews.push_back(f.stats.skew);
+      mins.push_back(f.stats.min);
+    }
+    if (const std::string w = skew_warning(data.names, skews, mins, transforms); !w.empty()) warn(w);
+  }
   std::ostringstream table;
   table << render_profile_table(r.profile, data.path, raw.rows);
   if (cmd == Command::Profile) {
@@ -221,7 +235,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     const PersonaCatalog catalog = load_catalog(o);
     std::string naming_note;
     const std::vector<double> quantiles = cluster_median_quantiles(z, fit.labels, k, r.profile, scaler, o.threads);
-    r.model = model_summary(fit, sil, scaler, r.profile, quantiles, {&catalog, !o.personas_path.empty()},
+    r.model = model_summary(fit, sil, scaler, r.profile, quantiles, {&catalog, !o.personas_path.empty(), plain_names},
                             o.kmeans.n_init, o.kmeans.seed, naming_note);
     if (!naming_note.empty()) warn(naming_note);
     timer.stop("personas");

@@ -45,6 +45,7 @@ struct PipelineOptions {
   std::string personas_path;               ///< empty = data/personas.json
   std::string model_path;                  ///< predict: model.json
   bool keep_columns = false;               ///< labels.csv also carries the input's feature columns
+  std::string transform;                   ///< --transform: "", "log1p" or "COLUMN=log1p,..." (study/transforms.hpp)
 };
 
 struct PipelineOutcome {

@@ -13,6 +13,7 @@
 #include "study/study_files.hpp"
 #include "study/summary_json.hpp"
 #include "study/text_table.hpp"
+#include "study/transforms.hpp"
 
 namespace archetype {
 
@@ -27,7 +28,9 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   InputRequest request{o.csv, o.csv_options, o.feature_names};
   request.csv.columns = model.columns;
   request.csv.columns_origin = "a feature of model " + o.model_path;
+  request.csv.id_column_hint = model.id_column;
   LoadedInput data = load_input(request, notice);
+  apply_transforms(data.table.features, model.transforms, data.table.column_names, data.path);
   timer.stop("load");
 
   timer.start();

@@ -456,6 +456,9 @@ class ColumnResolver {
     fail(1, "column " + quoted_name(wanted) + from + " not found in the header (columns: " + column_list(header_) + ")");
   }
 
+  /// A header field of exactly this (non-empty) name exists.
+  bool has(const std::string& name) const { return !name.empty() && fields_of_name_.count(name) != 0; }
+
   std::optional<std::size_t> auto_detect_id() const {
     static constexpr std::string_view kIdNames[] = {"id", "user id", "user_id", "creator id", "creator_id"};
     for (std::size_t i = 0; i < header_.size(); ++i) {
@@ -506,8 +509,10 @@ Selection select_columns(const std::vector<std::string>& header, const CsvOption
                          const ColumnSniff& sniff) {
   const ColumnResolver resolver(header, source, options.columns_origin);
   Selection selection;
-  selection.id_column = options.id_column.empty() ? resolver.auto_detect_id()
-                                                  : std::optional(resolver.resolve(options.id_column));
+  selection.id_column = !options.id_column.empty() ? std::optional(resolver.resolve(options.id_column))
+                        : resolver.has(options.id_column_hint)
+                            ? std::optional(resolver.resolve(options.id_column_hint))
+                            : resolver.auto_detect_id();
   if (options.columns.empty()) {
     // Text everywhere is no table of text columns but bad numbers: read
     // every column as numeric, so the first bad cell is named with its line.

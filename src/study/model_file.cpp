@@ -68,6 +68,10 @@ nlohmann::ordered_json model_file_json(const StudyResult& study, const KMeansRes
   m["parameters"] = {{"seed", params.seed}, {"n_init", params.n_init}, {"max_iter", params.max_iter},
                      {"tol", params.tol}, {"init", "k-means++"}};
   m["training_input"] = study.input.path;
+  m["transforms"] = study.input.transforms.empty() ? std::vector<std::string>(columns.size(), "none")
+                                                   : study.input.transforms;
+  m["id_column"] = study.input.id_column.empty() ? nlohmann::ordered_json(nullptr)
+                                                 : nlohmann::ordered_json(study.input.id_column);
   // What predict compares new rows with: each feature's range in original
   // units, and the root mean squared distance of the training rows to their
   // centre (z units).
@@ -152,7 +156,18 @@ SavedModel parse_model_file(std::string_view text, const std::string& path) {
     if (!personas[c].is_string()) fail(path, "personas[" + std::to_string(c) + "]", "expected a string");
     m.persona_names.push_back(personas[c].get<std::string>());
   }
-  // Optional (older files have none): the training data's extent.
+  // Optional (older files have none): transforms, the training data's extent.
+  if (j.contains("id_column") && j.at("id_column").is_string()) m.id_column = j.at("id_column").get<std::string>();
+  m.transforms.assign(d, "none");
+  if (j.contains("transforms")) {
+    const json& t = j.at("transforms");
+    if (!t.is_array() || t.size() != d) fail(path, "transforms", "expected " + std::to_string(d) + " names");
+    for (std::size_t i = 0; i < d; ++i) {
+      if (t[i] != "none" && t[i] != "log1p")
+        fail(path, "transforms[" + std::to_string(i) + "]", "expected \"none\" or \"log1p\"");
+      m.transforms[i] = t[i].get<std::string>();
+    }
+  }
   if (j.contains("training")) {
     const json& t = j.at("training");
     m.training_min = numbers(need(t, "min", path, "training."), d, path, "training.min");

@@ -26,6 +26,10 @@ struct SavedModel {
   /// mean squared distance of its rows to their centre (z units); empty / 0
   /// in a model.json written before they were recorded.
   std::vector<double> training_min, training_max;
+  /// The training table's id column (empty: none), looked for in new tables.
+  std::string id_column;
+  /// Per feature, applied to new rows before scaling: "none" or "log1p".
+  std::vector<std::string> transforms;
   double training_rms_distance = 0.0;
 };
 

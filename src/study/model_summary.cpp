@@ -47,6 +47,7 @@ ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil,
     request.feature_names.push_back(f.name);
     request.columns.push_back(f.column);
   }
+  if (naming.names.size() == profile.size()) request.feature_names = naming.names;
   request.quantiles = quantiles;
   PersonaAssignment assigned = assign_personas(*naming.catalog, request);
   note = assigned.note;

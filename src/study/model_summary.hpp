@@ -22,6 +22,10 @@ SuggestedK suggested_k(const SweepResult& sweep);
 struct Naming {
   const PersonaCatalog* catalog = nullptr;
   bool catalog_chosen = false;  ///< --personas: positional matching allowed
+  /// Names to build data-driven names from, when not the profile's: the
+  /// features before a transform (quantiles do not change under log1p, and
+  /// "High followers" reads better than "High log1p(followers)").
+  std::vector<std::string> names;
 };
 
 /// The final model: every cluster's size, centroid in original and z

@@ -20,7 +20,8 @@ json input_json(const InputSummary& in) {
           {"columns", in.columns},
           {"feature_names", in.feature_names},
           {"id_column", in.id_column.empty() ? json(nullptr) : json(in.id_column)},
-          {"dropped_rows", in.dropped_rows}};
+          {"dropped_rows", in.dropped_rows},
+          {"transforms", in.transforms}};
 }
 
 json profile_json(const std::vector<FeatureSummary>& profile) {
