@@ -9,17 +9,24 @@ figure_silhouette.csv) and writes OUT_DIR/figures/NAME.png and NAME.svg for
 
   distributions    histogram + density and normal QQ plot per feature
   model_selection  WCSS / silhouette / Calinski-Harabasz / Davies-Bouldin vs k
-  segmentation     creators in original units coloured by persona, centroids
+  segmentation     creators coloured by persona with the cluster centres: in
+                   original units for one or two features; for more, on the
+                   first two principal components of the standardised data
+                   (summary.json's "projection"; points as pc1,pc2,cluster)
   silhouette       per-cluster sorted silhouette bands
-  persona_profile  deviation of each persona from the platform average
+  persona_profile  deviation of each persona from the platform average, one
+                   panel per feature (at most 12) on its own scale
 
 stdout gets one line per file written (its path); notes about figures that
 the run cannot support (no sweep, no model, no silhouette) go to stderr.
 Exit status: 0 on success, 2 (one line on stderr, nothing written) when an
 input is missing or malformed or the arguments are wrong, 1 when numpy or
-matplotlib cannot be imported.  Each file is written under a temporary name
-in the same folder and renamed into place, so no half-written figure is
-ever left behind.
+matplotlib cannot be imported or a figure fails to draw (its traceback, then
+one line naming it, on stderr; the other figures are still written).  The
+inputs are all read and checked first, then each figure is drawn in a
+process of its own forked from this one.  Each file is written under a
+temporary name in the same folder and renamed into place, so no
+half-written figure is ever left behind.
 
 Only the standard library, numpy and matplotlib are used (Debian's
 python3-numpy and python3-matplotlib; run with /usr/bin/python3).
@@ -830,8 +837,7 @@ def _label_centroids(fig, ax, items):
     each marker (nearest first) and keeps the first that collides with
     nothing already placed; failing that, the one with the least overlap."""
     import textwrap
-    fig.draw_without_rendering()
-    fig.set_layout_engine(None)
+    _pin_layout(fig)
     renderer = fig.canvas.get_renderer()
     px = fig.dpi / 72.0
     marker_r = 10 * px
@@ -1083,8 +1089,7 @@ def _fit_profile_labels(fig, panels, labels):
     v * W / (W - t).  The text widths are only known after the layout, so
     the layout runs here, is frozen, and the ranges and ticks are set last."""
     from matplotlib.ticker import FixedLocator
-    fig.draw_without_rendering()
-    fig.set_layout_engine(None)
+    _pin_layout(fig)
     renderer = fig.canvas.get_renderer()
     need = {ax: ax.get_xlim()[1] for ax in panels}
     for ax, v, ann in labels:
@@ -1111,21 +1116,38 @@ BUILDERS = {
 }
 
 
+# White space around every saved figure, in inches (the layout's own pads
+# add 3 points more).
+SAVE_MARGIN = 0.12
+
+
+def _pin_layout(fig):
+    """Run the figure's layout engine once, without drawing, and keep its
+    result: with the engine removed, later draws (and savefig) neither run
+    the layout again nor draw an extra time to prepare for it."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine(None)
+
+
 def _freeze_layout(fig, dpi):
     """Lay the figure out once and return the area to save, in inches.
 
     savefig(bbox_inches="tight") with a layout engine draws the figure once
     more per file just to measure it, and the constrained layout runs on
-    every draw: most of the time went there.  Here the layout runs once
-    (a draw without rendering), the engine is removed so the positions stay
-    as they are, and the tight box is measured once for both files."""
-    # Measured at the PNG's resolution, as savefig would (text extents round
-    # to whole pixels).  One draw: it runs the layout engine (if any) first
-    # and places every text, which get_tightbbox below relies on.
+    every draw: most of the time went there.  Here the layout runs once;
+    it already keeps every artist that takes part in it inside the figure
+    (what the tight box was for), so the saved area is the whole figure and
+    a white margin, with nothing to measure (measuring cost a sixth of the
+    drawing time)."""
+    from matplotlib.transforms import Bbox
+    # At the PNG's resolution, as savefig would (text extents round to whole
+    # pixels).
     fig.set_dpi(dpi)
-    fig.draw_without_rendering()
-    fig.set_layout_engine(None)
-    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.15)
+    _pin_layout(fig)
+    w, h = fig.get_size_inches()
+    return Bbox.from_bounds(-SAVE_MARGIN, -SAVE_MARGIN, w + 2 * SAVE_MARGIN, h + 2 * SAVE_MARGIN)
 
 
 def _save(fig, path, fmt, dpi, bbox):

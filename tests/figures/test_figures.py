@@ -479,6 +479,33 @@ class FiguresTest(unittest.TestCase):
             for u, b in texts[i + 1:]:
                 self.assertFalse(overlap(a, b), f"{t.get_text()!r} overlaps {u.get_text()!r}")
 
+    # -- drawing in forked children --------------------------------------------
+    def test_a_figure_that_fails_is_reported_and_the_others_are_written(self):
+        F = figures_module()
+        import matplotlib.pyplot as plt
+        out_dir = self.fixture("reference")
+        names = ["silhouette", "persona_profile"]
+        data, _ = F.load_inputs(out_dir, names)
+        fig_dir = os.path.join(out_dir, "figures")
+        os.makedirs(fig_dir)
+        original = F.BUILDERS["silhouette"]
+        F.BUILDERS["silhouette"] = lambda plt, data: 1 / 0
+        saved_stderr = os.dup(2)
+        with tempfile.TemporaryFile() as err:
+            os.dup2(err.fileno(), 2)           # the child's traceback goes here
+            try:
+                done = F._draw_in_children(plt, names, data, fig_dir, 40)
+            finally:
+                os.dup2(saved_stderr, 2)
+                os.close(saved_stderr)
+                F.BUILDERS["silhouette"] = original
+            err.seek(0)
+            self.assertIn(b"ZeroDivisionError", err.read())
+        self.assertIsNone(done["silhouette"])
+        self.assertEqual(done["persona_profile"],
+                         [os.path.join(fig_dir, "persona_profile." + e) for e in ("png", "svg")])
+        self.assertEqual(sorted(os.listdir(fig_dir)), ["persona_profile.png", "persona_profile.svg"])
+
     # -- bad inputs: exit 2, one line, nothing written ----------------------
     def test_missing_summary(self):
         out_dir = self.fixture("reference")
