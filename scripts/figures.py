@@ -1136,18 +1136,48 @@ def _freeze_layout(fig, dpi):
 
     savefig(bbox_inches="tight") with a layout engine draws the figure once
     more per file just to measure it, and the constrained layout runs on
-    every draw: most of the time went there.  Here the layout runs once;
-    it already keeps every artist that takes part in it inside the figure
-    (what the tight box was for), so the saved area is the whole figure and
-    a white margin, with nothing to measure (measuring cost a sixth of the
-    drawing time)."""
+    every draw: most of the time went there.  Here the layout runs once; it
+    keeps nearly everything inside the figure, so unless a text sticks out
+    (see _sticks_out) the saved area is the whole figure and a white margin,
+    with nothing to measure (measuring cost a sixth of the drawing time)."""
     from matplotlib.transforms import Bbox
     # At the PNG's resolution, as savefig would (text extents round to whole
     # pixels).
     fig.set_dpi(dpi)
     _pin_layout(fig)
+    if _sticks_out(fig):
+        return fig.get_tightbbox(fig.canvas.get_renderer()).padded(SAVE_MARGIN)
     w, h = fig.get_size_inches()
     return Bbox.from_bounds(-SAVE_MARGIN, -SAVE_MARGIN, w + 2 * SAVE_MARGIN, h + 2 * SAVE_MARGIN)
+
+
+def _sticks_out(fig):
+    """Whether a text reaches past the figure's edge.  The constrained layout
+    leaves out the width of axes titles and x labels (a long title over a
+    narrow axes overhangs it) and the height of y labels, the figure's own
+    texts, and texts placed after it ran (the centroid labels): those are
+    the ones looked at.  (Titles and axis labels are put in place across
+    their other direction only when drawn, hence one direction each.)"""
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox.padded(0.5)
+
+    def across(t):
+        bb = t.get_window_extent(renderer)
+        return bb.x0 < edge.x0 or bb.x1 > edge.x1
+
+    def up(t):
+        bb = t.get_window_extent(renderer)
+        return bb.y0 < edge.y0 or bb.y1 > edge.y1
+
+    checks = [(t, (across, up)) for t in fig.texts]
+    checks += [(t, (across, up)) for t in (getattr(fig, "_suptitle", None),
+                                          getattr(fig, "_supxlabel", None)) if t is not None]
+    for ax in fig.axes:
+        if ax.get_visible():
+            checks += [(ax.title, (across,)), (ax.xaxis.label, (across,)), (ax.yaxis.label, (up,))]
+            checks += [(t, (across, up)) for t in ax.texts]
+    return any(t.get_visible() and t.get_text().strip() and any(f(t) for f in tests)
+               for t, tests in checks)
 
 
 def _save(fig, path, fmt, dpi, bbox):

@@ -479,6 +479,25 @@ class FiguresTest(unittest.TestCase):
             for u, b in texts[i + 1:]:
                 self.assertFalse(overlap(a, b), f"{t.get_text()!r} overlaps {u.get_text()!r}")
 
+    # -- nothing cut off ------------------------------------------------------
+    def test_every_text_lies_inside_the_saved_area(self):
+        # The saved area is the laid-out figure unless a text sticks out of
+        # it (a title longer than its axes is wide): then the tight box.
+        long_name = "A feature whose name goes on and on (in thousands of units, per week)"
+        cases = [("reference", None), ("pca4", None), ("reference", long_name)]
+        for n, (fixture, rename) in enumerate(cases):
+            out_dir = self.fixture(fixture, f"-{n}")
+            if rename:
+                self.edit_summary(out_dir, lambda s: s["input"]["feature_names"].__setitem__(1, rename))
+            for name in NAMES:
+                with self.subTest(fixture=fixture, renamed=bool(rename), figure=name):
+                    F, data, fig = build(out_dir, name)
+                    area = F._freeze_layout(fig, 60).transformed(fig.dpi_scale_trans)
+                    for t, bb in drawn_texts(fig):
+                        self.assertTrue(area.x0 - 1 <= bb.x0 and bb.x1 <= area.x1 + 1 and
+                                        area.y0 - 1 <= bb.y0 and bb.y1 <= area.y1 + 1,
+                                        f"{t.get_text()[:40]!r} is cut off")
+
     # -- drawing in forked children --------------------------------------------
     def test_a_figure_that_fails_is_reported_and_the_others_are_written(self):
         F = figures_module()
