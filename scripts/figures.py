@@ -1218,20 +1218,29 @@ def _draw(plt, name, data, fig_dir, dpi):
 def _draw_in_children(plt, names, data, fig_dir, dpi):
     """Draw each figure in a forked child; returns {name: paths or None if it failed}.
 
-    The figures are independent and each is a second or so of pure-Python
-    drawing, so on a machine with two or more cores drawing them side by side
-    is most of the speed-up.  Forking after matplotlib and the inputs are
-    loaded shares the imports (a third of the run) instead of repeating them.
-    The parent prints what the children wrote in the fixed figure order, so
-    the output does not depend on which child finishes first."""
+    The figures are independent and each is a few tenths of a second of
+    pure-Python drawing, so on a machine with two or more cores drawing them
+    side by side is most of the speed-up.  Forking after matplotlib and the
+    inputs are loaded shares the imports (a quarter of the run) instead of
+    repeating them.  The parent prints what the children wrote in the fixed
+    figure order, so the output does not depend on which child finishes
+    first.  Where the system refuses another process, the rest are drawn
+    here, one after the other."""
     children = []
+    done = {}
     for name in names:
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            done[name] = _draw(plt, name, data, fig_dir, dpi)
+            continue
         if pid == 0:                                   # the child
             code = 1
             try:
                 _draw(plt, name, data, fig_dir, dpi)
                 code = 0
+            except KeyboardInterrupt:                  # ^C reaches the parent too
+                code = 130
             except BaseException:
                 import traceback
                 traceback.print_exc()
@@ -1239,7 +1248,6 @@ def _draw_in_children(plt, names, data, fig_dir, dpi):
                 sys.stderr.flush()
                 os._exit(code)                         # no atexit, no parent's buffers
         children.append((name, pid))
-    done = {}
     for name, pid in children:
         _, status = os.waitpid(pid, 0)
         ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
