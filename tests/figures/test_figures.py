@@ -500,30 +500,43 @@ class FiguresTest(unittest.TestCase):
 
     # -- drawing in forked children --------------------------------------------
     def test_a_figure_that_fails_is_reported_and_the_others_are_written(self):
+        # Failing in the forked child, then in this (the parent) process.
         F = figures_module()
         import matplotlib.pyplot as plt
-        out_dir = self.fixture("reference")
         names = ["silhouette", "persona_profile"]
-        data, _ = F.load_inputs(out_dir, names)
-        fig_dir = os.path.join(out_dir, "figures")
-        os.makedirs(fig_dir)
-        original = F.BUILDERS["silhouette"]
-        F.BUILDERS["silhouette"] = lambda plt, data: 1 / 0
-        saved_stderr = os.dup(2)
-        with tempfile.TemporaryFile() as err:
-            os.dup2(err.fileno(), 2)           # the child's traceback goes here
-            try:
-                done = F._draw_in_children(plt, names, data, fig_dir, 40)
-            finally:
-                os.dup2(saved_stderr, 2)
-                os.close(saved_stderr)
-                F.BUILDERS["silhouette"] = original
-            err.seek(0)
-            self.assertIn(b"ZeroDivisionError", err.read())
-        self.assertIsNone(done["silhouette"])
-        self.assertEqual(done["persona_profile"],
-                         [os.path.join(fig_dir, "persona_profile." + e) for e in ("png", "svg")])
-        self.assertEqual(sorted(os.listdir(fig_dir)), ["persona_profile.png", "persona_profile.svg"])
+        original_builder, original_share = F.BUILDERS["silhouette"], F._share_out
+        for groups in ([["persona_profile"], ["silhouette"]], [["silhouette"], ["persona_profile"]]):
+            with self.subTest(parent=groups[0]):
+                out_dir = self.fixture("reference", "-" + groups[0][0])
+                data, _ = F.load_inputs(out_dir, names)
+                fig_dir = os.path.join(out_dir, "figures")
+                os.makedirs(fig_dir)
+                F.BUILDERS["silhouette"] = lambda plt, data: 1 / 0
+                F._share_out = lambda names, data, workers: groups
+                saved_stderr = os.dup(2)
+                with tempfile.TemporaryFile() as err:
+                    os.dup2(err.fileno(), 2)   # the traceback goes here
+                    try:
+                        written = F._draw_in_parallel(plt, names, data, fig_dir, 40)
+                    finally:
+                        sys.stderr.flush()
+                        os.dup2(saved_stderr, 2)
+                        os.close(saved_stderr)
+                        F.BUILDERS["silhouette"], F._share_out = original_builder, original_share
+                    err.seek(0)
+                    self.assertIn(b"ZeroDivisionError", err.read())
+                self.assertEqual(written, {"persona_profile"})
+                self.assertEqual(sorted(os.listdir(fig_dir)),
+                                 ["persona_profile.png", "persona_profile.svg"])
+
+    def test_figures_are_shared_out_evenly(self):
+        F = figures_module()
+        data = {"feature_names": ["a", "b"]}
+        groups = F._share_out(list(NAMES), data, 2)
+        self.assertEqual(sorted(n for g in groups for n in g), sorted(NAMES))
+        loads = [sum(F._cost(n, data) for n in g) for g in groups]
+        self.assertLess(max(loads) / min(loads), 1.35, groups)
+        self.assertEqual(F._share_out(["silhouette"], data, 2), [["silhouette"]])
 
     # -- bad inputs: exit 2, one line, nothing written ----------------------
     def test_missing_summary(self):
