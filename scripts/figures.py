@@ -23,10 +23,10 @@ Exit status: 0 on success, 2 (one line on stderr, nothing written) when an
 input is missing or malformed or the arguments are wrong, 1 when numpy or
 matplotlib cannot be imported or a figure fails to draw (its traceback, then
 one line naming it, on stderr; the other figures are still written).  The
-inputs are all read and checked first, then each figure is drawn in a
-process of its own forked from this one.  Each file is written under a
-temporary name in the same folder and renamed into place, so no
-half-written figure is ever left behind.
+inputs are all read and checked first, then the figures are drawn side by
+side, one group per core, in processes forked from this one.  Each file is
+written under a temporary name in the same folder and renamed into place,
+so no half-written figure is ever left behind.
 
 Only the standard library, numpy and matplotlib are used (Debian's
 python3-numpy and python3-matplotlib; run with /usr/bin/python3).
@@ -808,7 +808,6 @@ def _plot_centres(data, proj):
     up to 200,000 rows) that mean is exactly the centroid's own projection;
     from the density grid it is the count-weighted mean of the cell centres,
     right to within a cell."""
-    import numpy as np
     clusters = data["model"]["clusters"]
     if not proj:
         return [(c["centroid"][0], c["centroid"][1]) for c in clusters]
