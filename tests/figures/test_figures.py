@@ -492,6 +492,7 @@ class FiguresTest(unittest.TestCase):
             for name in NAMES:
                 with self.subTest(fixture=fixture, renamed=bool(rename), figure=name):
                     F, data, fig = build(out_dir, name)
+                    # Asked again (the layout is pinned already) for the area.
                     area = F._freeze_layout(fig, 60).transformed(fig.dpi_scale_trans)
                     for t, bb in drawn_texts(fig):
                         self.assertTrue(area.x0 - 1 <= bb.x0 and bb.x1 <= area.x1 + 1 and
