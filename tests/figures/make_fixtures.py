@@ -20,6 +20,18 @@ what scripts/figures.py reads:
 
 --density-out writes the density fixture elsewhere (e.g. a 400 x 400 grid in
 /tmp for timing) instead of into fixtures/density.
+
+  /usr/bin/python3 tests/figures/make_fixtures.py --pca-table TABLE.csv
+  ./build/archetype run TABLE.csv --k 4 --k-max 7 --out PCA_RUN --force
+  /usr/bin/python3 tests/figures/make_fixtures.py --pca-run PCA_RUN TABLE.csv
+
+  fixtures/pca4/       a run on a four-feature table (1,500 synthetic creators
+                       with heavy-tailed features, so that the relative
+                       importances reach hundreds of percent): PCA_RUN's
+                       summary.json plus the "projection" object and
+                       figure_points.csv as principal-component scores
+                       (pc1,pc2,cluster) of the standardised data, which is
+                       what the C++ side writes for more than two features.
 """
 import argparse
 import copy
@@ -156,13 +168,65 @@ def density(ref_dir, out, n, grid, sample=4000, seed=7):
               [(model["clusters"][c]["id"], f"{v:.6f}") for c, v in zip(labels[pick], s)])
 
 
+PCA_FEATURES = ["Followers", "Engagement Rate", "Posts per Week", "Monthly Revenue (USD)"]
+
+
+def pca_table(path, n=1500, k=4, seed=11):
+    """A four-feature creator table with k groups, on scales from 1 to 1000
+    and a log-normal first feature."""
+    rng = np.random.default_rng(seed)
+    d = len(PCA_FEATURES)
+    centres = rng.normal(0, 3, size=(k, d))
+    group = rng.integers(0, k, n)
+    scale = np.geomspace(1, 1000, d)
+    X = (centres[group] + rng.normal(size=(n, d))) * scale + 4 * scale
+    X[:, 0] = np.exp(X[:, 0] / 2)
+    write_csv(path, ["User ID"] + PCA_FEATURES,
+              [[i] + [f"{v:.4f}" for v in row] for i, row in enumerate(X)])
+
+
+def pca_run(run_dir, table, out):
+    """fixtures/pca4 from `archetype run TABLE` (see the module docstring)."""
+    os.makedirs(out, exist_ok=True)
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    raw = np.genfromtxt(table, delimiter=",", skip_header=1)
+    ids, X = raw[:, 0].astype(int), raw[:, 1:]
+    with open(os.path.join(run_dir, "labels.csv")) as f:
+        lab = {int(r["User ID"]): int(r["cluster"]) for r in csv.DictReader(f)}
+    labels = np.array([lab[i] for i in ids])
+    sc = summary["scaler"]
+    z = (X - np.array(sc["mean"])) / np.array(sc["scale"])
+    z -= z.mean(0)
+    _, sv, vt = np.linalg.svd(z, full_matrices=False)
+    ratio = sv ** 2 / (sv ** 2).sum()
+    scores = z @ vt[:2].T
+    summary["projection"] = {
+        "method": "pca", "features": X.shape[1],
+        "explained_variance_ratio": [float(r) for r in ratio[:2]],
+        "axes": [f"PC{i + 1} ({100 * ratio[i]:.1f}% of variance)" for i in range(2)]}
+    json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
+    write_csv(os.path.join(out, "figure_points.csv"), ["pc1", "pc2", "cluster"],
+              [(f"{a:.6g}", f"{b:.6g}", c) for (a, b), c in zip(scores, labels)])
+    with open(os.path.join(run_dir, "figure_silhouette.csv")) as f, \
+            open(os.path.join(out, "figure_silhouette.csv"), "w") as g:
+        g.write(f.read())
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("run_dir")
+    ap.add_argument("run_dir", nargs="?")
     ap.add_argument("--density-out")
     ap.add_argument("--density-rows", type=int, default=10_000_000)
     ap.add_argument("--grid", type=int, default=64)
+    ap.add_argument("--pca-table", metavar="TABLE.csv")
+    ap.add_argument("--pca-run", nargs=2, metavar=("PCA_RUN", "TABLE.csv"))
     a = ap.parse_args()
+    if a.pca_table:
+        return pca_table(a.pca_table)
+    if a.pca_run:
+        return pca_run(a.pca_run[0], a.pca_run[1], os.path.join(HERE, "fixtures", "pca4"))
+    if not a.run_dir:
+        ap.error("RUN_DIR is required")
     ref = os.path.join(HERE, "fixtures", "reference")
     if not a.density_out:
         reference(a.run_dir, ref)

@@ -8,7 +8,10 @@ matplotlib: Debian's /usr/bin/python3) on the fixtures in fixtures/ copied
 into temporary folders, and checks what it writes, what it prints and how it
 fails.  fixtures/reference is the reference data's real `archetype run` plus
 synthesised histogram/density and figure_*.csv files; fixtures/density is a
-10,000,000-creator look-alike on a 64 x 64 grid (see make_fixtures.py).
+10,000,000-creator look-alike on a 64 x 64 grid; fixtures/pca4 is a run on a
+four-feature table with the "projection" object and principal-component
+points (see make_fixtures.py).  Some tests build a figure in this process
+(importing scripts/figures.py) to look at where its texts and bars landed.
 """
 import json
 import os
@@ -20,9 +23,65 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SCRIPT = os.path.join(ROOT, "scripts", "figures.py")
+SCRIPT_DIR = os.path.join(ROOT, "scripts")
+SCRIPT = os.path.join(SCRIPT_DIR, "figures.py")
 FIXTURES = os.path.join(HERE, "fixtures")
 NAMES = ("distributions", "model_selection", "segmentation", "silhouette", "persona_profile")
+
+
+def figures_module():
+    """scripts/figures.py imported, with matplotlib set up as it sets it up."""
+    if SCRIPT_DIR not in sys.path:
+        sys.path.insert(0, SCRIPT_DIR)
+    import figures
+    figures._setup_matplotlib()
+    return figures
+
+
+def build(out_dir, name, dpi=60):
+    """Build one figure from a folder as the script does and lay it out.
+    Returns (module, data, figure)."""
+    F = figures_module()
+    import matplotlib.pyplot as plt
+    data, skipped = F.load_inputs(out_dir, [name])
+    assert name not in skipped, skipped
+    fig = F.BUILDERS[name](plt, data)
+    F._freeze_layout(fig, dpi)
+    return F, data, fig
+
+
+def drawn_texts(fig):
+    """(Text, display bbox) of every text that a full draw actually renders:
+    tick labels outside the view and empty or hidden texts are left out,
+    which looking the texts up on the figure would not."""
+    from matplotlib.text import Text
+    drawn = []
+    original = Text.draw
+
+    def record(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            drawn.append((self, self.get_window_extent(renderer)))
+        return original(self, renderer)
+    Text.draw = record
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = original
+    return drawn
+
+
+def overlap(a, b, slack=1.0):
+    """Whether two display boxes overlap by more than `slack` pixels each way."""
+    return (min(a.x1, b.x1) - max(a.x0, b.x0) > slack and
+            min(a.y1, b.y1) - max(a.y0, b.y0) > slack)
+
+
+def replace_header(path, header):
+    with open(path) as f:
+        lines = f.readlines()
+    lines[0] = header + "\n"
+    with open(path, "w") as f:
+        f.writelines(lines)
 
 
 def run(out_dir, *args):
@@ -38,8 +97,8 @@ class FiguresTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def fixture(self, name):
-        dst = os.path.join(self.tmp, name)
+    def fixture(self, name, copy=""):
+        dst = os.path.join(self.tmp, name + copy)
         shutil.copytree(os.path.join(FIXTURES, name), dst)
         return dst
 
@@ -84,6 +143,9 @@ class FiguresTest(unittest.TestCase):
         self.assertFalse(os.path.exists(fig_dir) and os.listdir(fig_dir), "figures written")
 
     # -- image comparison -------------------------------------------------------
+    BASELINES = (("reference", ("model_selection", "persona_profile", "silhouette"), ""),
+                 ("pca4", ("persona_profile",), "_pca4"))
+
     def test_images_match_baselines(self):
         """Pixel comparison at low tolerance with baselines rendered by Debian 12's
         matplotlib 3.6.3 (what scripts/install_deps.sh installs).  Where the
@@ -94,30 +156,32 @@ class FiguresTest(unittest.TestCase):
         matplotlib.use("Agg")
         import matplotlib.image as mpimg
         import numpy as np
-        names = ["model_selection", "persona_profile", "silhouette"]
-        out_dir = self.fixture("reference")
-        rc, out, err = run(out_dir, "--only", ",".join(names), "--dpi", "60")
-        self.assertEqual(rc, 0, err)
         baseline_dir = os.path.join(HERE, "baseline")
-        for name in names:
-            got_path = os.path.join(out_dir, "figures", name + ".png")
-            want_path = os.path.join(baseline_dir, name + ".png")
-            if os.environ.get("ARCHETYPE_UPDATE_BASELINES"):
-                os.makedirs(baseline_dir, exist_ok=True)
-                shutil.copyfile(got_path, want_path)
-                continue
-            got, want = mpimg.imread(got_path), mpimg.imread(want_path)
-            self.assertEqual(got.shape, want.shape, name)
-            diff = float(np.abs(got[..., :3] - want[..., :3]).mean())
-            self.assertLess(diff, 0.005, f"{name}: mean pixel difference {diff:.4f}")
+        for fixture, names, suffix in self.BASELINES:
+            out_dir = self.fixture(fixture)
+            rc, out, err = run(out_dir, "--only", ",".join(names), "--dpi", "60")
+            self.assertEqual(rc, 0, err)
+            for name in names:
+                got_path = os.path.join(out_dir, "figures", name + ".png")
+                want_path = os.path.join(baseline_dir, name + suffix + ".png")
+                if os.environ.get("ARCHETYPE_UPDATE_BASELINES"):
+                    os.makedirs(baseline_dir, exist_ok=True)
+                    shutil.copyfile(got_path, want_path)
+                    continue
+                got, want = mpimg.imread(got_path), mpimg.imread(want_path)
+                self.assertEqual(got.shape, want.shape, name + suffix)
+                diff = float(np.abs(got[..., :3] - want[..., :3]).mean())
+                self.assertLess(diff, 0.005, f"{name}{suffix}: mean pixel difference {diff:.4f}")
 
     # -- whole runs ---------------------------------------------------------
-    def test_reference_run_writes_all_figures(self):
-        out_dir = self.fixture("reference")
-        rc, out, err = run(out_dir)
-        self.assertEqual(rc, 0, err)
-        self.assertEqual(err, "")
-        self.assert_figures(out_dir, NAMES, out)
+    def test_reference_and_pca_runs_write_all_figures(self):
+        for fixture in ("reference", "pca4"):
+            with self.subTest(fixture=fixture):
+                out_dir = self.fixture(fixture)
+                rc, out, err = run(out_dir)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(err, "")
+                self.assert_figures(out_dir, NAMES, out)
 
     def test_density_run_writes_all_figures(self):
         # (No timed assertion here: the 10M-creator figure time is measured
@@ -200,6 +264,281 @@ class FiguresTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assert_figures(out_dir, ("segmentation",), out)
 
+    # -- more than two features: the PCA projection -------------------------
+    def test_pca_segmentation_says_what_it_shows(self):
+        out_dir = self.fixture("pca4")
+        F, data, fig = build(out_dir, "segmentation")
+        ax = fig.axes[0]
+        proj = data["projection"]
+        self.assertIn("PCA projection of the 4 features", ax.get_title())
+        self.assertEqual((ax.get_xlabel(), ax.get_ylabel()), tuple(proj["axes"]))
+        self.assertTrue(proj["axes"][0].startswith("PC1 ("), proj["axes"])
+        # The centres are the means of the plotted points (no centroid in
+        # original units on PCA axes).
+        import numpy as np
+        pts = data["points"]
+        want = sorted((round(float(pts["x"][pts["idx"] == i].mean()), 6),
+                       round(float(pts["y"][pts["idx"] == i].mean()), 6))
+                      for i in range(len(data["model"]["clusters"])))
+        got = sorted((round(float(line.get_xdata()[0]), 6), round(float(line.get_ydata()[0]), 6))
+                     for line in ax.lines if line.get_marker() == "x")
+        self.assertEqual(got, want)
+        for c in data["model"]["clusters"]:
+            self.assertFalse(np.isclose(got, c["centroid"][:2]).all(axis=1).any())
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        self.assertIn("cluster centre (mean of its creators)", legend)
+
+    def test_two_feature_segmentation_names_its_features(self):
+        out_dir = self.fixture("reference")
+        F, data, fig = build(out_dir, "segmentation")
+        ax = fig.axes[0]
+        self.assertIn("Engagement Index vs Monetization Maturity", ax.get_title())
+        self.assertNotIn("PCA", ax.get_title())
+        got = sorted((round(float(line.get_xdata()[0]), 6), round(float(line.get_ydata()[0]), 6))
+                     for line in ax.lines if line.get_marker() == "x")
+        want = sorted((round(c["centroid"][0], 6), round(c["centroid"][1], 6))
+                      for c in data["model"]["clusters"])
+        self.assertEqual(got, want)
+
+    def test_pca_density(self):
+        # Above 200,000 rows the C++ side bins pc1/pc2 instead: same file as
+        # in original units, built here from the fixture's points.
+        import numpy as np
+        out_dir = self.fixture("pca4")
+        path = os.path.join(out_dir, "figure_points.csv")
+        a = np.loadtxt(path, delimiter=",", skiprows=1)
+        os.remove(path)
+        xe = np.linspace(a[:, 0].min(), a[:, 0].max(), 41)
+        ye = np.linspace(a[:, 1].min(), a[:, 1].max(), 31)
+        clusters = []
+        for cid in np.unique(a[:, 2]).astype(int):
+            sel = a[:, 2] == cid
+            h, _, _ = np.histogram2d(a[sel, 1], a[sel, 0], bins=[ye, xe])
+            clusters.append({"id": int(cid), "counts": h.astype(int).tolist()})
+        with open(os.path.join(out_dir, "figure_density.json"), "w") as f:
+            json.dump({"x_edges": xe.tolist(), "y_edges": ye.tolist(), "clusters": clusters}, f)
+        rc, out, err = run(out_dir, "--only", "segmentation", "--dpi", "60")
+        self.assertEqual(rc, 0, err)
+        self.assert_figures(out_dir, ("segmentation",), out)
+        F, data, fig = build(out_dir, "segmentation")
+        ax = fig.axes[0]
+        self.assertIn("PCA projection of the 4 features", ax.get_title())
+        centres = sorted((line.get_xdata()[0], line.get_ydata()[0])
+                         for line in ax.lines if line.get_marker() == "x")
+        means = sorted((a[a[:, 2] == c, 0].mean(), a[a[:, 2] == c, 1].mean())
+                       for c in np.unique(a[:, 2]))
+        cell = (xe[1] - xe[0], ye[1] - ye[0])
+        for (gx, gy), (mx, my) in zip(centres, means):
+            self.assertLess(abs(gx - mx), cell[0])
+            self.assertLess(abs(gy - my), cell[1])
+
+    def test_projection_needs_the_pc_header(self):
+        out_dir = self.fixture("pca4")
+        replace_header(os.path.join(out_dir, "figure_points.csv"), "x,y,cluster")
+        self.assert_input_error(out_dir, mentions="figure_points.csv")
+
+    def test_projection_must_match_the_features(self):
+        out_dir = self.fixture("pca4")
+        self.edit_summary(out_dir, lambda s: s["projection"].update(features=3))
+        self.assert_input_error(out_dir, mentions="projection.features")
+
+    def test_projection_axes_malformed(self):
+        out_dir = self.fixture("pca4")
+        self.edit_summary(out_dir, lambda s: s["projection"].update(axes=["PC1"]))
+        self.assert_input_error(out_dir, mentions="projection.axes")
+        self.edit_summary(out_dir, lambda s: s["projection"].update(axes=["PC1", ""]))
+        self.assert_input_error(out_dir, mentions="projection.axes[1]")
+
+    # -- persona_profile at any number of features ----------------------------
+    def with_features(self, out_dir, d):
+        """Give the fixture's model d features (the first ones kept, the rest
+        made up, with relative importances from a few percent to a few
+        thousand percent and one null)."""
+        import numpy as np
+
+        def change(s):
+            names = s["input"]["feature_names"]
+            rng = np.random.default_rng(d)
+            extra = [f"Made-up metric number {j} (per week)" for j in range(len(names), d)]
+            s["input"]["feature_names"] = (names + extra)[:d]
+            for i, c in enumerate(s["model"]["clusters"]):
+                ri = c["relative_importance"] + [
+                    float(rng.normal() * 10.0 ** (j % 4 - 2)) for j in range(len(names), d)]
+                c["relative_importance"] = ri[:d]
+                c["centroid"] = (c["centroid"] + [1.0] * d)[:d]
+            if d > 2:
+                s["model"]["clusters"][1]["relative_importance"][2] = None
+            s.pop("projection", None)
+        self.edit_summary(out_dir, change)
+
+    def assert_profile_readable(self, fig, panels):
+        from matplotlib.patches import Rectangle
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        self.assertEqual(len(axes), panels)
+        texts = drawn_texts(fig)
+        renderer = fig.canvas.get_renderer()
+        for i, (t, a) in enumerate(texts):
+            for u, b in texts[i + 1:]:
+                self.assertFalse(overlap(a, b), f"{t.get_text()!r} overlaps {u.get_text()!r}")
+        for ax in axes:
+            lo, hi = ax.get_xlim()
+            self.assertAlmostEqual(lo, -hi)
+            box = ax.get_window_extent(renderer)
+            bars = [p.get_window_extent(renderer) for p in ax.patches
+                    if isinstance(p, Rectangle) and p.get_visible()]
+            for t, bb in texts:
+                if t.axes is not ax or t not in ax.texts:
+                    continue
+                # Value labels stay inside their panel and off the bars.
+                self.assertGreaterEqual(bb.x0, box.x0 - 1, t.get_text())
+                self.assertLessEqual(bb.x1, box.x1 + 1, t.get_text())
+                for bar in bars:
+                    self.assertFalse(overlap(bb, bar), f"{t.get_text()!r} over a bar")
+        return texts
+
+    def test_persona_profile_at_1_4_and_12_features(self):
+        for fixture, d in (("reference", 1), ("pca4", 4), ("pca4", 12)):
+            with self.subTest(features=d):
+                out_dir = self.fixture(fixture, f"-{d}")
+                self.with_features(out_dir, d)
+                F, data, fig = build(out_dir, "persona_profile")
+                texts = self.assert_profile_readable(fig, d)
+                shown = [t.get_text() for t, _ in texts]
+                self.assertNotIn("features on which", fig._suptitle.get_text())
+                if d > 2:
+                    self.assertIn("n/a", shown)
+                # Values in percent, one per persona and defined feature.
+                pct = [x for x in shown if x.endswith("%") and x[0] in "+\u2212"]
+                rel = [v for c in data["model"]["clusters"] for v in c["relative_importance"]
+                       if v is not None]
+                self.assertGreaterEqual(len(pct), len(rel))
+        rc, out, err = run(out_dir, "--only", "persona_profile", "--dpi", "60")
+        self.assertEqual(rc, 0, err)
+        self.assert_figures(out_dir, ("persona_profile",), out)
+
+    def test_persona_profile_beyond_12_features(self):
+        out_dir = self.fixture("pca4")
+        self.with_features(out_dir, 20)
+        F, data, fig = build(out_dir, "persona_profile")
+        self.assert_profile_readable(fig, 12)
+        self.assertIn("the 12 of 20 features on which the personas differ most",
+                      fig._suptitle.get_text())
+        # The twelve with the largest spread across personas, in their order.
+        import numpy as np
+        rel = np.array([c["relative_importance"] for c in data["model"]["clusters"]])
+        spread = np.nanmax(rel, 0) - np.nanmin(rel, 0)
+        keep = sorted(np.argsort(-spread)[:12])
+        titles = [ax.get_title().replace("\n", " ") for ax in fig.axes if ax.get_visible()]
+        self.assertEqual(titles, [data["feature_names"][j] for j in keep])
+        rc, out, err = run(out_dir, "--only", "persona_profile", "--dpi", "60")
+        self.assertEqual(rc, 0, err)
+        self.assert_figures(out_dir, ("persona_profile",), out)
+
+    def test_one_feature_run(self):
+        out_dir = self.fixture("reference")
+        self.with_features(out_dir, 1)
+        self.edit_summary(out_dir, lambda s: s.update(profile=s["profile"][:1]))
+        rc, out, err = run(out_dir, "--dpi", "60")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("skipped segmentation", err)
+        self.assert_figures(out_dir, [n for n in NAMES if n != "segmentation"], out)
+
+    # -- silhouette: numbers off the bands ----------------------------------------
+    def test_silhouette_text_stays_off_the_bands(self):
+        # Silhouettes close to 1 reach the right edge, where the numbers used
+        # to be; one cluster of three creators makes a band too thin for its
+        # label unless the band makes room.
+        out_dir = self.fixture("reference")
+        path = os.path.join(out_dir, "figure_silhouette.csv")
+        with open(path) as f:
+            header, *rows = f.read().splitlines()
+        out, small = [], 0
+        for r in rows:
+            c, v = r.split(",")
+            if c == "1":
+                small += 1
+                if small > 3:
+                    continue
+            out.append(f"{c},{1 - (1 - float(v)) * 0.05:.6f}")
+        with open(path, "w") as f:
+            f.write("\n".join([header] + out) + "\n")
+        F, data, fig = build(out_dir, "silhouette")
+        ax = fig.axes[0]
+        texts = drawn_texts(fig)
+        from matplotlib.collections import PolyCollection
+        from matplotlib.transforms import Bbox
+        bands = [Bbox.union([p.get_extents(c.get_transform()) for p in c.get_paths()])
+                 for c in ax.collections if isinstance(c, PolyCollection)]
+        self.assertEqual(len(bands), len(data["model"]["clusters"]))
+        self.assertGreater(max(b.x1 for b in bands),
+                           ax.get_window_extent().x0 + 0.95 * ax.get_window_extent().width)
+        for t, bb in texts:
+            for band in bands:
+                self.assertFalse(overlap(bb, band), f"{t.get_text()!r} is over a band")
+        for i, (t, a) in enumerate(texts):
+            for u, b in texts[i + 1:]:
+                self.assertFalse(overlap(a, b), f"{t.get_text()!r} overlaps {u.get_text()!r}")
+
+    # -- nothing cut off ------------------------------------------------------
+    def test_every_text_lies_inside_the_saved_area(self):
+        # The saved area is the laid-out figure unless a text sticks out of
+        # it (a title longer than its axes is wide): then the tight box.
+        long_name = "A feature whose name goes on and on (in thousands of units, per week)"
+        cases = [("reference", None), ("pca4", None), ("reference", long_name)]
+        for n, (fixture, rename) in enumerate(cases):
+            out_dir = self.fixture(fixture, f"-{n}")
+            if rename:
+                self.edit_summary(out_dir, lambda s: s["input"]["feature_names"].__setitem__(1, rename))
+            for name in NAMES:
+                with self.subTest(fixture=fixture, renamed=bool(rename), figure=name):
+                    F, data, fig = build(out_dir, name)
+                    # Asked again (the layout is pinned already) for the area.
+                    area = F._freeze_layout(fig, 60).transformed(fig.dpi_scale_trans)
+                    for t, bb in drawn_texts(fig):
+                        self.assertTrue(area.x0 - 1 <= bb.x0 and bb.x1 <= area.x1 + 1 and
+                                        area.y0 - 1 <= bb.y0 and bb.y1 <= area.y1 + 1,
+                                        f"{t.get_text()[:40]!r} is cut off")
+
+    # -- drawing in forked children --------------------------------------------
+    def test_a_figure_that_fails_is_reported_and_the_others_are_written(self):
+        # Failing in the forked child, then in this (the parent) process.
+        F = figures_module()
+        import matplotlib.pyplot as plt
+        names = ["silhouette", "persona_profile"]
+        original_builder, original_share = F.BUILDERS["silhouette"], F._share_out
+        for groups in ([["persona_profile"], ["silhouette"]], [["silhouette"], ["persona_profile"]]):
+            with self.subTest(parent=groups[0]):
+                out_dir = self.fixture("reference", "-" + groups[0][0])
+                data, _ = F.load_inputs(out_dir, names)
+                fig_dir = os.path.join(out_dir, "figures")
+                os.makedirs(fig_dir)
+                F.BUILDERS["silhouette"] = lambda plt, data: 1 / 0
+                F._share_out = lambda names, data, workers: groups
+                saved_stderr = os.dup(2)
+                with tempfile.TemporaryFile() as err:
+                    os.dup2(err.fileno(), 2)   # the traceback goes here
+                    try:
+                        written = F._draw_in_parallel(plt, names, data, fig_dir, 40)
+                    finally:
+                        sys.stderr.flush()
+                        os.dup2(saved_stderr, 2)
+                        os.close(saved_stderr)
+                        F.BUILDERS["silhouette"], F._share_out = original_builder, original_share
+                    err.seek(0)
+                    self.assertIn(b"ZeroDivisionError", err.read())
+                self.assertEqual(written, {"persona_profile"})
+                self.assertEqual(sorted(os.listdir(fig_dir)),
+                                 ["persona_profile.png", "persona_profile.svg"])
+
+    def test_figures_are_shared_out_evenly(self):
+        F = figures_module()
+        data = {"feature_names": ["a", "b"]}
+        groups = F._share_out(list(NAMES), data, 2)
+        self.assertEqual(sorted(n for g in groups for n in g), sorted(NAMES))
+        loads = [sum(F._cost(n, data) for n in g) for g in groups]
+        self.assertLess(max(loads) / min(loads), 1.35, groups)
+        self.assertEqual(F._share_out(["silhouette"], data, 2), [["silhouette"]])
+
     # -- bad inputs: exit 2, one line, nothing written ----------------------
     def test_missing_summary(self):
         out_dir = self.fixture("reference")
@@ -244,12 +583,7 @@ class FiguresTest(unittest.TestCase):
 
     def test_silhouette_bad_header(self):
         out_dir = self.fixture("reference")
-        path = os.path.join(out_dir, "figure_silhouette.csv")
-        with open(path) as f:
-            lines = f.readlines()
-        lines[0] = "cluster,score\n"
-        with open(path, "w") as f:
-            f.writelines(lines)
+        replace_header(os.path.join(out_dir, "figure_silhouette.csv"), "cluster,score")
         self.assert_input_error(out_dir, mentions="figure_silhouette.csv")
 
     def test_density_grid_wrong_shape(self):
