@@ -1318,6 +1318,11 @@ def _parse_args(argv):
     return args
 
 
+# Exit status when matplotlib or numpy cannot be imported: the runner then
+# skips the figures with an install hint instead of reporting a failure.
+EXIT_NO_LIBRARIES = 3
+
+
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     # One BLAS thread: matplotlib's few small matrix inversions do not need
@@ -1332,7 +1337,7 @@ def main(argv=None):
     except ImportError as e:
         print(f"{PROG}: {e}; install python3-numpy and python3-matplotlib and run with "
               f"/usr/bin/python3", file=sys.stderr)
-        return 1
+        return EXIT_NO_LIBRARIES
     if not os.path.isdir(args.out_dir):
         print(f"{PROG}: {args.out_dir} is not a folder", file=sys.stderr)
         return 2

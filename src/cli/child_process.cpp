@@ -62,6 +62,7 @@ ChildOutcome run_child(const std::vector<std::string>& argv) {
   if (pid < 0) {
     ::close(fds[0]);
     out.last_line = argv[0] + ": cannot run (" + std::strerror(spawn_err) + ")";
+    out.started = false;
     return out;
   }
   std::string pending;

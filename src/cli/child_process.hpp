@@ -10,6 +10,7 @@ namespace archetype {
 
 struct ChildOutcome {
   int exit_code = -1;      ///< its exit status; -1 when it could not start or died by a signal
+  bool started = true;     ///< false: it could not be started (no such program)
   std::string last_line;   ///< its last non-empty line on stdout or stderr (or why it did not start)
 };
 

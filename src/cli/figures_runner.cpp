@@ -36,12 +36,14 @@ FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice
     notice("figures skipped: " + script + " not found (set ARCHETYPE_SCRIPTS_DIR)");
     return out;
   }
-  if (run_child({py, "-c", "import matplotlib, numpy"}).exit_code != 0) {
+  // One Python start: the script itself says (exit 3) when it cannot import
+  // matplotlib or numpy, instead of a separate probe (0.2-0.4 s).
+  constexpr int kNoLibraries = 3;  // EXIT_NO_LIBRARIES in scripts/figures.py
+  if (const ChildOutcome r = run_child({py, script, dir}); !r.started || r.exit_code == kNoLibraries) {
     notice("figures skipped: " + py + " lacks matplotlib/numpy; install them with "
            "`sudo apt-get install python3-matplotlib python3-numpy` (or pass --no-figures)");
     return out;
-  }
-  if (const ChildOutcome r = run_child({py, script, dir}); r.exit_code != 0) {
+  } else if (r.exit_code != 0) {
     notice("figures failed: " + r.last_line);
   } else {
     out.ran = true;
