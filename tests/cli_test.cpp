@@ -64,8 +64,12 @@ TEST_F(Cli, RunOnTheEmbeddedDatasetWritesTheWholeStudy) {
   EXPECT_EQ(labels.substr(0, labels.find('\n')), "User ID,cluster,persona");
   EXPECT_EQ(std::count(labels.begin(), labels.end(), '\n'), 2601);
   const std::string report = slurp(out / "report.md");
-  for (const char* section : {"## Abstract", "## 1. Data and preprocessing", "## 2. Exploratory data analysis",
-                              "## 3. Model selection", "## 4. Results and personas", "## 5. Strategic recommendations",
+  // The personas first (a card each, with the catalog's meaning and action),
+  // the statistics as an appendix.
+  EXPECT_LT(report.find("## The personas"), report.find("## Appendix: how the segments were found"));
+  for (const char* section : {"## Summary", "## The personas", "### The Power Stars", "**Action:** Retain:",
+                              "## A. Data and preprocessing", "## B. Exploratory data analysis",
+                              "## C. Model selection", "## D. The model in detail", "## E. Where each metric peaks",
                               "This report uses **k = 5**: the reference study's choice",
                               "The silhouette would pick k = 4", "The Power Stars"})
     EXPECT_NE(report.find(section), std::string::npos) << section;

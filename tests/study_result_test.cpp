@@ -120,7 +120,13 @@ TEST(Report, ReadsTheTypedResult) {
   EXPECT_NE(md.find("**The criteria disagree**: the elbow points to k = 3 while the silhouette prefers no clear k"),
             std::string::npos);
   EXPECT_NE(md.find("**Big Baskets** 66.7%, **Returners** 33.3%"), std::string::npos);
-  EXPECT_NE(md.find("+0.200, n/a, -0.100"), std::string::npos);  // relative importance, undefined shown as n/a
+  EXPECT_NE(md.find("+20.0%, n/a, -10.0%"), std::string::npos);  // relative importance in %, undefined as n/a
+  // A card per persona, largest first, before the appendix.
+  EXPECT_LT(md.find("### Big Baskets"), md.find("### Returners"));
+  EXPECT_LT(md.find("### Returners"), md.find("## Appendix"));
+  EXPECT_NE(md.find("**Against the platform average:** Orders +20.0%, Basket -10.0%."), std::string::npos) << md;
+  EXPECT_NE(md.find("**Action:** Upsell."), std::string::npos);
+  EXPECT_NE(md.find("**Action:** not a catalog persona"), std::string::npos);
   EXPECT_NE(md.find("Highest Orders: **Big Baskets** (+20.0% vs the platform average)."), std::string::npos);
   EXPECT_EQ(md.find("Highest Returns"), std::string::npos);  // no defined value: no line
   EXPECT_NE(md.find("no archetype matched this segment"), std::string::npos);  // Returners has no action

@@ -57,7 +57,15 @@ class Builder {
 
   ReportDocument build() {
     d_.title("Creator archetypes: segmentation report");
+    // For the person who acts on it: the summary and one card per persona
+    // first; how the segments were found follows as an appendix.
     abstract();
+    persona_cards();
+    if (s_.model) {
+      d_.heading("Appendix: how the segments were found");
+      d_.paragraph("The data and their distributions, how k was chosen, and the model's numbers, for the analyst "
+                   "who checks the segmentation.");
+    }
     data_section();
     eda_section();
     selection_section();
@@ -74,8 +82,42 @@ class Builder {
     if (figs_.count(name)) d_.figure(caption, "figures/" + name + ".png");
   }
 
+  /// One card per persona, largest first: size, what sets it apart (its two
+  /// largest deviations from the platform average), the catalog's meaning
+  /// and action where the catalog applies.
+  void persona_cards() {
+    if (!s_.model) return;
+    const ModelSummary& m = *s_.model;
+    d_.heading("The personas");
+    for (const ClusterSummary* c : by_share(m)) {
+      std::string meta = count_text(c->size) + " creators, " + format_percent(c->share) + " of the platform";
+      if (c->silhouette) meta += ", silhouette " + format_fixed(*c->silhouette, 2);
+      std::vector<std::string> lines;
+      std::vector<std::size_t> order;
+      for (std::size_t j = 0; j < c->relative_importance.size(); ++j)
+        if (c->relative_importance[j]) order.push_back(j);
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::fabs(*c->relative_importance[a]) > std::fabs(*c->relative_importance[b]);
+      });
+      std::string apart;
+      for (std::size_t i = 0; i < order.size() && i < 2; ++i)
+        apart += (i ? ", " : "") + s_.profile[order[i]].name + " " +
+                 format_signed(100.0 * *c->relative_importance[order[i]], 1) + "%";
+      if (!apart.empty()) lines.push_back("**Against the platform average:** " + apart + ".");
+      if (!c->persona.characteristics.empty()) lines.push_back("**Who they are:** " + c->persona.characteristics);
+      if (!c->persona.strategic_value.empty()) lines.push_back("**Why it matters:** " + c->persona.strategic_value);
+      lines.push_back("**Action:** " + (c->persona.action.empty()
+                                            ? std::string("not a catalog persona: decide what this segment needs from "
+                                                          "what sets it apart (the profile figure below).")
+                                            : c->persona.action));
+      d_.card(c->persona.name, meta, lines);
+    }
+    figure("persona_profile", "Each persona's deviation from the platform average, per feature.");
+    figure("segmentation", "Creators by persona, centres marked.");
+  }
+
   void abstract() {
-    d_.heading("Abstract");
+    d_.heading("Summary");
     std::ostringstream a;
     a << count_text(static_cast<std::int64_t>(s_.input.rows)) << " creators were profiled on " << s_.profile.size()
       << " metrics (";
@@ -88,7 +130,7 @@ class Builder {
     }
     if (s_.model) {
       const ModelSummary& m = *s_.model;
-      a << " K-Means with **k = " << m.k << "** (best of " << m.n_init
+      a << " K-Means with **k = " << m.k << "** (" << s_.parameters->k_rule << "; best of " << m.n_init
         << " k-means++ runs) reaches a mean silhouette of " << format_optional(m.silhouette, 3) << ".";
       const auto cl = by_share(m);
       a << " The personas, largest first:";
@@ -100,7 +142,7 @@ class Builder {
   }
 
   void data_section() {
-    d_.heading("1. Data and preprocessing");
+    d_.heading("A. Data and preprocessing");
     const InputSummary& in = s_.input;
     std::ostringstream p;
     p << count_text(static_cast<std::int64_t>(in.rows)) << " creators from `" << in.path << "`";
@@ -125,7 +167,7 @@ class Builder {
   }
 
   void eda_section() {
-    d_.heading("2. Exploratory data analysis");
+    d_.heading("B. Exploratory data analysis");
     Rows rows;
     for (const FeatureSummary& f : s_.profile) {
       const FeatureProfile& p = f.stats;
@@ -150,7 +192,7 @@ class Builder {
 
   void selection_section() {
     if (!s_.sweep) return;
-    d_.heading("3. Model selection");
+    d_.heading("C. Model selection");
     const StudyParameters& params = *s_.parameters;
     const SuggestedK& sug = *s_.suggested_k;
     const std::vector<SweepRow>& sweep = *s_.sweep;
@@ -218,7 +260,7 @@ class Builder {
     if (!s_.model) return;
     const ModelSummary& m = *s_.model;
     const Stability& st = m.stability;
-    d_.heading("4. Results and personas");
+    d_.heading("D. The model in detail");
     std::ostringstream p;
     p << "K-Means with k = " << m.k << ", k-means++ initialisation, best of " << m.n_init << " runs (seed " << m.seed
       << "): inertia (WCSS) " << format_fixed(m.inertia, 4) << ", mean silhouette " << format_optional(m.silhouette, 4);
@@ -255,7 +297,7 @@ class Builder {
       std::string rel;
       for (std::size_t j = 0; j < c.relative_importance.size(); ++j) {
         const std::optional<double>& v = c.relative_importance[j];
-        rel += (j ? ", " : "") + (v ? format_signed(*v, 3) : std::string("n/a"));
+        rel += (j ? ", " : "") + (v ? format_signed(100.0 * *v, 1) + "%" : std::string("n/a"));
       }
       row.push_back(rel);
       row.push_back(format_optional(c.silhouette, 3));
@@ -271,9 +313,7 @@ class Builder {
                       : "The persona catalog does not describe these features, so every cluster is named from its "
                         "data: where its median member sits in each feature's distribution (Very low: bottom 10%, "
                         "Low: below the 35th percentile, Mid, High: above the 65th, Very high: top 10%, Top 1%)."));
-    figure("segmentation", "Creators by persona in original units, centroids labelled.");
     figure("silhouette", "Silhouette of every evaluated creator, sorted within each persona; the dashed line is the mean.");
-    figure("persona_profile", "Each persona's deviation from the platform average, per feature.");
     Rows desc;
     for (const ClusterSummary& c : m.clusters) {
       const std::string& ch = c.persona.characteristics;
@@ -285,7 +325,7 @@ class Builder {
 
   void recommendations_section() {
     if (!s_.model) return;
-    d_.heading("5. Strategic recommendations");
+    d_.heading("E. Where each metric peaks");
     const auto cl = by_share(*s_.model);
     std::vector<std::string> b;
     for (const ClusterSummary* c : cl) {

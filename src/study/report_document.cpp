@@ -80,6 +80,12 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
+/// figures/x.png -> figures/x.svg (the figure script writes both).
+std::string svg_twin(const std::string& png) {
+  const std::size_t dot = png.rfind('.');
+  return (dot == std::string::npos ? png : png.substr(0, dot)) + ".svg";
+}
+
 const char* kStyle = R"(
 body { font: 16px/1.55 "Source Serif Pro", Georgia, "Times New Roman", serif; color: #222; background: #fdfdfb;
        max-width: 980px; margin: 2.5em auto; padding: 0 1.5em; }
@@ -94,6 +100,13 @@ th { border-bottom: 2px solid #bbb; background: #f6f6f3; }
 tr:hover td { background: #f9f9f6; }
 figure { margin: 1.6em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; max-width: 100%; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(16em, 1fr)); gap: 1em; margin: 1.2em 0; }
+.card { border: 1px solid #e4e4e0; border-radius: 6px; padding: 0.9em 1.1em; background: #fff; }
+.card h3 { font: 600 1.1em/1.3 "Helvetica Neue", Arial, sans-serif; margin: 0 0 0.2em; }
+.card .meta { color: #666; font: 0.9em "Helvetica Neue", Arial, sans-serif; margin: 0 0 0.6em; }
+.card p { margin: 0.4em 0; }
+@media (max-width: 600px) { body { margin: 1em auto; padding: 0 0.8em; font-size: 15px; } h1 { font-size: 1.6em; } }
 figcaption { font: italic 0.9em/1.4 Georgia, serif; color: #555; margin-top: 0.4em; }
 .note { color: #777; font-style: italic; }
 )";
@@ -125,7 +138,13 @@ std::string ReportDocument::markdown() const {
         s << '\n';
         break;
       }
-      case ReportBlock::Kind::Figure: s << "![" << b.text << "](" << b.path << ")\n\n_" << b.text << "_\n\n"; break;
+      case ReportBlock::Kind::Figure:
+        s << "![" << b.text << "](" << b.path << ")\n\n_" << b.text << "_ ([SVG](" << svg_twin(b.path) << "))\n\n";
+        break;
+      case ReportBlock::Kind::Card:
+        s << "### " << b.text << "\n\n_" << b.items.front() << "_\n\n";
+        for (std::size_t i = 1; i < b.items.size(); ++i) s << b.items[i] << "\n\n";
+        break;
     }
   }
   return s.str();
@@ -139,18 +158,29 @@ std::string ReportDocument::html(const std::string& base_dir) const {
   s << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" << escape_html(title)
     << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
+  bool in_cards = false;
   for (const ReportBlock& b : blocks_) {
+    if (in_cards != (b.kind == ReportBlock::Kind::Card)) {
+      s << (in_cards ? "</div>\n" : "<div class=\"cards\">\n");
+      in_cards = !in_cards;
+    }
     switch (b.kind) {
       case ReportBlock::Kind::Title: s << "<h1>" << inline_html(b.text) << "</h1>\n"; break;
       case ReportBlock::Kind::Heading: s << "<h2>" << inline_html(b.text) << "</h2>\n"; break;
       case ReportBlock::Kind::Paragraph: s << "<p>" << inline_html(b.text) << "</p>\n"; break;
+      case ReportBlock::Kind::Card:
+        s << "<div class=\"card\"><h3>" << inline_html(b.text) << "</h3>\n<p class=\"meta\">" << inline_html(b.items.front())
+          << "</p>\n";
+        for (std::size_t i = 1; i < b.items.size(); ++i) s << "<p>" << inline_html(b.items[i]) << "</p>\n";
+        s << "</div>\n";
+        break;
       case ReportBlock::Kind::Bullets:
         s << "<ul>\n";
         for (const std::string& i : b.items) s << "<li>" << inline_html(i) << "</li>\n";
         s << "</ul>\n";
         break;
       case ReportBlock::Kind::Table:
-        s << "<table>\n<thead><tr>";
+        s << "<div class=\"scroll\"><table>\n<thead><tr>";
         for (const std::string& h : b.items) s << "<th>" << inline_html(h) << "</th>";
         s << "</tr></thead>\n<tbody>\n";
         for (const auto& r : b.rows) {
@@ -158,7 +188,7 @@ std::string ReportDocument::html(const std::string& base_dir) const {
           for (const std::string& c : r) s << "<td>" << inline_html(c) << "</td>";
           s << "</tr>\n";
         }
-        s << "</tbody>\n</table>\n";
+        s << "</tbody>\n</table></div>\n";
         break;
       case ReportBlock::Kind::Figure: {
         std::ifstream in(std::filesystem::path(base_dir) / b.path, std::ios::binary);
@@ -169,11 +199,13 @@ std::string ReportDocument::html(const std::string& base_dir) const {
           break;
         }
         s << "<figure><img alt=\"" << escape_html(b.text) << "\" src=\"data:image/png;base64," << base64(bytes.str())
-          << "\"><figcaption>" << inline_html(b.text) << "</figcaption></figure>\n";
+          << "\"><figcaption>" << inline_html(b.text) << " <a href=\"" << escape_html(svg_twin(b.path))
+          << "\">SVG</a></figcaption></figure>\n";
         break;
       }
     }
   }
+  if (in_cards) s << "</div>\n";
   s << "</body>\n</html>\n";
   return s.str();
 }

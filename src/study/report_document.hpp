@@ -9,9 +9,9 @@
 namespace archetype {
 
 struct ReportBlock {
-  enum class Kind { Title, Heading, Paragraph, Bullets, Table, Figure } kind;
-  std::string text;                             ///< title, heading, paragraph, figure caption
-  std::vector<std::string> items;               ///< bullets; table header
+  enum class Kind { Title, Heading, Paragraph, Bullets, Table, Figure, Card } kind;
+  std::string text;                             ///< title, heading, paragraph, figure caption, card title
+  std::vector<std::string> items;               ///< bullets; table header; card lines (the first: its meta line)
   std::vector<std::vector<std::string>> rows;   ///< table rows
   std::string path;                             ///< figure: PNG path relative to the report
 };
@@ -28,8 +28,15 @@ class ReportDocument {
   void table(std::vector<std::string> header, std::vector<std::vector<std::string>> rows) {
     blocks_.push_back({ReportBlock::Kind::Table, "", std::move(header), std::move(rows), {}});
   }
+  /// `relative_png`'s SVG twin (same name, .svg) is linked beside it.
   void figure(std::string caption, std::string relative_png) {
     blocks_.push_back({ReportBlock::Kind::Figure, std::move(caption), {}, {}, std::move(relative_png)});
+  }
+  /// One card of an executive summary: a title, a short meta line, then
+  /// labelled lines ("**What it is:** ..."); consecutive cards form a grid.
+  void card(std::string title, std::string meta, std::vector<std::string> lines) {
+    lines.insert(lines.begin(), std::move(meta));
+    blocks_.push_back({ReportBlock::Kind::Card, std::move(title), std::move(lines), {}, {}});
   }
 
   std::string markdown() const;
