@@ -111,8 +111,15 @@ KMeansResult fit_k(Clusterer& engine, const PipelineOptions& o, int k, std::opti
   return engine.fit(kp);
 }
 
-PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& notice) {
+PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& print_notice) {
   StageTimer timer;
+  // A progress line for every stage on a terminal; a notice first ends it.
+  Progress stages(o.progress);
+  const NoticeFn notice = [&](const std::string& msg) {
+    stages.done();
+    print_notice(msg);
+  };
+  const auto stage = [&](const std::string& what) { stages.update(what, "..."); };
   OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
   PipelineOutcome out;
   StudyResult& r = out.result;
@@ -130,6 +137,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   };
 
   // 1. Load and validate.
+  stage("reading " + (o.csv.empty() ? std::string("the reference dataset") : o.csv));
   timer.start();
   if (!o.csv.empty()) files.protect_input(o.csv);
   if (!o.personas_path.empty()) files.protect_input(o.personas_path);
@@ -145,6 +153,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   r.input.transforms = transforms;
 
   // 2. Profile every feature.
+  stage("profiling " + std::to_string(raw.cols) + " feature(s) of " + std::to_string(raw.rows) + " rows");
   timer.start();
   r.profile = profile_features(raw, data.table.column_names, data.names, o.threads);
   std::vector<FeatureProfile> profiles;
@@ -222,10 +231,12 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
 
   if (cmd == Command::Run || cmd == Command::Fit) {
     // 5. Fit the chosen k.
+    stage("fitting k = " + std::to_string(k));
     timer.start();
     const KMeansResult fit = fit_k(engine, o, k, sweep);
     timer.stop("fit");
     if (const auto w = empty_clusters_warning(fit.counts)) warn(*w);
+    stage("silhouette");
     timer.start();
     const SilhouetteResult sil = engine.silhouette(fit.labels, k, silp);
     timer.stop("silhouette");
@@ -251,6 +262,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
       timer.stop("figure_data");
     }
   }
+  stages.done();
   record_backend();  // the CPU, if the GPU failed on the way
   stage_summary();   // scripts/figures.py reads it
   out.table = table.str();
@@ -270,12 +282,14 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     progress.done();
     timer.stop("figures");
   }
+  stage("writing the report");
   timer.start();
   const ReportDocument report = build_report(r, figures);
   files.stage("report.md", report.markdown());
   files.stage("report.html", report.html(files.staging_dir()));
   timer.stop("report");
   stage_summary();  // again, with the last stages' timings
+  stages.done();
   out.files = files.commit();
   return out;
 }

@@ -151,6 +151,13 @@ class Builder {
     for (const FeatureSummary& f : s_.profile) p << " " << f.name << " (column `" << f.column << "`);";
     std::string text = p.str();
     text.back() = '.';
+    std::string logged;
+    for (std::size_t j = 0; j < in.transforms.size(); ++j)
+      if (in.transforms[j] == "log1p") logged += (logged.empty() ? "`" : ", `") + in.columns[j] + "`";
+    if (!logged.empty())
+      text += " Heavy-tailed columns were clustered as log(1 + x) (`--transform log1p`): " + logged +
+              "; their statistics, centroids and deviations below are on that scale, and `predict` applies the "
+              "same transform.";
     d_.paragraph(text);
     if (s_.scaler) {
       std::string w;
