@@ -4,6 +4,8 @@
 // column, a handle and semicolons runs end to end with one notice each.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "cli_support.hpp"
@@ -59,6 +61,33 @@ TEST_F(CliManners, AnOwnTableWithTextColumnsAndSemicolons) {
   // An explicit delimiter that does not fit the file: one column of text.
   const test::CliResult wrong = run("profile " + p.string() + " --delimiter comma --out " + (dir_ / "o2").string());
   EXPECT_EQ(wrong.code, 2) << wrong.err;
+}
+
+}  // namespace
+}  // namespace archetype
+
+namespace archetype {
+namespace {
+
+TEST_F(CliManners, SeedsOutOfRangeAreRefused) {
+  for (const char* seed : {"-1", "1e23", "18446744073709551616", "4.5", "+3"}) {
+    const test::CliResult r = run(std::string("fit --k 3 --no-figures --seed ") + seed + " --out " + (dir_ / "o").string());
+    EXPECT_EQ(r.code, 2) << seed;
+    EXPECT_NE(r.err.find("expected an integer in [0, 18446744073709551615]"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run("fit --k 3 --no-figures --quiet --seed 18446744073709551615 --out " + (dir_ / "o").string()).code, 0);
+}
+
+TEST_F(CliManners, Latin1NamesAndIdsBecomeValidUtf8) {
+  const auto p = write("latin.csv", "name,caf\xe9,b\xe9" "b\xe9\nJos\xe9,1,2\nAna,3,4\nR\xfc" "di,5,9\nLi,7,1\n");
+  const test::CliResult r = run("fit " + p.string() + " --k 2 --no-figures --backend cpu --json --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("not UTF-8: read as Latin-1"), std::string::npos) << r.err;
+  const nlohmann::json s = nlohmann::json::parse(r.out);  // throws on invalid UTF-8
+  EXPECT_EQ(s["input"]["columns"][0], "caf\xc3\xa9");
+  const nlohmann::json file = nlohmann::json::parse(test::slurp(dir_ / "o" / "summary.json"));
+  EXPECT_EQ(file["input"]["id_column"], "name");
+  EXPECT_NE(test::slurp(dir_ / "o" / "labels.csv").find("Jos\xc3\xa9,"), std::string::npos);
 }
 
 }  // namespace

@@ -165,3 +165,29 @@ TEST(EvaluationGolden, ReferenceKFive) {
 
 }  // namespace
 }  // namespace archetype
+
+namespace archetype {
+namespace {
+
+// A sampled silhouette's 95% interval stays inside [-1, 1], also for a tiny
+// sample of nearly perfectly separated clusters (whose normal interval
+// would reach past 1).
+TEST(Silhouette, SampledIntervalStaysInsideMinusOneToOne) {
+  Matrix X(200, 1);
+  for (std::size_t i = 0; i < X.rows; ++i)
+    X.values[i] = (i % 2 ? 100.0f : -100.0f) + static_cast<float>(i % 7) * (i % 3 == 0 ? 30.0f : 0.01f);
+  std::vector<std::int32_t> labels(X.rows);
+  for (std::size_t i = 0; i < X.rows; ++i) labels[i] = static_cast<std::int32_t>(i % 2);
+  auto b = make_cpu_backend(1);
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const SilhouetteResult r = silhouette(*b, X, labels, 2, {4, seed});
+    if (!r.defined) continue;
+    EXPECT_GE(r.ci_low, -1.0) << seed;
+    EXPECT_LE(r.ci_high, 1.0) << seed;
+    EXPECT_LE(r.ci_low, r.score);
+    EXPECT_GE(r.ci_high, r.score);
+  }
+}
+
+}  // namespace
+}  // namespace archetype

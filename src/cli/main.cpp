@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <vector>
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +45,7 @@ void check_threads(int threads) {
 struct CliState {
   PipelineOptions opts;
   std::string delimiter;  ///< --delimiter as given
+  std::string seed_text;  ///< --seed as given (parsed strictly: no sign, no exponent, no wrap)
   std::string k_text;  ///< --k as given; empty: not given
   bool quiet = false;
   bool json = false;
@@ -89,7 +92,8 @@ void add_compute_options(CLI::App* app, CliState& st) {
 /// K-Means, the silhouette and the personas (commands that fit).
 void add_model_options(CLI::App* app, CliState& st) {
   PipelineOptions& o = st.opts;
-  app->add_option("--seed", o.kmeans.seed, "Base random seed of the restarts")->capture_default_str();
+  app->add_option("--seed", st.seed_text,
+                  "Base random seed, an integer in [0, 2^64 - 1] (default 42); restart r uses seed + r (mod 2^64)");
   app->add_option("--n-init", o.kmeans.n_init, "K-Means runs per k (best inertia kept)")->check(CLI::Range(1, 100000))->capture_default_str();
   app->add_option("--max-iter", o.kmeans.max_iter, "Lloyd iterations per run at most")->check(CLI::Range(1, 100000000))->capture_default_str();
   app->add_option("--tol", o.kmeans.tol, "Convergence tolerance, relative to the mean feature variance")->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -191,6 +195,17 @@ int run_generate_command(GenerateCli& g) {
     }
     return 0;
   });
+}
+
+/// --seed: decimal digits only, at most 2^64 - 1 (CLI11 would wrap "-1" and
+/// saturate 2^64); anything else is bad usage.
+std::uint64_t parse_seed(const std::string& text) {
+  std::uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ptr != end || ec != std::errc() || text[0] == '-' || text[0] == '+')
+    throw archetype::InputError("--seed " + text + ": expected an integer in [0, 18446744073709551615]");
+  return v;
 }
 
 /// Levenshtein distance, for "did you mean".
@@ -356,6 +371,7 @@ int main(int argc, char** argv) {
       if (used != st.k_text.size() || k < 1) throw archetype::InputError("--k must be a positive integer or 'auto', not '" + st.k_text + "'");
       st.opts.k = k;
     }
+    if (!st.seed_text.empty()) st.opts.kmeans.seed = parse_seed(st.seed_text);
     check_threads(st.opts.threads);
     if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
     st.opts.progress = !st.quiet && !st.json && ::isatty(2);
@@ -364,7 +380,7 @@ int main(int argc, char** argv) {
     if (!st.json) st.opts.tables_ready = [](const std::string& tables) { std::cout << tables << std::flush; };
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
     if (st.json) {
-      std::cout << archetype::summary_json(out.result).dump(2) << "\n";
+      std::cout << archetype::summary_json(out.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {
       std::cout << out.table;
       std::cout << "\nWrote:";

@@ -133,7 +133,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   const auto stage_summary = [&] {
     if (cmd != Command::Profile) r.warnings = warnings;
     r.timings_ms = timer.timings();
-    files.stage("summary.json", summary_json(r).dump(2) + "\n");
+    files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   };
 
   // 1. Load and validate.
@@ -253,7 +253,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     table << "\n" << render_model_table(*r.model, data.names);
     stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr);
     stage_labels_npy(files, fit.labels);
-    files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2) + "\n");
+    files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
     if (o.figures) {
       timer.start();
       const std::optional<Pca2> pca = figure_projection(z);

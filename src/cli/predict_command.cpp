@@ -103,7 +103,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   stage_labels_npy(files, labels);
   timer.stop("write");
   r.timings_ms = timer.timings();
-  files.stage("summary.json", summary_json(r).dump(2) + "\n");
+  files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   out.files = files.commit();
   return out;
 }

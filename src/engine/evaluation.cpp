@@ -84,8 +84,10 @@ SilhouetteResult silhouette(Backend& backend, MatrixView X, const std::vector<st
     const double var = ss / static_cast<double>(n - 1);
     const double fpc = 1.0 - static_cast<double>(n) / static_cast<double>(X.rows);
     res.std_error = std::sqrt(var / static_cast<double>(n) * fpc);
-    res.ci_low = res.score - 1.959963984540054 * res.std_error;
-    res.ci_high = res.score + 1.959963984540054 * res.std_error;
+    // A silhouette lies in [-1, 1]: so does its interval (a tiny sample's
+    // normal approximation can reach beyond).
+    res.ci_low = std::max(-1.0, res.score - 1.959963984540054 * res.std_error);
+    res.ci_high = std::min(1.0, res.score + 1.959963984540054 * res.std_error);
   }
   std::vector<double> per;
   for (std::size_t c = 0; c < kk; ++c) {

@@ -7,6 +7,7 @@
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
 #include "io/install_paths.hpp"
+#include "io/text_encoding.hpp"
 
 namespace archetype {
 namespace {
@@ -102,6 +103,21 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
     data.names.push_back(!o.feature_names.empty() ? o.feature_names[j]
                          : is_npy ? "Feature " + data.table.column_names[j]  // .npy columns are bare indices
                                   : default_display_name(data.table.column_names[j]));
+  // JSON outputs must be valid UTF-8: names and ids in another encoding
+  // (cp1252/Latin-1 exports) are read as Latin-1, with one notice.
+  bool recoded = false;
+  const auto fix = [&](std::string& text) {
+    bool changed = false;
+    text = utf8_or_latin1(text, &changed);
+    recoded |= changed;
+  };
+  for (std::string& name : data.table.column_names) fix(name);
+  for (std::string& name : data.table.skipped_columns) fix(name);
+  for (std::string& name : data.names) fix(name);
+  fix(data.table.id_name);
+  for (std::string& id : data.table.ids) fix(id);
+  fix(data.path);
+  if (recoded) notice("some column names, ids or the file name are not UTF-8: read as Latin-1 (cp1252)");
   const Table& t = data.table;
   if (!t.skipped_columns.empty()) {
     std::string names;
