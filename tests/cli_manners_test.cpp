@@ -92,3 +92,28 @@ TEST_F(CliManners, Latin1NamesAndIdsBecomeValidUtf8) {
 
 }  // namespace
 }  // namespace archetype
+
+namespace archetype {
+namespace {
+
+// Header names that are terminal escape sequences or HTML reach neither the
+// terminal nor report.md raw.
+TEST_F(CliManners, NamesCannotInjectTerminalEscapesOrHtml) {
+  const auto p = write("evil.csv",
+                       "id,\"\x1b]0;pwned\x07x\",\"<img src=x onerror=alert(1)>\",z\x1b[2J,\xc2\x9bq\n"
+                       "1,1,2,3,4\n2,4,5,6,1\n3,7,8,1,2\n4,2,2,2,9\n");
+  const test::CliResult r = run("fit " + p.string() + " --k 2 --no-figures --backend cpu --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string* text : {&r.out, &r.err}) {
+    EXPECT_EQ(text->find('\x1b'), std::string::npos);
+    EXPECT_EQ(text->find('\x07'), std::string::npos);
+    EXPECT_EQ(text->find("\xc2\x9b"), std::string::npos);  // U+009B CSI
+  }
+  EXPECT_NE(r.out.find("\\x1b]0;pwned\\x07x"), std::string::npos) << r.out;
+  const std::string md = test::slurp(dir_ / "o" / "report.md");
+  EXPECT_EQ(md.find("<img"), std::string::npos);
+  EXPECT_NE(md.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace archetype

@@ -20,6 +20,7 @@
 #include "archetype/error.hpp"
 #include "archetype/generator.hpp"
 #include "io/interrupt.hpp"
+#include "io/printable.hpp"
 #include "cli/pipeline.hpp"
 #include "study/input_table.hpp"
 #include "study/summary_json.hpp"
@@ -166,7 +167,7 @@ int guarded(const std::function<int()>& body) {
   try {
     return body();
   } catch (const archetype::InputError& e) {
-    std::cerr << "archetype: error: " << e.what() << "\n";
+    std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n";
     return 2;
   } catch (const archetype::DeviceError& e) {
     std::cerr << "archetype: error: GPU failed: " << e.what()
@@ -342,7 +343,7 @@ int main(int argc, char** argv) {
   else if (*predict) cmd = Command::Predict;
 
   auto notice = [&](const std::string& msg) {
-    if (!st.quiet) std::cerr << "archetype: " << msg << "\n";
+    if (!st.quiet) std::cerr << "archetype: " << archetype::terminal_safe(msg) << "\n";
   };
   return guarded([&] {
     if (st.k_text.empty()) {
@@ -377,14 +378,15 @@ int main(int argc, char** argv) {
     st.opts.progress = !st.quiet && !st.json && ::isatty(2);
     // The tables are printed as soon as they are complete, before the
     // figures are drawn.
-    if (!st.json) st.opts.tables_ready = [](const std::string& tables) { std::cout << tables << std::flush; };
+    if (!st.json)
+      st.opts.tables_ready = [](const std::string& tables) { std::cout << archetype::terminal_safe(tables) << std::flush; };
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
     if (st.json) {
       std::cout << archetype::summary_json(out.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {
-      std::cout << out.table;
+      std::cout << archetype::terminal_safe(out.table);
       std::cout << "\nWrote:";
-      for (const std::string& f : out.files) std::cout << " " << f;
+      for (const std::string& f : out.files) std::cout << " " << archetype::terminal_safe(f);
       std::cout << "\n";
     }
     return 0;

@@ -33,6 +33,37 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 }  // namespace
 
+std::string terminal_safe(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  const auto escape = [&](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\n') {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (const std::size_t n = utf8_sequence_length(text, i); n != 0) {
+      // U+0080-U+009F (C2 80 - C2 9F): C1 controls, escaped like C0.
+      if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+        escape(c);
+        escape(static_cast<unsigned char>(text[i + 1]));
+      } else {
+        out.append(text.substr(i, n));
+      }
+      i += n;
+    } else {
+      escape(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string printable(std::string_view text, std::size_t max_chars) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

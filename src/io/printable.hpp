@@ -13,4 +13,10 @@ namespace archetype {
 /// breaks, control bytes, stray high bytes) become \xNN.
 std::string printable(std::string_view text, std::size_t max_chars);
 
+/// Everything Archetype writes to a terminal: line breaks kept, every other
+/// control character (C0, DEL, and the C1 controls U+0080-U+009F such as
+/// CSI, which also start escape sequences) and stray bytes as \xNN, so that
+/// a header name or id cannot set the window title or clear the screen.
+std::string terminal_safe(std::string_view text);
+
 }  // namespace archetype

@@ -113,7 +113,28 @@ figcaption { font: italic 0.9em/1.4 Georgia, serif; color: #555; margin-top: 0.4
 
 }  // namespace
 
+namespace {
+
+/// Markdown renders raw HTML: a name like `<img onerror=...>` from the
+/// data is written as text (&lt;), never as markup.
+std::string no_html(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ReportDocument::markdown() const {
+  return no_html(markdown_text());
+}
+
+std::string ReportDocument::markdown_text() const {
   std::ostringstream s;
   for (const ReportBlock& b : blocks_) {
     switch (b.kind) {

@@ -39,12 +39,15 @@ class ReportDocument {
     blocks_.push_back({ReportBlock::Kind::Card, std::move(title), std::move(lines), {}, {}});
   }
 
+  /// Markdown with '<' and '>' of the texts as entities (no raw HTML).
   std::string markdown() const;
   /// `base_dir` is where relative figure paths resolve; PNGs are inlined as
   /// data URIs (a missing file becomes its caption in a note).
   std::string html(const std::string& base_dir) const;
 
  private:
+  std::string markdown_text() const;
+
   std::vector<ReportBlock> blocks_;
 };
 
