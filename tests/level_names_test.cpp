@@ -29,6 +29,14 @@ TEST(LevelNames, TwoMostDistinctiveFeaturesInOrderOfDistinction) {
   EXPECT_EQ(names[1], "Typical (mid on every feature)");
 }
 
+TEST(LevelNames, OneFeature) {
+  const auto names = level_names({"followers"}, {0.95, 0.2, 0.5, 0.2}, 4);
+  EXPECT_EQ(names[0], "Very high followers");
+  EXPECT_EQ(names[1], "Low followers (1)");  // equal quantiles: numbered
+  EXPECT_EQ(names[2], "Typical (mid on every feature)");
+  EXPECT_EQ(names[3], "Low followers (2)");
+}
+
 TEST(LevelNames, LongNamesAreCutTo40Characters) {
   const std::vector<std::string> f = {std::string(60, 'x'), "revenue"};
   const auto names = level_names(f, {0.95, 0.2, 0.5, 0.02}, 2);

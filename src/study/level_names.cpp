@@ -56,6 +56,7 @@ std::string compose(const std::vector<std::string>& features, const double* q, c
 std::string shortest_fitting(const std::vector<std::string>& features, const double* q,
                              const std::vector<std::size_t>& order, std::size_t parts) {
   if (order.empty() || std::string(quantile_level(q[order[0]])) == "Mid") return "Typical (mid on every feature)";
+  parts = std::min(parts, order.size());
   while (parts > 1 && std::string(quantile_level(q[order[parts - 1]])) == "Mid") --parts;
   for (std::size_t p = std::min(parts, order.size()); p >= 1; --p) {
     const std::string name = compose(features, q, order, p);
