@@ -96,3 +96,20 @@ TEST(CsvTextColumns, ChosenColumnsAreNotSniffedAndBlanksAreForgiven) {
 
 }  // namespace
 }  // namespace archetype
+
+namespace archetype {
+namespace {
+
+TEST(CsvColumnsAmbiguity, ANameThatIsAlsoAnIndexIsReadAsTheNameAndSaidSo) {
+  CsvOptions o;
+  o.columns = {"0", "2"};
+  const Table t = parse_csv("b,0,1\n5,6,7\n8,9,1\n", "t.csv", o);
+  EXPECT_EQ(t.column_names, (std::vector<std::string>{"0", "1"}));  // "0" by name, "2" by index
+  ASSERT_EQ(t.notes.size(), 1u);
+  EXPECT_EQ(t.notes[0], "--columns '0': read as the column named so (field 2), not as 0-based index 0 ('b')");
+  o.columns = {"b"};
+  EXPECT_TRUE(parse_csv("b,0,1\n5,6,7\n", "t.csv", o).notes.empty());
+}
+
+}  // namespace
+}  // namespace archetype

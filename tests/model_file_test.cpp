@@ -3,6 +3,8 @@
 // the regressions found by tests/fuzz/fuzz_model.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "archetype/error.hpp"
@@ -62,7 +64,13 @@ TEST(ModelFile, BadFilesNameTheField) {
   EXPECT_EQ(error_of(with("\"k\": 2", "\"k\": 18446744073709551615")), "m.json: field 'k': expected a positive integer");
   EXPECT_EQ(error_of(with("\"version\": 1", "\"version\": 4294967297")),
             "m.json: field 'version': expected 1 (the model format this build reads), found 4294967297");
-  EXPECT_EQ(error_of(with("26.5", "-26.5")), "m.json: field 'scaler.scale[0]': expected a positive number");
+  EXPECT_EQ(error_of(with("26.5", "-26.5")), "m.json: field 'scaler.scale[0]': expected a number >= 1e-30");
+  // Values that would overflow later are named by file and field here.
+  EXPECT_EQ(error_of(with("26.5", "1e-300")), "m.json: field 'scaler.scale[0]': expected a number >= 1e-30");
+  EXPECT_EQ(error_of(with("63.3", "1e300")), "m.json: field 'scaler.mean[0]': expected |mean| <= 1e30");
+  EXPECT_EQ(error_of(with("[0.5, 1.4]", "[1e300, 1.4]")),
+            "m.json: field 'centroids_scaled[0][0]': expected a centre in z units (standard deviations, |value| <= "
+            "1e6), found 1e+300");
   EXPECT_EQ(error_of(with("[0.5, 1.4]", "[0.5]")),
             "m.json: field 'centroids_scaled[0]': expected an array of 2 numbers");
   EXPECT_EQ(error_of(with("\"Inactive/Casual\"", "7")), "m.json: field 'personas[1]': expected a string");
@@ -73,6 +81,32 @@ TEST(ModelFile, BadFilesNameTheField) {
 TEST(ModelFile, MissingFileIsAnInputError) {
   EXPECT_THROW(load_model_file("/nonexistent/model.json"), InputError);
   EXPECT_THROW(load_model_file(""), InputError);
+}
+
+}  // namespace
+}  // namespace archetype
+
+namespace archetype {
+namespace {
+
+// A model.json far above any Archetype writes is refused before parsing
+// (parsed JSON takes about ten times its text).
+TEST(ModelFile, AHugeFileIsRefusedBeforeParsing) {
+  const std::string path = ::testing::TempDir() + "huge_model.json";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "[";
+    const std::string chunk(1 << 20, ' ');
+    for (long long written = 0; written <= kMaxModelFileBytes; written += chunk.size()) out << chunk;
+    out << "]";
+  }
+  try {
+    load_model_file(path);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("MiB a model.json may have"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

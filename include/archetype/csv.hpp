@@ -59,6 +59,7 @@ struct Table {
   char delimiter = ',';                   ///< the delimiter read (detected or given)
   std::vector<std::string> skipped_columns;  ///< text columns left out (no `columns` given)
   bool id_inferred = false;               ///< the id column is a distinct text column, not one named as an id
+  std::vector<std::string> notes;         ///< how ambiguous `columns` were read (names that are also indices)
 };
 
 /// Reads and validates a whole CSV file.  Throws InputError on bad input

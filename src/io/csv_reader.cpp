@@ -448,13 +448,24 @@ class ColumnResolver {
   // A header name first, then a 0-based index.
   // Blanks around a wanted name are forgiven ("a, b" on the command line).
   std::size_t resolve(const std::string& wanted_text) const {
-    if (const auto it = fields_of_name_.find(wanted_text); it != fields_of_name_.end()) return usable(it->second.first);
+    if (const auto it = fields_of_name_.find(wanted_text); it != fields_of_name_.end()) {
+      // A name that is also an index of another column: say which reading
+      // was taken (the name), since both are plausible.
+      if (const auto index = parse_index(wanted_text); index && *index < header_.size() && *index != it->second.first)
+        notes_.push_back("--columns " + quoted_name(wanted_text) + ": read as the column named so (field " +
+                         std::to_string(it->second.first + 1) + "), not as 0-based index " + wanted_text + " (" +
+                         quoted_name(header_[*index]) + ")");
+      return usable(it->second.first);
+    }
     const std::string wanted(trim_blanks(wanted_text));
     if (const auto it = fields_of_name_.find(wanted); it != fields_of_name_.end()) return usable(it->second.first);
     if (const auto index = parse_index(wanted); index && *index < header_.size()) return usable(*index);
     const std::string from = origin_.empty() ? "" : " (" + origin_ + ")";
     fail(1, "column " + quoted_name(wanted) + from + " not found in the header (columns: " + column_list(header_) + ")");
   }
+
+  /// What the resolution chose where the columns asked for were ambiguous.
+  const std::vector<std::string>& notes() const { return notes_; }
 
   /// A header field of exactly this (non-empty) name exists.
   bool has(const std::string& name) const { return !name.empty() && fields_of_name_.count(name) != 0; }
@@ -493,9 +504,11 @@ class ColumnResolver {
   const std::string& origin_;
   /// name -> its first two fields (0-based; the second kAbsent if unique)
   std::unordered_map<std::string_view, std::pair<std::size_t, std::size_t>> fields_of_name_;
+  mutable std::vector<std::string> notes_;
 };
 
 struct Selection {
+  std::vector<std::string> notes;     ///< ambiguous names taken as names
   std::optional<std::size_t> id_column;
   bool id_inferred = false;           ///< a distinct text column taken as the id
   std::vector<std::size_t> features;  ///< header positions, in output order
@@ -553,6 +566,7 @@ Selection select_columns(const std::vector<std::string>& header, const CsvOption
     taken[index] = true;
     selection.features.push_back(index);
   }
+  selection.notes = resolver.notes();
   return selection;
 }
 
@@ -832,6 +846,7 @@ class CsvParser {
   void configure(std::vector<std::string> header, const ColumnSniff& sniff) {
     const Selection selection = select_columns(header, options_, source_, sniff);
     table_.id_inferred = selection.id_inferred;
+    table_.notes = selection.notes;
     for (std::size_t index : selection.skipped) table_.skipped_columns.push_back(header[index]);
     layout_.id_column = selection.id_column.value_or(kNone);
     layout_.slot_of_column.assign(header.size(), kNone);

@@ -126,6 +126,7 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
     notice("skipped " + std::to_string(t.skipped_columns.size()) + " text column(s): " + names +
            " (--columns chooses the features)");
   }
+  for (const std::string& note : t.notes) notice(note);
   if (t.id_inferred) notice("using text column '" + t.id_name + "' as the id (its values are distinct)");
   if (t.delimiter != ',') notice(std::string("read as ") + (t.delimiter == ';' ? "semicolon" : "tab") + "-separated values");
   if (data.table.dropped_rows > 0) {

@@ -96,6 +96,11 @@ SavedModel load_model_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     throw InputError(path + ": expected a model file, found a directory");
+  // Parsed JSON takes about ten times its text: refuse what no model.json
+  // Archetype writes comes near (k = 4,096 x d = 1,024 is about 80 MB).
+  if (st.st_size > kMaxModelFileBytes)
+    throw InputError(path + ": " + std::to_string(st.st_size) + " bytes, above the " +
+                     std::to_string(kMaxModelFileBytes >> 20) + " MiB a model.json may have");
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_model_file(buf.str(), path);
@@ -136,8 +141,12 @@ SavedModel parse_model_file(std::string_view text, const std::string& path) {
   const json& scaler = need(j, "scaler", path);
   m.mean = numbers(need(scaler, "mean", path, "scaler."), d, path, "scaler.mean");
   m.scale = numbers(need(scaler, "scale", path, "scaler."), d, path, "scaler.scale");
-  for (std::size_t i = 0; i < d; ++i)
-    if (!(m.scale[i] > 0.0)) fail(path, "scaler.scale[" + std::to_string(i) + "]", "expected a positive number");
+  // A scale of 1e-300 would turn every new value into inf; a mean of 1e300
+  // loses every value's digits: both are refused by field.
+  for (std::size_t i = 0; i < d; ++i) {
+    if (!(m.scale[i] >= 1e-30)) fail(path, "scaler.scale[" + std::to_string(i) + "]", "expected a number >= 1e-30");
+    if (!(std::fabs(m.mean[i]) <= 1e30)) fail(path, "scaler.mean[" + std::to_string(i) + "]", "expected |mean| <= 1e30");
+  }
   const json& k = need(j, "k", path);
   if (!k.is_number_integer() || k.get<long long>() < 1 || k.get<long long>() > 1000000)
     fail(path, "k", "expected a positive integer");
@@ -147,6 +156,12 @@ SavedModel parse_model_file(std::string_view text, const std::string& path) {
     fail(path, "centroids_scaled", "expected " + std::to_string(m.k) + " centroids");
   for (std::size_t c = 0; c < cents.size(); ++c) {
     const std::vector<double> v = numbers(cents[c], d, path, "centroids_scaled[" + std::to_string(c) + "]");
+    // Centres are in z units: a magnitude of 1e6 is already absurd; far
+    // beyond it the squared distances leave float32.
+    for (std::size_t j = 0; j < d; ++j)
+      if (std::fabs(v[j]) > 1e6)
+        fail(path, "centroids_scaled[" + std::to_string(c) + "][" + std::to_string(j) + "]",
+             "expected a centre in z units (standard deviations, |value| <= 1e6), found " + printable(cents[c][j].dump(), 40));
     m.centroids_scaled.insert(m.centroids_scaled.end(), v.begin(), v.end());
   }
   const json& personas = need(j, "personas", path);

@@ -15,6 +15,9 @@
 
 namespace archetype {
 
+/// model.json files above this are refused before parsing.
+inline constexpr long long kMaxModelFileBytes = 256LL << 20;
+
 struct SavedModel {
   std::vector<std::string> columns;  ///< CSV header names of the features
   std::vector<std::string> names;    ///< display names

@@ -70,6 +70,13 @@ class CatalogReader {
   json parse() const {
     std::ifstream in(path_, std::ios::binary);
     if (!in) fail_file("cannot open file");
+    // A catalog is a few kilobytes; parsed JSON takes about ten times its
+    // text, so a huge file is refused before parsing.
+    constexpr std::streamoff kMaxBytes = 16 << 20;
+    in.seekg(0, std::ios::end);
+    if (in.tellg() > kMaxBytes)
+      fail_file(std::to_string(static_cast<long long>(in.tellg())) + " bytes, above the 16 MiB a persona catalog may have");
+    in.seekg(0, std::ios::beg);
     try {
       return json::parse(in);
     } catch (const json::parse_error& e) {
