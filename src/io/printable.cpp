@@ -1,47 +1,24 @@
 #include "io/printable.hpp"
 
+#include "io/text_encoding.hpp"
+
 namespace archetype {
 namespace {
 
-// Length of the well-formed UTF-8 multi-byte sequence at s[i], 0 if none.
-// Used so that accented column names stay readable while stray bytes of a
-// binary file are escaped.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > s.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
+/// \xNN for a byte that may not reach a terminal as it is.
+void append_hex_escape(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\x";
+  out += kHex[c >> 4];
+  out += kHex[c & 0xF];
 }
 
 }  // namespace
 
 std::string terminal_safe(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
-  const auto escape = [&](unsigned char c) {
-    out += "\\x";
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  };
+  const auto escape = [&](unsigned char c) { append_hex_escape(out, c); };
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if ((c >= 0x20 && c < 0x7F) || c == '\n') {
@@ -65,7 +42,6 @@ std::string terminal_safe(std::string_view text) {
 }
 
 std::string printable(std::string_view text, std::size_t max_chars) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   std::size_t i = 0;
   for (std::size_t chars = 0; i < text.size() && chars < max_chars; ++chars) {
@@ -77,9 +53,7 @@ std::string printable(std::string_view text, std::size_t max_chars) {
       out.append(text.substr(i, n));
       i += n;
     } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
+      append_hex_escape(out, c);
       ++i;
     }
   }

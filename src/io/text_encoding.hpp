@@ -5,10 +5,16 @@
 // controls), which keeps every character and never fails.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace archetype {
+
+/// Length (2-4) of the well-formed UTF-8 multi-byte sequence at s[i]; 0
+/// when there is none (an ASCII byte, a stray or cut-short byte, an overlong
+/// form, a surrogate, beyond U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
 bool is_valid_utf8(std::string_view s);
 
