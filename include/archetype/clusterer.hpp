@@ -64,6 +64,11 @@ struct DataView {
   std::size_t cols = 0;           ///< features (at least 1)
   std::ptrdiff_t row_stride = 0;  ///< elements from row i to row i + 1
   std::ptrdiff_t col_stride = 1;  ///< elements from column j to column j + 1
+  /// Optional sample_weight (scikit-learn's meaning): `rows` contiguous
+  /// doubles, read once at construction (the Clusterer keeps its own
+  /// copy).  nullptr: every row weighs 1.  Weights must be finite and
+  /// non-negative with a positive total.
+  const double* sample_weight = nullptr;
 
   /// A C-contiguous float32 matrix (no copy).
   static DataView of(const Matrix& m) {
