@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Archetype figure generator.
 
-Usage: /usr/bin/python3 scripts/figures.py OUT_DIR [--only NAME[,NAME]] [--dpi N]
+Usage: /usr/bin/python3 scripts/figures.py OUT_DIR [--only NAME[,NAME]] [--dpi N] [--wait]
 
 Reads the files that `archetype` wrote into OUT_DIR (summary.json and, when
 the run fitted a model, figure_points.csv or figure_density.json and
@@ -1351,6 +1351,10 @@ def _parse_args(argv):
     ap.add_argument("--only", metavar="NAME[,NAME]",
                     help="draw only these figures: " + ", ".join(FIGURES))
     ap.add_argument("--dpi", type=int, default=150, help="PNG resolution (default 150)")
+    ap.add_argument("--wait", action="store_true",
+                    help="import and warm up first, then wait for a line 'go' on stdin before "
+                         "reading OUT_DIR (archetype starts the script this way while it computes); "
+                         "end of input without 'go' exits 0 without drawing")
     args = ap.parse_args(argv)
     if args.only is not None:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -1364,6 +1368,24 @@ def _parse_args(argv):
     if not 20 <= args.dpi <= 1200:
         ap.error("--dpi must be between 20 and 1200")
     return args
+
+
+def _warm_up(plt, dpi):
+    """Draw and save a small throw-away figure with the texts, markers and
+    bars the real ones use, into memory: the first figure a process draws
+    pays for loading the fonts and the renderers (a tenth of a second or
+    more), and this runs while archetype is still computing.  The children
+    forked later inherit what it loaded."""
+    import io
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.bar([0, 1], [1, 2], color="#56B4E9")
+    ax.plot([0, 1], [1, 2], "-o", ms=4)
+    ax.set_title("warm-up", fontweight="semibold")
+    ax.set_xlabel("k (\u2212)")
+    ax.text(0.5, 0.5, "x", path_effects=_halo())
+    for fmt in ("png", "svg"):
+        fig.savefig(io.BytesIO(), format=fmt, dpi=dpi)
+    plt.close(fig)
 
 
 # Exit status when matplotlib or numpy cannot be imported: the runner then
@@ -1386,6 +1408,13 @@ def main(argv=None):
         print(f"{PROG}: {e}; install python3-numpy and python3-matplotlib and run with "
               f"/usr/bin/python3", file=sys.stderr)
         return EXIT_NO_LIBRARIES
+    plt = _setup_matplotlib()
+    if args.wait:
+        _warm_up(plt, args.dpi)
+        # Everything below needs the inputs, which archetype is still
+        # writing: wait for its word.
+        if sys.stdin.readline().strip() != "go":
+            return 0
     if not os.path.isdir(args.out_dir):
         print(f"{PROG}: {args.out_dir} is not a folder", file=sys.stderr)
         return 2
@@ -1394,7 +1423,6 @@ def main(argv=None):
     except InputError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
-    plt = _setup_matplotlib()
     fig_dir = os.path.join(args.out_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
     todo = [name for name in args.selected if name not in skipped]

@@ -204,6 +204,26 @@ class FiguresTest(unittest.TestCase):
         high = mpimg.imread(os.path.join(out_dir, "figures", "persona_profile.png")).shape
         self.assertAlmostEqual(high[1] / low[1], 2.0, delta=0.1)
 
+    def test_wait_draws_only_after_go(self):
+        """--wait (how archetype starts the script while it computes): the
+        inputs are read only after 'go', so they may be written after the
+        start; end of input without 'go' draws nothing and exits 0."""
+        out_dir = os.path.join(self.tmp, "later")
+        os.makedirs(out_dir)
+        p = subprocess.Popen([sys.executable, SCRIPT, out_dir, "--wait", "--only", "silhouette"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        shutil.rmtree(out_dir)
+        shutil.copytree(os.path.join(FIXTURES, "reference"), out_dir)  # written after the start
+        out, err = p.communicate("go\n", timeout=120)
+        self.assertEqual(p.returncode, 0, err)
+        self.assert_figures(out_dir, ("silhouette",), out)
+        empty = self.fixture("reference")
+        p = subprocess.run([sys.executable, SCRIPT, empty, "--wait"], input="", capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual((p.returncode, p.stdout), (0, ""), p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(empty, "figures")))
+
     def test_unknown_figure_is_a_usage_error(self):
         out_dir = self.fixture("reference")
         rc, out, err = run(out_dir, "--only", "pie_chart")
