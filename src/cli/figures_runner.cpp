@@ -29,18 +29,22 @@ const std::set<std::string>& figure_names() {
   return names;
 }
 
-FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice) {
+FiguresHelper::FiguresHelper(const std::string& dir) : dir_(dir), python_(python()), script_(script_path()) {
+  if (fs::exists(script_)) child_.emplace(std::vector<std::string>{python_, script_, dir_, "--wait"}, true);
+}
+
+FiguresOutcome FiguresHelper::draw(const NoticeFn& notice) {
   FiguresOutcome out;
-  const std::string py = python(), script = script_path();
-  if (!fs::exists(script)) {
-    notice("figures skipped: " + script + " not found (set ARCHETYPE_SCRIPTS_DIR)");
+  if (!child_) {
+    notice("figures skipped: " + script_ + " not found (set ARCHETYPE_SCRIPTS_DIR)");
     return out;
   }
   // One Python start: the script itself says (exit 3) when it cannot import
   // matplotlib or numpy, instead of a separate probe (0.2-0.4 s).
   constexpr int kNoLibraries = 3;  // EXIT_NO_LIBRARIES in scripts/figures.py
-  if (const ChildOutcome r = run_child({py, script, dir}); !r.started || r.exit_code == kNoLibraries) {
-    notice("figures skipped: " + py + " lacks matplotlib/numpy; install them with "
+  child_->send("go\n");
+  if (const ChildOutcome r = child_->wait(); !r.started || r.exit_code == kNoLibraries) {
+    notice("figures skipped: " + python_ + " lacks matplotlib/numpy; install them with "
            "`sudo apt-get install python3-matplotlib python3-numpy` (or pass --no-figures)");
     return out;
   } else if (r.exit_code != 0) {
@@ -49,7 +53,7 @@ FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice
     out.ran = true;
   }
   for (const std::string& name : figure_names())
-    if (fs::exists(fs::path(dir) / "figures" / (name + ".png"))) out.produced.insert(name);
+    if (fs::exists(fs::path(dir_) / "figures" / (name + ".png"))) out.produced.insert(name);
   return out;
 }
 

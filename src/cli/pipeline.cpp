@@ -136,6 +136,10 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   };
 
+  // The figure script loads Python and matplotlib while the study computes.
+  std::optional<FiguresHelper> figures_helper;
+  if (o.figures && cmd != Command::Profile) figures_helper.emplace(files.staging_dir());
+
   // 1. Load and validate.
   stage("reading " + (o.csv.empty() ? std::string("the reference dataset") : o.csv));
   timer.start();
@@ -278,7 +282,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     timer.start();
     Progress progress(o.progress);
     progress.update("figures", "drawing with matplotlib");
-    figures = run_figures_script(files.staging_dir(), notice).produced;
+    figures = figures_helper->draw(notice).produced;
     progress.done();
     timer.stop("figures");
   }
