@@ -75,8 +75,10 @@ void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::si
   const std::size_t kk = static_cast<std::size_t>(k);
   if (static_cast<std::size_t>(ch) * 8 > m) {
     // Many changes: recount the block under the new labels, minus under the old.
+    // (The second call reuses the block the first one quantized, or
+    // weighed: always with weights.)
     cpu::add_cluster_sums(x, d, m, lab, w, fscale, kk, 1, acc, s);
-    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, w, fscale, kk, -1, acc, s, cpu::sums_by_mask(kk, d));
+    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, w, fscale, kk, -1, acc, s, w || cpu::sums_by_mask(kk, d));
     std::copy(lab, lab + m, labels);
     return;
   }
@@ -125,7 +127,10 @@ void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, s
     } else {
       cpu::nearest_block(xt, d, m, centers, batch.ks[b], s.lab, s.best);
     }
-    if (!w && !quantized && cpu::sums_by_mask(kk, d)) {
+    if (!quantized && w) {  // the weighted block, once for every model
+      cpu::weigh_block(x, w, d, m, fscale, s);
+      quantized = true;
+    } else if (!quantized && cpu::sums_by_mask(kk, d)) {
       cpu::quantize_block(x, d, m, fscale, s);
       quantized = true;
     }

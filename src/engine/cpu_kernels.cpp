@@ -404,7 +404,51 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
   }
 }
 
+/// masked_sums for a weighted block (s.wq: weights, then w x q per
+/// feature): int64 lanes, since a product needs up to 54 bits.
+ARCHETYPE_INLINE void masked_weighted_sums(const std::int32_t* __restrict lab, const std::int64_t* __restrict wq,
+                                           std::size_t m, std::size_t d, std::size_t kk, int sign,
+                                           std::int64_t* __restrict acc) {
+  if (d == 2) {  // one pass over the labels per cluster for the weight and both sums
+    const std::int64_t* __restrict w = wq;
+    const std::int64_t* __restrict q0 = wq + m;
+    const std::int64_t* __restrict q1 = wq + 2 * m;
+    for (std::size_t c = 0; c < kk; ++c) {
+      const std::int32_t cl = static_cast<std::int32_t>(c);
+      std::int64_t cnt = 0, s0 = 0, s1 = 0;
+      for (std::size_t r = 0; r < m; ++r) {
+        const std::int64_t in = -static_cast<std::int64_t>(lab[r] == cl);  // all ones when in cluster c
+        cnt += w[r] & in;
+        s0 += q0[r] & in;
+        s1 += q1[r] & in;
+      }
+      acc[c] += sign * cnt;
+      acc[kk + 2 * c] += sign * s0;
+      acc[kk + 2 * c + 1] += sign * s1;
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < kk; ++c) {
+    const std::int32_t cl = static_cast<std::int32_t>(c);
+    for (std::size_t j = 0; j <= d; ++j) {
+      std::int64_t sum = 0;
+      const std::int64_t* vj = wq + j * m;
+      for (std::size_t r = 0; r < m; ++r) sum += vj[r] & -static_cast<std::int64_t>(lab[r] == cl);
+      acc[j == 0 ? c : kk + c * d + (j - 1)] += sign * sum;
+    }
+  }
+}
+
 }  // namespace
+
+ARCHETYPE_CLONES
+void weigh_block(const float* x, const std::int32_t* w, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
+  std::int64_t* __restrict wq = s.wq.data();
+  for (std::size_t r = 0; r < m; ++r) wq[r] = w[r];
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t r = 0; r < m; ++r)
+      wq[(j + 1) * m + r] = static_cast<std::int64_t>(w[r]) * quantize_feature(x[r * d + j], fscale);
+}
 
 ARCHETYPE_CLONES
 void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch& s) {
@@ -555,18 +599,20 @@ ARCHETYPE_CLONES
 void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, const std::int32_t* w,
                       float fscale, std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized) {
   if (w) {
-    // Weighted: each row scattered into its cluster's sums, w x q per
-    // feature (int64 products: a block of weighted values needs no int32
-    // bound).  The quantized block is not needed.
-    (void)quantized;
+    // Weighted: the block's weights and products w x q (int64: no int32
+    // bound on a block of them), then masked sums or a scatter as below.
+    if (!quantized) weigh_block(x, w, d, m, fscale, s);
+    const std::int64_t* __restrict wq = s.wq.data();
+    if (sums_by_mask(kk, d)) {
+      masked_weighted_sums(lab, wq, m, d, kk, sign, acc);
+      return;
+    }
     for (std::size_t r = 0; r < m; ++r) {
       const std::int32_t c = lab[r];
       if (c < 0) continue;
-      const float* __restrict xr = x + r * d;
       std::int64_t* __restrict a = acc + kk + static_cast<std::size_t>(c) * d;
-      const std::int64_t wr = sign > 0 ? w[r] : -static_cast<std::int64_t>(w[r]);
-      acc[c] += wr;
-      for (std::size_t j = 0; j < d; ++j) a[j] += wr * quantize_feature(xr[j], fscale);
+      acc[c] += sign * wq[r];
+      for (std::size_t j = 0; j < d; ++j) a[j] += sign * wq[(j + 1) * m + r];
     }
     return;
   }

@@ -27,6 +27,9 @@ struct GroupScratch {
   /// block's end repeat its last row.  Also assigned_distances' scratch.
   std::vector<float> xt;
   std::vector<std::int32_t> q;  ///< quantized features of a block, feature-major (d x kBlock)
+  /// A weighted block, feature-major ((d + 1) x kBlock): row 0 the
+  /// quantized weights w, row 1 + j the products w x q(feature j).
+  std::vector<std::int64_t> wq;
   /// The bounded Lloyd pass's scratch: rows gathered (kBlock x d), their
   /// transposition (kBlock x d), assigned_distances' (2 x kGroup x d).
   std::vector<float> aux;
@@ -38,6 +41,7 @@ struct GroupScratch {
     xt.assign((kBlock + kGroup) * d, 0.0f);
     aux.assign((2 * kBlock + 2 * kGroup) * d, 0.0f);
     q.assign(kBlock * d, 0);
+    wq.assign(kBlock * (d + 1), 0);
   }
 };
 
@@ -93,6 +97,10 @@ std::int64_t quantized_sum(const float* v, std::size_t m, float scale, const std
 /// s.q = the m rows at x quantized (rint(x * fscale)), feature-major.
 void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
 
+/// s.wq = the m rows at x weighted: their quantized weights w (m values)
+/// and the products w x q(feature), feature-major.
+void weigh_block(const float* x, const std::int32_t* w, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
+
 /// Whether add_cluster_sums uses s.q for kk clusters of d features (one
 /// masked pass per cluster: small k and d) rather than scattering rows.
 bool sums_by_mask(std::size_t kk, std::size_t d);
@@ -101,7 +109,8 @@ bool sums_by_mask(std::size_t kk, std::size_t d);
 /// adds `sign` (+1 or -1) x its weight w[r] (1 when w is null) to its
 /// cluster's count and sign x w[r] x q(feature) to its sums.  Integer sums:
 /// the order does not matter.  `quantized`: s.q already holds
-/// quantize_block of these rows (a batch quantizes once).
+/// quantize_block of these rows, or with weights s.wq weigh_block's (a
+/// batch quantizes once).
 void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, const std::int32_t* w,
                       float fscale, std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s,
                       bool quantized = false);
