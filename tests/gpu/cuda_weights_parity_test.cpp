@@ -18,16 +18,13 @@
 #include "archetype/evaluation.hpp"
 #include "archetype/kmeans.hpp"
 #include "fit_compare.hpp"
+#include "gpu/pass_parity.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
 namespace {
 
-#define REQUIRE_GPU()                                                        \
-  do {                                                                       \
-    const CudaStatus s = cuda_probe(0);                                      \
-    if (!s.usable) GTEST_SKIP() << "no usable CUDA device: " << s.reason;    \
-  } while (0)
+using test::Pair;
 
 /// Integer weights 0..7 (real = false) or real weights in (0, 3] on a
 /// 24-bit grid (real = true).
@@ -40,75 +37,13 @@ WeightGrid make_weights(std::size_t n, bool real, std::uint64_t seed) {
   return WeightGrid::of(w.data(), n);
 }
 
-struct Pair {
-  std::unique_ptr<Backend> cpu, gpu;
-};
-
-Pair bound_pair(const Matrix& X, const WeightGrid& w, const FixedPoint& fp, int k_max, const char* chunk = "") {
+/// Both backends bound to X with the weights (streamed in chunks of
+/// `chunk` rows when given).
+Pair weighted_pair(const Matrix& X, const WeightGrid& w, const FixedPoint& fp, int k_max, const char* chunk = "") {
   if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
-  Pair p{make_cpu_backend(2), make_cuda_backend(0)};
-  p.cpu->bind(X, w.data(), fp, k_max);
-  p.gpu->bind(X, w.data(), fp, k_max);
+  Pair p = test::bound_pair(X, fp, k_max, w.data());
   unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
   return p;
-}
-
-void expect_same(const PassSums& a, const PassSums& b) {
-  EXPECT_EQ(a.counts, b.counts);
-  EXPECT_EQ(a.sums, b.sums);
-  EXPECT_EQ(a.inertia_q, b.inertia_q);
-  EXPECT_EQ(a.changed, b.changed);
-}
-
-/// Every pass of both backends on the same weighted binding.
-void check_every_pass(Pair& p, const Matrix& X, int k) {
-  const std::size_t n = X.rows, d = X.cols;
-  p.cpu->reset_labels();
-  p.gpu->reset_labels();
-  std::vector<float> centers(static_cast<std::size_t>(k) * d);
-  PassSums a, b;
-  for (int pass = 0; pass < 3; ++pass) {
-    for (std::size_t i = 0; i < centers.size(); ++i) centers[i] = X.values[(i * 131 + pass * 17) % X.values.size()];
-    p.cpu->lloyd_pass(centers.data(), k, a);
-    p.gpu->lloyd_pass(centers.data(), k, b);
-    expect_same(a, b);
-  }
-  std::vector<std::int32_t> la(n), lb(n);
-  p.cpu->copy_labels(la.data());
-  p.gpu->copy_labels(lb.data());
-  EXPECT_EQ(la, lb);
-  std::vector<std::int64_t> sqa(k), sqb(k), ra(k), rb(k);
-  p.cpu->dispersion(centers.data(), k, la.data(), sqa.data(), ra.data());
-  p.gpu->dispersion(centers.data(), k, la.data(), sqb.data(), rb.data());
-  EXPECT_EQ(sqa, sqb);
-  EXPECT_EQ(ra, rb);
-
-  const int ks[3] = {1, std::max(1, k / 2), k};
-  const int total = ks[0] + ks[1] + ks[2];
-  std::vector<float> bc(static_cast<std::size_t>(total) * d);
-  for (std::size_t i = 0; i < bc.size(); ++i) bc[i] = X.values[(i * 7919 + 3) % X.values.size()];
-  const ModelBatch batch{bc.data(), ks, 3};
-  p.cpu->reserve_batch(3, total);
-  p.gpu->reserve_batch(3, total);
-  std::vector<PassSums> fa(3), fb(3);
-  p.cpu->lloyd_batch(batch, fa.data());
-  p.gpu->lloyd_batch(batch, fb.data());
-  for (std::size_t m = 0; m < 3; ++m) expect_same(fa[m], fb[m]);
-
-  const int trials[3] = {4, 0, 3};
-  std::vector<float> cands;
-  for (std::size_t r : {7u, 11u, 13u, 17u, 19u, 23u, 29u}) cands.insert(cands.end(), X.row(r % n), X.row(r % n) + d);
-  std::vector<std::int64_t> pa(3 + 7), pb(3 + 7);
-  p.cpu->kpp_potentials(batch, cands.data(), trials, pa.data());
-  p.gpu->kpp_potentials(batch, cands.data(), trials, pb.data());
-  EXPECT_EQ(pa, pb);
-  const std::int64_t pot0 = pa[0], pot1 = pa[5], pot2 = pa[6];
-  const int n_targets[3] = {4, 2, 3};
-  const std::vector<std::int64_t> targets = {0, pot0 / 7, pot0 / 2, pot0 - 1, pot1 / 3, pot1 - 1, 0, pot2 / 5, pot2 - 1};
-  std::vector<std::int64_t> sa(targets.size()), sb(targets.size());
-  p.cpu->kpp_sample(batch, targets.data(), n_targets, sa.data());
-  p.gpu->kpp_sample(batch, targets.data(), n_targets, sb.data());
-  EXPECT_EQ(sa, sb);
 }
 
 class CudaWeightedParity : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, int, bool>> {};
@@ -119,8 +54,8 @@ TEST_P(CudaWeightedParity, EveryPassGivesTheSameBits) {
   const Matrix X = test::random_blobs(n, d, k, 300 + n + d);
   const WeightGrid w = make_weights(n, real, 5 + n);
   const FixedPoint fp = FixedPoint::for_data(X, &w);
-  Pair p = bound_pair(X, w, fp, k);
-  check_every_pass(p, X, k);
+  Pair p = weighted_pair(X, w, fp, k);
+  test::expect_every_pass_equal(p, X, k);
 }
 
 // Shared sums (small k), global atomics and streamed centre groups (k =
@@ -143,9 +78,9 @@ TEST(CudaWeightedStreaming, EveryPassEqualsTheCpu) {
   for (const bool real : {false, true}) {
     const WeightGrid w = make_weights(X.rows, real, 77);
     const FixedPoint fp = FixedPoint::for_data(X, &w);
-    Pair p = bound_pair(X, w, fp, 30, "8192");
+    Pair p = weighted_pair(X, w, fp, 30, "8192");
     ASSERT_NE(p.gpu->device().find("streamed"), std::string::npos) << p.gpu->device();
-    check_every_pass(p, X, 30);
+    test::expect_every_pass_equal(p, X, 30);
   }
 }
 
