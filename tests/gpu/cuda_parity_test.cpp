@@ -253,37 +253,7 @@ TEST(CudaLabelStore, TakeLabelsEmptiesTheStoreAsOnTheCpu) {
 TEST(CudaClusterer, EqualsTheCpuClusterer) {
   REQUIRE_GPU();
   const Matrix X = test::random_blobs(30011, 5, 6, 12);
-  EngineOptions cpu_o, gpu_o;
-  cpu_o.backend = "cpu";
-  gpu_o.backend = "cuda";
-  Clusterer cpu(DataView::of(X), cpu_o), gpu(DataView::of(X), gpu_o);
-  ASSERT_EQ(gpu.backend_name(), "cuda");
-  KMeansParams kp;
-  kp.n_clusters = 5;
-  kp.n_init = 3;
-  const KMeansResult fa = cpu.fit(kp), fb = gpu.fit(kp);
-  test::expect_same_fit(fa, fb);
-  SweepParams sp;
-  sp.k_min = 2;
-  sp.k_max = 6;
-  sp.kmeans = kp;
-  sp.silhouette.sample_size = 3000;
-  const SweepResult sa = cpu.sweep(sp, 4), sb = gpu.sweep(sp, 4);
-  ASSERT_EQ(sa.points.size(), sb.points.size());
-  for (std::size_t i = 0; i < sa.points.size(); ++i) {
-    EXPECT_EQ(sa.points[i].wcss, sb.points[i].wcss) << i;
-    EXPECT_EQ(sa.points[i].silhouette.score, sb.points[i].silhouette.score) << i;
-    EXPECT_EQ(sa.points[i].dispersion.calinski_harabasz, sb.points[i].dispersion.calinski_harabasz) << i;
-    EXPECT_EQ(sa.points[i].dispersion.davies_bouldin, sb.points[i].dispersion.davies_bouldin) << i;
-  }
-  test::expect_same_fit(*sa.kept, *sb.kept);
-  const Prediction pa = cpu.predict(fa.centers, 5), pb = gpu.predict(fa.centers, 5);
-  EXPECT_EQ(pa.labels, pb.labels);
-  EXPECT_EQ(pa.inertia, pb.inertia);
-  const DispersionScores da = cpu.dispersion(fa.labels, 5), db = gpu.dispersion(fa.labels, 5);
-  EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
-  EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
-  EXPECT_EQ(cpu.silhouette(fa.labels, 5, {3000, 7}).values, gpu.silhouette(fa.labels, 5, {3000, 7}).values);
+  test::expect_clusterers_equal(DataView::of(X));
 }
 
 TEST(CudaBackendShapes, LargeKAndDAreAccepted) {

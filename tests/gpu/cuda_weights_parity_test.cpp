@@ -93,37 +93,7 @@ TEST(CudaWeightedClusterer, EqualsTheCpuClusterer) {
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.25 + static_cast<double>((i * 2654435761u) % 97) / 13.0;
   DataView v = DataView::of(X);
   v.sample_weight = w.data();
-  EngineOptions cpu_o, gpu_o;
-  cpu_o.backend = "cpu";
-  gpu_o.backend = "cuda";
-  Clusterer cpu(v, cpu_o), gpu(v, gpu_o);
-  ASSERT_EQ(gpu.backend_name(), "cuda");
-  KMeansParams kp;
-  kp.n_clusters = 5;
-  kp.n_init = 3;
-  const KMeansResult fa = cpu.fit(kp), fb = gpu.fit(kp);
-  test::expect_same_fit(fa, fb);
-  EXPECT_EQ(fa.weights, fb.weights);
-  SweepParams sp;
-  sp.k_min = 2;
-  sp.k_max = 6;
-  sp.kmeans = kp;
-  sp.silhouette.sample_size = 3000;
-  const SweepResult sa = cpu.sweep(sp, 4), sb = gpu.sweep(sp, 4);
-  ASSERT_EQ(sa.points.size(), sb.points.size());
-  for (std::size_t i = 0; i < sa.points.size(); ++i) {
-    EXPECT_EQ(sa.points[i].wcss, sb.points[i].wcss) << i;
-    EXPECT_EQ(sa.points[i].silhouette.score, sb.points[i].silhouette.score) << i;
-    EXPECT_EQ(sa.points[i].dispersion.calinski_harabasz, sb.points[i].dispersion.calinski_harabasz) << i;
-    EXPECT_EQ(sa.points[i].dispersion.davies_bouldin, sb.points[i].dispersion.davies_bouldin) << i;
-  }
-  test::expect_same_fit(*sa.kept, *sb.kept);
-  const Prediction pa = cpu.predict(fa.centers, 5), pb = gpu.predict(fa.centers, 5);
-  EXPECT_EQ(pa.labels, pb.labels);
-  EXPECT_EQ(pa.inertia, pb.inertia);
-  const DispersionScores da = cpu.dispersion(fa.labels, 5), db = gpu.dispersion(fa.labels, 5);
-  EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
-  EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
+  test::expect_clusterers_equal(v);
 }
 
 }  // namespace

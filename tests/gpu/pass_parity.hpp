@@ -1,6 +1,6 @@
 // What the GPU parity tests share: the skip where no device is usable, a
-// CPU and a CUDA backend bound alike, and every pass of both compared bit
-// for bit.
+// CPU and a CUDA backend bound alike, every pass of both compared bit for
+// bit, and a CPU and a CUDA Clusterer compared call by call.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "archetype/backend.hpp"
+#include "archetype/clusterer.hpp"
 #include "archetype/cuda.hpp"
 #include "archetype/fixed_point.hpp"
 #include "archetype/matrix.hpp"
+#include "fit_compare.hpp"
 
 #define REQUIRE_GPU()                                                        \
   do {                                                                       \
@@ -95,6 +97,44 @@ inline void expect_every_pass_equal(Pair& p, const Matrix& X, int k) {
   p.cpu->kpp_sample(batch, targets.data(), n_targets, sa.data());
   p.gpu->kpp_sample(batch, targets.data(), n_targets, sb.data());
   EXPECT_EQ(sa, sb);
+}
+
+/// A "cpu" and a "cuda" Clusterer on the same view: fit (k = 5, 3
+/// restarts), sweep k = 2..6 (scores and the kept k = 4 fit), predict, the
+/// dispersion and a sampled silhouette of given labels, bit for bit.
+inline void expect_clusterers_equal(const DataView& view) {
+  EngineOptions cpu_o, gpu_o;
+  cpu_o.backend = "cpu";
+  gpu_o.backend = "cuda";
+  Clusterer cpu(view, cpu_o), gpu(view, gpu_o);
+  ASSERT_EQ(gpu.backend_name(), "cuda");
+  KMeansParams kp;
+  kp.n_clusters = 5;
+  kp.n_init = 3;
+  const KMeansResult fa = cpu.fit(kp), fb = gpu.fit(kp);
+  expect_same_fit(fa, fb);
+  EXPECT_EQ(fa.weights, fb.weights);
+  SweepParams sp;
+  sp.k_min = 2;
+  sp.k_max = 6;
+  sp.kmeans = kp;
+  sp.silhouette.sample_size = 3000;
+  const SweepResult sa = cpu.sweep(sp, 4), sb = gpu.sweep(sp, 4);
+  ASSERT_EQ(sa.points.size(), sb.points.size());
+  for (std::size_t i = 0; i < sa.points.size(); ++i) {
+    EXPECT_EQ(sa.points[i].wcss, sb.points[i].wcss) << i;
+    EXPECT_EQ(sa.points[i].silhouette.score, sb.points[i].silhouette.score) << i;
+    EXPECT_EQ(sa.points[i].dispersion.calinski_harabasz, sb.points[i].dispersion.calinski_harabasz) << i;
+    EXPECT_EQ(sa.points[i].dispersion.davies_bouldin, sb.points[i].dispersion.davies_bouldin) << i;
+  }
+  expect_same_fit(*sa.kept, *sb.kept);
+  const Prediction pa = cpu.predict(fa.centers, 5), pb = gpu.predict(fa.centers, 5);
+  EXPECT_EQ(pa.labels, pb.labels);
+  EXPECT_EQ(pa.inertia, pb.inertia);
+  const DispersionScores da = cpu.dispersion(fa.labels, 5), db = gpu.dispersion(fa.labels, 5);
+  EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
+  EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
+  EXPECT_EQ(cpu.silhouette(fa.labels, 5, {3000, 7}).values, gpu.silhouette(fa.labels, 5, {3000, 7}).values);
 }
 
 }  // namespace archetype::test
