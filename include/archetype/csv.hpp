@@ -46,6 +46,14 @@ struct CsvOptions {
   /// Where `columns` came from, when not from the user (e.g. "a feature of
   /// model m.json"): named in the message when one of them is missing.
   std::string columns_origin;
+  /// The sample_weight column, a header name or a 0-based index (as in
+  /// `columns`); empty: none.  Read into Table::weights as doubles (not
+  /// float32: integer weights stay exact), never a feature: without
+  /// `columns` it is left out of the features like the id column, and
+  /// naming it in `columns` or as the id is an error.  Every cell must be a
+  /// finite number >= 0 (an error naming file, line and column, or a
+  /// dropped row with drop_invalid).
+  std::string weight_column;
 };
 
 struct Table {
@@ -60,6 +68,8 @@ struct Table {
   std::vector<std::string> skipped_columns;  ///< text columns left out (no `columns` given)
   bool id_inferred = false;               ///< the id column is a distinct text column, not one named as an id
   std::vector<std::string> notes;         ///< how ambiguous `columns` were read (names that are also indices)
+  std::string weight_name;                ///< header of the weight column ("" when none)
+  std::vector<double> weights;            ///< one per kept row when there is a weight column
 };
 
 /// Reads and validates a whole CSV file.  Throws InputError on bad input

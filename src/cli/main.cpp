@@ -293,6 +293,11 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {run, profile, sweep, fit})
     sub->add_option("--transform", st.opts.transform,
                     "log1p: cluster log(1 + x) of every feature (heavy tails); COLUMN=log1p,... for some");
+  for (CLI::App* sub : {run, sweep, fit, predict})
+    sub->add_option("--weight-column", st.opts.csv_options.weight_column,
+                    "sample_weight column, name or 0-based index: a row of weight w counts as w rows in the scaler, "
+                    "the fits, WCSS and the scores (not clustered; every weight finite and >= 0; predict: a weighted "
+                    "inertia)");
   for (CLI::App* sub : {run, sweep, fit, predict}) add_compute_options(sub, st);
   for (CLI::App* sub : {run, sweep, fit}) add_model_options(sub, st);
   for (CLI::App* sub : {run, fit})

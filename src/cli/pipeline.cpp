@@ -154,6 +154,9 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
   timer.stop("load");
   r.input = input_summary(data);
+  // sample_weight (--weight-column): read apart from the features, never
+  // scaled or clustered; it weighs the scaler, the fits and their scores.
+  const std::vector<double> weights = std::move(data.table.weights);
   r.input.transforms = transforms;
 
   // 2. Profile every feature.
@@ -188,7 +191,11 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
 
   // 3. Standardize.
   timer.start();
-  const StandardScaler scaler = StandardScaler::from_profiles(profiles);
+  // With weights, scikit-learn's StandardScaler(sample_weight=w): the
+  // weighted mean and std, so that the study of aggregated rows is the
+  // study of the rows they stand for.
+  const StandardScaler scaler =
+      weights.empty() ? StandardScaler::from_profiles(profiles) : StandardScaler::weighted(raw, weights);
   for (std::size_t j = 0; j < scaler.constant.size(); ++j)
     if (scaler.constant[j]) warn("feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)");
   const FigureSource fig_src = figure_source(raw);
@@ -201,7 +208,9 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   r.scaler = scaler;
   // The engine reads z in place; with --backend auto a GPU failure reruns
   // the failed call on the CPU (one notice), with the same results.
-  Clusterer engine(DataView::of(z), {o.backend, o.threads, o.device, notice});
+  DataView view = DataView::of(z);
+  if (!weights.empty()) view.sample_weight = weights.data();  // copied by the Clusterer
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice});
   const auto record_backend = [&] {
     r.backend = engine.backend_name();
     r.device = engine.device();
@@ -251,7 +260,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     std::string naming_note;
     const std::vector<double> quantiles = cluster_median_quantiles(z, fit.labels, k, r.profile, scaler, o.threads);
     r.model = model_summary(fit, sil, scaler, r.profile, quantiles, {&catalog, !o.personas_path.empty(), plain_names},
-                            o.kmeans.n_init, o.kmeans.seed, naming_note);
+                            o.kmeans.n_init, o.kmeans.seed, naming_note, !weights.empty());
     if (!naming_note.empty()) warn(naming_note);
     timer.stop("personas");
     table << "\n" << render_model_table(*r.model, data.names);

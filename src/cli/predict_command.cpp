@@ -34,6 +34,8 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   timer.stop("load");
 
   timer.start();
+  PipelineOutcome out;
+  StudyResult& r = out.result;
   StandardScaler scaler;
   scaler.mean = model.mean;
   scaler.scale = model.scale;
@@ -51,17 +53,20 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   }
   const Matrix kept = o.keep_columns ? data.table.features : Matrix();  // the input values for labels.csv
   scaler.transform_in_place(data.table.features);
-  Clusterer engine(DataView::of(data.table.features), {o.backend, o.threads, o.device, notice});
+  // --weight-column: the inertia (and the distance ratio) weighted by it;
+  // the labels do not depend on weights.
+  r.input = input_summary(data);  // before the weights move out
+  const std::vector<double> weights = std::move(data.table.weights);
+  DataView view = DataView::of(data.table.features);
+  if (!weights.empty()) view.sample_weight = weights.data();
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice});
   const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
   const std::vector<std::int32_t>& labels = predicted.labels;
   const double inertia = predicted.inertia;
   timer.stop("predict");
 
-  PipelineOutcome out;
-  StudyResult& r = out.result;
   r.version = ARCHETYPE_VERSION;
   r.command = "predict";
-  r.input = input_summary(data);
   r.backend = engine.backend_name();
   r.device = engine.device();
   PredictionSummary p;
@@ -74,6 +79,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
     p.clusters.push_back({static_cast<int>(c), model.persona_names[c], counts[c],
                           static_cast<double>(counts[c]) / static_cast<double>(labels.size())});
   const double n = static_cast<double>(labels.size());
+  const double total_weight = r.input.sample_weight ? r.input.sample_weight->total : n;
   if (!model.training_min.empty()) {
     p.outside_training_share = static_cast<double>(outside) / n;
     if (*p.outside_training_share > 0.01)
@@ -82,7 +88,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
              "such creators");
   }
   if (model.training_rms_distance > 0.0) {
-    p.distance_ratio = std::sqrt(inertia / n) / model.training_rms_distance;
+    p.distance_ratio = std::sqrt(inertia / total_weight) / model.training_rms_distance;
     if (*p.distance_ratio > 1.5)
       notice("warning: the rows lie " + format_fixed(*p.distance_ratio, 1) +
              "x farther from their nearest centre than the training rows (root mean square): the personas may not "

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <cmath>
+
 namespace archetype {
 
 StandardScaler StandardScaler::from_profiles(const std::vector<FeatureProfile>& profiles) {
@@ -12,6 +14,28 @@ StandardScaler StandardScaler::from_profiles(const std::vector<FeatureProfile>& 
     const bool is_constant = !(p.std > 0.0);
     s.constant.push_back(is_constant);
     s.scale.push_back(is_constant ? 1.0 : p.std);
+  }
+  return s;
+}
+
+StandardScaler StandardScaler::weighted(const Matrix& raw, const std::vector<double>& w) {
+  StandardScaler s;
+  double total = 0.0;
+  for (double v : w) total += v;
+  for (std::size_t j = 0; j < raw.cols; ++j) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < raw.rows; ++i) sum += w[i] * raw.at(i, j);
+    const double mean = sum / total;
+    double ss = 0.0;
+    for (std::size_t i = 0; i < raw.rows; ++i) {
+      const double diff = raw.at(i, j) - mean;
+      ss += w[i] * (diff * diff);
+    }
+    const double std = std::sqrt(ss / total);
+    s.mean.push_back(mean);
+    const bool is_constant = !(std > 0.0);
+    s.constant.push_back(is_constant);
+    s.scale.push_back(is_constant ? 1.0 : std);
   }
   return s;
 }

@@ -1,8 +1,10 @@
 #include "study/input_table.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
@@ -28,9 +30,23 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// A .npy column index given as text ("2"), or none.
+std::optional<std::size_t> npy_column(const std::string& c, std::size_t cols) {
+  std::size_t used = 0;
+  unsigned long j = 0;
+  try {
+    j = std::stoul(c, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != c.size() || j >= cols) return std::nullopt;
+  return j;
+}
+
 /// A .npy matrix as a Table: columns are named by their 0-based index
 /// ("0", "1", ...), so --columns selects them the same way; ids are the
-/// 0-based row numbers.  NumPy files carry no id column.
+/// 0-based row numbers.  NumPy files carry no id column.  The weight
+/// column (an index) is read apart, checked >= 0, never a feature.
 Table read_npy_table(const std::string& path, const CsvOptions& options) {
   if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
   Matrix m = read_npy(path);
@@ -39,24 +55,41 @@ Table read_npy_table(const std::string& path, const CsvOptions& options) {
   if (m.rows == 0)
     throw InputError(path + ": header field 'shape': expected at least one row, found (0, " + std::to_string(m.cols) +
                      ")");
-  std::vector<std::size_t> cols;
-  if (options.columns.empty()) {
-    for (std::size_t j = 0; j < m.cols; ++j) cols.push_back(j);
-  } else {
-    for (const std::string& c : options.columns) {
-      std::size_t used = 0;
-      unsigned long j = 0;
-      try {
-        j = std::stoul(c, &used);
-      } catch (const std::exception&) {
-        used = 0;
+  const auto not_found = [&](const std::string& c) {
+    return InputError(path + ": column '" + c + "' not found (a .npy file has columns 0.." + std::to_string(m.cols - 1) + ")");
+  };
+  std::optional<std::size_t> weight;
+  Table t;
+  if (!options.weight_column.empty()) {
+    weight = npy_column(options.weight_column, m.cols);
+    if (!weight) throw not_found(options.weight_column);
+    t.weight_name = std::to_string(*weight);
+    t.weights.resize(m.rows);
+    for (std::size_t i = 0; i < m.rows; ++i) {
+      const float v = m.at(i, *weight);  // finite: read_npy checked
+      if (!(v >= 0.0f)) {
+        char found[32];
+        std::snprintf(found, sizeof found, "%.9g", static_cast<double>(v));
+        throw InputError(path + ": row " + std::to_string(i + 1) + ", column " + std::to_string(*weight + 1) +
+                         ": expected a weight >= 0 in the weight column, found " + found);
       }
-      if (used != c.size() || j >= m.cols)
-        throw InputError(path + ": column '" + c + "' not found (a .npy file has columns 0.." + std::to_string(m.cols - 1) + ")");
-      cols.push_back(j);
+      t.weights[i] = v;
     }
   }
-  Table t;
+  std::vector<std::size_t> cols;
+  if (options.columns.empty()) {
+    for (std::size_t j = 0; j < m.cols; ++j)
+      if (j != weight) cols.push_back(j);
+    if (cols.empty()) throw InputError(path + ": expected at least one feature column besides the weight column");
+  } else {
+    for (const std::string& c : options.columns) {
+      const std::optional<std::size_t> j = npy_column(c, m.cols);
+      if (!j) throw not_found(c);
+      if (j == weight)
+        throw InputError(path + ": column '" + c + "' is the weight column (--weight-column); it cannot also be a feature");
+      cols.push_back(*j);
+    }
+  }
   bool all_in_order = cols.size() == m.cols;
   for (std::size_t j = 0; j < cols.size() && all_in_order; ++j) all_in_order = cols[j] == j;
   if (all_in_order) {
@@ -115,6 +148,7 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   for (std::string& name : data.table.skipped_columns) fix(name);
   for (std::string& name : data.names) fix(name);
   fix(data.table.id_name);
+  fix(data.table.weight_name);
   for (std::string& id : data.table.ids) fix(id);
   fix(data.path);
   if (recoded) notice("some column names, ids or the file name are not UTF-8: read as Latin-1 (cp1252)");
@@ -129,6 +163,13 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   for (const std::string& note : t.notes) notice(note);
   if (t.id_inferred) notice("using text column '" + t.id_name + "' as the id (its values are distinct)");
   if (t.delimiter != ',') notice(std::string("read as ") + (t.delimiter == ';' ? "semicolon" : "tab") + "-separated values");
+  if (!data.table.weight_name.empty()) {
+    double total = 0.0;
+    for (double w : data.table.weights) total += w;
+    if (!(total > 0.0))
+      throw InputError(data.path + ": every weight in the weight column '" + data.table.weight_name +
+                       "' is 0 (expected a positive total)");
+  }
   if (data.table.dropped_rows > 0) {
     notice("dropped " + std::to_string(data.table.dropped_rows) + " invalid row(s) (--drop-invalid); first: " +
            data.table.drop_reasons.front());
@@ -144,6 +185,15 @@ InputSummary input_summary(const LoadedInput& data) {
   in.feature_names = data.names;
   in.id_column = data.table.id_name;
   in.dropped_rows = data.table.dropped_rows;
+  if (!data.table.weight_name.empty()) {
+    WeightSummary w;
+    w.column = data.table.weight_name;
+    for (double v : data.table.weights) {  // row order: the same total every run
+      w.total += v;
+      w.zero_rows += v == 0.0;
+    }
+    in.sample_weight = w;
+  }
   return in;
 }
 

@@ -147,6 +147,13 @@ class Builder {
     std::ostringstream p;
     p << count_text(static_cast<std::int64_t>(in.rows)) << " creators from `" << in.path << "`";
     if (in.dropped_rows > 0) p << " (" << in.dropped_rows << " invalid rows dropped with `--drop-invalid`)";
+    if (in.sample_weight) {
+      p << ", each weighted by column `" << in.sample_weight->column << "` (`--weight-column`; total weight "
+        << format_fixed(in.sample_weight->total, 2);
+      if (in.sample_weight->zero_rows > 0) p << ", " << count_text(static_cast<std::int64_t>(in.sample_weight->zero_rows)) << " of weight 0";
+      p << "): the scaler, the centroids, WCSS, Calinski-Harabasz and Davies-Bouldin count a row of weight w as w "
+           "rows; the feature statistics, the silhouette and the cluster names describe the rows as given";
+    }
     p << ". Features:";
     for (const FeatureSummary& f : s_.profile) p << " " << f.name << " (column `" << f.column << "`);";
     std::string text = p.str();
@@ -293,13 +300,16 @@ class Builder {
               (st.mean_ari > 0.9 ? " The agreement between runs is high."
                                  : " The runs disagree noticeably: read the segmentation with care.");
     d_.paragraph(stab);
+    const bool weighted = s_.input.sample_weight.has_value();
     std::vector<std::string> header = {"persona", "creators", "share"};
+    if (weighted) header.push_back("weight share");
     for (const FeatureSummary& f : s_.profile) header.push_back(f.name);
     header.push_back("relative importance");
     header.push_back("silhouette");
     Rows rows;
     for (const ClusterSummary& c : m.clusters) {
       std::vector<std::string> row = {"**" + c.persona.name + "**", count_text(c.size), format_percent(c.share)};
+      if (weighted) row.push_back(c.weight_share ? format_percent(*c.weight_share) : std::string("n/a"));
       for (double v : c.centroid) row.push_back(format_fixed(v, 3));
       std::string rel;
       for (std::size_t j = 0; j < c.relative_importance.size(); ++j) {

@@ -21,7 +21,11 @@ json input_json(const InputSummary& in) {
           {"feature_names", in.feature_names},
           {"id_column", in.id_column.empty() ? json(nullptr) : json(in.id_column)},
           {"dropped_rows", in.dropped_rows},
-          {"transforms", in.transforms}};
+          {"transforms", in.transforms},
+          {"sample_weight", in.sample_weight ? json{{"column", in.sample_weight->column},
+                                                    {"total", in.sample_weight->total},
+                                                    {"zero_rows", in.sample_weight->zero_rows}}
+                                             : json(nullptr)}};
 }
 
 json profile_json(const std::vector<FeatureSummary>& profile) {
@@ -95,6 +99,8 @@ json model_json(const ModelSummary& m) {
     clusters.push_back({{"id", c.id},
                         {"size", c.size},
                         {"share", c.share},
+                        {"weight", nullable(c.weight)},
+                        {"weight_share", nullable(c.weight_share)},
                         {"centroid", c.centroid},
                         {"centroid_scaled", c.centroid_scaled},
                         {"relative_importance", rel},
