@@ -76,7 +76,10 @@ using FitProgress = std::function<void(const char* stage, int live, int models, 
 /// share every pass over the rows.  The result holds the labels (moved out
 /// of the backend's store: one host copy).  Throws InputError when k is
 /// outside [1, n].  (Clusterer, clusterer.hpp, does the binding itself.)
-KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params);
+/// `progress`, when set, is called before every pass (it may throw to
+/// abandon the fit).
+KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
+                        const FitProgress& progress = {});
 
 /// Labels of X under given centres (k x d doubles, rounded to float as in
 /// the fit); used by predict.  Binds `backend` to X with grids for these

@@ -169,8 +169,9 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   return res;
 }
 
-KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params) {
-  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters});
+KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
+                        const FitProgress& progress) {
+  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters}, progress);
   return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()));
 }
 
