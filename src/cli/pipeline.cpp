@@ -197,7 +197,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   r.scaler = scaler;
   // The engine reads z in place; with --backend auto a GPU failure reruns
   // the failed call on the CPU (one notice), with the same results.
-  Clusterer engine(DataView::of(z), {o.backend, o.threads, o.device, notice});
+  Clusterer engine(DataView::of(z), {o.backend, o.threads, o.device, notice, o.poll});
   const auto record_backend = [&] {
     r.backend = engine.backend_name();
     r.device = engine.device();
@@ -253,6 +253,10 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     table << "\n" << render_model_table(*r.model, data.names);
     stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr);
     stage_labels_npy(files, fit.labels);
+    if (o.return_labels) {
+      out.labels = fit.labels;
+      out.ids = data.table.ids;
+    }
     files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
     if (o.figures) {
       timer.start();

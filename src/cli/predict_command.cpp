@@ -51,7 +51,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   }
   const Matrix kept = o.keep_columns ? data.table.features : Matrix();  // the input values for labels.csv
   scaler.transform_in_place(data.table.features);
-  Clusterer engine(DataView::of(data.table.features), {o.backend, o.threads, o.device, notice});
+  Clusterer engine(DataView::of(data.table.features), {o.backend, o.threads, o.device, notice, o.poll});
   const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
   const std::vector<std::int32_t>& labels = predicted.labels;
   const double inertia = predicted.inertia;
