@@ -55,14 +55,17 @@ Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : Impl(vi
 }
 
 Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts, std::unique_ptr<Backend> b)
-    : options(opts), data(prepare_data(view)), backend(std::move(b)) {
+    : options(opts),
+      data(prepare_data(view)),
+      weights(view.sample_weight ? WeightGrid::of(view.sample_weight, view.rows) : WeightGrid::ones(view.rows)),
+      backend(std::move(b)) {
   if (!data.copy.values.empty()) data.view = data.copy;  // the copy's own address, after the moves
-  fp = FixedPoint::for_data(data.view);
+  fp = FixedPoint::for_data(data.view, &weights);
 }
 
 void Clusterer::Impl::bind(int k) {
   if (bound_k >= k) return;
-  backend->bind(data.view, fp, k);
+  backend->bind(data.view, weights.data(), fp, k);
   bound_k = k;
 }
 
@@ -88,7 +91,8 @@ KMeansResult Clusterer::fit(const KMeansParams& params) {
   check_k(params.n_clusters, rows());
   return impl_->with_fallback([&] {
     impl_->bind(params.n_clusters);
-    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params, polled(impl_->options.poll, {}));
+    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params, &impl_->weights,
+                      polled(impl_->options.poll, {}));
   });
 }
 
@@ -105,7 +109,7 @@ SweepResult Clusterer::sweep(const SweepParams& params, int keep_k) {
   }
   return impl_->with_fallback([&] {
     impl_->bind(k_bound);
-    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, p, keep_k);
+    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, p, keep_k, &impl_->weights);
   });
 }
 
@@ -114,7 +118,7 @@ Prediction Clusterer::predict(const std::vector<double>& centers, int k) {
   return impl_->with_fallback([&] {
     Prediction p;
     impl_->bound_k = 0;  // assign_labels binds with the centres' grids
-    p.inertia = assign_labels(*impl_->backend, impl_->data.view, centers, k, p.labels);
+    p.inertia = assign_labels(*impl_->backend, impl_->data.view, centers, k, p.labels, &impl_->weights);
     return p;
   });
 }
@@ -138,7 +142,7 @@ DispersionScores Clusterer::dispersion(const std::vector<std::int32_t>& labels, 
   check_k(k, rows());
   return impl_->with_fallback([&] {
     impl_->bind(k);
-    return dispersion_scores(*impl_->backend, impl_->data.view, impl_->fp, labels, k);
+    return dispersion_scores(*impl_->backend, impl_->data.view, impl_->fp, labels, k, &impl_->weights);
   });
 }
 
@@ -153,6 +157,7 @@ std::size_t Clusterer::cols() const { return impl_->data.view.cols; }
 std::string Clusterer::backend_name() const { return impl_->backend->name(); }
 std::string Clusterer::device() const { return impl_->backend->device(); }
 const FixedPoint& Clusterer::fixed_point() const { return impl_->fp; }
+const WeightGrid& Clusterer::weights() const { return impl_->weights; }
 MatrixView Clusterer::data() const { return impl_->data.view; }
 
 }  // namespace archetype

@@ -15,6 +15,8 @@ namespace archetype {
 struct Clusterer::Impl {
   EngineOptions options;
   PreparedData data;
+  /// sample_weight, quantized (the Clusterer's own copy); no weights: every row 1.
+  WeightGrid weights;
   FixedPoint fp;
   std::unique_ptr<Backend> backend;
   /// k_max of the backend's binding to the data with `fp`; 0: not bound

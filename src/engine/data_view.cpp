@@ -66,7 +66,6 @@ PreparedData prepare_data(const DataView& v) {
     throw InputError("the data are empty (" + std::to_string(v.rows) + " rows, " + std::to_string(v.cols) +
                      " columns): at least 1 x 1 is needed");
   if (!v.data) throw InputError("the data pointer is null");
-  if (v.sample_weight) throw InputError("sample_weight is not supported by this build yet");
   check_extent(v);
   PreparedData out;
   if (in_place(v)) {

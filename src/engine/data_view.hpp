@@ -14,7 +14,8 @@ struct PreparedData {
 };
 
 /// InputError for empty data, strides that overflow, a null pointer, or a
-/// value that is not finite as float32 (1-based row and column).
+/// value that is not finite as float32 (1-based row and column).  The
+/// sample weights are checked apart (WeightGrid::of).
 PreparedData prepare_data(const DataView& data);
 
 }  // namespace archetype

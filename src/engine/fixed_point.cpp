@@ -4,11 +4,92 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 #include <string>
 
 #include "archetype/error.hpp"
 
 namespace archetype {
+namespace {
+
+[[noreturn]] void bad_weight(std::size_t i, double w, const char* why) {
+  std::ostringstream m;
+  m << "sample_weight: row " << i + 1 << ": the weight " << w << ' ' << why;
+  throw InputError(m.str());
+}
+
+/// The fractional bits of w: the smallest e >= 0 with w * 2^e an integer
+/// (w finite, >= 0).
+int fraction_bits(double w) {
+  if (w == 0.0) return 0;
+  int ex = 0;
+  const double m = std::frexp(w, &ex);  // w = m * 2^ex, 0.5 <= m < 1
+  std::uint64_t mant = static_cast<std::uint64_t>(std::ldexp(m, 53));  // exact: 53 bits
+  int low = 0;
+  while ((mant & 1u) == 0) {
+    mant >>= 1;
+    ++low;
+  }
+  // w = mant * 2^(ex - 53 + low)
+  return std::max(0, 53 - ex - low);
+}
+
+/// rint(w[i] * 2^e) for every row and their total; false when a w_q
+/// reaches 2^kWeightMaxBits or the total 2^kWeightTotalBits.
+bool quantize_at(const double* w, std::size_t n, int e, std::vector<std::int32_t>& q, std::int64_t& total) {
+  const double max_q = std::ldexp(1.0, kWeightMaxBits), max_total = std::ldexp(1.0, kWeightTotalBits);
+  q.resize(n);
+  double sum = 0.0;  // exact: integers below 2^53
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = std::nearbyint(std::ldexp(w[i], e));  // round half to even (the default mode)
+    if (!(v < max_q)) return false;
+    sum += v;
+    if (!(sum < max_total)) return false;
+    q[i] = static_cast<std::int32_t>(v);
+  }
+  total = static_cast<std::int64_t>(sum);
+  return true;
+}
+
+}  // namespace
+
+WeightGrid WeightGrid::ones(std::size_t n) {
+  WeightGrid g;
+  g.total = static_cast<std::int64_t>(n);
+  g.given_total = static_cast<double>(n);
+  return g;
+}
+
+WeightGrid WeightGrid::of(const double* w, std::size_t n) {
+  WeightGrid g;
+  double max_w = 0.0, sum = 0.0;
+  int bits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = w[i];
+    if (!std::isfinite(v)) bad_weight(i, v, "is not finite");
+    if (v < 0.0) bad_weight(i, v, "is negative");
+    max_w = std::max(max_w, v);
+    sum += v;
+    bits = std::max(bits, fraction_bits(v));
+  }
+  if (!(max_w > 0.0)) throw InputError("sample_weight: every weight is 0 (expected a positive total)");
+  if (!std::isfinite(sum)) throw InputError("sample_weight: the weights' total is beyond the double range");
+  g.given_total = sum;
+  // Exact when some power-of-two grid holds every weight within the limits.
+  if (quantize_at(w, n, bits, g.q, g.total)) {
+    g.exp = bits;
+    return g;
+  }
+  // Otherwise kWeightBits significant bits for the largest weight, fewer
+  // while the total is too large.
+  int ex = 0;
+  std::frexp(max_w, &ex);  // max_w < 2^ex
+  int e = kWeightBits - ex;
+  while (!quantize_at(w, n, e, g.q, g.total)) --e;
+  g.exp = e;
+  return g;
+}
+
 
 int fixed_point_exponent(double bound, double count, int target_bits) {
   const double total = bound * std::max(count, 1.0);
@@ -19,7 +100,7 @@ int fixed_point_exponent(double bound, double count, int target_bits) {
   return std::clamp(target_bits - ex, -100, 100);
 }
 
-FixedPoint FixedPoint::for_data(MatrixView X) {
+FixedPoint FixedPoint::for_data(MatrixView X, const WeightGrid* weights) {
   double max_abs = 0.0;
   double max_norm2 = 0.0;
   for (std::size_t i = 0; i < X.rows; ++i) {
@@ -35,7 +116,10 @@ FixedPoint FixedPoint::for_data(MatrixView X) {
   // |x - c|^2 <= (|x| + |c|)^2 <= 4 max|x|^2 for c in the hull of the rows;
   // the float evaluation may exceed the exact value by a few ulps, hence the
   // margin.
-  return for_bounds(max_abs, 4.0 * max_norm2, X.rows);
+  const std::size_t count = weights ? static_cast<std::size_t>(weights->total) : X.rows;
+  FixedPoint fp = for_bounds(max_abs, 4.0 * max_norm2, count);
+  fp.weight_exp = weights ? weights->exp : 0;
+  return fp;
 }
 
 FixedPoint FixedPoint::for_bounds(double max_abs, double max_d2_exact, std::size_t rows) {

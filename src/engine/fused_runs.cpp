@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "engine/host_assign.hpp"
 
@@ -48,23 +49,27 @@ bool on_its_center(MatrixView X, std::size_t row, const float* center, const Fix
 }
 
 /// One Lloyd step of one run from its pass sums (scikit-learn's
-/// _kmeans_single_lloyd).  Empty clusters take the rows farthest from
-/// their nearest centre, as _relocate_empty_clusters_dense does.  The run
+/// _kmeans_single_lloyd).  Empty clusters (no weight: scikit-learn's
+/// weight_in_clusters == 0) take the rows farthest from their nearest
+/// centre, with the row's whole weight, as _relocate_empty_clusters_dense
+/// does; rows of weight 0 are not candidates (scikit-learn would move one
+/// and leave a zero centre).  The run
 /// stops when the squared centre shift is within tol_abs; if the centres
 /// moved at all, one more pass gives the labels and inertia of the final
 /// centres (when they did not move, this pass's are already final: that is
 /// scikit-learn's "labels unchanged" strict convergence, detected without
 /// storing labels, since exact sums make equal labels give equal centres).
 void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums, int max_iter,
-                double tol_abs, std::vector<std::int64_t>& far_rows, std::vector<std::int32_t>& far_labels) {
+                double tol_abs, std::vector<std::int64_t>& far_rows, std::vector<std::int32_t>& far_labels,
+                const std::int32_t* weights) {
   const std::size_t d = X.cols, kk = static_cast<std::size_t>(run.k);
   std::vector<int> empty;
   for (int c = 0; c < run.k; ++c)
     if (sums.counts[static_cast<std::size_t>(c)] == 0) empty.push_back(c);
   std::vector<std::pair<std::size_t, std::size_t>> relocated;  // (cluster, row)
   if (!empty.empty()) {
-    const int m = static_cast<int>(empty.size());
-    farthest_rows(X, run.centers_f.data(), run.k, m, far_rows.data(), far_labels.data());
+    const int m = farthest_rows(X, run.centers_f.data(), run.k, static_cast<int>(empty.size()), far_rows.data(),
+                                far_labels.data(), weights);
     for (int e = 0; e < m; ++e) {
       const std::size_t row = static_cast<std::size_t>(far_rows[static_cast<std::size_t>(e)]);
       const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
@@ -76,13 +81,14 @@ void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sum
       // The cluster stays empty instead (scikit-learn ends the same way: an
       // empty cluster whose centre duplicates another).
       if (on_its_center(X, row, run.centers_f.data() + from * d, fp)) continue;
+      const std::int64_t w = weights ? weights[row] : 1;
       for (std::size_t j = 0; j < d; ++j) {
-        const std::int64_t q = quantize_feature(X.at(row, j), fp.feature_scale());
+        const std::int64_t q = w * quantize_feature(X.at(row, j), fp.feature_scale());
         sums.sums[from * d + j] -= q;
         sums.sums[to * d + j] = q;
       }
-      sums.counts[from] -= 1;
-      sums.counts[to] = 1;
+      sums.counts[from] -= w;
+      sums.counts[to] = w;
       relocated.emplace_back(to, row);
     }
   }
@@ -122,16 +128,41 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
                                        : fallback[c * d + j];
 }
 
+std::vector<std::int64_t> rows_at_weight(const WeightGrid* weights, const std::vector<std::int64_t>& targets) {
+  std::vector<std::int64_t> rows(targets);
+  const std::int32_t* w = row_weights(weights);
+  if (!w) return rows;  // every row weighs 1: target t is row t
+  std::vector<std::size_t> order(targets.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return targets[a] < targets[b]; });
+  const std::size_t n = weights->q.size();
+  std::size_t row = 0;
+  std::int64_t prefix = w[0];  // inclusive prefix of `row`
+  for (std::size_t i : order) {
+    while (prefix <= targets[i] && row + 1 < n) prefix += w[++row];
+    rows[i] = static_cast<std::int64_t>(row);
+  }
+  return rows;
+}
+
 void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
-                long long& passes) {
+                long long& passes, const WeightGrid* weights) {
   const std::size_t n = X.rows, d = X.cols, M = runs.size();
+  // Draws over the total weight (the rows without weights: the same draws).
+  const std::int64_t total = weights ? weights->total : static_cast<std::int64_t>(n);
   int k_max = 0;
+  std::vector<std::int64_t> draws;
   for (FusedRun& r : runs) {
     k_max = std::max(k_max, r.k);
     r.centers_f.assign(static_cast<std::size_t>(r.k) * d, 0.0f);
-    // The first centre: a uniformly drawn row.
-    const std::size_t first = static_cast<std::size_t>(r.rng.below(n));
-    std::copy(X.row(first), X.row(first) + d, r.centers_f.begin());
+    // The first centre: a row drawn with probability proportional to its
+    // weight (uniformly without weights).
+    draws.push_back(static_cast<std::int64_t>(r.rng.below(static_cast<std::uint64_t>(total))));
+  }
+  const std::vector<std::int64_t> firsts = rows_at_weight(weights, draws);
+  for (std::size_t r = 0; r < M; ++r) {
+    const std::size_t first = static_cast<std::size_t>(firsts[r]);
+    std::copy(X.row(first), X.row(first) + d, runs[r].centers_f.begin());
   }
   BatchBuilder builder(runs, d);
   std::vector<int> which(M), trials(M, 0), n_targets(M, 0);
@@ -153,8 +184,10 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
     if (progress) progress("seeding", static_cast<int>(which.size()), static_cast<int>(M), passes);
     // The draws, on the host, in each run's own stream: n_trials uniforms
     // per centre, turned into potential targets (or, when every row sits on
-    // a centre, directly into rows: any row is as good as another).
+    // a centre, into targets over the total weight: any row is as good as
+    // another).
     std::size_t nt = 0;
+    draws.clear();
     for (std::size_t b = 0; b < which.size(); ++b) {
       FusedRun& run = runs[static_cast<std::size_t>(which[b])];
       trials[b] = run.n_trials;
@@ -165,19 +198,20 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
           const double scaled = std::floor(u * static_cast<double>(run.potential));
           targets[nt++] = std::min<std::int64_t>(static_cast<std::int64_t>(scaled), run.potential - 1);
         } else {
-          rows[b * kMaxTrials + static_cast<std::size_t>(t)] = static_cast<std::int64_t>(
-              std::min<double>(std::floor(u * static_cast<double>(n)), static_cast<double>(n - 1)));
+          draws.push_back(static_cast<std::int64_t>(
+              std::min<double>(std::floor(u * static_cast<double>(total)), static_cast<double>(total - 1))));
         }
       }
     }
     batch = builder.build(runs, which, d, c);
     if (nt > 0) backend.kpp_sample(batch, targets.data(), n_targets.data(), sampled.data());
-    std::size_t si = 0;
+    const std::vector<std::int64_t> uniform = rows_at_weight(weights, draws);
+    std::size_t si = 0, ui = 0;
     for (std::size_t b = 0; b < which.size(); ++b) {
       const FusedRun& run = runs[static_cast<std::size_t>(which[b])];
       for (int t = 0; t < run.n_trials; ++t) {
         const std::size_t slot = b * kMaxTrials + static_cast<std::size_t>(t);
-        if (run.potential > 0) rows[slot] = sampled[si++];
+        rows[slot] = run.potential > 0 ? sampled[si++] : uniform[ui++];
       }
     }
     // Candidates, model after model, and their potentials in one pass.
@@ -207,7 +241,8 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
 }
 
 void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vector<FusedRun>& runs,
-                 int max_iter, double tol_abs, const FitProgress& progress, long long& passes) {
+                 int max_iter, double tol_abs, const FitProgress& progress, long long& passes,
+                 const WeightGrid* weights) {
   const std::size_t d = X.cols, M = runs.size();
   int k_max = 1;
   for (const FusedRun& r : runs) k_max = std::max(k_max, r.k);
@@ -240,7 +275,7 @@ void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vect
         run.inertia = fp.dist_value(sums[b].inertia_q);
         run.done = true;
       } else {
-        lloyd_step(X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels);
+        lloyd_step(X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels, row_weights(weights));
       }
       if (!run.done) still.push_back(live[b]);
     }
