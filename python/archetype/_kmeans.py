@@ -249,3 +249,15 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self._n_features_out)], dtype=object)
+
+    def _more_tags(self):
+        return {
+            "_xfail_checks": {
+                # As scikit-learn's own KMeans.  Zero weights do remove rows
+                # here, but the check also shuffles the rows: k-means++ then
+                # draws other rows, giving the same partition with other
+                # cluster numbers (tests/python/test_estimator_checks.py runs
+                # both kinds of this check itself).
+                "check_sample_weights_invariance": "zero sample_weight is not equivalent to removing samples",
+            },
+        }
