@@ -14,6 +14,13 @@ set(ARCHETYPE_PYTHON "AUTO" CACHE STRING "Build the Python package: AUTO (when p
 set_property(CACHE ARCHETYPE_PYTHON PROPERTY STRINGS AUTO ON OFF)
 
 set(ARCHETYPE_WITH_PYTHON OFF)
+# Under ASan/UBSan or libFuzzer (scripts/sanitize.sh, fuzz.sh) AUTO builds
+# no package: an instrumented extension needs the sanitizer runtime
+# preloaded into Python, and the engine it links is tested there by C++.
+if(ARCHETYPE_PYTHON STREQUAL "AUTO" AND (ARCHETYPE_SANITIZE OR ARCHETYPE_FUZZ))
+  message(STATUS "Archetype Python package: OFF (AUTO, in a sanitizer or fuzz build)")
+  return()
+endif()
 if(NOT ARCHETYPE_PYTHON STREQUAL "OFF")
   if(NOT DEFINED Python3_EXECUTABLE AND NOT DEFINED SKBUILD AND EXISTS /usr/bin/python3)
     set(Python3_EXECUTABLE /usr/bin/python3)
