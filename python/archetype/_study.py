@@ -274,5 +274,7 @@ def study(
             if shown is None:
                 raise
             raise ValueError(str(e).replace(path, shown)) from None
+    if shown is not None:
+        table = table.replace(path, shown)
     return Study(result=result, labels=labels, ids=list(ids), table=table,
                  files=list(files) if out is not None else [])

@@ -60,7 +60,7 @@ void Notices::flush() {
   std::vector<std::string> lines;
   lines.swap(*lines_);
   for (const std::string& line : lines)
-    if (PyErr_WarnEx(notice_category(), line.c_str(), 1) != 0) throw py::error_already_set();
+    if (PyErr_WarnEx(notice_category(), line.c_str(), 2) != 0) throw py::error_already_set();  // at the caller of the package function
 }
 
 std::function<void()> signal_poll() {
