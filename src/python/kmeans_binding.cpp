@@ -62,9 +62,19 @@ py::array_t<double> transform(const py::array& X, const py::array_t<double, py::
   return to_numpy(std::move(out), {static_cast<py::ssize_t>(view.rows), static_cast<py::ssize_t>(k)});
 }
 
+/// Whether the engine reads X where it is (tests: the zero-copy rule).
+bool reads_in_place(const py::array& X) {
+  const DataView view = data_view(X, py::none());
+  Notices notices;
+  Clusterer engine(view, engine_options("cpu", 1, 0, notices));
+  return static_cast<const void*>(engine.data().values) == view.data;
+}
+
 }  // namespace
 
 void bind_kmeans(py::module_& m) {
+  m.def("_reads_in_place", &reads_in_place, py::arg("X"),
+        "Whether the engine reads this array in place (no copy): the zero-copy rule, for the tests.");
   m.def("kmeans_fit", &fit, py::arg("X"), py::arg("sample_weight"), py::arg("n_clusters"), py::arg("n_init"),
         py::arg("max_iter"), py::arg("tol"), py::arg("seed"), py::arg("backend"), py::arg("threads"),
         py::arg("device"),

@@ -77,6 +77,19 @@ def test_any_memory_layout_gives_the_same_result(small_blobs):
         assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-12), name
 
 
+def test_c_contiguous_float32_is_read_in_place_and_the_rest_once():
+    X = np.ones((1000, 3), dtype=np.float32)
+    assert archetype._archetype._reads_in_place(X)
+    assert archetype._archetype._reads_in_place(X[10:20])  # a C-contiguous slice
+    assert not archetype._archetype._reads_in_place(X.astype(np.float64))
+    assert not archetype._archetype._reads_in_place(np.asfortranarray(X))
+    # The validation hands the engine the caller's array itself: no copy in Python.
+    from archetype._compat import check_array
+
+    for Y in (X, np.asfortranarray(X), X.astype(np.float64)[::2, 1:]):
+        assert check_array(Y) is Y or np.shares_memory(check_array(Y), Y)
+
+
 def test_x_is_never_modified_or_copied_into_python_objects(small_blobs):
     X = small_blobs[0]
     before = X.copy()
