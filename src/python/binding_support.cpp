@@ -98,8 +98,10 @@ OmpThreads::~OmpThreads() {
   if (previous_ > 0) omp_set_num_threads(previous_);
 }
 
-KMeansParams kmeans_params(int n_clusters, int n_init, int max_iter, double tol, std::uint64_t seed) {
+KMeansParams kmeans_params(int n_clusters, int n_init, int max_iter, double tol, std::uint64_t seed,
+                           bool stability) {
   KMeansParams p;
+  if (!stability) p.stability_rows = 1;
   p.n_clusters = n_clusters;
   p.n_init = n_init;
   p.max_iter = max_iter;

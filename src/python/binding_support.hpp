@@ -81,8 +81,13 @@ auto compute(int threads, Fn&& fn) -> decltype(fn()) {
   return fn();
 }
 
-/// KMeansParams from the Python arguments (n_clusters is ignored by a sweep).
-KMeansParams kmeans_params(int n_clusters, int n_init, int max_iter, double tol, std::uint64_t seed);
+/// KMeansParams from the Python arguments (n_clusters is ignored by a
+/// sweep).  `stability`: compare the restarts' labels (the study reports
+/// it); KMeans and sweep report no stability, so they compare one row:
+/// the pairwise ARI of the n_init runs on 100,000 rows would be a quarter
+/// of a 1,000,000-row fit's time, for a number nobody reads.
+KMeansParams kmeans_params(int n_clusters, int n_init, int max_iter, double tol, std::uint64_t seed,
+                           bool stability = false);
 
 /// Labels as the engine wants them: a 1-D int32 array, each in [0, k).
 std::vector<std::int32_t> labels_vector(const py::array_t<std::int32_t, py::array::c_style>& labels);

@@ -183,7 +183,7 @@ py::tuple run_study(const std::string& input, const std::vector<std::string>& co
   o.k_source = k_source;
   o.k_min = k_min;
   o.k_max = k_max;
-  o.kmeans = kmeans_params(0, n_init, max_iter, tol, seed);
+  o.kmeans = kmeans_params(0, n_init, max_iter, tol, seed, /*stability=*/true);
   o.silhouette_mode = silhouette;
   o.silhouette_sample = silhouette_sample;
   o.silhouette_threshold = silhouette_threshold;
