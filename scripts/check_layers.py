@@ -6,6 +6,7 @@
     src/io               + io
     src/study            + study
     src/cli              + cli
+    src/python           + python (the Python binding: a client of them all; nothing includes it)
 
 Also: nothing in the engine includes a JSON, CLI or process header (the
 engine library has no I/O of its own).  Exit status 1 names every offence.
@@ -15,7 +16,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
-LAYERS = ["engine", "io", "study", "cli"]
+LAYERS = ["engine", "io", "study", "cli", "python"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 ENGINE_FORBIDDEN = ("nlohmann/", "CLI/", "spawn.h", "sys/wait.h", "signal.h", "csignal")
 

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,14 @@ struct EngineOptions {
   int device = 0;
   /// Receives one-line notices (CPU fallback, why no GPU); may be empty.
   NoticeFn notice;
+  /// Cancellation hook; may be empty.  Called on the calling thread before
+  /// every pass over the rows of fit() and sweep() (each k-means++ step and
+  /// Lloyd round, all restarts fused) and after each k the sweep scores.
+  /// To abandon the call it throws: the exception leaves the Clusterer
+  /// method, nothing is returned, and the Clusterer stays usable (the next
+  /// call starts afresh).  The Python binding raises KeyboardInterrupt this
+  /// way; the CLI needs none (its signal watcher exits the process).
+  std::function<void()> poll;
 };
 
 /// A non-owning description of an n x d array, NumPy style: element (i, j)

@@ -86,9 +86,10 @@ using FitProgress = std::function<void(const char* stage, int live, int models, 
 /// inertia, empty clusters (no weight) refilled by the farthest rows of
 /// positive weight, tol relative to the weighted mean feature variance.
 /// Integer weights give the centres, labels and inertia of the rows
-/// repeated w times (docs/INTERNALS.md, "Sample weights").
+/// repeated w times (docs/INTERNALS.md, "Sample weights").  `progress`,
+/// when set, is called before every pass (it may throw to abandon the fit).
 KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
-                        const WeightGrid* weights = nullptr);
+                        const WeightGrid* weights = nullptr, const FitProgress& progress = {});
 
 /// Labels of X under given centres (k x d doubles, rounded to float as in
 /// the fit); used by predict.  Binds `backend` to X (and the weights, null:

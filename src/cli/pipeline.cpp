@@ -210,7 +210,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // the failed call on the CPU (one notice), with the same results.
   DataView view = DataView::of(z);
   if (!weights.empty()) view.sample_weight = weights.data();  // copied by the Clusterer
-  Clusterer engine(view, {o.backend, o.threads, o.device, notice});
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice, o.poll});
   const auto record_backend = [&] {
     r.backend = engine.backend_name();
     r.device = engine.device();
@@ -266,6 +266,10 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     table << "\n" << render_model_table(*r.model, data.names);
     stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr);
     stage_labels_npy(files, fit.labels);
+    if (o.return_labels) {
+      out.labels = fit.labels;
+      out.ids = data.table.ids;
+    }
     files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
     if (o.figures) {
       timer.start();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,12 +47,20 @@ struct PipelineOptions {
   std::string model_path;                  ///< predict: model.json
   bool keep_columns = false;               ///< labels.csv also carries the input's feature columns
   std::string transform;                   ///< --transform: "", "log1p" or "COLUMN=log1p,..." (study/transforms.hpp)
+  /// The engine's cancellation hook (EngineOptions::poll); the Python
+  /// package sets it, the CLI does not (its signal watcher exits).
+  std::function<void()> poll;
+  bool return_labels = false;              ///< fill PipelineOutcome::labels and ids (the Python package)
 };
 
 struct PipelineOutcome {
   StudyResult result;               ///< everything summary.json holds, typed
   std::string table;                ///< human-readable summary for stdout
   std::vector<std::string> files;   ///< files written
+  /// run, fit with return_labels: the final model's label of every kept row
+  /// (labels.npy) and the rows' ids (labels.csv's first column).
+  std::vector<std::int32_t> labels;
+  std::vector<std::string> ids;
 };
 
 

@@ -59,7 +59,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   const std::vector<double> weights = std::move(data.table.weights);
   DataView view = DataView::of(data.table.features);
   if (!weights.empty()) view.sample_weight = weights.data();
-  Clusterer engine(view, {o.backend, o.threads, o.device, notice});
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice, o.poll});
   const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
   const std::vector<std::int32_t>& labels = predicted.labels;
   const double inertia = predicted.inertia;

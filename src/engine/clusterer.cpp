@@ -29,6 +29,15 @@ void check_centers(const std::vector<double>& centers, int k, std::size_t d) {
                      std::to_string(d) + " features (expected k x d)");
 }
 
+/// `inner` with EngineOptions::poll called first (poll may throw).
+FitProgress polled(const std::function<void()>& poll, FitProgress inner) {
+  if (!poll) return inner;
+  return [poll, inner = std::move(inner)](const char* stage, int live, int models, long long passes) {
+    poll();
+    if (inner) inner(stage, live, models, passes);
+  };
+}
+
 }  // namespace
 
 Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : Impl(view, opts, nullptr) {
@@ -82,16 +91,25 @@ KMeansResult Clusterer::fit(const KMeansParams& params) {
   check_k(params.n_clusters, rows());
   return impl_->with_fallback([&] {
     impl_->bind(params.n_clusters);
-    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params, &impl_->weights);
+    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params, &impl_->weights,
+                      polled(impl_->options.poll, {}));
   });
 }
 
 SweepResult Clusterer::sweep(const SweepParams& params, int keep_k) {
   // k beyond the rows are skipped by run_sweep: no scratch for them.
   const int k_bound = static_cast<int>(std::clamp<long long>(params.k_max, 1, static_cast<long long>(rows())));
+  SweepParams p = params;
+  if (const std::function<void()>& poll = impl_->options.poll) {
+    p.progress = polled(poll, params.progress);
+    p.on_scored = [poll, inner = params.on_scored](int k, int done, int total) {
+      if (inner) inner(k, done, total);
+      poll();
+    };
+  }
   return impl_->with_fallback([&] {
     impl_->bind(k_bound);
-    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, params, keep_k, &impl_->weights);
+    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, p, keep_k, &impl_->weights);
   });
 }
 

@@ -188,8 +188,9 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
 }
 
 KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
-                        const WeightGrid* weights) {
-  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters}, {}, weights);
+                        const WeightGrid* weights, const FitProgress& progress) {
+  std::vector<std::vector<KMeansRun>> runs =
+      run_restarts(backend, X, fp, params, {params.n_clusters}, progress, weights);
   return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()), weights);
 }
 
