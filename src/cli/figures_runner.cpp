@@ -1,10 +1,14 @@
 #include "cli/figures_runner.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
+#include "archetype/error.hpp"
 #include "cli/child_process.hpp"
 #include "io/install_paths.hpp"
+#include "study/text_table.hpp"
 
 namespace archetype {
 namespace {
@@ -29,8 +33,21 @@ const std::set<std::string>& figure_names() {
   return names;
 }
 
+double figures_timeout_seconds() {
+  const char* env = std::getenv("ARCHETYPE_FIGURES_TIMEOUT");
+  if (env == nullptr || *env == '\0') return kFiguresTimeoutSeconds;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(env, &end);
+  if (end == env || *end != '\0' || errno != 0 || !std::isfinite(v) || v < 0.0 || v > 86400.0)
+    throw InputError(std::string("ARCHETYPE_FIGURES_TIMEOUT=") + env +
+                     ": expected seconds, from 0 (no limit) to 86400");
+  return v;
+}
+
 FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice) {
   FiguresOutcome out;
+  const double timeout = figures_timeout_seconds();
   const std::string py = python(), script = script_path();
   if (!fs::exists(script)) {
     notice("figures skipped: " + script + " not found (set ARCHETYPE_SCRIPTS_DIR)");
@@ -39,7 +56,13 @@ FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice
   // One Python start: the script itself says (exit 3) when it cannot import
   // matplotlib or numpy, instead of a separate probe (0.2-0.4 s).
   constexpr int kNoLibraries = 3;  // EXIT_NO_LIBRARIES in scripts/figures.py
-  if (const ChildOutcome r = run_child({py, script, dir}); !r.started || r.exit_code == kNoLibraries) {
+  if (const ChildOutcome r = run_child({py, script, dir}, timeout); r.timed_out) {
+    // A hung import (seen under memory limits) or a huge drawing: the run
+    // goes on without figures rather than never ending.
+    notice("figures skipped: the figure script was still running after " + format_fixed(timeout, 0) +
+           " s and was stopped (ARCHETYPE_FIGURES_TIMEOUT=SECONDS changes the limit, 0 removes it)");
+    return out;
+  } else if (!r.started || r.exit_code == kNoLibraries) {
     notice("figures skipped: " + py + " lacks matplotlib/numpy; install them with "
            "`sudo apt-get install python3-matplotlib python3-numpy` (or pass --no-figures)");
     return out;

@@ -1,0 +1,133 @@
+// Hostile input and faults, round two (the rest of issue 13): work and
+// output linear in the input's width, out of memory as an input error that
+// leaves nothing behind, a figure helper that can neither hang the run nor
+// outlive it, streamed input checked as it streams, and the small ones
+// (line breaks in names, a dangling --out link, a double byte order mark,
+// `-` for stdin, staging folders of killed runs).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli_child.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using archetype::test::run_cli;
+using archetype::test::slurp_file;
+using archetype::test::tree;
+using Tree = std::set<std::string>;
+using json = nlohmann::json;
+
+const Tree kFitOutputs = {"summary.json", "report.md", "report.html", "labels.csv", "labels.npy", "model.json"};
+
+class Limits : public ::testing::Test {
+ protected:
+  Limits() : scratch_(std::string("limits_") + ::testing::UnitTest::GetInstance()->current_test_info()->name()) {}
+  const fs::path& dir() const { return scratch_.path(); }
+  fs::path write(const std::string& name, const std::string& content) const {
+    const fs::path p = dir() / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  /// A shell command line run with bash (pipes), its stdout and stderr in
+  /// files; returns the exit code.
+  int shell(const std::string& line, std::string* err = nullptr) const {
+    const fs::path o = dir() / "sh_stdout.txt", e = dir() / "sh_stderr.txt";
+    const std::string cmd = "bash -c '" + line + "' >" + o.string() + " 2>" + e.string();
+    const int status = std::system(cmd.c_str());
+    if (err) *err = slurp_file(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  static std::string cli() { return ARCHETYPE_CLI_PATH; }
+
+  archetype::test::ScratchDir scratch_;
+};
+
+// ---- 10. the figure helper ----------------------------------------------------
+
+/// Whether process `pid` is gone (or a zombie: dead, waiting for its
+/// new parent to reap it).
+bool process_gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::size_t close = all.rfind(')');  // the state follows the command name in parentheses
+  return close != std::string::npos && close + 2 < all.size() && (all[close + 2] == 'Z' || all[close + 2] == 'X');
+}
+
+bool wait_until(const std::function<bool()>& done, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+/// A stand-in for python3 that records its pid, then sleeps (a hung
+/// `import matplotlib`).
+fs::path hanging_python(const fs::path& dir, const fs::path& pid_file) {
+  const fs::path py = dir / "hanging_python.sh";
+  std::ofstream(py) << "#!/bin/sh\necho $$ > '" << pid_file.string() << ".tmp'\nmv '" << pid_file.string()
+                    << ".tmp' '" << pid_file.string() << "'\nexec sleep 60\n";
+  fs::permissions(py, fs::perms::owner_all);
+  return py;
+}
+
+TEST_F(Limits, AFigureScriptThatHangsIsStoppedAndTheRunSucceeds) {
+  const fs::path pid_file = dir() / "figures.pid", out = dir() / "o";
+  const fs::path py = hanging_python(dir(), pid_file);
+  const auto r = run_cli(dir(), {"fit", "--k", "3", "--out", out.string()},
+                         {"ARCHETYPE_PYTHON=" + py.string(), "ARCHETYPE_FIGURES_TIMEOUT=1"}, -1, 50);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("figures skipped: the figure script was still running after 1 s and was stopped "
+                       "(ARCHETYPE_FIGURES_TIMEOUT=SECONDS changes the limit, 0 removes it)"),
+            std::string::npos)
+      << r.err;
+  Tree expected = kFitOutputs;  // and the figures' data, without figures
+  expected.insert({"figure_points.csv", "figure_silhouette.csv"});
+  EXPECT_EQ(tree(out), expected);
+  ASSERT_TRUE(fs::exists(pid_file));
+  const pid_t script = static_cast<pid_t>(std::stol(slurp_file(pid_file)));
+  EXPECT_TRUE(process_gone(script)) << "the figure script " << script << " is still running";
+}
+
+TEST_F(Limits, AMalformedFiguresTimeoutIsRefusedBeforeAnyWork) {
+  const auto r = run_cli(dir(), {"fit", "--k", "3", "--out", (dir() / "o").string()},
+                         {"ARCHETYPE_FIGURES_TIMEOUT=soon"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "archetype: error: ARCHETYPE_FIGURES_TIMEOUT=soon: expected seconds, from 0 (no limit) to 86400\n");
+  EXPECT_FALSE(fs::exists(dir() / "o"));
+}
+
+// kill -9 runs no cleanup at all: figures.py used to run on as an orphan,
+// writing into the abandoned staging folder.
+TEST_F(Limits, AKilledRunTakesTheFigureScriptWithIt) {
+  const fs::path pid_file = dir() / "figures.pid";
+  const fs::path py = hanging_python(dir(), pid_file);
+  archetype::test::ChildSpec spec{{"fit", "--k", "3", "--quiet", "--out", (dir() / "o").string()},
+                                  {"ARCHETYPE_PYTHON=" + py.string()},
+                                  dir() / "stdout.txt",
+                                  dir() / "stderr.txt"};
+  const pid_t run = archetype::test::spawn_cli(spec);
+  const bool drawing = wait_until([&] { return fs::exists(pid_file); }, 60);
+  ::kill(run, SIGKILL);
+  EXPECT_EQ(archetype::test::wait_cli(run, 20), 128 + SIGKILL);
+  ASSERT_TRUE(drawing) << slurp_file(spec.err);
+  const pid_t script = static_cast<pid_t>(std::stol(slurp_file(pid_file)));
+  const bool gone = wait_until([&] { return process_gone(script); }, 5);
+  if (!gone) ::kill(script, SIGKILL);
+  EXPECT_TRUE(gone) << "the figure script " << script << " outlived the run";
+}
+
+}  // namespace
