@@ -130,4 +130,91 @@ TEST_F(Limits, AKilledRunTakesTheFigureScriptWithIt) {
   EXPECT_TRUE(gone) << "the figure script " << script << " outlived the run";
 }
 
+// ---- 7. work and output linear in the width ---------------------------------
+
+/// `rows` rows of `cols` columns c0..c{cols-1}, values varying by row and
+/// column (no constant column).
+std::string wide_csv(int rows, int cols) {
+  std::string s;
+  for (int j = 0; j < cols; ++j) s += (j ? ",c" : "c") + std::to_string(j);
+  s += "\n";
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) s += (j ? "," : "") + std::to_string((i * 7 + j * 13) % 29) + ".5";
+    s += "\n";
+  }
+  return s;
+}
+
+// 3,000 columns of 5 rows: the report used to list every feature in every
+// section (1.4 MB of report.md), the terminal tables had 3,000 rows and
+// 6,000 columns, and summary.json carried a density curve per feature
+// (42 MB; 1.4 GB at 100,000 columns).
+TEST_F(Limits, AWideTableGivesBoundedReportsTablesAndSummary) {
+  constexpr int kCols = 3000;
+  const fs::path in = write("wide.csv", wide_csv(5, kCols)), out = dir() / "o";
+  const auto r = run_cli(dir(), {"fit", in.string(), "--k", "2", "--no-figures", "--out", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(r.out.size(), 8'000u) << r.out.substr(0, 2000);
+  EXPECT_NE(r.out.find("... and 2,980 more features (summary.json has every one)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("... and 2,995 more features (every centre is in summary.json and model.json)"),
+            std::string::npos)
+      << r.out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("Wrote:", 0) != 0) {
+      EXPECT_LT(line.size(), 400u) << line.substr(0, 200);
+    }
+  EXPECT_LT(fs::file_size(out / "report.md"), 32'000u);
+  EXPECT_LT(fs::file_size(out / "report.html"), 48'000u);
+  EXPECT_LT(fs::file_size(out / "summary.json"), kCols * 1'200u);
+  // Every feature's numbers are still in the JSON outputs.
+  const json s = json::parse(slurp_file(out / "summary.json"));
+  ASSERT_EQ(s["profile"].size(), static_cast<std::size_t>(kCols));
+  EXPECT_TRUE(s["profile"][11].contains("density"));
+  EXPECT_FALSE(s["profile"][12].contains("density"));
+  EXPECT_TRUE(s["profile"][kCols - 1].contains("skew"));
+  EXPECT_TRUE(s["profile"][kCols - 1]["qq"].contains("r"));
+  for (const json& c : s["model"]["clusters"]) EXPECT_EQ(c["centroid"].size(), static_cast<std::size_t>(kCols));
+  const json m = json::parse(slurp_file(out / "model.json"));
+  EXPECT_EQ(m["features"].size(), static_cast<std::size_t>(kCols));
+}
+
+// A 50 MB header name cost gigabytes (copied into every output, line after
+// line of the report); a used column's name is now refused at 1 KiB.
+TEST_F(Limits, AHugeColumnNameIsRefusedWithItsField) {
+  const std::string name(2000, 'x');
+  const fs::path in = write("long.csv", "a," + name + ",b\n1,2,3\n4,5,6\n7,8,9\n");
+  const auto r = run_cli(dir(), {"fit", in.string(), "--k", "2", "--no-figures", "--out", (dir() / "o").string()});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("archetype: error: " + in.string() +
+                            ":1:2: expected a column name of at most 1024 bytes, found one of 2000 bytes ('xxx",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_LT(r.err.size(), 400u);
+  EXPECT_FALSE(fs::exists(dir() / "o"));
+  // An unused column may have any name.
+  const auto ok = run_cli(dir(), {"fit", in.string(), "--columns", "a,b", "--k", "2", "--no-figures", "--quiet",
+                                  "--out", (dir() / "o2").string()});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+}
+
+// Thousands of constant columns gave thousands of warning lines (and as
+// many sentences in the report).
+TEST_F(Limits, ConstantColumnsGiveOneWarning) {
+  std::string csv = "k0,k1,k2,k3,k4,k5,k6,k7,a,b\n";
+  for (int i = 0; i < 6; ++i) csv += "1,1,1,1,1,1,1,1," + std::to_string(i) + "," + std::to_string(i % 3) + "\n";
+  const fs::path in = write("const.csv", csv);
+  const auto r = run_cli(dir(), {"fit", in.string(), "--k", "2", "--no-figures", "--out", (dir() / "o").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: 8 features have zero variance ('k0', 'k1', 'k2', 'k3', 'k4' and 3 more): left "
+                       "unscaled (scale 1)"),
+            std::string::npos)
+      << r.err;
+  std::size_t mentions = 0;
+  for (std::size_t p = r.err.find("zero variance"); p != std::string::npos; p = r.err.find("zero variance", p + 1))
+    ++mentions;
+  EXPECT_EQ(mentions, 1u) << r.err;
+}
+
 }  // namespace

@@ -16,6 +16,12 @@
 
 namespace archetype {
 
+/// The longest name a used column (a feature or the id) may have, in bytes:
+/// names go into every output and the terminal, so a hostile 50 MB header
+/// field is refused (with its line and field) instead of being copied into
+/// each of them.  Unused columns may have longer names.
+inline constexpr std::size_t kMaxColumnNameBytes = 1024;
+
 struct CsvOptions {
   /// Feature columns, each a header name or a 0-based column index written
   /// in decimal ("2"); blanks around a name are ignored.  A name that exists

@@ -111,6 +111,20 @@ KMeansResult fit_k(Clusterer& engine, const PipelineOptions& o, int k, std::opti
   return engine.fit(kp);
 }
 
+/// One warning for every feature of zero variance (at most five named: a
+/// table of thousands of constant columns gives one line, not thousands).
+std::string zero_variance_warning(const std::vector<std::string>& names, const std::vector<bool>& constant) {
+  std::string listed;
+  std::size_t count = 0;
+  for (std::size_t j = 0; j < constant.size(); ++j)
+    if (constant[j] && ++count <= 5) listed += (count > 1 ? ", '" : "'") + names[j] + "'";
+  if (count == 0) return {};
+  if (count == 1) return "feature " + listed + " has zero variance: left unscaled (scale 1)";
+  if (count > 5) listed += " and " + count_text(static_cast<std::int64_t>(count - 5)) + " more";
+  return count_text(static_cast<std::int64_t>(count)) + " features have zero variance (" + listed +
+         "): left unscaled (scale 1)";
+}
+
 PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& print_notice) {
   StageTimer timer;
   // A progress line for every stage on a terminal; a notice first ends it.
@@ -186,8 +200,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // 3. Standardize.
   timer.start();
   const StandardScaler scaler = StandardScaler::from_profiles(profiles);
-  for (std::size_t j = 0; j < scaler.constant.size(); ++j)
-    if (scaler.constant[j]) warn("feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)");
+  if (const std::string w = zero_variance_warning(data.names, scaler.constant); !w.empty()) warn(w);
   const FigureSource fig_src = figure_source(raw);
   const Matrix kept = o.keep_columns ? raw : Matrix();  // the input values for labels.csv
   // Standardize in place: the raw values are not needed any more (profile,

@@ -484,6 +484,9 @@ class ColumnResolver {
   std::size_t usable(std::size_t index) const {
     const std::string& name = header_[index];
     if (trim_blanks(name).empty()) fail(index + 1, "expected a column name, found an empty header field");
+    if (name.size() > kMaxColumnNameBytes)
+      fail(index + 1, "expected a column name of at most " + std::to_string(kMaxColumnNameBytes) +
+                          " bytes, found one of " + std::to_string(name.size()) + " bytes (" + quoted_name(name) + ")");
     const auto [first, second] = fields_of_name_.at(name);
     if (second != kAbsent) {
       fail(second + 1, "expected unique column names, found " + quoted_name(name) + " in fields " +

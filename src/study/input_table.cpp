@@ -7,6 +7,7 @@
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
 #include "io/install_paths.hpp"
+#include "io/printable.hpp"
 #include "io/text_encoding.hpp"
 
 namespace archetype {
@@ -99,6 +100,11 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   if (!o.feature_names.empty() && o.feature_names.size() != d)
     throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
                      std::to_string(d) + " feature columns");
+  for (std::size_t j = 0; j < o.feature_names.size(); ++j)
+    if (o.feature_names[j].size() > kMaxColumnNameBytes)
+      throw InputError("--feature-names: name " + std::to_string(j + 1) + " has " +
+                       std::to_string(o.feature_names[j].size()) + " bytes, expected at most " +
+                       std::to_string(kMaxColumnNameBytes));
   for (std::size_t j = 0; j < d; ++j)
     data.names.push_back(!o.feature_names.empty() ? o.feature_names[j]
                          : is_npy ? "Feature " + data.table.column_names[j]  // .npy columns are bare indices
@@ -121,7 +127,8 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   const Table& t = data.table;
   if (!t.skipped_columns.empty()) {
     std::string names;
-    for (std::size_t i = 0; i < t.skipped_columns.size() && i < 10; ++i) names += (i ? ", '" : "'") + t.skipped_columns[i] + "'";
+    for (std::size_t i = 0; i < t.skipped_columns.size() && i < 10; ++i)
+      names += (i ? ", '" : "'") + printable(t.skipped_columns[i], 80) + "'";  // unused: any length
     if (t.skipped_columns.size() > 10) names += " and " + std::to_string(t.skipped_columns.size() - 10) + " more";
     notice("skipped " + std::to_string(t.skipped_columns.size()) + " text column(s): " + names +
            " (--columns chooses the features)");
