@@ -217,4 +217,29 @@ TEST_F(Limits, ConstantColumnsGiveOneWarning) {
   EXPECT_EQ(mentions, 1u) << r.err;
 }
 
+// ---- 9. out of memory ---------------------------------------------------------
+
+// Under an address-space limit a 400,000-row fit was "internal error:
+// std::bad_alloc" (exit 1).
+TEST_F(Limits, OutOfMemoryIsAnInputErrorThatLeavesNothing) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer reserves terabytes of shadow memory: an address-space limit stops it at start";
+#endif
+  const fs::path in = dir() / "big.csv", out = dir() / "o";
+  ASSERT_EQ(run_cli(dir(), {"generate", "--rows", "400000", "--seed", "1", "--quiet", "--out", in.string()}).code, 0);
+  write("o/notes.txt", "mine");
+  archetype::test::ChildSpec spec{{"fit", in.string(), "--k", "3", "--no-figures", "--quiet", "--threads", "1",
+                                   "--out", out.string()},
+                                  {},
+                                  dir() / "stdout.txt",
+                                  dir() / "stderr.txt"};
+  spec.max_memory_bytes = 40'000LL * 1024;  // `ulimit -v 40000`
+  const int code = archetype::test::wait_cli(archetype::test::spawn_cli(spec), 120);
+  const std::string err = slurp_file(spec.err);
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_EQ(err.rfind("archetype: error: not enough memory for 400,000 rows x 2 features (needs about ", 0), 0u) << err;
+  EXPECT_NE(err.find(" MB)"), std::string::npos) << err;
+  EXPECT_EQ(tree(out), Tree({"notes.txt"}));
+}
+
 }  // namespace

@@ -17,6 +17,7 @@
 #include "cli/k_checks.hpp"
 #include "cli/predict_command.hpp"
 #include "cli/progress.hpp"
+#include "io/memory_need.hpp"
 #include "io/output_files.hpp"
 #include "study/cluster_quantiles.hpp"
 #include "study/feature_stats.hpp"
@@ -162,6 +163,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   const std::vector<std::string> plain_names = data.names;  // for data-driven cluster names
   for (std::size_t j = 0; j < data.names.size(); ++j) data.names[j] = transformed_name(data.names[j], transforms[j]);
   const Matrix& raw = data.table.features;
+  if (o.keep_columns)
+    memory::note_workload(raw.rows, raw.cols, memory::study_bytes(raw.rows, raw.cols, 1, !data.table.ids.empty(), 0));
   const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
   timer.stop("load");
   r.input = input_summary(data);

@@ -52,6 +52,7 @@
 #include "io/csv_chunks.hpp"
 #include "io/csv_mapped_file.hpp"
 #include "io/csv_parallel.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 
 namespace archetype {
@@ -840,6 +841,12 @@ class CsvParser {
       sniff = sniff_columns(tokens.rest(), header.names.size(), source_, first_data_line, layout_.delimiter);
     configure(std::move(header.names), sniff);
     const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, layout_.header.size(), chunking_);
+    // At most this many rows (one per line): what the output arrays take,
+    // for the message if they do not fit.
+    const std::size_t rows = chunks.back().out_row + chunks.back().max_rows;
+    memory::note_workload(rows, layout_.features,
+                          memory::study_bytes(rows, layout_.features, 0, true, text_.size()) -
+                              rows * 16);  // no labels yet
     size_output(chunks);
     std::vector<ChunkResult> results = read_chunks(chunks);
     return finish(chunks, results, first_data_line);

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "archetype/error.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 
 // The data are read and written as raw bytes of the host's floats.
@@ -332,6 +333,8 @@ Matrix read_npy(const std::string& path) {
     fail(path, "expected " + std::to_string(expected) + " bytes of data for shape " + shape_repr(h.shape) + ", found " +
                    std::to_string(found));
 
+  // float64 data are converted through a block of at most 64 MiB.
+  memory::note_workload(rows, cols, rows * cols * sizeof(float) + (itemsize == 8 ? (std::size_t{64} << 20) : 0));
   Matrix m(rows, cols);
   if (itemsize == 4) {
     if (std::fread(m.values.data(), sizeof(float), m.values.size(), f.get()) != m.values.size()) fail(path, "read error");

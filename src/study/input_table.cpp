@@ -7,6 +7,7 @@
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
 #include "io/install_paths.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 #include "io/text_encoding.hpp"
 
@@ -125,6 +126,9 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   fix(data.path);
   if (recoded) notice("some column names, ids or the file name are not UTF-8: read as Latin-1 (cp1252)");
   const Table& t = data.table;
+  // What the rest of the run needs, for the message if memory runs out.
+  memory::note_workload(t.features.rows, t.features.cols,
+                        memory::study_bytes(t.features.rows, t.features.cols, 0, !t.ids.empty(), 0));
   if (!t.skipped_columns.empty()) {
     std::string names;
     for (std::size_t i = 0; i < t.skipped_columns.size() && i < 10; ++i)
