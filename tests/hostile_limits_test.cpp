@@ -242,4 +242,76 @@ TEST_F(Limits, OutOfMemoryIsAnInputErrorThatLeavesNothing) {
   EXPECT_EQ(tree(out), Tree({"notes.txt"}));
 }
 
+// ---- 11. streamed input -------------------------------------------------------
+
+// /dev/zero grew to 2.3 GB in 8 s before any check.
+TEST_F(Limits, DevZeroIsRefusedAtItsFirstByte) {
+  archetype::test::ChildSpec spec{{"fit", "/dev/zero", "--k", "2", "--out", (dir() / "o").string()},
+                                  {},
+                                  dir() / "stdout.txt",
+                                  dir() / "stderr.txt"};
+#if !defined(__SANITIZE_ADDRESS__)
+  spec.max_memory_bytes = 1LL << 30;  // without the check it would read until this runs out
+#endif
+  const int code = archetype::test::wait_cli(archetype::test::spawn_cli(spec), 60);
+  const std::string err = slurp_file(spec.err);
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_EQ(err, "archetype: error: /dev/zero:1:1: expected text, found a NUL byte (is this a binary or UTF-16 "
+                 "file?)\n");
+  EXPECT_FALSE(fs::exists(dir() / "o"));
+}
+
+/// A shell's address-space limit for a run that would otherwise read an
+/// endless stream until memory runs out (none under AddressSanitizer, whose
+/// shadow memory cannot live under one).
+std::string memory_limit() {
+#if defined(__SANITIZE_ADDRESS__)
+  return "";
+#else
+  return "ulimit -v 2000000; ";
+#endif
+}
+
+// Valid rows, then NULs without end: reading stops at the first NUL (300 MB
+// of random bytes reached 790 MB before the refusal); the message names its
+// line.
+TEST_F(Limits, ANulInAPipeIsRefusedWhereItIs) {
+  write("head.csv", "a,b\n1,2\n3,4\n5,6\n");
+  std::string err;
+  const int code = shell(memory_limit() + "(cat " + (dir() / "head.csv").string() + "; cat /dev/zero) | timeout 60 " +
+                             cli() + " fit /dev/stdin --k 2 --out " + (dir() / "o").string(),
+                         &err);
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_EQ(err, "archetype: error: /dev/stdin:5:1: expected text, found a NUL byte (is this a binary or UTF-16 file?)\n");
+}
+
+// No line break for 64 MiB through a pipe: refused there, not held on.
+TEST_F(Limits, AStreamedLineAbove64MiBIsRefused) {
+  std::string err;
+  const int code = shell("head -c 80000000 /dev/zero | tr \"\\\\000\" a | " + cli() + " fit /dev/stdin --k 2 --out " +
+                             (dir() / "o").string(),
+                         &err);
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_EQ(err, "archetype: error: /dev/stdin:1:1: expected a line break within 64 MiB, found none (is this a CSV "
+                 "table?); a file (not a pipe) may have longer lines\n");
+}
+
+TEST_F(Limits, DashReadsTheTableFromStdin) {
+  write("t.csv", "a,b,c\n1,2,3\n4,5,6\n7,8,9\n1,5,9\n2,2,2\n3,1,2\n9,9,1\n0,4,4\n");
+  std::string err;
+  const fs::path out = dir() / "o";
+  const int code = shell("cat " + (dir() / "t.csv").string() + " | " + cli() + " fit - --k 2 --no-figures --quiet --out " +
+                             out.string(),
+                         &err);
+  ASSERT_EQ(code, 0) << err;
+  const json s = json::parse(slurp_file(out / "summary.json"));
+  EXPECT_EQ(s["input"]["path"], "stdin");
+  EXPECT_EQ(s["input"]["rows"], 8);
+  // A bad cell is named as stdin's.
+  write("bad.csv", "a,b\n1,2\n3,x\n");
+  EXPECT_EQ(shell(cli() + " fit - --k 2 --out " + (dir() / "o2").string() + " < " + (dir() / "bad.csv").string(), &err),
+            2);
+  EXPECT_EQ(err, "archetype: error: stdin:3:2: expected a number in column 'b', found 'x'\n");
+}
+
 }  // namespace

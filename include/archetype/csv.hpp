@@ -68,7 +68,9 @@ struct Table {
   std::vector<std::string> notes;         ///< how ambiguous `columns` were read (names that are also indices)
 };
 
-/// Reads and validates a whole CSV file.  Throws InputError on bad input
+/// Reads and validates a whole CSV file ("-": stdin, named "stdin" in
+/// messages; a pipe, FIFO or device is checked as it streams in, see
+/// io/csv_mapped_file.hpp).  Throws InputError on bad input
 /// (including a missing or unreadable file, a directory, an empty file, a
 /// header without data rows, a binary file, a selected column whose header
 /// name is blank or not unique).

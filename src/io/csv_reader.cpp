@@ -980,7 +980,7 @@ Table parse_csv(std::string_view text, const std::string& source_name, const Csv
 Table read_csv(const std::string& path, const CsvOptions& options) {
   const MappedFile file(path);
   try {
-    Table table = parse_csv(file.text(), path, options);
+    Table table = parse_csv(file.text(), file.name(), options);  // "-" is stdin
     file.check_unchanged();
     return table;
   } catch (const InputError&) {

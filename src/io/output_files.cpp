@@ -204,8 +204,11 @@ void OutputFiles::stage_stream(const std::string& name, const ProduceFn& produce
 
 void OutputFiles::protect_input(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) inputs_.push_back({static_cast<std::uint64_t>(st.st_dev),
-                                                         static_cast<std::uint64_t>(st.st_ino), path});
+  // "-" is stdin: the file behind it, when it is one (`< out/labels.csv`).
+  if ((path == "-" ? ::fstat(STDIN_FILENO, &st) : ::stat(path.c_str(), &st)) == 0 &&
+      (path != "-" || S_ISREG(st.st_mode)))
+    inputs_.push_back({static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                       path == "-" ? std::string("stdin") : path});
 }
 
 const std::string* OutputFiles::input_at(const std::string& path) const {

@@ -96,6 +96,7 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   }
   const bool is_npy = has_suffix(data.path, ".npy");
   data.table = is_npy ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  if (data.path == "-") data.path = "stdin";  // a CSV on stdin (`archetype fit - < table.csv`)
   drop_row_number_ids(data.table);
   const std::size_t d = data.table.column_names.size();
   if (!o.feature_names.empty() && o.feature_names.size() != d)
