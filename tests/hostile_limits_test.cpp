@@ -314,4 +314,77 @@ TEST_F(Limits, DashReadsTheTableFromStdin) {
   EXPECT_EQ(err, "archetype: error: stdin:3:2: expected a number in column 'b', found 'x'\n");
 }
 
+// ---- 17. the small ones -------------------------------------------------------
+
+// A line break in a column or persona name ended the table row it was in
+// (terminal and report.md) and started a new one with the rest.
+TEST_F(Limits, LineBreaksInNamesStayInsideTheirRow) {
+  write("t.csv", "id,\"reach\nper week\",\"spend\tusd\"\n1,1,1\n2,1.2,1.1\n3,9,9\n4,9.5,8.7\n5,1.1,0.9\n6,9.2,9.1\n");
+  write("cat.json", R"({"version": 1,
+    "features": [{"name": "reach\nper week"}, {"name": "spend\tusd"}],
+    "archetypes": [{"name": "Quiet\nOnes", "levels": [-1, -1]},
+                   {"name": "Loud\r\n# Ones", "levels": [1, 1]}]})");
+  const fs::path out = dir() / "o";
+  const auto r = run_cli(dir(), {"fit", (dir() / "t.csv").string(), "--personas", (dir() / "cat.json").string(), "--k",
+                                 "2", "--no-figures", "--quiet", "--out", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("reach\\x0aper week"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("spend\\x09usd"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Quiet\\x0aOnes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Loud\\x0d\\x0a# Ones"), std::string::npos) << r.out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(line.rfind("per week", 0), 0u) << r.out;
+    EXPECT_NE(line.rfind("Ones", 0), 0u) << r.out;
+    EXPECT_NE(line.rfind("# Ones", 0), 0u) << r.out;
+  }
+  const std::string md = slurp_file(out / "report.md");
+  EXPECT_NE(md.find("reach\\x0aper week"), std::string::npos);
+  EXPECT_NE(md.find("### Loud\\x0d\\x0a# Ones"), std::string::npos);
+  std::istringstream md_lines(md);
+  for (std::string line; std::getline(md_lines, line);) {
+    if (!line.empty() && line[0] == '|') {
+      EXPECT_EQ(line.back(), '|') << line;
+    }
+    EXPECT_NE(line.rfind("# Ones", 0), 0u) << "a heading made of a name: " << line;
+  }
+}
+
+TEST_F(Limits, ADanglingOutLinkIsNamed) {
+  const fs::path link = dir() / "results", target = dir() / "gone" / "results";
+  fs::create_directory_symlink(target, link);
+  const auto r = run_cli(dir(), {"fit", "--k", "3", "--no-figures", "--out", link.string()});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "archetype: error: " + link.string() + ": is a link to " + target.string() +
+                       ", which does not exist (create it, or choose another --out)\n");
+  EXPECT_FALSE(fs::exists(target));
+}
+
+// A file saved twice by a tool that adds a byte order mark each time: the
+// second one became part of the first column's name, and "id" was no
+// longer found as the id column (it was clustered as a feature instead).
+TEST_F(Limits, ADoubleByteOrderMarkKeepsTheIdColumn) {
+  write("t.csv", "\xEF\xBB\xBF\xEF\xBB\xBFid,a,b\n10,1,2\n11,3,4\n12,5,9\n13,1,1\n");
+  const fs::path out = dir() / "o";
+  const auto r = run_cli(dir(), {"fit", (dir() / "t.csv").string(), "--k", "2", "--no-figures", "--quiet", "--out",
+                                 out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json s = json::parse(slurp_file(out / "summary.json"));
+  EXPECT_EQ(s["input"]["id_column"], "id");
+  EXPECT_EQ(s["input"]["columns"], json::array({"a", "b"}));
+}
+
+TEST_F(Limits, AStagingFolderOfAKilledRunIsReported) {
+  const fs::path out = dir() / "o", stale = out / ".archetype-staging-AbC123";
+  write("o/.archetype-staging-AbC123/labels.csv", "half");
+  const auto r = run_cli(dir(), {"fit", "--k", "3", "--no-figures", "--out", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("archetype: " + stale.string() +
+                       ": a staging folder left by an Archetype run that was killed before it finished; nothing uses "
+                       "it, delete it\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(slurp_file(stale / "labels.csv"), "half");  // not ours to delete
+}
+
 }  // namespace

@@ -136,6 +136,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   };
   const auto stage = [&](const std::string& what) { stages.update(what, "..."); };
   OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  report_stale_staging(files, notice);
   if (o.figures && (cmd == Command::Run || cmd == Command::Fit)) figures_timeout_seconds();  // a bad value: before any work
   PipelineOutcome out;
   StudyResult& r = out.result;

@@ -21,6 +21,7 @@ namespace archetype {
 PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   StageTimer timer;
   OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  report_stale_staging(files, notice);
   timer.start();
   files.protect_input(o.model_path);
   files.protect_input(o.csv);

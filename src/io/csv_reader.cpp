@@ -967,7 +967,10 @@ namespace csv_detail {
 
 Table parse_csv_chunked(std::string_view text, const std::string& source_name, const CsvOptions& options,
                         const Chunking& chunking) {
-  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
+  // A byte order mark, or several: a file saved twice by a tool that adds
+  // one each time would otherwise start its first column name with
+  // U+FEFF, and "id" would no longer be found as the id column.
+  while (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   return CsvParser(trim_trailing_line_breaks(text), source_name, options, chunking).parse();
 }
 

@@ -233,8 +233,12 @@ std::string format_double(double v) {
   return buf;
 }
 
+/// Rows and columns counted from 1, as in CSV messages (line:column) and
+/// the engine's; the NumPy index [i, j] (0-based) follows.
 [[noreturn]] void bad_value(const std::string& path, std::size_t index, std::size_t cols, const std::string& what) {
-  fail(path, "row " + std::to_string(index / cols) + ", column " + std::to_string(index % cols) + ": " + what);
+  const std::size_t i = index / cols, j = index % cols;
+  fail(path, "row " + std::to_string(i + 1) + ", column " + std::to_string(j + 1) + " (index [" + std::to_string(i) +
+                 ", " + std::to_string(j) + "]): " + what);
 }
 
 void check_finite(const std::string& path, const float* v, std::size_t n, std::size_t cols) {
