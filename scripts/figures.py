@@ -8,6 +8,7 @@ the run fitted a model, figure_points.csv or figure_density.json and
 figure_silhouette.csv) and writes OUT_DIR/figures/NAME.png and NAME.svg for
 
   distributions    histogram + density and normal QQ plot per feature
+                   (the first 12)
   model_selection  WCSS / silhouette / Calinski-Harabasz / Davies-Bouldin vs k
   segmentation     creators coloured by persona with the cluster centres: in
                    original units for one or two features; for more, on the
@@ -161,10 +162,18 @@ def _load_json(path):
         raise InputError(f"{name}: not valid JSON: {e}") from None
 
 
+# Features drawn in the distributions figure: the first ones, those whose
+# figure data (QQ points, histogram, density) summary.json carries
+# (kPlottedFeatures in src/study/feature_stats.hpp).
+MAX_DISTRIBUTION_FEATURES = 12
+
+
 def _parse_profile(summary, names):
+    """The first MAX_DISTRIBUTION_FEATURES features' figure data, and the
+    number of features."""
     profile = _list(summary["profile"], "summary.json: profile", 1)
     feats = []
-    for i, p in enumerate(profile):
+    for i, p in enumerate(profile[:MAX_DISTRIBUTION_FEATURES]):
         w = f"summary.json: profile[{i}]"
         _dict(p, w)
         name = _str(_get(p, "name", w), f"{w}.name")
@@ -196,7 +205,7 @@ def _parse_profile(summary, names):
         if f["kde_x"].size != f["kde_y"].size:
             raise InputError(f"{w}.density: x and y differ in length")
         feats.append(f)
-    return feats
+    return feats, len(profile)
 
 
 def _parse_sweep(summary):
@@ -393,7 +402,7 @@ def load_inputs(out_dir, selected):
         if summary.get("profile") is None:
             skipped["distributions"] = "summary.json has no profile"
         else:
-            data["profile"] = _parse_profile(summary, names)
+            data["profile"], data["profile_features"] = _parse_profile(summary, names)
 
     if "model_selection" in sel:
         if summary.get("sweep") is None:
@@ -493,7 +502,10 @@ def fig_distributions(plt, data):
     n_feat = len(feats)
     fig, axes = plt.subplots(n_feat, 2, figsize=(11, 3.9 * n_feat + 0.6), squeeze=False,
                              gridspec_kw={"width_ratios": [1.35, 1]})
-    fig.suptitle("Distribution and QQ Plots", y=1 - 0.1 / fig.get_figheight())
+    total = data.get("profile_features", n_feat)
+    fig.suptitle("Distribution and QQ Plots" +
+                 (f" (the first {n_feat} of {total} features)" if total > n_feat else ""),
+                 y=1 - 0.1 / fig.get_figheight())
     for row, f in enumerate(feats):
         ax, qx = axes[row]
         edges, counts = f["edges"], f["counts"]
@@ -1262,7 +1274,7 @@ def _cost(name, data):
     """Rough drawing time of a figure, in tenths of a second, as measured on
     the reference run in a fresh process, to share the figures out evenly."""
     d = len(data["feature_names"])
-    return {"distributions": 0.8 + 2.4 * d, "model_selection": 5.0, "segmentation": 2.8,
+    return {"distributions": 0.8 + 2.4 * min(d, MAX_DISTRIBUTION_FEATURES), "model_selection": 5.0, "segmentation": 2.8,
             "silhouette": 1.6, "persona_profile": 0.8 + 0.5 * min(d, MAX_PROFILE_FEATURES)}[name]
 
 
@@ -1297,6 +1309,24 @@ def _draw_group(plt, names, data, fig_dir, dpi, report):
         report(name)
 
 
+def _die_with_parent(parent):
+    """In a forked child: the kernel kills it (SIGKILL) when its parent
+    dies, as archetype does for this process, so that a killed run leaves
+    nothing drawing into its abandoned folder.  Where prctl is missing (not
+    Linux), nothing changes."""
+    try:
+        import ctypes
+        import signal
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                         # it died before prctl took effect
+        os._exit(1)
+
+
 def _draw_in_parallel(plt, names, data, fig_dir, dpi):
     """Draw the figures in as many processes as there are cores; returns the
     set of figures written.
@@ -1316,6 +1346,7 @@ def _draw_in_parallel(plt, names, data, fig_dir, dpi):
     groups = _share_out(names, data, max(1, min(cores, len(names))))
     written = set()
     children = []
+    parent = os.getpid()
     for group in groups[1:]:
         try:
             r, w = os.pipe()
@@ -1324,6 +1355,7 @@ def _draw_in_parallel(plt, names, data, fig_dir, dpi):
             groups[0] = groups[0] + group
             continue
         if pid == 0:                                   # the child
+            _die_with_parent(parent)
             os.close(r)
             code = 0
             try:

@@ -16,6 +16,12 @@
 
 namespace archetype {
 
+/// The longest name a used column (a feature or the id) may have, in bytes:
+/// names go into every output and the terminal, so a hostile 50 MB header
+/// field is refused (with its line and field) instead of being copied into
+/// each of them.  Unused columns may have longer names.
+inline constexpr std::size_t kMaxColumnNameBytes = 1024;
+
 struct CsvOptions {
   /// Feature columns, each a header name or a 0-based column index written
   /// in decimal ("2"); blanks around a name are ignored.  A name that exists
@@ -72,7 +78,9 @@ struct Table {
   std::vector<double> weights;            ///< one per kept row when there is a weight column
 };
 
-/// Reads and validates a whole CSV file.  Throws InputError on bad input
+/// Reads and validates a whole CSV file ("-": stdin, named "stdin" in
+/// messages; a pipe, FIFO or device is checked as it streams in, see
+/// io/csv_mapped_file.hpp).  Throws InputError on bad input
 /// (including a missing or unreadable file, a directory, an empty file, a
 /// header without data rows, a binary file, a selected column whose header
 /// name is blank or not unique).

@@ -14,4 +14,10 @@ std::vector<std::string> output_names() {
   return names;
 }
 
+void report_stale_staging(const OutputFiles& files, const NoticeFn& notice) {
+  for (const std::string& dir : files.stale_staging())
+    notice(dir + ": a staging folder left by an Archetype run that was killed before it finished; nothing uses it, "
+                 "delete it");
+}
+
 }  // namespace archetype

@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "archetype/notice.hpp"
+#include "io/output_files.hpp"
+
 namespace archetype {
 
 /// Wall-clock stage timer feeding StudyResult::timings_ms.
@@ -36,5 +39,8 @@ class StageTimer {
 /// Every file Archetype writes into --out: an existing directory holding
 /// any of them is refused without --force (io/output_files.hpp).
 std::vector<std::string> output_names();
+
+/// One notice per staging folder that a killed run left in --out.
+void report_stale_staging(const OutputFiles& files, const NoticeFn& notice);
 
 }  // namespace archetype

@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <vector>
 #include <cstdio>
+#include <cstring>
+#include <exception>
 #include <filesystem>
+#include <new>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -20,6 +23,7 @@
 #include "archetype/error.hpp"
 #include "archetype/generator.hpp"
 #include "io/interrupt.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 #include "cli/pipeline.hpp"
 #include "study/input_table.hpp"
@@ -162,10 +166,14 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
 /// Runs a command body and maps what escapes it onto the exit codes:
 /// InputError (bad usage, input or output) -> 2 with its message,
 /// DeviceError (a GPU failure that --backend auto did not absorb) -> 2,
-/// anything else -> 1.
+/// out of memory -> 2 with the workload (io/memory_need.hpp), anything
+/// else -> 1.  By then the outputs are discarded (OutputFiles' destructor).
 int guarded(const std::function<int()>& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "archetype: error: " << archetype::memory::out_of_memory_message() << "; no output was written\n";
+    return 2;
   } catch (const archetype::InputError& e) {
     std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n";
     return 2;
@@ -196,6 +204,43 @@ int run_generate_command(GenerateCli& g) {
     }
     return 0;
   });
+}
+
+void write_stderr(const char* text) {
+  for (std::size_t left = std::strlen(text); left > 0;) {
+    const ssize_t n = ::write(STDERR_FILENO, text, left);
+    if (n <= 0) return;
+    text += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+/// An exception that cannot be caught (one thrown inside an OpenMP region,
+/// or by a destructor while another unwinds) ends in std::terminate: clean
+/// up as an interrupt does and exit as guarded() would (2 for out of memory
+/// or bad input, 1 otherwise), instead of abort() (exit 134) with the
+/// staging folder left behind.  Out of memory allocates nothing here.
+[[noreturn]] void on_terminate() {
+  const std::exception_ptr e = std::current_exception();  // keeps the exception alive
+  int code = 1;
+  const char* what = "an exception that could not be caught";
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    code = 2;
+    what = archetype::memory::out_of_memory_message();
+  } catch (const archetype::InputError& err) {
+    code = 2;
+    what = err.what();
+  } catch (const std::exception& err) {
+    what = err.what();
+  } catch (...) {
+  }
+  archetype::interrupt::clean_up_now();
+  write_stderr(code == 2 ? "archetype: error: " : "archetype: internal error: ");
+  write_stderr(what);
+  write_stderr("; unfinished outputs removed\n");
+  ::_exit(code);
 }
 
 /// --seed: decimal digits only, at most 2^64 - 1 (CLI11 would wrap "-1" and
@@ -271,6 +316,7 @@ void suggest(CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   archetype::interrupt::install();  // before any other thread exists
+  std::set_terminate(on_terminate);
   CliState st;
   CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU", "archetype"};
   app.require_subcommand(1);

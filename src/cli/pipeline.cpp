@@ -17,6 +17,7 @@
 #include "cli/k_checks.hpp"
 #include "cli/predict_command.hpp"
 #include "cli/progress.hpp"
+#include "io/memory_need.hpp"
 #include "io/output_files.hpp"
 #include "study/cluster_quantiles.hpp"
 #include "study/feature_stats.hpp"
@@ -111,6 +112,20 @@ KMeansResult fit_k(Clusterer& engine, const PipelineOptions& o, int k, std::opti
   return engine.fit(kp);
 }
 
+/// One warning for every feature of zero variance (at most five named: a
+/// table of thousands of constant columns gives one line, not thousands).
+std::string zero_variance_warning(const std::vector<std::string>& names, const std::vector<bool>& constant) {
+  std::string listed;
+  std::size_t count = 0;
+  for (std::size_t j = 0; j < constant.size(); ++j)
+    if (constant[j] && ++count <= 5) listed += (count > 1 ? ", '" : "'") + names[j] + "'";
+  if (count == 0) return {};
+  if (count == 1) return "feature " + listed + " has zero variance: left unscaled (scale 1)";
+  if (count > 5) listed += " and " + count_text(static_cast<std::int64_t>(count - 5)) + " more";
+  return count_text(static_cast<std::int64_t>(count)) + " features have zero variance (" + listed +
+         "): left unscaled (scale 1)";
+}
+
 PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& print_notice) {
   StageTimer timer;
   // A progress line for every stage on a terminal; a notice first ends it.
@@ -121,6 +136,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   };
   const auto stage = [&](const std::string& what) { stages.update(what, "..."); };
   OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  report_stale_staging(files, notice);
   PipelineOutcome out;
   StudyResult& r = out.result;
   r.version = ARCHETYPE_VERSION;
@@ -136,7 +152,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   };
 
-  // The figure script loads Python and matplotlib while the study computes.
+  // The figure script loads Python and matplotlib while the study computes
+  // (a bad ARCHETYPE_FIGURES_TIMEOUT is refused here, before any work).
   std::optional<FiguresHelper> figures_helper;
   if (o.figures && cmd != Command::Profile) figures_helper.emplace(files.staging_dir());
 
@@ -151,6 +168,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   const std::vector<std::string> plain_names = data.names;  // for data-driven cluster names
   for (std::size_t j = 0; j < data.names.size(); ++j) data.names[j] = transformed_name(data.names[j], transforms[j]);
   const Matrix& raw = data.table.features;
+  if (o.keep_columns)
+    memory::note_workload(raw.rows, raw.cols, memory::study_bytes(raw.rows, raw.cols, 1, !data.table.ids.empty(), 0));
   const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
   timer.stop("load");
   r.input = input_summary(data);
@@ -196,8 +215,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // study of the rows they stand for.
   const StandardScaler scaler =
       weights.empty() ? StandardScaler::from_profiles(profiles) : StandardScaler::weighted(raw, weights);
-  for (std::size_t j = 0; j < scaler.constant.size(); ++j)
-    if (scaler.constant[j]) warn("feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)");
+  if (const std::string w = zero_variance_warning(data.names, scaler.constant); !w.empty()) warn(w);
   const FigureSource fig_src = figure_source(raw);
   const Matrix kept = o.keep_columns ? raw : Matrix();  // the input values for labels.csv
   // Standardize in place: the raw values are not needed any more (profile,

@@ -7,6 +7,7 @@
 #include "archetype/error.hpp"
 #include "archetype/scaler.hpp"
 #include "cli/command_support.hpp"
+#include "io/memory_need.hpp"
 #include "io/output_files.hpp"
 #include "study/input_table.hpp"
 #include "study/model_file.hpp"
@@ -20,6 +21,7 @@ namespace archetype {
 PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   StageTimer timer;
   OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  report_stale_staging(files, notice);
   timer.start();
   files.protect_input(o.model_path);
   files.protect_input(o.csv);
@@ -31,6 +33,10 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   request.csv.id_column_hint = model.id_column;
   LoadedInput data = load_input(request, notice);
   apply_transforms(data.table.features, model.transforms, data.table.column_names, data.path);
+  if (o.keep_columns) {
+    const Matrix& x = data.table.features;
+    memory::note_workload(x.rows, x.cols, memory::study_bytes(x.rows, x.cols, 1, !data.table.ids.empty(), 0));
+  }
   timer.stop("load");
 
   timer.start();

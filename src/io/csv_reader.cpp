@@ -52,6 +52,7 @@
 #include "io/csv_chunks.hpp"
 #include "io/csv_mapped_file.hpp"
 #include "io/csv_parallel.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 
 namespace archetype {
@@ -512,6 +513,9 @@ class ColumnResolver {
   std::size_t usable(std::size_t index) const {
     const std::string& name = header_[index];
     if (trim_blanks(name).empty()) fail(index + 1, "expected a column name, found an empty header field");
+    if (name.size() > kMaxColumnNameBytes)
+      fail(index + 1, "expected a column name of at most " + std::to_string(kMaxColumnNameBytes) +
+                          " bytes, found one of " + std::to_string(name.size()) + " bytes (" + quoted_name(name) + ")");
     const auto [first, second] = fields_of_name_.at(name);
     if (second != kAbsent) {
       fail(second + 1, "expected unique column names, found " + quoted_name(name) + " in fields " +
@@ -885,6 +889,12 @@ class CsvParser {
       sniff = sniff_columns(tokens.rest(), header.names.size(), source_, first_data_line, layout_.delimiter);
     configure(std::move(header.names), sniff);
     const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, layout_.header.size(), chunking_);
+    // At most this many rows (one per line): what the output arrays take,
+    // for the message if they do not fit.
+    const std::size_t rows = chunks.back().out_row + chunks.back().max_rows;
+    memory::note_workload(rows, layout_.features,
+                          memory::study_bytes(rows, layout_.features, 0, true, text_.size()) -
+                              rows * 16);  // no labels yet
     size_output(chunks);
     std::vector<ChunkResult> results = read_chunks(chunks);
     return finish(chunks, results, first_data_line);
@@ -1015,7 +1025,10 @@ namespace csv_detail {
 
 Table parse_csv_chunked(std::string_view text, const std::string& source_name, const CsvOptions& options,
                         const Chunking& chunking) {
-  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
+  // A byte order mark, or several: a file saved twice by a tool that adds
+  // one each time would otherwise start its first column name with
+  // U+FEFF, and "id" would no longer be found as the id column.
+  while (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   return CsvParser(trim_trailing_line_breaks(text), source_name, options, chunking).parse();
 }
 
@@ -1028,7 +1041,7 @@ Table parse_csv(std::string_view text, const std::string& source_name, const Csv
 Table read_csv(const std::string& path, const CsvOptions& options) {
   const MappedFile file(path);
   try {
-    Table table = parse_csv(file.text(), path, options);
+    Table table = parse_csv(file.text(), file.name(), options);  // "-" is stdin
     file.check_unchanged();
     return table;
   } catch (const InputError&) {

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "archetype/error.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 
 // The data are read and written as raw bytes of the host's floats.
@@ -232,8 +233,12 @@ std::string format_double(double v) {
   return buf;
 }
 
+/// Rows and columns counted from 1, as in CSV messages (line:column) and
+/// the engine's; the NumPy index [i, j] (0-based) follows.
 [[noreturn]] void bad_value(const std::string& path, std::size_t index, std::size_t cols, const std::string& what) {
-  fail(path, "row " + std::to_string(index / cols) + ", column " + std::to_string(index % cols) + ": " + what);
+  const std::size_t i = index / cols, j = index % cols;
+  fail(path, "row " + std::to_string(i + 1) + ", column " + std::to_string(j + 1) + " (index [" + std::to_string(i) +
+                 ", " + std::to_string(j) + "]): " + what);
 }
 
 void check_finite(const std::string& path, const float* v, std::size_t n, std::size_t cols) {
@@ -332,6 +337,8 @@ Matrix read_npy(const std::string& path) {
     fail(path, "expected " + std::to_string(expected) + " bytes of data for shape " + shape_repr(h.shape) + ", found " +
                    std::to_string(found));
 
+  // float64 data are converted through a block of at most 64 MiB.
+  memory::note_workload(rows, cols, rows * cols * sizeof(float) + (itemsize == 8 ? (std::size_t{64} << 20) : 0));
   Matrix m(rows, cols);
   if (itemsize == 4) {
     if (std::fread(m.values.data(), sizeof(float), m.values.size(), f.get()) != m.values.size()) fail(path, "read error");

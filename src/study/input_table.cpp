@@ -9,6 +9,8 @@
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
 #include "io/install_paths.hpp"
+#include "io/memory_need.hpp"
+#include "io/printable.hpp"
 #include "io/text_encoding.hpp"
 
 namespace archetype {
@@ -127,11 +129,17 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   }
   const bool is_npy = has_suffix(data.path, ".npy");
   data.table = is_npy ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  if (data.path == "-") data.path = "stdin";  // a CSV on stdin (`archetype fit - < table.csv`)
   drop_row_number_ids(data.table);
   const std::size_t d = data.table.column_names.size();
   if (!o.feature_names.empty() && o.feature_names.size() != d)
     throw InputError("--feature-names gives " + std::to_string(o.feature_names.size()) + " names for " +
                      std::to_string(d) + " feature columns");
+  for (std::size_t j = 0; j < o.feature_names.size(); ++j)
+    if (o.feature_names[j].size() > kMaxColumnNameBytes)
+      throw InputError("--feature-names: name " + std::to_string(j + 1) + " has " +
+                       std::to_string(o.feature_names[j].size()) + " bytes, expected at most " +
+                       std::to_string(kMaxColumnNameBytes));
   for (std::size_t j = 0; j < d; ++j)
     data.names.push_back(!o.feature_names.empty() ? o.feature_names[j]
                          : is_npy ? "Feature " + data.table.column_names[j]  // .npy columns are bare indices
@@ -153,9 +161,13 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   fix(data.path);
   if (recoded) notice("some column names, ids or the file name are not UTF-8: read as Latin-1 (cp1252)");
   const Table& t = data.table;
+  // What the rest of the run needs, for the message if memory runs out.
+  memory::note_workload(t.features.rows, t.features.cols,
+                        memory::study_bytes(t.features.rows, t.features.cols, 0, !t.ids.empty(), 0));
   if (!t.skipped_columns.empty()) {
     std::string names;
-    for (std::size_t i = 0; i < t.skipped_columns.size() && i < 10; ++i) names += (i ? ", '" : "'") + t.skipped_columns[i] + "'";
+    for (std::size_t i = 0; i < t.skipped_columns.size() && i < 10; ++i)
+      names += (i ? ", '" : "'") + printable(t.skipped_columns[i], 80) + "'";  // unused: any length
     if (t.skipped_columns.size() > 10) names += " and " + std::to_string(t.skipped_columns.size() - 10) + " more";
     notice("skipped " + std::to_string(t.skipped_columns.size()) + " text column(s): " + names +
            " (--columns chooses the features)");

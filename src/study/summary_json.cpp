@@ -1,5 +1,7 @@
 #include "study/summary_json.hpp"
 
+#include "study/feature_stats.hpp"
+
 namespace archetype {
 namespace {
 
@@ -28,26 +30,34 @@ json input_json(const InputSummary& in) {
                                              : json(nullptr)}};
 }
 
+/// Every feature's statistics; the QQ points, histogram and density curve
+/// (figure data) of the first kPlottedFeatures only.
 json profile_json(const std::vector<FeatureSummary>& profile) {
   json arr = json::array();
-  for (const FeatureSummary& f : profile) {
+  for (std::size_t j = 0; j < profile.size(); ++j) {
+    const FeatureSummary& f = profile[j];
     const FeatureProfile& p = f.stats;
-    arr.push_back({{"column", f.column},
-                   {"name", f.name},
-                   {"mean", p.mean},
-                   {"std", p.std},
-                   {"skew", p.skew},
-                   {"skew_unbiased", p.skew_unbiased},
-                   {"kurtosis", p.kurtosis},
-                   {"min", p.min},
-                   {"max", p.max},
-                   {"qq", {{"theoretical", f.qq.theoretical},
-                           {"sample", f.qq.sample},
-                           {"slope", f.qq.slope},
-                           {"intercept", f.qq.intercept},
-                           {"r", f.qq.r}}},
-                   {"histogram", {{"edges", f.histogram.edges}, {"counts", f.histogram.counts}}},
-                   {"density", {{"x", f.density.x}, {"y", f.density.y}, {"bandwidth", f.density.bandwidth}}}});
+    json e = {{"column", f.column},
+              {"name", f.name},
+              {"mean", p.mean},
+              {"std", p.std},
+              {"skew", p.skew},
+              {"skew_unbiased", p.skew_unbiased},
+              {"kurtosis", p.kurtosis},
+              {"min", p.min},
+              {"max", p.max}};
+    if (j < kPlottedFeatures) {
+      e["qq"] = {{"theoretical", f.qq.theoretical},
+                 {"sample", f.qq.sample},
+                 {"slope", f.qq.slope},
+                 {"intercept", f.qq.intercept},
+                 {"r", f.qq.r}};
+      e["histogram"] = {{"edges", f.histogram.edges}, {"counts", f.histogram.counts}};
+      e["density"] = {{"x", f.density.x}, {"y", f.density.y}, {"bandwidth", f.density.bandwidth}};
+    } else {
+      e["qq"] = {{"slope", f.qq.slope}, {"intercept", f.qq.intercept}, {"r", f.qq.r}};
+    }
+    arr.push_back(std::move(e));
   }
   return arr;
 }

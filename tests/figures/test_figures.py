@@ -454,6 +454,23 @@ class FiguresTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assert_figures(out_dir, ("persona_profile",), out)
 
+    def test_distributions_beyond_12_features(self):
+        # archetype writes figure data (QQ points, histogram, density) for
+        # the first 12 features only; the figure draws those and says so.
+        out_dir = self.fixture("pca4")
+
+        def change(s):
+            first = s["profile"][0]
+            s["profile"] = [dict(first, name=f"metric {j}") for j in range(14)]
+            for p in s["profile"][12:]:
+                del p["histogram"], p["density"]
+                p["qq"] = {k: p["qq"][k] for k in ("slope", "intercept", "r")}
+        self.edit_summary(out_dir, change)
+        F, data, fig = build(out_dir, "distributions")
+        self.assertEqual(len(data["profile"]), 12)
+        self.assertEqual(len([ax for ax in fig.axes if ax.get_visible()]), 24)
+        self.assertIn("the first 12 of 14 features", fig._suptitle.get_text())
+
     def test_one_feature_run(self):
         out_dir = self.fixture("reference")
         self.with_features(out_dir, 1)
