@@ -437,7 +437,8 @@ TEST(SampleWeight, SilhouetteIgnoresWeights) {
   EXPECT_EQ(a.cluster_means, b.cluster_means);
   // ... which is not the repeated rows' silhouette.
   const std::vector<int> wi(w.begin(), w.end());
-  Clusterer repeated(DataView::of(repeat_rows(X, wi)), cpu());
+  const Matrix R = repeat_rows(X, wi);  // used in place: it must outlive the Clusterer
+  Clusterer repeated(DataView::of(R), cpu());
   EXPECT_NE(a.score, repeated.silhouette(repeat_values(fit.labels, wi), 3).score);
 }
 
