@@ -134,6 +134,6 @@ assert archetype.__file__.startswith('$p/'), archetype.__file__; \
 km = archetype.KMeans(3, random_state=0).fit(np.random.default_rng(0).normal(size=(300, 2))); \
 s = archetype.study(n_init=2); \
 assert s.result.input.path.startswith('$p/'), s.result.input.path; \
-assert s.k == 5 and len(s.labels) == s.result.input.rows; print('ok')\"")
-  set_tests_properties(python_install PROPERTIES LABELS python TIMEOUT 120 PASS_REGULAR_EXPRESSION "^ok")
+assert s.k == 5 and len(s.labels) == s.result.input.rows; print('python_install: ok')\"")
+  set_tests_properties(python_install PROPERTIES LABELS python TIMEOUT 120 PASS_REGULAR_EXPRESSION "python_install: ok")
 endif()
