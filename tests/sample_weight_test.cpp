@@ -20,14 +20,8 @@
 namespace archetype {
 namespace {
 
+using test::cpu_options;
 using test::expect_same_fit;
-
-EngineOptions cpu(int threads = 2) {
-  EngineOptions o;
-  o.backend = "cpu";
-  o.threads = threads;
-  return o;
-}
 
 DataView weighted_view(const Matrix& X, const std::vector<double>& w) {
   DataView v = DataView::of(X);
@@ -100,8 +94,8 @@ TEST_P(RepeatedRows, IntegerWeightsFitAsRepeatedRows) {
   const std::vector<int> w = integer_weights(s.n, 4, 31 + s.d);
   const std::vector<double> wd(w.begin(), w.end());
   const Matrix R = repeat_rows(X, w);
-  Clusterer weighted(weighted_view(X, wd), cpu());
-  Clusterer repeated(DataView::of(R), cpu());
+  Clusterer weighted(weighted_view(X, wd), cpu_options());
+  Clusterer repeated(DataView::of(R), cpu_options());
   EXPECT_EQ(weighted.weights().exp, 0);
   EXPECT_EQ(weighted.weights().total, static_cast<std::int64_t>(R.rows));
   EXPECT_EQ(weighted.fixed_point().dist_exp, repeated.fixed_point().dist_exp);
@@ -137,8 +131,8 @@ TEST_P(RepeatedRowsSweep, IntegerWeightsSweepAsRepeatedRows) {
   const std::vector<int> w = integer_weights(X.rows, 5, 41 + d);
   const std::vector<double> wd(w.begin(), w.end());
   const Matrix R = repeat_rows(X, w);
-  Clusterer weighted(weighted_view(X, wd), cpu());
-  Clusterer repeated(DataView::of(R), cpu());
+  Clusterer weighted(weighted_view(X, wd), cpu_options());
+  Clusterer repeated(DataView::of(R), cpu_options());
   SweepParams sp;
   sp.k_min = 1;
   sp.k_max = 20;
@@ -172,8 +166,8 @@ TEST(SampleWeight, OnesAreNoWeights) {
     SCOPED_TRACE(std::to_string(s.n) + "x" + std::to_string(s.d) + " k=" + std::to_string(s.k));
     const Matrix X = test::random_blobs(s.n, s.d, 6, 77 + s.d);
     const std::vector<double> ones(s.n, 1.0);
-    Clusterer plain(DataView::of(X), cpu());
-    Clusterer weighted(weighted_view(X, ones), cpu());
+    Clusterer plain(DataView::of(X), cpu_options());
+    Clusterer weighted(weighted_view(X, ones), cpu_options());
     ASSERT_TRUE(weighted.weights().weighted());
     const KMeansResult a = plain.fit(params(s.k, 2)), b = weighted.fit(params(s.k, 2));
     expect_same_fit(a, b);
@@ -188,7 +182,7 @@ TEST(SampleWeight, OnesAreNoWeights) {
 TEST(SampleWeight, OnesAreNoWeightsInTheSweep) {
   const Matrix X = test::random_blobs(800, 3, 4, 19);
   const std::vector<double> ones(X.rows, 1.0);
-  Clusterer plain(DataView::of(X), cpu()), weighted(weighted_view(X, ones), cpu());
+  Clusterer plain(DataView::of(X), cpu_options()), weighted(weighted_view(X, ones), cpu_options());
   SweepParams sp;
   sp.k_min = 2;
   sp.k_max = 6;
@@ -277,7 +271,7 @@ TEST(SampleWeight, RealWeightsMatchDoublePrecision) {
     const Matrix X = test::random_blobs(900, 3, 4, 23);
     std::vector<double> w(X.rows);
     for (std::size_t i = 0; i < X.rows; ++i) w[i] = values[(i * 7) % values.size()];
-    Clusterer c(weighted_view(X, w), cpu());
+    Clusterer c(weighted_view(X, w), cpu_options());
     const int k = 4;
     KMeansParams p = params(k);
     p.tol = 0.0;  // to the fixed point: the centres are the final labels' means
@@ -310,7 +304,7 @@ TEST(SampleWeight, ScaledWeightsScaleTheInertiaOnly) {
     w[i] = 0.25 * static_cast<double>(1 + i % 5);
     w8[i] = 8.0 * w[i];
   }
-  Clusterer a(weighted_view(X, w), cpu()), b(weighted_view(X, w8), cpu());
+  Clusterer a(weighted_view(X, w), cpu_options()), b(weighted_view(X, w8), cpu_options());
   const KMeansResult fa = a.fit(params(3)), fb = b.fit(params(3));
   EXPECT_EQ(fa.centers, fb.centers);
   EXPECT_EQ(fa.labels, fb.labels);
@@ -326,7 +320,7 @@ TEST(SampleWeight, ZeroWeightRowsAreNeverSeeds) {
   X.at(17, 1) = -500.0f;
   std::vector<double> w(X.rows, 1.0);
   w[17] = 0.0;
-  Clusterer c(weighted_view(X, w), cpu());
+  Clusterer c(weighted_view(X, w), cpu_options());
   KMeansParams p = params(3, 10);
   p.max_iter = 1;  // the seeds, then one Lloyd step: still far from the outlier
   const KMeansResult fit = c.fit(p);
@@ -335,7 +329,7 @@ TEST(SampleWeight, ZeroWeightRowsAreNeverSeeds) {
   // Its label is still given (scikit-learn labels every row).
   EXPECT_GE(fit.labels[17], 0);
   // The unweighted fit does take it.
-  Clusterer plain(DataView::of(X), cpu());
+  Clusterer plain(DataView::of(X), cpu_options());
   bool taken = false;
   for (const KMeansRun& run : plain.fit(p).runs)
     for (std::size_t i = 0; i < run.centers.size(); i += 2) taken |= std::fabs(run.centers[i]) > 100.0;
@@ -384,7 +378,7 @@ TEST(WeightGrid, TheTotalStaysBelow2To40) {
 std::string input_error(const std::vector<double>& w) {
   const Matrix X = test::random_blobs(w.size(), 2, 2, 3);
   try {
-    Clusterer c(weighted_view(X, w), cpu());
+    Clusterer c(weighted_view(X, w), cpu_options());
   } catch (const InputError& e) {
     return e.what();
   }
@@ -406,7 +400,7 @@ TEST(SampleWeight, ThreadCountChangesNothing) {
   std::vector<double> w(X.rows);
   std::mt19937_64 gen(7);
   for (double& v : w) v = 0.1 + static_cast<double>(gen() % 1000) / 250.0;
-  Clusterer one(weighted_view(X, w), cpu(1)), two(weighted_view(X, w), cpu(2));
+  Clusterer one(weighted_view(X, w), cpu_options(1)), two(weighted_view(X, w), cpu_options(2));
   expect_same_fit(one.fit(params(6, 2)), two.fit(params(6, 2)));
   SweepParams sp;
   sp.k_min = 2;
@@ -428,7 +422,7 @@ TEST(SampleWeight, SilhouetteIgnoresWeights) {
   const Matrix X = test::random_blobs(600, 2, 3, 47);
   std::vector<double> w(X.rows);
   for (std::size_t i = 0; i < X.rows; ++i) w[i] = static_cast<double>(1 + (i * 13) % 9);
-  Clusterer weighted(weighted_view(X, w), cpu()), plain(DataView::of(X), cpu());
+  Clusterer weighted(weighted_view(X, w), cpu_options()), plain(DataView::of(X), cpu_options());
   const KMeansResult fit = weighted.fit(params(3));
   const SilhouetteResult a = weighted.silhouette(fit.labels, 3), b = plain.silhouette(fit.labels, 3);
   ASSERT_TRUE(a.defined);
@@ -438,7 +432,7 @@ TEST(SampleWeight, SilhouetteIgnoresWeights) {
   // ... which is not the repeated rows' silhouette.
   const std::vector<int> wi(w.begin(), w.end());
   const Matrix R = repeat_rows(X, wi);  // used in place: it must outlive the Clusterer
-  Clusterer repeated(DataView::of(R), cpu());
+  Clusterer repeated(DataView::of(R), cpu_options());
   EXPECT_NE(a.score, repeated.silhouette(repeat_values(fit.labels, wi), 3).score);
 }
 

@@ -251,8 +251,4 @@ ChildOutcome ChildProcess::wait(double timeout_seconds) {
   return out;
 }
 
-ChildOutcome run_child(const std::vector<std::string>& argv, double timeout_seconds) {
-  return ChildProcess(argv, false).wait(timeout_seconds);
-}
-
 }  // namespace archetype

@@ -56,8 +56,4 @@ class ChildProcess {
   std::string start_error_;
 };
 
-/// Runs argv to the end with stdin from /dev/null (ChildProcess, waited
-/// with that time limit).
-ChildOutcome run_child(const std::vector<std::string>& argv, double timeout_seconds = 0.0);
-
 }  // namespace archetype
