@@ -77,16 +77,25 @@ int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t
   if (m <= 0) return 0;
   const long long n = static_cast<long long>(X.rows);
   std::vector<Candidate> merged;
+  const std::size_t d = X.cols;
+  const long long blocks = static_cast<long long>((X.rows + cpu::kBlock - 1) / cpu::kBlock);
+  // Each row's distance to its nearest centre by the block kernels (the
+  // same bits as nearest_centre: squared_distance, ties to the lowest index).
 #pragma omp parallel if (n >= 32768)
   {
     std::vector<Candidate> top;
     top.reserve(static_cast<std::size_t>(m) + 1);
+    cpu::GroupScratch s;
+    s.size_for(d);
 #pragma omp for schedule(static) nowait
-    for (long long i = 0; i < n; ++i) {
-      if (weights && weights[i] == 0) continue;
-      float d2 = 0.0f;
-      nearest_centre(X.row(static_cast<std::size_t>(i)), centers, k, X.cols, &d2);
-      offer(top, m, {d2, i});
+    for (long long b = 0; b < blocks; ++b) {
+      const std::size_t r0 = static_cast<std::size_t>(b) * cpu::kBlock, len = std::min(cpu::kBlock, X.rows - r0);
+      cpu::nearest_rows(X.row(r0), d, len, centers, k, s.lab, s.best, s);
+      for (std::size_t i = 0; i < len; ++i) {
+        const long long row = static_cast<long long>(r0 + i);
+        if (weights && weights[row] == 0) continue;
+        offer(top, m, {s.best[i], row});
+      }
     }
 #pragma omp critical
     merged.insert(merged.end(), top.begin(), top.end());

@@ -1,0 +1,88 @@
+// cluster_median_quantiles: the per-cluster histograms (rows grouped by
+// cluster, a branch-free bin search) against a plain reference (every row's
+// bin by std::upper_bound, counted in one table), at several widths, k and
+// thread counts, with values on the bin edges and an empty cluster.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "archetype/scaler.hpp"
+#include "study/cluster_quantiles.hpp"
+#include "study/feature_stats.hpp"
+
+namespace archetype {
+namespace {
+
+/// The definition in cluster_quantiles.hpp, spelled out plainly.
+std::vector<double> reference_quantiles(const Matrix& z, const std::vector<std::int32_t>& labels, int k,
+                                        const std::vector<FeatureSummary>& profile, const StandardScaler& scaler) {
+  constexpr std::size_t kBins = 64;
+  const std::size_t d = z.cols, kk = static_cast<std::size_t>(k);
+  std::vector<std::int64_t> counts(kk * d * kBins, 0);
+  for (std::size_t j = 0; j < d; ++j) {
+    std::vector<float> edges;
+    const std::vector<double>& s = profile[j].qq.sample;
+    for (std::size_t b = 1; b < kBins && !s.empty(); ++b)
+      edges.push_back(static_cast<float>((s[(b * (s.size() - 1) + kBins / 2) / kBins] - scaler.mean[j]) / scaler.scale[j]));
+    for (std::size_t i = 0; i < z.rows; ++i) {
+      const auto b = static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), z.at(i, j)) - edges.begin());
+      ++counts[(static_cast<std::size_t>(labels[i]) * d + j) * kBins + b];
+    }
+  }
+  std::vector<double> q(kk * d, 0.5);
+  for (std::size_t x = 0; x < kk * d; ++x) {
+    const std::int64_t* h = &counts[x * kBins];
+    std::int64_t total = 0;
+    for (std::size_t b = 0; b < kBins; ++b) total += h[b];
+    if (total == 0) continue;
+    const double half = 0.5 * static_cast<double>(total);
+    double before = 0.0;
+    for (std::size_t b = 0; b < kBins; ++b) {
+      const double here = static_cast<double>(h[b]);
+      if (before + here >= half) {
+        q[x] = (static_cast<double>(b) + (here > 0 ? (half - before) / here : 0.5)) / kBins;
+        break;
+      }
+      before += here;
+    }
+  }
+  return q;
+}
+
+TEST(ClusterQuantiles, SameAsPlainHistogramsAtAnyWidthKAndThreads) {
+  for (const std::size_t d : {1, 3, 17, 40}) {
+    for (const int k : {1, 4, 37}) {
+      const std::size_t n = 3001;
+      std::mt19937 rng(static_cast<unsigned>(d * 100 + static_cast<std::size_t>(k)));
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      std::uniform_int_distribution<int> small(0, 5);
+      Matrix raw(n, d);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < d; ++j)  // every third feature in few values: rows on the bin edges
+          raw.at(i, j) = j % 3 == 1 ? static_cast<float>(small(rng)) : normal(rng) * static_cast<float>(j + 1);
+      std::vector<std::string> names;
+      for (std::size_t j = 0; j < d; ++j) names.push_back("f" + std::to_string(j));
+      const std::vector<FeatureSummary> profile = profile_features(raw, names, names, 1);
+      std::vector<FeatureProfile> stats;
+      for (const FeatureSummary& f : profile) stats.push_back(f.stats);
+      const StandardScaler scaler = StandardScaler::from_profiles(stats);
+      Matrix z = raw;
+      scaler.transform_in_place(z);
+      std::vector<std::int32_t> labels(n);
+      std::uniform_int_distribution<int> label(0, std::max(0, k - 2));  // the last cluster empty when k > 1
+      for (std::int32_t& l : labels) l = label(rng);
+      const std::vector<double> want = reference_quantiles(z, labels, k, profile, scaler);
+      for (const int threads : {1, 2, 3}) {
+        const std::vector<double> got = cluster_median_quantiles(z, labels, k, profile, scaler, threads);
+        ASSERT_EQ(got, want) << "d = " << d << ", k = " << k << ", threads = " << threads;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace archetype
