@@ -34,7 +34,8 @@ as many as k, and a heavy-tailed variant (the blobs exponentiated:
 lognormal-like features, plus 0.1% of the rows x100 outliers), written as
 float32 C-order .npy.  Rows per point: about --grid-seconds (default 3) of
 scikit-learn, from one small probe fit per point scaled linearly in rows x
-n_init (the rule is in calibrate()); at least 20 k rows; at most what keeps
+n_init, then one check fit at those rows and one rescale when it is off by
+more than a third (the rule is in calibrate()); at least 20 k rows; at most what keeps
 the .npy under --grid-max-mb (400).  --grid-n-init auto (the default) takes
 10, 3 or 1 restarts, the most that still leave 20 k rows.  --grid-report runs
 the five fixed shapes of the original report, --grid-quick three tiny shapes
@@ -580,7 +581,15 @@ def calibrate(worker, d, k, kind, target_s, n_init, max_mb):
     at least 20 k (and 1,000) rows, at most what keeps the .npy under max_mb.
     With n_init 'auto', n_init is the largest of 10, 3, 1 that still gives at
     least max(20 k, 1,000) rows (so small shapes get 10 restarts, the
-    largest k x d get 1)."""
+    largest k x d get 1).
+
+    The linear rule undershoots where the probe is small (scikit-learn's
+    fixed cost per restart weighs on it) or its iteration count differs
+    (170,000 x 16, k = 5 came out at 0.7 s for 3 s), so one check follows:
+    a fit at the chosen rows and n_init, and when it took less than 0.75 or
+    more than 1.33 times target_s, rows are rescaled once by target_s /
+    t_check (same rounding and bounds; n_init kept).  The check's seconds
+    and the rows before it are recorded with the point."""
     probe_n_init = 3
     rows_p = max(20 * k, 2_000)
     cap = grid_max_rows(d, max_mb)
@@ -597,8 +606,14 @@ def calibrate(worker, d, k, kind, target_s, n_init, max_mb):
         if rows >= grid_min_rows(k):
             break
     rows = min(max(round_rows(rows), grid_min_rows(k)), cap)
-    return rows, n, {"probe_rows": rows_p, "probe_n_init": probe_n_init, "probe_seconds": probe["seconds"],
-                     "estimated_sklearn_seconds": per_row_init * rows * n}
+    cal = {"probe_rows": rows_p, "probe_n_init": probe_n_init, "probe_seconds": probe["seconds"],
+           "estimated_sklearn_seconds": per_row_init * rows * n}
+    check = worker.ask(op="probe", d=d, k=k, kind=kind, rows=rows, n_init=n)["seconds"]
+    cal.update(check_rows=rows, check_seconds=check)
+    if check > 0 and not 0.75 <= check / target_s <= 1.0 / 0.75:
+        rows = min(max(round_rows(rows * target_s / check), grid_min_rows(k)), cap)
+    cal["rescaled"] = rows != cal["check_rows"]
+    return rows, n, cal
 
 
 def parse_int_list(text):
@@ -743,7 +758,8 @@ def grid_main(args):
         f"mixture standardized and exponentiated (lognormal-like), 0.1% of rows x{HEAVY_OUTLIER_FACTOR:g} outliers.",
     ]
     if any("calibration" in p for p in results):
-        notes.append(f"Rows calibrated for about {args.grid_seconds:g} s of scikit-learn (see calibrate() in "
+        notes.append(f"Rows calibrated for about {args.grid_seconds:g} s of scikit-learn (a probe scaled linearly, "
+                     "then one check fit and one rescale: see calibrate() in "
                      f"scripts/bench_compare.py), .npy at most {args.grid_max_mb:g} MB.")
     out = [f"# Archetype `fit` vs scikit-learn: grid{preset}", ""] + machine + ["## Results", "", summary, ""] \
         + table + [""] + [f"- {n}" for n in notes] \
