@@ -127,26 +127,40 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col) {
 
   const double nd = static_cast<double>(n);
   auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
-  p.mean = blocked_sum(n, value) / nd;
-  const double m2 = blocked_sum(n,
-                                [&](std::size_t i) {
-                                  const double d = value(i) - p.mean;
-                                  return d * d;
-                                }) /
-                    nd;
-  const double m3 = blocked_sum(n,
-                                [&](std::size_t i) {
-                                  const double d = value(i) - p.mean;
-                                  return d * d * d;
-                                }) /
-                    nd;
-  const double m4 = blocked_sum(n,
-                                [&](std::size_t i) {
-                                  const double d = value(i) - p.mean;
-                                  const double d2 = d * d;
-                                  return d2 * d2;
-                                }) /
-                    nd;
+  // Two passes: the mean (with min and max), then the three central
+  // moments together.  Each sum is still blocked_sum's: the same terms in
+  // the same order (its own chain of additions), so the same bits as one
+  // pass per moment; three independent chains run three times as fast.
+  double total = 0.0;
+  p.min = p.max = value(0);
+  for (std::size_t begin = 0; begin < n; begin += kBlockRows) {
+    const std::size_t end = std::min(n, begin + kBlockRows);
+    double block = 0.0;
+    for (std::size_t i = begin; i < end; ++i) {
+      const double v = value(i);
+      block += v;
+      p.min = std::min(p.min, v);
+      p.max = std::max(p.max, v);
+    }
+    total += block;
+  }
+  p.mean = total / nd;
+  double t2 = 0.0, t3 = 0.0, t4 = 0.0;
+  for (std::size_t begin = 0; begin < n; begin += kBlockRows) {
+    const std::size_t end = std::min(n, begin + kBlockRows);
+    double b2 = 0.0, b3 = 0.0, b4 = 0.0;
+    for (std::size_t i = begin; i < end; ++i) {
+      const double d = value(i) - p.mean;
+      const double d2 = d * d;
+      b2 += d2;
+      b3 += d2 * d;
+      b4 += d2 * d2;
+    }
+    t2 += b2;
+    t3 += b3;
+    t4 += b4;
+  }
+  const double m2 = t2 / nd, m3 = t3 / nd, m4 = t4 / nd;
 
   p.std = std::sqrt(m2);
   if (m2 > 0.0) {
@@ -156,11 +170,6 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col) {
     if (n >= 3) p.skew_unbiased = p.skew * std::sqrt(nd * (nd - 1.0)) / (nd - 2.0);
   }
 
-  p.min = p.max = value(0);
-  for (std::size_t i = 1; i < n; ++i) {
-    p.min = std::min(p.min, value(i));
-    p.max = std::max(p.max, value(i));
-  }
   return p;
 }
 
