@@ -5,6 +5,7 @@
 // passes really split), single and batch passes, the k-means++ distance
 // cache, host assignment, the silhouette, and fused fits against lone fits.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <stdlib.h>
 
@@ -274,6 +275,44 @@ TEST_P(CpuShapes, SilhouetteEqualsNaiveAndIgnoresThreads) {
   EXPECT_EQ(one, two);
   const std::vector<double> want = test::naive_silhouette(Y, labels, k);
   for (std::size_t i = 0; i < n; ++i) ASSERT_NEAR(one[i], want[i], 2e-5) << "row " << i;
+}
+
+// The empty-cluster relocation's candidates (farthest_rows, block kernels)
+// against each row's naive nearest-centre distance, sorted farther first,
+// ties to the lower row; rows of weight 0 never chosen; any thread count.
+TEST_P(CpuShapes, FarthestRowsEqualNaive) {
+  const Shape sh = GetParam();
+  const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 900 + sh.d, 0.8f);
+  const std::vector<float> c = some_centres(X, sh.k, 5);
+  std::vector<std::int32_t> w(X.rows, 1);
+  for (std::size_t i = 0; i < X.rows; i += 3) w[i] = 0;
+  for (const bool weighted : {false, true}) {
+    std::vector<std::pair<float, std::int64_t>> all;
+    for (std::size_t i = 0; i < X.rows; ++i) {
+      if (weighted && w[i] == 0) continue;
+      float d2 = 0.0f;
+      nearest_centre(X.row(i), c.data(), sh.k, X.cols, &d2);
+      all.emplace_back(d2, static_cast<std::int64_t>(i));
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    constexpr int m = 37;
+    const int before = omp_get_max_threads();
+    for (const int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<std::int64_t> rows(m);
+      std::vector<std::int32_t> labels(m);
+      ASSERT_EQ(farthest_rows(X, c.data(), sh.k, m, rows.data(), labels.data(), weighted ? w.data() : nullptr), m);
+      for (int e = 0; e < m; ++e) {
+        EXPECT_EQ(rows[static_cast<std::size_t>(e)], all[static_cast<std::size_t>(e)].second) << e;
+        EXPECT_EQ(labels[static_cast<std::size_t>(e)],
+                  nearest_centre(X.row(static_cast<std::size_t>(rows[static_cast<std::size_t>(e)])), c.data(), sh.k,
+                                 X.cols, nullptr));
+      }
+    }
+    omp_set_num_threads(before);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CpuShapes,
