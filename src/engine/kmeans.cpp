@@ -29,30 +29,38 @@ double mean_feature_variance(MatrixView X, const WeightGrid* weights) {
   const std::int32_t* wq = row_weights(weights);
   const double unit = wq ? std::ldexp(1.0, -weights->exp) : 1.0;
   const double count = wq ? weights->value(weights->total) : static_cast<double>(n);
-  double total = 0.0;
-  for (std::size_t j = 0; j < d; ++j) {
-    double sum = 0.0;
-    for (std::size_t b = 0; b < n; b += block) {
-      double s = 0.0;
+  // Every feature's sums at once, row by row (the rows are read in order,
+  // not one strided column at a time): each feature's sum is still its own
+  // chain over blocks of rows in increasing order, so the same bits.
+  std::vector<double> sum(d, 0.0), ss(d, 0.0), s(d), mean(d);
+  for (std::size_t b = 0; b < n; b += block) {
+    std::fill(s.begin(), s.end(), 0.0);
+    for (std::size_t i = b; i < std::min(n, b + block); ++i) {
+      const float* x = X.row(i);
       if (wq) {
-        for (std::size_t i = b; i < std::min(n, b + block); ++i) s += static_cast<double>(wq[i]) * unit * X.at(i, j);
+        const double w = static_cast<double>(wq[i]) * unit;
+        for (std::size_t j = 0; j < d; ++j) s[j] += w * x[j];
       } else {
-        for (std::size_t i = b; i < std::min(n, b + block); ++i) s += X.at(i, j);
+        for (std::size_t j = 0; j < d; ++j) s[j] += x[j];
       }
-      sum += s;
     }
-    const double mean = sum / count;
-    double ss = 0.0;
-    for (std::size_t b = 0; b < n; b += block) {
-      double s = 0.0;
-      for (std::size_t i = b; i < std::min(n, b + block); ++i) {
-        const double v = X.at(i, j) - mean;
-        s += wq ? static_cast<double>(wq[i]) * unit * (v * v) : v * v;
-      }
-      ss += s;
-    }
-    total += ss / count;
+    for (std::size_t j = 0; j < d; ++j) sum[j] += s[j];
   }
+  for (std::size_t j = 0; j < d; ++j) mean[j] = sum[j] / count;
+  for (std::size_t b = 0; b < n; b += block) {
+    std::fill(s.begin(), s.end(), 0.0);
+    for (std::size_t i = b; i < std::min(n, b + block); ++i) {
+      const float* x = X.row(i);
+      const double w = wq ? static_cast<double>(wq[i]) * unit : 1.0;
+      for (std::size_t j = 0; j < d; ++j) {
+        const double v = x[j] - mean[j];
+        s[j] += wq ? w * (v * v) : v * v;
+      }
+    }
+    for (std::size_t j = 0; j < d; ++j) ss[j] += s[j];
+  }
+  double total = 0.0;
+  for (std::size_t j = 0; j < d; ++j) total += ss[j] / count;
   return total / static_cast<double>(d);
 }
 
