@@ -86,7 +86,7 @@ int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t
     std::vector<Candidate> top;
     top.reserve(static_cast<std::size_t>(m) + 1);
     cpu::GroupScratch s;
-    s.size_for(d);
+    s.xt.resize((cpu::kBlock + cpu::kGroup) * d);  // all that nearest_rows uses
 #pragma omp for schedule(static) nowait
     for (long long b = 0; b < blocks; ++b) {
       const std::size_t r0 = static_cast<std::size_t>(b) * cpu::kBlock, len = std::min(cpu::kBlock, X.rows - r0);
