@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/fixed_point.hpp"
 #include "archetype/kmeans.hpp"
@@ -46,6 +47,16 @@ struct EngineOptions {
   int device = 0;
   /// Receives one-line notices (CPU fallback, why no GPU); may be empty.
   NoticeFn notice;
+  /// A job split across processes (mpirun; communicator.hpp), or nullptr
+  /// (one process).  With more than one rank, the DataView holds this
+  /// process's rows, which follow the previous rank's rows (a rank may
+  /// hold none); every rank constructs its Clusterer and then makes the
+  /// same calls with the same arguments (labels aside: each rank passes
+  /// its own rows' labels), and gets the results of one process holding
+  /// all rows, bit for bit: rows() counts all rows; labels, transform(),
+  /// data() and SilhouetteResult::values are this process's rows'.  A GPU
+  /// failure is not retried on the CPU (the other ranks are mid-call).
+  Communicator* communicator = nullptr;
 };
 
 /// A non-owning description of an n x d array, NumPy style: element (i, j)
@@ -134,6 +145,7 @@ class Clusterer {
   /// Descriptive statistics of every feature (profile_feature).
   std::vector<FeatureProfile> profile() const;
 
+  /// Rows of the data (of every process's, under a communicator).
   std::size_t rows() const;
   std::size_t cols() const;
   /// "cpu" or "cuda": the backend the next call runs on ("cpu" after an

@@ -4,9 +4,13 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "archetype/communicator.hpp"
+#include "archetype/study_result.hpp"
 
 namespace archetype {
 
@@ -36,5 +40,9 @@ class StageTimer {
 /// Every file Archetype writes into --out: an existing directory holding
 /// any of them is refused without --force (io/output_files.hpp).
 std::vector<std::string> output_names();
+
+/// summary.json's "distributed" section (a collective): the ranks, their
+/// hosts and the longest time a rank spent communicating; none for one process.
+std::optional<DistributedSummary> distributed_summary(Communicator* comm);
 
 }  // namespace archetype

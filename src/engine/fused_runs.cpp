@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/host_assign.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 namespace {
@@ -38,13 +39,30 @@ struct BatchBuilder {
   }
 };
 
-/// Whether row `row` of X and `center` fall on the same point of the
+/// Whether a row (d values) and `center` fall on the same point of the
 /// feature grid, i.e. the exact centroid sums cannot tell them apart.
-bool on_its_center(MatrixView X, std::size_t row, const float* center, const FixedPoint& fp) {
-  for (std::size_t j = 0; j < X.cols; ++j)
-    if (quantize_feature(X.at(row, j), fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
+bool on_its_center(const float* row, std::size_t d, const float* center, const FixedPoint& fp) {
+  for (std::size_t j = 0; j < d; ++j)
+    if (quantize_feature(row[j], fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
       return false;
   return true;
+}
+
+/// The m rows farthest from their nearest centre (farthest_rows), their
+/// values and labels, over every process's rows when they are split.
+void farthest_with_values(const RowSplit* split, MatrixView X, const float* centers, int k, int m,
+                          std::int64_t* rows, std::int32_t* labels, std::vector<float>& values) {
+  const std::size_t d = X.cols;
+  values.resize(static_cast<std::size_t>(m) * d);
+  if (!split) {
+    farthest_rows(X, centers, k, m, rows, labels);
+    fetch_rows(nullptr, X, rows, static_cast<std::size_t>(m), values.data());
+    return;
+  }
+  farthest_rows_split(*split, X, centers, k, m, rows);
+  fetch_rows(split, X, rows, static_cast<std::size_t>(m), values.data());
+  for (int e = 0; e < m; ++e)  // what farthest_rows computes from the row itself
+    labels[e] = nearest_centre(values.data() + static_cast<std::size_t>(e) * d, centers, k, d, nullptr);
 }
 
 /// One Lloyd step of one run from its pass sums (scikit-learn's
@@ -55,18 +73,20 @@ bool on_its_center(MatrixView X, std::size_t row, const float* center, const Fix
 /// centres (when they did not move, this pass's are already final: that is
 /// scikit-learn's "labels unchanged" strict convergence, detected without
 /// storing labels, since exact sums make equal labels give equal centres).
-void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums, int max_iter,
-                double tol_abs, std::vector<std::int64_t>& far_rows, std::vector<std::int32_t>& far_labels) {
+void lloyd_step(const RowSplit* split, MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums,
+                int max_iter, double tol_abs, std::vector<std::int64_t>& far_rows,
+                std::vector<std::int32_t>& far_labels) {
   const std::size_t d = X.cols, kk = static_cast<std::size_t>(run.k);
   std::vector<int> empty;
   for (int c = 0; c < run.k; ++c)
     if (sums.counts[static_cast<std::size_t>(c)] == 0) empty.push_back(c);
-  std::vector<std::pair<std::size_t, std::size_t>> relocated;  // (cluster, row)
+  std::vector<std::pair<std::size_t, const float*>> relocated;  // (cluster, the row's values)
+  std::vector<float> far_values;
   if (!empty.empty()) {
     const int m = static_cast<int>(empty.size());
-    farthest_rows(X, run.centers_f.data(), run.k, m, far_rows.data(), far_labels.data());
+    farthest_with_values(split, X, run.centers_f.data(), run.k, m, far_rows.data(), far_labels.data(), far_values);
     for (int e = 0; e < m; ++e) {
-      const std::size_t row = static_cast<std::size_t>(far_rows[static_cast<std::size_t>(e)]);
+      const float* row = far_values.data() + static_cast<std::size_t>(e) * d;
       const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
       const std::size_t to = static_cast<std::size_t>(empty[static_cast<std::size_t>(e)]);
       // Fewer distinct rows than k: even the farthest row sits on its
@@ -75,9 +95,9 @@ void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sum
       // clusters would trade the duplicates back and forth until max_iter.
       // The cluster stays empty instead (scikit-learn ends the same way: an
       // empty cluster whose centre duplicates another).
-      if (on_its_center(X, row, run.centers_f.data() + from * d, fp)) continue;
+      if (on_its_center(row, d, run.centers_f.data() + from * d, fp)) continue;
       for (std::size_t j = 0; j < d; ++j) {
-        const std::int64_t q = quantize_feature(X.at(row, j), fp.feature_scale());
+        const std::int64_t q = quantize_feature(row[j], fp.feature_scale());
         sums.sums[from * d + j] -= q;
         sums.sums[to * d + j] = q;
       }
@@ -88,7 +108,7 @@ void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sum
   }
   centers_from_sums(sums, fp, run.k, d, run.centers, run.next);
   for (const auto& [c, row] : relocated)  // a relocated centre is the row itself, as in scikit-learn
-    for (std::size_t j = 0; j < d; ++j) run.next[c * d + j] = X.at(row, j);
+    for (std::size_t j = 0; j < d; ++j) run.next[c * d + j] = row[j];
   double shift = 0.0;
   for (std::size_t i = 0; i < kk * d; ++i) {
     const double diff = run.next[i] - run.centers[i];
@@ -124,20 +144,29 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
 
 void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
                 long long& passes) {
-  const std::size_t n = X.rows, d = X.cols, M = runs.size();
+  const RowSplit* split = backend.row_split();  // rows split across processes: draws from all of them
+  const std::size_t n = all_rows(split, X), d = X.cols, M = runs.size();
   int k_max = 0;
-  for (FusedRun& r : runs) {
-    k_max = std::max(k_max, r.k);
-    r.centers_f.assign(static_cast<std::size_t>(r.k) * d, 0.0f);
+  std::vector<std::int64_t> firsts(M);
+  for (std::size_t r = 0; r < M; ++r) {
+    k_max = std::max(k_max, runs[r].k);
+    runs[r].centers_f.assign(static_cast<std::size_t>(runs[r].k) * d, 0.0f);
     // The first centre: a uniformly drawn row.
-    const std::size_t first = static_cast<std::size_t>(r.rng.below(n));
-    std::copy(X.row(first), X.row(first) + d, r.centers_f.begin());
+    firsts[r] = static_cast<std::int64_t>(runs[r].rng.below(n));
+  }
+  {
+    std::vector<float> rows(M * d);
+    fetch_rows(split, X, firsts.data(), M, rows.data());
+    for (std::size_t r = 0; r < M; ++r)
+      std::copy(rows.begin() + static_cast<std::ptrdiff_t>(r * d), rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * d),
+                runs[r].centers_f.begin());
   }
   BatchBuilder builder(runs, d);
   std::vector<int> which(M), trials(M, 0), n_targets(M, 0);
   std::vector<float> cands(M * static_cast<std::size_t>(kMaxTrials) * d);
   std::vector<std::int64_t> targets(M * static_cast<std::size_t>(kMaxTrials)),
-      rows(targets.size()), sampled(targets.size()), out(M * static_cast<std::size_t>(kMaxTrials + 1));
+      rows(targets.size()), sampled(targets.size()), out(M * static_cast<std::size_t>(kMaxTrials + 1)),
+      cand_rows(targets.size());
   for (std::size_t r = 0; r < M; ++r) which[r] = static_cast<int>(r);
 
   // The potential of each first centre.
@@ -183,10 +212,8 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
     // Candidates, model after model, and their potentials in one pass.
     std::size_t ci = 0;
     for (std::size_t b = 0; b < which.size(); ++b)
-      for (int t = 0; t < trials[b]; ++t, ++ci) {
-        const float* src = X.row(static_cast<std::size_t>(rows[b * kMaxTrials + static_cast<std::size_t>(t)]));
-        std::copy(src, src + d, cands.begin() + static_cast<std::ptrdiff_t>(ci * d));
-      }
+      for (int t = 0; t < trials[b]; ++t) cand_rows[ci++] = rows[b * kMaxTrials + static_cast<std::size_t>(t)];
+    fetch_rows(split, X, cand_rows.data(), ci, cands.data());
     backend.kpp_potentials(batch, cands.data(), trials.data(), out.data());
     ++passes;
     // Each run keeps the candidate that lowers its potential most (the
@@ -209,6 +236,7 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
 void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vector<FusedRun>& runs,
                  int max_iter, double tol_abs, const FitProgress& progress, long long& passes) {
   const std::size_t d = X.cols, M = runs.size();
+  const RowSplit* split = backend.row_split();
   int k_max = 1;
   for (const FusedRun& r : runs) k_max = std::max(k_max, r.k);
   // Everything the rounds use is sized here: nothing below allocates,
@@ -240,7 +268,7 @@ void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vect
         run.inertia = fp.dist_value(sums[b].inertia_q);
         run.done = true;
       } else {
-        lloyd_step(X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels);
+        lloyd_step(split, X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels);
       }
       if (!run.done) still.push_back(live[b]);
     }

@@ -12,14 +12,7 @@
 namespace archetype {
 namespace {
 
-struct Candidate {
-  float d2;
-  std::int64_t row;
-};
-
-/// "a before b": a is farther, or as far with a lower row index.  A total
-/// order, so the selection does not depend on how rows were split.
-bool farther(const Candidate& a, const Candidate& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); }
+using Candidate = FarRow;
 
 /// Keeps the m first candidates (in `farther` order) in a heap whose front
 /// is the last of them.
@@ -72,11 +65,10 @@ void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float
   }
 }
 
-void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
-                   std::int32_t* out_labels) {
-  if (m <= 0) return;
-  const long long n = static_cast<long long>(X.rows);
+std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int k, int m, std::int64_t row_offset) {
   std::vector<Candidate> merged;
+  if (m <= 0) return merged;
+  const long long n = static_cast<long long>(X.rows);
 #pragma omp parallel if (n >= 32768)
   {
     std::vector<Candidate> top;
@@ -85,12 +77,19 @@ void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_
     for (long long i = 0; i < n; ++i) {
       float d2 = 0.0f;
       nearest_centre(X.row(static_cast<std::size_t>(i)), centers, k, X.cols, &d2);
-      offer(top, m, {d2, i});
+      offer(top, m, {d2, i + row_offset});
     }
 #pragma omp critical
     merged.insert(merged.end(), top.begin(), top.end());
   }
   std::sort(merged.begin(), merged.end(), farther);
+  if (merged.size() > static_cast<std::size_t>(m)) merged.resize(static_cast<std::size_t>(m));
+  return merged;
+}
+
+void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
+                   std::int32_t* out_labels) {
+  const std::vector<Candidate> merged = farthest_candidates(X, centers, k, m, 0);
   for (int i = 0; i < m && i < static_cast<int>(merged.size()); ++i) {
     out_rows[i] = merged[static_cast<std::size_t>(i)].row;
     out_labels[i] = nearest_centre(X.row(static_cast<std::size_t>(out_rows[i])), centers, k, X.cols, nullptr);

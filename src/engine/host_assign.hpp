@@ -28,6 +28,17 @@ void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float
 void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
                    std::int32_t* out_labels);
 
+/// A row and its squared distance to its nearest centre.
+struct FarRow {
+  float d2;
+  std::int64_t row;
+};
+/// farthest_rows' order: farther first, then the lower row: a total order,
+/// so the m first of any union of row sets are those of all the rows.
+inline bool farther(const FarRow& a, const FarRow& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); }
+/// The (up to) m first rows of X in that order, numbered from row_offset.
+std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int k, int m, std::int64_t row_offset);
+
 /// Exact sums of given labels (n values in [0, k)): counts and quantized
 /// feature sums on the grid fp, the numbers a Lloyd pass returns for the
 /// same labels (integer sums: any order gives the same bits).

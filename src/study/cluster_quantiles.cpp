@@ -8,7 +8,7 @@ namespace archetype {
 
 std::vector<double> cluster_median_quantiles(const Matrix& z, const std::vector<std::int32_t>& labels, int k,
                                              const std::vector<FeatureSummary>& profile, const StandardScaler& scaler,
-                                             int threads) {
+                                             int threads, const RowSplit* split) {
   const std::size_t d = z.cols, n = z.rows, kk = static_cast<std::size_t>(k);
   constexpr std::size_t kBins = 64;
   // Inner bin edges per feature in z units: kBins - 1 of them, so value v
@@ -41,6 +41,7 @@ std::vector<double> cluster_median_quantiles(const Matrix& z, const std::vector<
   }
   for (std::size_t t = 1; t < counts.size(); ++t)
     for (std::size_t x = 0; x < counts[0].size(); ++x) counts[0][x] += counts[t][x];
+  if (split) split->comm->allreduce_sum(counts[0].data(), counts[0].size());  // every rank's rows
   std::vector<double> q(kk * d, 0.5);
   for (std::size_t c = 0; c < kk; ++c) {
     for (std::size_t j = 0; j < d; ++j) {

@@ -6,13 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/matrix.hpp"
 #include "archetype/study_result.hpp"
 
 namespace archetype {
 
 /// columns/names: one per feature of `raw` (as in the file, and for display).
+/// With a split (communicator.hpp), raw holds this process's rows and the
+/// statistics are those of all processes' rows (a collective).
 std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vector<std::string>& columns,
-                                             const std::vector<std::string>& names, int threads);
+                                             const std::vector<std::string>& names, int threads,
+                                             const RowSplit* split = nullptr);
 
 }  // namespace archetype

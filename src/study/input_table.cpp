@@ -7,6 +7,7 @@
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
 #include "io/install_paths.hpp"
+#include "io/split_input.hpp"
 #include "io/text_encoding.hpp"
 
 namespace archetype {
@@ -31,12 +32,12 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
 /// A .npy matrix as a Table: columns are named by their 0-based index
 /// ("0", "1", ...), so --columns selects them the same way; ids are the
 /// 0-based row numbers.  NumPy files carry no id column.
-Table read_npy_table(const std::string& path, const CsvOptions& options) {
+Table read_npy_table(const std::string& path, const CsvOptions& options, Communicator* comm, ShareInfo* share) {
   if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
-  Matrix m = read_npy(path);
+  Matrix m = comm ? read_npy_share(path, *comm, *share) : read_npy(path);
   // A matrix without rows is valid NumPy but nothing to cluster (read_npy
   // itself refuses shapes without columns).
-  if (m.rows == 0)
+  if (m.rows == 0 && !comm)
     throw InputError(path + ": header field 'shape': expected at least one row, found (0, " + std::to_string(m.cols) +
                      ")");
   std::vector<std::size_t> cols;
@@ -84,7 +85,8 @@ void drop_row_number_ids(Table& t) {
 
 }  // namespace
 
-LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
+LoadedInput load_input(const InputRequest& o, const NoticeFn& notice, Communicator* comm) {
+  if (comm && comm->size() == 1) comm = nullptr;
   LoadedInput data;
   CsvOptions csv = o.csv;
   data.path = o.path.empty() ? (std::filesystem::path(data_dir()) / kDefaultDataset).string() : o.path;
@@ -93,7 +95,11 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
     if (csv.id_column.empty()) csv.id_column = "User ID";
   }
   const bool is_npy = has_suffix(data.path, ".npy");
-  data.table = is_npy ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  ShareInfo share;  // a share of a job split across processes (comm): each rank reads its own rows
+  data.table = is_npy ? read_npy_table(data.path, csv, comm, &share)
+               : comm ? read_csv_share(data.path, csv, *comm, share)
+                      : read_csv(data.path, csv);
+  if (comm) data.split = RowSplit::of(*comm, data.table.features.rows);
   drop_row_number_ids(data.table);
   const std::size_t d = data.table.column_names.size();
   if (!o.feature_names.empty() && o.feature_names.size() != d)
@@ -117,6 +123,7 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   fix(data.table.id_name);
   for (std::string& id : data.table.ids) fix(id);
   fix(data.path);
+  if (comm) recoded = allreduce_or(*comm, recoded);  // ids are read per rank
   if (recoded) notice("some column names, ids or the file name are not UTF-8: read as Latin-1 (cp1252)");
   const Table& t = data.table;
   if (!t.skipped_columns.empty()) {
@@ -139,7 +146,7 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
 InputSummary input_summary(const LoadedInput& data) {
   InputSummary in;
   in.path = data.path;
-  in.rows = data.table.features.rows;
+  in.rows = data.split ? data.split->total : data.table.features.rows;
   in.columns = data.table.column_names;
   in.feature_names = data.names;
   in.id_column = data.table.id_name;

@@ -51,17 +51,25 @@ std::array<double, 2> Pca2::scores(const float* row) const {
   return s;
 }
 
+std::vector<std::size_t> pca_rows(std::size_t n, std::size_t d, std::size_t max_rows) {
+  if (d == 0) return {};
+  const std::size_t by_cost = static_cast<std::size_t>(2e9 / static_cast<double>(d * d));
+  const std::size_t m = std::min(n, std::max<std::size_t>(1000, std::min(max_rows, by_cost)));
+  std::vector<std::size_t> rows(m);
+  if (m == 0) return rows;
+  const double stride = static_cast<double>(n) / static_cast<double>(m);
+  for (std::size_t i = 0; i < m; ++i) rows[i] = static_cast<std::size_t>(static_cast<double>(i) * stride);
+  return rows;
+}
+
 Pca2 fit_pca2(const Matrix& z, std::size_t max_rows) {
   const std::size_t d = z.cols;
   Pca2 p;
   p.features = d;
   p.mean.assign(d, 0.0);
-  const std::size_t by_cost = static_cast<std::size_t>(2e9 / static_cast<double>(d * d));
-  const std::size_t m = std::min(z.rows, std::max<std::size_t>(1000, std::min(max_rows, by_cost)));
+  const std::vector<std::size_t> rows = pca_rows(z.rows, d, max_rows);
+  const std::size_t m = rows.size();
   if (m == 0 || d == 0) return p;
-  const double stride = static_cast<double>(z.rows) / static_cast<double>(m);
-  std::vector<std::size_t> rows(m);
-  for (std::size_t i = 0; i < m; ++i) rows[i] = static_cast<std::size_t>(static_cast<double>(i) * stride);
   for (std::size_t i : rows)
     for (std::size_t j = 0; j < d; ++j) p.mean[j] += z.at(i, j);
   for (double& x : p.mean) x /= static_cast<double>(m);
