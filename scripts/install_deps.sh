@@ -3,7 +3,8 @@
 # Debian packages only.  Runs apt-get directly as root, through sudo
 # otherwise.  clang, its sanitizer/libFuzzer runtimes (libclang-rt-dev, only
 # recommended by clang) and LLVM's OpenMP are for scripts/fuzz.sh; chromium
-# for the headless check of the report's layout (tests: report_layout).
+# for the headless check of the report's layout (tests: report_layout);
+# OpenMPI for runs across processes (mpirun; tests labelled mpi).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -14,5 +15,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libcli11-dev libfast-float-dev nlohmann-json3-dev libopenblas0-pthread \
   python3 python3-numpy python3-sklearn python3-matplotlib \
-  clang libclang-rt-dev libomp-dev chromium >/dev/null
+  clang libclang-rt-dev libomp-dev chromium \
+  libopenmpi-dev openmpi-bin >/dev/null
 echo "install_deps: done"

@@ -46,6 +46,13 @@ class Communicator {
   virtual void send(const void* data, std::size_t bytes, int to) = 0;
   virtual void receive(void* data, std::size_t bytes, int from) = 0;
   virtual void barrier() = 0;
+  /// barrier(), giving up after `seconds` (false): a job that ends after an
+  /// error must not wait forever for a rank that is elsewhere.
+  virtual bool barrier_for(double seconds) {
+    (void)seconds;
+    barrier();
+    return true;
+  }
   /// Ends every process of the job with this exit status (MPI_Abort): for a
   /// failure that only this rank saw, while the others wait in a collective.
   [[noreturn]] virtual void abort(int status) = 0;

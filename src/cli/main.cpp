@@ -225,7 +225,12 @@ int guarded_rank(archetype::Communicator& world, const std::function<int()>& bod
   try {
     return body();
   } catch (const archetype::InputError& e) {
-    if (world.rank() == 0) std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n";
+    // Every rank has it: rank 0 says it; all wait until rank 0 has said it
+    // and removed its staging folder, then exit 2 (mpirun ends the job at
+    // the first non-zero exit, so no rank may still be busy then).
+    if (world.rank() == 0) std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n" << std::flush;
+    archetype::interrupt::quiet();
+    if (!world.barrier_for(30.0)) world.abort(2);  // not every rank's after all: end the job anyway
     return 2;
   } catch (const archetype::DeviceError& e) {
     std::cerr << "archetype: error: " << who << ": GPU failed: " << e.what() << "; no output was written\n"
@@ -380,6 +385,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool speaks = !world || world->rank() == 0;
+  // mpirun and rank 0 report the job's end; rank 0 removes its staging
+  // folder before the others leave (interrupt.hpp).
+  if (!speaks) archetype::interrupt::quiet(500);
 
   Command cmd = Command::Run;
   if (*profile) cmd = Command::Profile;

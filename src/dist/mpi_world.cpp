@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dist/mpi_world.hpp"
@@ -36,9 +39,22 @@ class Timer {
   std::chrono::steady_clock::time_point t0_;
 };
 
+/// ARCHETYPE_DIST_FAULT=kill:R:N (tests): rank R dies by SIGKILL at its
+/// N-th collective call, as a node or process lost mid-run would.
+struct DistFault {
+  int rank = -1;
+  long long at = 0;
+  static DistFault from_env() {
+    DistFault f;
+    const char* spec = std::getenv("ARCHETYPE_DIST_FAULT");
+    if (spec && std::sscanf(spec, "kill:%d:%lld", &f.rank, &f.at) != 2) f = DistFault{};
+    return f;
+  }
+};
+
 class MpiWorld final : public Communicator {
  public:
-  MpiWorld() {
+  MpiWorld() : fault_(DistFault::from_env()) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
   }
@@ -53,6 +69,7 @@ class MpiWorld final : public Communicator {
 
   void allreduce_sum(std::int64_t* values, std::size_t count) override {
     Timer t(seconds_);
+    collective();
     const std::size_t piece = kPiece / sizeof(std::int64_t);
     for (std::size_t at = 0; at < count; at += piece)
       check(MPI_Allreduce(MPI_IN_PLACE, values + at, static_cast<int>(std::min(piece, count - at)), MPI_INT64_T,
@@ -67,6 +84,7 @@ class MpiWorld final : public Communicator {
 
   void allgatherv(const void* send, const std::size_t* counts, void* out) override {
     Timer t(seconds_);
+    collective();
     std::size_t total = 0;
     for (int r = 0; r < size_; ++r) total += counts[r];
     if (total <= static_cast<std::size_t>(INT_MAX)) {
@@ -97,6 +115,7 @@ class MpiWorld final : public Communicator {
 
   void broadcast(void* data, std::size_t bytes, int root) override {
     Timer t(seconds_);
+    collective();
     bcast(data, bytes, root);
   }
 
@@ -128,7 +147,22 @@ class MpiWorld final : public Communicator {
 
   void barrier() override {
     Timer t(seconds_);
+    collective();
     check(MPI_Barrier(MPI_COMM_WORLD), "Barrier");
+  }
+
+  bool barrier_for(double seconds) override {
+    Timer t(seconds_);
+    MPI_Request request;
+    check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "Ibarrier");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (;;) {
+      int done = 0;
+      check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "Test");
+      if (done) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   [[noreturn]] void abort(int status) override {
@@ -153,6 +187,12 @@ class MpiWorld final : public Communicator {
             "Bcast");
   }
 
+  void collective() {
+    if (fault_.rank == rank_ && ++calls_ == fault_.at) std::raise(SIGKILL);
+  }
+
+  DistFault fault_;
+  long long calls_ = 0;
   int rank_ = 0, size_ = 1;
   double seconds_ = 0.0;
 };
