@@ -20,8 +20,10 @@
 #include <string>
 
 #include "archetype/communicator.hpp"
+#include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
 #include "archetype/generator.hpp"
+#include "dist/gpu_ranks.hpp"
 #include "dist/mpi_world.hpp"
 #include "io/interrupt.hpp"
 #include "io/printable.hpp"
@@ -385,6 +387,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool speaks = !world || world->rank() == 0;
+  if (world) {
+    // One rank per GPU: the node-local rank picks the device (unless
+    // --device says), and with NCCL built and every rank's GPU usable the
+    // passes' integer sums go over NCCL (ARCHETYPE_NCCL=0: over MPI).
+    CLI::App* const computes = *run ? run : *sweep ? sweep : *fit ? fit : *predict ? predict : nullptr;
+    if (computes && computes->count("--device") == 0)
+      st.opts.device = archetype::device_for_local_rank(launch.local_rank, archetype::cuda_device_count());
+    try {
+      if (archetype::job_uses_nccl(*world, st.opts.backend, archetype::cuda_probe(st.opts.device).usable,
+                                   std::getenv("ARCHETYPE_NCCL")))
+        world = archetype::make_nccl_communicator(std::move(world), st.opts.device);
+    } catch (const std::exception& e) {  // NCCL failed to start on this rank: the others wait for it
+      std::cerr << "archetype: error: process " << launch.rank << ": NCCL: " << e.what() << "\n" << std::flush;
+      std::_Exit(2);  // mpirun ends the job
+    }
+  }
   // mpirun and rank 0 report the job's end; rank 0 removes its staging
   // folder before the others leave (interrupt.hpp).
   if (!speaks) archetype::interrupt::quiet(500);
