@@ -395,8 +395,8 @@ int main(int argc, char** argv) {
     if (computes && computes->count("--device") == 0)
       st.opts.device = archetype::device_for_local_rank(launch.local_rank, archetype::cuda_device_count());
     try {
-      if (archetype::job_uses_nccl(*world, st.opts.backend, archetype::cuda_probe(st.opts.device).usable,
-                                   std::getenv("ARCHETYPE_NCCL")))
+      const bool gpu = archetype::nccl_built() && archetype::cuda_probe(st.opts.device).usable && archetype::nccl_loadable();
+      if (archetype::job_uses_nccl(*world, st.opts.backend, gpu, std::getenv("ARCHETYPE_NCCL")))
         world = archetype::make_nccl_communicator(std::move(world), st.opts.device);
     } catch (const std::exception& e) {  // NCCL failed to start on this rank: the others wait for it
       std::cerr << "archetype: error: process " << launch.rank << ": NCCL: " << e.what() << "\n" << std::flush;

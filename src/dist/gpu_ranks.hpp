@@ -15,8 +15,11 @@ namespace archetype {
 /// when there are as many ranks per node as GPUs.  0 without devices.
 int device_for_local_rank(int local_rank, int devices);
 
-/// True when this binary has the NCCL communicator (CUDA, MPI and NCCL built).
+/// True when this binary has the NCCL communicator (CUDA, MPI and nccl.h at build time).
 bool nccl_built();
+/// True when libnccl.so.2 loads here (it is opened at run time: the binary
+/// starts without it, and a machine without NCCL sums over MPI).
+bool nccl_loadable();
 
 /// A communicator whose allreduce_sum (the exact int64 sums of every pass)
 /// runs on NCCL (ncclAllReduce, ncclInt64, ncclSum: exact, so NCCL's
