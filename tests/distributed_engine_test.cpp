@@ -226,6 +226,24 @@ TEST(DistributedEngine, PredictAndDispersionAreTheOneProcessOnes) {
   }
 }
 
+TEST(DistributedEngine, ProfileAndRowsAreAllRanks) {
+  const Matrix X = test::random_blobs(5000, 3, 3, 9);
+  const std::vector<FeatureProfile> one = alone(X).profile();
+  for (const auto& sizes : kSplits(X.rows)) {
+    const auto parts = on_ranks<std::pair<std::size_t, std::vector<FeatureProfile>>>(
+        X, sizes, [&](Clusterer& c, int) { return std::make_pair(c.rows(), c.profile()); });
+    for (const auto& [rows, profile] : parts) {
+      EXPECT_EQ(rows, X.rows);
+      ASSERT_EQ(profile.size(), one.size());
+      for (std::size_t j = 0; j < one.size(); ++j) {
+        EXPECT_TRUE(same_bits(profile[j].mean, one[j].mean) && same_bits(profile[j].std, one[j].std) &&
+                    same_bits(profile[j].kurtosis, one[j].kurtosis));
+        EXPECT_EQ(profile[j].min, one[j].min);
+      }
+    }
+  }
+}
+
 TEST(DistributedEngine, BadLabelsOnOneRankAreOneAgreedErrorNamingTheGlobalRow) {
   const Matrix X = test::random_blobs(100, 2, 2, 1);
   std::vector<std::string> messages(3);

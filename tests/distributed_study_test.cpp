@@ -20,6 +20,7 @@
 #include "dist/mpi_world.hpp"
 #include "dist/thread_communicator.hpp"
 #include "io/split_input.hpp"
+#include "study/transforms.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
@@ -201,6 +202,35 @@ TEST(SplitProfile, EveryStatisticIsTheOneProcessOne) {
       }
     });
   }
+}
+
+// log1p's first bad value in a whole read's order (column by column), even
+// when a later rank holds the bad value of an earlier column.
+TEST(SplitTransforms, TheFirstBadValueColumnByColumnOfAllRanks) {
+  Matrix X(30, 2);
+  for (std::size_t i = 0; i < X.rows; ++i) X.at(i, 0) = X.at(i, 1) = 1.0f;
+  X.at(3, 1) = -2.0f;   // rank 0, column 1
+  X.at(25, 0) = -5.0f;  // rank 2, column 0: reported first
+  std::string whole;
+  try {
+    Matrix copy = X;
+    apply_transforms(copy, {"log1p", "log1p"}, {"a", "b"}, "t.csv");
+  } catch (const InputError& e) {
+    whole = e.what();
+  }
+  EXPECT_NE(whole.find("data row 26, column 'a'"), std::string::npos) << whole;
+  std::vector<std::string> got(3);
+  run_thread_ranks(3, [&](Communicator& comm) {
+    const RowSplit split = RowSplit::of(comm, 10);
+    Matrix mine(10, 2);
+    std::copy(X.row(split.offset), X.row(split.offset + 10), mine.values.begin());
+    try {
+      apply_transforms(mine, {"log1p", "log1p"}, {"a", "b"}, "t.csv", &split);
+    } catch (const InputError& e) {
+      got[static_cast<std::size_t>(comm.rank())] = e.what();
+    }
+  });
+  for (const std::string& g : got) EXPECT_EQ(g, whole);
 }
 
 TEST(Agree, TheLowestFailingRanksMessageEverywhere) {

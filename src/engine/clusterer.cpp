@@ -150,7 +150,8 @@ DispersionScores Clusterer::dispersion(const std::vector<std::int32_t>& labels, 
 
 std::vector<FeatureProfile> Clusterer::profile() const {
   std::vector<FeatureProfile> out;
-  for (std::size_t j = 0; j < cols(); ++j) out.push_back(profile_feature(impl_->data.view, j));
+  for (std::size_t j = 0; j < cols(); ++j)
+    out.push_back(impl_->split ? profile_feature(impl_->data.view, j, *impl_->split) : profile_feature(impl_->data.view, j));
   return out;
 }
 

@@ -155,6 +155,7 @@ class DistributedBackend final : public Backend {
   /// centres, or those plus the candidate kept), whose local potential is
   /// then known without a pass.
   struct Scored {
+    int slot = -1;  ///< ModelBatch::slots, when given: the entry to look at first
     int k = 0, trials = 0;
     std::vector<float> centers, candidates;
     std::vector<std::int64_t> local;  ///< 1 + trials values
@@ -167,6 +168,7 @@ class DistributedBackend final : public Backend {
     for (int b = 0; b < batch.models; ++b) {
       Scored& s = scored_[static_cast<std::size_t>(b)];
       const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_, td = static_cast<std::size_t>(trials[b]) * d_;
+      s.slot = batch.slots ? batch.slots[b] : -1;
       s.k = batch.ks[b];
       s.trials = trials[b];
       s.centers.assign(c, c + kd);
@@ -186,20 +188,14 @@ class DistributedBackend final : public Backend {
     bool all_known = true;
     const float* c = batch.centers;
     for (std::size_t b = 0; b < M; ++b) {
-      const int k = batch.ks[b];
-      const std::size_t kd = static_cast<std::size_t>(k) * d_;
+      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      // With slots, only the entry of the same slot is compared (a wide
+      // sweep would otherwise compare every model's centres with every
+      // other's); without, every entry.
       bool known = false;
       for (const Scored& s : scored_) {
-        if (s.k == k && same_floats(s.centers.data(), c, kd)) {
-          out[b] = s.local[0];
-          known = true;
-        } else if (s.k == k - 1 && same_floats(s.centers.data(), c, kd - d_)) {
-          for (int t = 0; t < s.trials && !known; ++t)
-            if (same_floats(s.candidates.data() + static_cast<std::size_t>(t) * d_, c + kd - d_, d_)) {
-              out[b] = s.local[1 + static_cast<std::size_t>(t)];
-              known = true;
-            }
-        }
+        if (batch.slots && s.slot != batch.slots[b]) continue;
+        known = scored_potential(s, c, batch.ks[b], out[b]);
         if (known) break;
       }
       all_known = all_known && known;
@@ -210,6 +206,23 @@ class DistributedBackend final : public Backend {
       inner_->kpp_potentials(batch, nullptr, none.data(), out.data());
     }
     return out;
+  }
+
+  /// The local potential of centres c (k of them) if `s` scored them: the
+  /// same k centres, or its k - 1 centres plus one of its candidates.
+  bool scored_potential(const Scored& s, const float* c, int k, std::int64_t& out) const {
+    const std::size_t kd = static_cast<std::size_t>(k) * d_;
+    if (s.k == k && same_floats(s.centers.data(), c, kd)) {
+      out = s.local[0];
+      return true;
+    }
+    if (s.k != k - 1 || !same_floats(s.centers.data(), c, kd - d_)) return false;
+    for (int t = 0; t < s.trials; ++t)
+      if (same_floats(s.candidates.data() + static_cast<std::size_t>(t) * d_, c + kd - d_, d_)) {
+        out = s.local[1 + static_cast<std::size_t>(t)];
+        return true;
+      }
+    return false;
   }
 
   std::unique_ptr<Backend> inner_;
