@@ -28,15 +28,17 @@ struct LaunchEnv {
 /// SLURM_{NTASKS,PROCID,LOCALID}; `get` is getenv (tests pass their own).
 LaunchEnv read_launch_env(const std::function<const char*(const char*)>& get);
 
-/// True when this build can run under MPI (ARCHETYPE_MPI found MPI).
+/// True when this build can run under MPI (ARCHETYPE_MPI found MPI and
+/// built libarchetype_mpi.so, the module that holds the MPI communicator).
 bool mpi_built();
 
 /// MPI_COMM_WORLD when launched by an MPI launcher with more than one
-/// process (MPI_Init_thread, FUNNELED: collectives come from the main
-/// thread only; MPI_Finalize at exit); nullptr when started alone (no MPI
-/// call at all) or by mpirun -np 1.  Throws InputError when started by a
-/// launcher with several processes in a build without MPI, or by srun
-/// without an MPI plugin.
+/// process (the module libarchetype_mpi.so is opened only then:
+/// MPI_Init_thread, FUNNELED: collectives come from the main thread only;
+/// MPI_Finalize when the communicator goes); nullptr when started alone (no
+/// MPI, not even loaded) or by mpirun -np 1.  Throws InputError when started
+/// by a launcher with several processes in a build without MPI (or without
+/// its module), or by srun without an MPI plugin.
 std::unique_ptr<Communicator> join_mpi_job(int& argc, char**& argv);
 
 }  // namespace archetype
