@@ -37,8 +37,10 @@ struct BatchScratch {
   std::size_t tile_pot = 0; // int64: M x tiles potentials
   std::size_t jobs = 0;     // int64: 5 per target
   std::size_t gather = 0;   // floats, streaming only: the sampled tiles
+  std::size_t gather_w = 0; // int32, streaming with weights: the sampled tiles' weights
 
-  static BatchScratch size(std::size_t n, std::size_t d, int models, int total_k, bool streaming) {
+  static BatchScratch size(std::size_t n, std::size_t d, int models, int total_k, bool streaming,
+                           bool weighted) {
     const std::size_t M = static_cast<std::size_t>(models), K = static_cast<std::size_t>(total_k);
     BatchScratch z;
     z.targets = M * kMaxTrials;
@@ -49,11 +51,12 @@ struct BatchScratch {
     z.tile_pot = M * z.tiles;
     z.jobs = 5 * z.targets;
     z.gather = streaming ? kGatherTiles * cuda::kSampleTile * d : 0;
+    z.gather_w = streaming && weighted ? kGatherTiles * cuda::kSampleTile : 0;
     return z;
   }
   std::size_t bytes() const {
     return centers * sizeof(float) + ks * sizeof(int) + acc * sizeof(unsigned long long) +
-           (tile_pot + jobs + targets) * sizeof(long long) + gather * sizeof(float);
+           (tile_pot + jobs + targets) * sizeof(long long) + gather * sizeof(float) + gather_w * sizeof(std::int32_t);
   }
 };
 
@@ -88,9 +91,11 @@ class CudaBackend final : public Backend {
                              : name_;
   }
 
-  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
+  using Backend::bind;
+  void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) override {
     CUDA_CHECK(cudaSetDevice(device_));
     host_ = X;
+    weighted_ = weights != nullptr;
     fp_ = fp;
     n_ = X.rows;
     d_ = X.cols;
@@ -98,7 +103,7 @@ class CudaBackend final : public Backend {
     cuda::check_shapes(static_cast<int>(d_), k_max_, limits_);  // every k fits; only a huge d is refused
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    rows_.bind(X.values, n_, d_, chunk_rows_for(free_bytes), stream_);
+    rows_.bind(X.values, weights, n_, d_, chunk_rows_for(free_bytes), stream_);
     acc_.allocate(bind_acc_count(d_, k_max_));
     centers_.allocate(static_cast<std::size_t>(k_max_) * d_);
     ks_.allocate(1);
@@ -122,10 +127,12 @@ class CudaBackend final : public Backend {
     ks_host_single_ = k;
     ks_.upload(&ks_host_single_, 1, stream_);
     acc_.zero(count, stream_);
-    rows_.for_each_chunk(true, true, [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels) {
-      cuda::launch_lloyd_batch(x, rows, static_cast<int>(d_), centers_.data(), ks_.data(), &k, 1, fp_.feature_scale(),
-                               fp_.dist_scale(), labels, acc_.data(), grid_, limits_, stream_);
-    });
+    rows_.for_each_chunk(true, true,
+                         [&](const float* x, std::size_t, std::size_t rows, std::int32_t* labels, const std::int32_t* w) {
+                           cuda::launch_lloyd_batch(x, w, rows, static_cast<int>(d_), centers_.data(), ks_.data(), &k, 1,
+                                                    fp_.feature_scale(), fp_.dist_scale(), labels, acc_.data(), grid_,
+                                                    limits_, stream_);
+                         });
     fetch_acc(count);
     unpack_sums(acc_host_.data(), kk, out);
     out.changed = as_signed(acc_host_[kk + kd + 1]);
@@ -135,7 +142,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaSetDevice(device_));
     batch_models_ = std::max(max_models, 1);
     batch_total_k_ = std::max(max_total_k, 1);
-    const BatchScratch z = BatchScratch::size(n_, d_, batch_models_, batch_total_k_, rows_.streaming());
+    const BatchScratch z = BatchScratch::size(n_, d_, batch_models_, batch_total_k_, rows_.streaming(), weighted_);
     b_centers_.allocate(z.centers);  // centres, then candidates
     b_ks_.allocate(z.ks);            // ks, then trials
     b_acc_.allocate(z.acc);
@@ -147,6 +154,7 @@ class CudaBackend final : public Backend {
     jobs_host_.assign(z.jobs, 0);
     b_rows_.allocate(z.targets);
     gather_x_.allocate(z.gather);
+    gather_w_.allocate(z.gather_w);
     if (z.gather > 0) gather_jobs_.assign(5 * kGatherTiles, 0);
     staging_.reserve(z.centers);
     ks_host_.reserve(z.ks);
@@ -156,11 +164,12 @@ class CudaBackend final : public Backend {
     const std::size_t K = upload_batch(batch, nullptr, nullptr);
     const std::size_t count = K * (d_ + 1) + 2 * static_cast<std::size_t>(batch.models);
     b_acc_.zero(count, stream_);
-    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t*) {
-      cuda::launch_lloyd_batch(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.ks, batch.models,
-                               fp_.feature_scale(), fp_.dist_scale(), nullptr, b_acc_.data(), grid_, limits_,
-                               stream_);
-    });
+    rows_.for_each_chunk(false, false,
+                         [&](const float* x, std::size_t, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+                           cuda::launch_lloyd_batch(x, w, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
+                                                    batch.ks, batch.models, fp_.feature_scale(), fp_.dist_scale(),
+                                                    nullptr, b_acc_.data(), grid_, limits_, stream_);
+                         });
     b_acc_.download(b_acc_host_.data(), count, stream_);
     sync();
     std::size_t off = 0;
@@ -177,11 +186,13 @@ class CudaBackend final : public Backend {
     std::size_t values = 0;
     upload_batch(batch, candidates, trials, &values);
     b_acc_.zero(values, stream_);
-    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t rows, std::int32_t*) {
-      cuda::launch_kpp_potentials(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
-                                  b_centers_.data() + batch_k_ * d_, b_ks_.data() + batch.models, batch.ks, trials,
-                                  batch.models, fp_.dist_scale(), b_acc_.data(), grid_, limits_, stream_);
-    });
+    rows_.for_each_chunk(false, false,
+                         [&](const float* x, std::size_t, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+                           cuda::launch_kpp_potentials(x, w, rows, static_cast<int>(d_), b_centers_.data(),
+                                                       b_ks_.data(), b_centers_.data() + batch_k_ * d_,
+                                                       b_ks_.data() + batch.models, batch.ks, trials, batch.models,
+                                                       fp_.dist_scale(), b_acc_.data(), grid_, limits_, stream_);
+                         });
     b_acc_.download(b_acc_host_.data(), values, stream_);
     sync();
     for (std::size_t i = 0; i < values; ++i) out[i] = as_signed(b_acc_host_[i]);
@@ -193,11 +204,12 @@ class CudaBackend final : public Backend {
     const std::size_t M = static_cast<std::size_t>(batch.models);
     // Chunks hold whole tiles (chunk_rows_for), so tile t of a chunk is
     // tile first / kSampleTile + t of the data.
-    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*) {
-      cuda::launch_kpp_tile_potentials(x, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(), batch.models,
-                                       fp_.dist_scale(), b_tile_pot_.data(), first / cuda::kSampleTile, tiles_, grid_,
-                                       stream_);
-    });
+    rows_.for_each_chunk(
+        false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+          cuda::launch_kpp_tile_potentials(x, w, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
+                                           batch.models, fp_.dist_scale(), b_tile_pot_.data(),
+                                           first / cuda::kSampleTile, tiles_, grid_, stream_);
+        });
     b_tile_pot_.download(reinterpret_cast<long long*>(tile_pot_host_.data()), M * tiles_, stream_);
     sync();
     // Each target: the tile holding it (on the host, over the tile sums),
@@ -223,10 +235,11 @@ class CudaBackend final : public Backend {
     if (o == 0) return;
     if (!rows_.streaming()) {
       b_jobs_.upload(jobs_host_.data(), 5 * o, stream_);
-      rows_.for_each_chunk(false, false, [&](const float* x, std::size_t, std::size_t, std::int32_t*) {
-        cuda::launch_kpp_sample(x, static_cast<int>(d_), b_centers_.data(), b_jobs_.data(), static_cast<int>(o),
-                                fp_.dist_scale(), b_rows_.data(), stream_);
-      });
+      rows_.for_each_chunk(false, false,
+                           [&](const float* x, std::size_t, std::size_t, std::int32_t*, const std::int32_t* w) {
+                             cuda::launch_kpp_sample(x, w, static_cast<int>(d_), b_centers_.data(), b_jobs_.data(),
+                                                     static_cast<int>(o), fp_.dist_scale(), b_rows_.data(), stream_);
+                           });
       static_assert(sizeof(long long) == sizeof(std::int64_t), "row indices are 64-bit");
       b_rows_.download(reinterpret_cast<long long*>(out_rows), o, stream_);
       sync();
@@ -248,10 +261,15 @@ class CudaBackend final : public Backend {
         CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_.values + job[2] * d_,
                                    static_cast<std::size_t>(job[3] - job[2]) * d_ * sizeof(float),
                                    cudaMemcpyHostToDevice, stream_));
+        if (weighted_)
+          CUDA_CHECK(cudaMemcpyAsync(gather_w_.data() + j * cuda::kSampleTile, rows_.host_weights() + job[2],
+                                     static_cast<std::size_t>(job[3] - job[2]) * sizeof(std::int32_t),
+                                     cudaMemcpyHostToDevice, stream_));
       }
       b_jobs_.upload(gather_jobs_.data(), 5 * count, stream_);
-      cuda::launch_kpp_sample(gather_x_.data(), static_cast<int>(d_), b_centers_.data(), b_jobs_.data(),
-                              static_cast<int>(count), fp_.dist_scale(), b_rows_.data(), stream_);
+      cuda::launch_kpp_sample(gather_x_.data(), weighted_ ? gather_w_.data() : nullptr, static_cast<int>(d_),
+                              b_centers_.data(), b_jobs_.data(), static_cast<int>(count), fp_.dist_scale(),
+                              b_rows_.data(), stream_);
       b_rows_.download(reinterpret_cast<long long*>(out_rows + g), count, stream_);
       sync();
       for (std::size_t j = 0; j < count; ++j)
@@ -288,11 +306,12 @@ class CudaBackend final : public Backend {
     DeviceBuffer<std::int32_t> lab(rows_.chunk_rows());
     centers_.upload(centers, kk * d_, stream_);
     acc_.zero(count, stream_);
-    rows_.for_each_chunk(false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*) {
-      lab.upload(labels + first, rows, stream_);  // on stream_: after the previous chunk's kernel
-      cuda::launch_dispersion(x, rows, static_cast<int>(d_), centers_.data(), k, fp_.dist_scale(), fp_.root_scale(),
-                              lab.data(), acc_.data(), grid_, limits_, stream_);
-    });
+    rows_.for_each_chunk(
+        false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+          lab.upload(labels + first, rows, stream_);  // on stream_: after the previous chunk's kernel
+          cuda::launch_dispersion(x, w, rows, static_cast<int>(d_), centers_.data(), k, fp_.dist_scale(),
+                                  fp_.root_scale(), lab.data(), acc_.data(), grid_, limits_, stream_);
+        });
     fetch_acc(count);
     for (std::size_t c = 0; c < kk; ++c) {
       out_sq[c] = as_signed(acc_host_[kk + 2 * c]);
@@ -356,7 +375,7 @@ class CudaBackend final : public Backend {
   /// room to spare; otherwise the rows per chunk for streaming (a multiple
   /// of kSampleTile, so that chunks hold whole sampling tiles).
   std::size_t chunk_rows_for(std::size_t free_bytes) const {
-    const std::size_t row_bytes = d_ * sizeof(float) + sizeof(std::int32_t);
+    const std::size_t row_bytes = d_ * sizeof(float) + sizeof(std::int32_t) * (weighted_ ? 2 : 1);
     if (const char* forced = std::getenv("ARCHETYPE_CUDA_CHUNK_ROWS")) {
       // Testing hook: stream even data that would fit.
       const std::size_t rows = std::strtoull(forced, nullptr, 10);
@@ -424,11 +443,13 @@ class CudaBackend final : public Backend {
   int k_max_ = 1;
   int grid_ = 1;
   bool labels_taken_ = false;  // take_labels emptied the store (label-store rule, backend.hpp)
+  bool weighted_ = false;      // bound with sample weights (RowStream keeps them beside the rows)
   int ks_host_single_ = 0;  // source of the single-model ks upload (outlives the async copy)
   mutable cuda::RowStream rows_;  // the rows and stored labels (resident or streamed)
   DeviceBuffer<float> centers_;
   DeviceBuffer<int> ks_;
   DeviceBuffer<float> gather_x_;         // streaming: the sampled tiles
+  DeviceBuffer<std::int32_t> gather_w_;  // streaming with weights: their weights
   std::vector<long long> gather_jobs_;
   DeviceBuffer<unsigned long long> acc_;
   std::vector<unsigned long long> acc_host_;
@@ -497,10 +518,11 @@ std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max, int max_m
   // for max_models models of up to k_max centres each); a margin for CUB.
   const std::size_t chunk = std::min<std::size_t>(n, cuda::kSampleTile);
   const int models = std::max(max_models, 1), k = std::max(k_max, 1);
-  const std::size_t rows = 2 * chunk * (d * sizeof(float) + sizeof(std::int32_t)) + chunk * sizeof(std::int32_t);
+  // (each row's weight, when there are weights, counted too: 4 bytes more a row.)
+  const std::size_t rows = 2 * chunk * (d * sizeof(float) + 2 * sizeof(std::int32_t)) + chunk * sizeof(std::int32_t);
   const std::size_t bound = bind_acc_count(d, k) * sizeof(unsigned long long) +
                             static_cast<std::size_t>(k) * d * sizeof(float) + sizeof(int);
-  const std::size_t batch = BatchScratch::size(n, d, models, models * k, true).bytes();
+  const std::size_t batch = BatchScratch::size(n, d, models, models * k, true, true).bytes();
   return rows + bound + batch + (16u << 20);
 }
 

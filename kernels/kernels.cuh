@@ -3,12 +3,14 @@
 //
 // Accumulator layout of the reduction kernels (int64 stored as unsigned
 // long long so that atomicAdd wraps like two's complement):
-//   [0, k)              rows per cluster
+//   [0, k)              rows per cluster (with weights: their sum)
 //   [k, k + k*v)        per-cluster sums of v int64 values per row
 //   [k + k*v]           inertia (Lloyd) / unused
 //   [k + k*v + 1]       rows whose label changed (Lloyd) / unused
 // Every value is an exact integer sum of per-row rounded values, so the
-// atomics' order does not matter (docs/ARCHITECTURE.md).
+// atomics' order does not matter (docs/ARCHITECTURE.md).  `weights` (n
+// quantized sample weights of the rows at x, or null: every row 1)
+// multiply each row's values before they are summed, as on the CPU.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -43,35 +45,40 @@ void allow_shared(Kernel* kernel, std::size_t bytes) {
 /// index) and the exact per-cluster sums; acc holds per model
 /// [k counts | k*d sums | inertia | changed], zeroed.  With `labels` (one
 /// model only) the labels are stored and the changed ones counted.
-void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
+void launch_lloyd_batch(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers,
+                        const int* ks_device,
                         const int* ks_host, int models, float feature_scale, float dist_scale, std::int32_t* labels,
                         unsigned long long* acc, int grid, const DeviceLimits& lim, cudaStream_t stream);
 
 /// With the stored labels: per-cluster sums of q(d2) and q(sqrt(d2)) to the
 /// given centres; acc has k + 2k + 2 zeroed values ([k, 3k) interleaved
 /// sq, root per cluster).
-void launch_dispersion(const float* x, std::size_t n, int d, const float* centers, int k, float dist_scale,
+void launch_dispersion(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers, int k,
+                       float dist_scale,
                        float root_scale, const std::int32_t* labels, unsigned long long* acc, int grid,
                        const DeviceLimits& lim, cudaStream_t stream);
 
 /// k-means++ potentials of a batch (Backend::kpp_potentials' layout) into
 /// out (zeroed, sum over models of 1 + trials values).
-void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
+void launch_kpp_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers,
+                           const int* ks_device,
                            const float* cands, const int* trials_device, const int* ks_host, const int* trials_host,
                            int models, float dist_scale, unsigned long long* out, int grid, const DeviceLimits& lim,
                            cudaStream_t stream);
 
 /// Rows per tile of the k-means++ sampling search.
 constexpr int kSampleTile = 4096;
-/// tile_pot[b * tile_stride + tile_offset + t] = sum of q(closest_b) over
+/// tile_pot[b * tile_stride + tile_offset + t] = sum of w q(closest_b) over
 /// tile t (kSampleTile rows) of the n rows at x.
-void launch_kpp_tile_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
+void launch_kpp_tile_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d,
+                                const float* centers, const int* ks_device,
                                 int models, float dist_scale, long long* tile_pot, std::size_t tile_offset,
                                 std::size_t tile_stride, int grid, cudaStream_t stream);
 /// For each of `count` jobs (5 values: centre offset, k, tile begin, tile
 /// end, residual target) the first row of the tile whose inclusive prefix
-/// of q(closest) exceeds the residual, into rows.
-void launch_kpp_sample(const float* x, int d, const float* centers, const long long* jobs, int count,
+/// of w q(closest) exceeds the residual, into rows (tiles index x and weights).
+void launch_kpp_sample(const float* x, const std::int32_t* weights, int d, const float* centers, const long long* jobs,
+                       int count,
                        float dist_scale, long long* rows, cudaStream_t stream);
 
 /// out[i] = i for i < n (the row order the silhouette sorts).

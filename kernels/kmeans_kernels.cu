@@ -41,15 +41,17 @@ __device__ __forceinline__ void load_tile(float* xs, int stride, const float* x,
 /// its cluster `lab`: lanes with the same label form a group
 /// (__match_any_sync), one exact int32 reduction per feature and group, and
 /// the group's lowest lane adds the result (shared or global int64 slots).
-/// The whole warp calls it together.
+/// With weights (`weighted`, the lane's weight w) the count is the group's
+/// sum of w and each feature's w x q, reduced in int64.  The whole warp
+/// calls it together.
 template <int D>
 __device__ __forceinline__ void add_cluster_sums(const Row<D>& row, bool valid, int lab, int d, int k, float fscale,
-                                                 bool shared, long long* ssum, ull* acc) {
+                                                 bool shared, long long* ssum, ull* acc, bool weighted, int w) {
   const unsigned peers = __match_any_sync(0xffffffffu, valid ? lab : -1);
   const bool lead = valid && static_cast<int>(threadIdx.x % 32) == __ffs(peers) - 1;
   const std::size_t sbase = static_cast<std::size_t>(lab) * (d + 1);
-  if (lead) {
-    const ull count = static_cast<ull>(__popc(peers));
+  const ull count = weighted ? static_cast<ull>(group_sum64(peers, valid ? w : 0)) : static_cast<ull>(__popc(peers));
+  if (lead && count != 0) {
     if (shared)
       atomicAdd(reinterpret_cast<ull*>(ssum + sbase), count);
     else
@@ -57,7 +59,7 @@ __device__ __forceinline__ void add_cluster_sums(const Row<D>& row, bool valid, 
   }
   auto add = [&](int j) {
     const int q = valid ? __float2int_rn(row.at(j) * fscale) : 0;
-    const int s = group_sum(peers, q);
+    const long long s = weighted ? group_sum64(peers, static_cast<long long>(w) * q) : group_sum(peers, q);
     if (lead && s != 0) {
       const ull v = static_cast<ull>(static_cast<long long>(s));
       if (shared)
@@ -85,9 +87,9 @@ __device__ __forceinline__ void add_cluster_sums(const Row<D>& row, bool valid, 
 /// k*d sums | inertia | changed].
 template <int D>
 __global__ void __launch_bounds__(kBlockThreads)
-    lloyd_kernel(const float* __restrict__ x, std::size_t n, int d, const float* __restrict__ centers,
-                 const int* __restrict__ ks, TilePlan plan, float fscale, float dscale, int* __restrict__ labels,
-                 ull* __restrict__ acc) {
+    lloyd_kernel(const float* __restrict__ x, const int* __restrict__ weights, std::size_t n, int d,
+                 const float* __restrict__ centers, const int* __restrict__ ks, TilePlan plan, float fscale,
+                 float dscale, int* __restrict__ labels, ull* __restrict__ acc) {
   extern __shared__ __align__(16) unsigned char smem[];
   long long* const ssum = reinterpret_cast<long long*>(smem + plan.layout.sums);
   long long* const sinertia = reinterpret_cast<long long*>(smem + plan.layout.inertia);
@@ -144,8 +146,9 @@ __global__ void __launch_bounds__(kBlockThreads)
             }
           }
           if (last) {
+            const int w = valid && weights ? weights[base + r] : 1;
             if (valid) {
-              inertia += __float2ll_rn(best * dscale);
+              inertia += static_cast<long long>(w) * __float2ll_rn(best * dscale);
               if (labels) {
                 const std::size_t i = base + r;
                 if (labels[i] != lab) {  // labels are written only when they change
@@ -154,7 +157,8 @@ __global__ void __launch_bounds__(kBlockThreads)
                 }
               }
             }
-            add_cluster_sums<D>(row, valid, lab, d, k, fscale, plan.shared_sums, ssum + soff, acc + aoff);
+            add_cluster_sums<D>(row, valid, lab, d, k, fscale, plan.shared_sums, ssum + soff, acc + aoff,
+                                weights != nullptr, w);
           }
         }
       }
@@ -200,9 +204,9 @@ __global__ void __launch_bounds__(kBlockThreads)
 /// conflict-free row reads at every d.
 template <int D>
 __global__ void __launch_bounds__(kBlockThreads)
-    kpp_kernel(const float* __restrict__ x, std::size_t n, int d, const float* __restrict__ centers,
-               const float* __restrict__ cands, const int* __restrict__ ks, const int* __restrict__ trials,
-               TilePlan plan, float dscale, ull* __restrict__ out) {
+    kpp_kernel(const float* __restrict__ x, const int* __restrict__ weights, std::size_t n, int d,
+               const float* __restrict__ centers, const float* __restrict__ cands, const int* __restrict__ ks,
+               const int* __restrict__ trials, TilePlan plan, float dscale, ull* __restrict__ out) {
   extern __shared__ __align__(16) unsigned char smem[];
   long long* const spot = reinterpret_cast<long long*>(smem + plan.layout.sums);
   float* const cbuf = reinterpret_cast<float*>(smem + plan.layout.centres);
@@ -245,7 +249,8 @@ __global__ void __launch_bounds__(kBlockThreads)
           row.load(xs, stride, r, d);
           const float closest = closest_in_group<D>(row, d, cg.p, cg.stride, cg.count, g > 0 ? sbest[r] : INFINITY);
           sbest[r] = closest;  // read back by this thread only
-          if (g + 1 == kgroups) pot += __float2ll_rn(closest * dscale);
+          if (g + 1 == kgroups)
+            pot += (weights ? static_cast<long long>(weights[base + r]) : 1LL) * __float2ll_rn(closest * dscale);
         }
       }
       pot = warp_sum(pot);
@@ -263,8 +268,9 @@ __global__ void __launch_bounds__(kBlockThreads)
             float s[4];
             distances4<D>(row, d, tg.p, tg.stride, c, s);
             const float closest = sbest[r];
+            const long long w = weights ? static_cast<long long>(weights[base + r]) : 1LL;
 #pragma unroll
-            for (int u = 0; u < 4; ++u) a[u] += __float2ll_rn((s[u] < closest ? s[u] : closest) * dscale);
+            for (int u = 0; u < 4; ++u) a[u] += w * __float2ll_rn((s[u] < closest ? s[u] : closest) * dscale);
           }
 #pragma unroll
           for (int u = 0; u < 4; ++u) {
@@ -295,9 +301,10 @@ __device__ __forceinline__ float closest_distance(const float* row, const float*
   return closest;
 }
 
-/// Per (model, tile of kSampleTile rows): the sum of q(closest) over the
+/// Per (model, tile of kSampleTile rows): the sum of w q(closest) over the
 /// tile, into tile_pot[model * tiles + tile].
-__global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, std::size_t n, int d,
+__global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, const int* __restrict__ weights, std::size_t n,
+                                           int d,
                                            const float* __restrict__ centers, const int* __restrict__ ks, int models,
                                            float dscale, long long* __restrict__ tile_pot, std::size_t tiles,
                                            std::size_t tile_offset, std::size_t tile_stride) {
@@ -310,7 +317,8 @@ __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, std::siz
       const int k = ks[b];
       long long s = 0;
       for (std::size_t i = begin + threadIdx.x; i < end; i += blockDim.x)
-        s += __float2ll_rn(closest_distance(x + i * d, centers + coff, k, d) * dscale);
+        s += (weights ? static_cast<long long>(weights[i]) : 1LL) *
+             __float2ll_rn(closest_distance(x + i * d, centers + coff, k, d) * dscale);
       s = warp_sum(s);
       if (lane == 0) red[warp] = s;
       __syncthreads();
@@ -328,8 +336,9 @@ __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, std::siz
 /// One block per target: jobs[5 * j ..] = centre offset, k, tile begin,
 /// tile end, residual target (the target minus the potential of the rows
 /// before the tile).  rows[j] = the first row of the tile whose inclusive
-/// prefix of q(closest) exceeds the residual (end - 1 if none).
-__global__ void kpp_sample_kernel(const float* __restrict__ x, int d, const float* __restrict__ centers,
+/// prefix of w q(closest) exceeds the residual (end - 1 if none).
+__global__ void kpp_sample_kernel(const float* __restrict__ x, const int* __restrict__ weights, int d,
+                                  const float* __restrict__ centers,
                                   const long long* __restrict__ jobs, float dscale, long long* __restrict__ rows) {
   using Scan = cub::BlockScan<long long, kThreads>;
   __shared__ typename Scan::TempStorage scan_tmp;
@@ -341,7 +350,9 @@ __global__ void kpp_sample_kernel(const float* __restrict__ x, int d, const floa
   const long long r0 = begin + static_cast<long long>(threadIdx.x) * kPerThread;
   long long sum = 0;
   for (int i = 0; i < kPerThread; ++i)
-    if (r0 + i < end) sum += __float2ll_rn(closest_distance(x + (r0 + i) * d, cen, k, d) * dscale);
+    if (r0 + i < end)
+      sum += (weights ? static_cast<long long>(weights[r0 + i]) : 1LL) *
+             __float2ll_rn(closest_distance(x + (r0 + i) * d, cen, k, d) * dscale);
   long long before = 0;
   Scan(scan_tmp).ExclusiveSum(sum, before);
   if (threadIdx.x == 0) rows[blockIdx.x] = end - 1;
@@ -349,7 +360,8 @@ __global__ void kpp_sample_kernel(const float* __restrict__ x, int d, const floa
   if (before <= residual && residual < before + sum) {
     long long prefix = before;
     for (int i = 0; i < kPerThread && r0 + i < end; ++i) {
-      prefix += __float2ll_rn(closest_distance(x + (r0 + i) * d, cen, k, d) * dscale);
+      prefix += (weights ? static_cast<long long>(weights[r0 + i]) : 1LL) *
+                __float2ll_rn(closest_distance(x + (r0 + i) * d, cen, k, d) * dscale);
       if (prefix > residual) {
         rows[blockIdx.x] = r0 + i;
         break;
@@ -362,7 +374,8 @@ __global__ void kpp_sample_kernel(const float* __restrict__ x, int d, const floa
 /// in shared memory when the plan says they fit, else global atomics; acc
 /// [k, 3k) holds them interleaved.  One pass per fit: the row's centre is
 /// read from global memory.
-__global__ void dispersion_kernel(const float* __restrict__ x, std::size_t n, int d, const float* __restrict__ centers,
+__global__ void dispersion_kernel(const float* __restrict__ x, const int* __restrict__ weights, std::size_t n, int d,
+                                  const float* __restrict__ centers,
                                   int k, float dscale, float rscale, const int* __restrict__ labels, bool shared,
                                   ull* __restrict__ acc) {
   extern __shared__ __align__(16) unsigned char smem[];
@@ -375,8 +388,9 @@ __global__ void dispersion_kernel(const float* __restrict__ x, std::size_t n, in
     const int c = labels[i];
     if (c < 0) continue;
     const float d2 = squared_distance(x + i * d, centers + static_cast<std::size_t>(c) * d, d);
-    const ull sq = static_cast<ull>(__float2ll_rn(d2 * dscale));
-    const ull root = static_cast<ull>(__float2ll_rn(sqrtf(d2) * rscale));
+    const long long w = weights ? static_cast<long long>(weights[i]) : 1LL;
+    const ull sq = static_cast<ull>(w * __float2ll_rn(d2 * dscale));
+    const ull root = static_cast<ull>(w * __float2ll_rn(sqrtf(d2) * rscale));
     if (shared) {
       atomicAdd(reinterpret_cast<ull*>(ssum + 2 * c), sq);
       atomicAdd(reinterpret_cast<ull*>(ssum + 2 * c + 1), root);
@@ -461,20 +475,21 @@ void launch_iota(std::int32_t* out, std::size_t n, cudaStream_t stream) {
   CUDA_CHECK_LAUNCH();
 }
 
-void launch_dispersion(const float* x, std::size_t n, int d, const float* centers, int k, float dist_scale,
-                       float root_scale, const std::int32_t* labels, unsigned long long* acc, int grid,
-                       const DeviceLimits& lim, cudaStream_t stream) {
+void launch_dispersion(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers, int k,
+                       float dist_scale, float root_scale, const std::int32_t* labels, unsigned long long* acc,
+                       int grid, const DeviceLimits& lim, cudaStream_t stream) {
   const DispersionPlan p = plan_dispersion(k, lim);
   allow_shared(dispersion_kernel, p.bytes);
   const int blocks = grid_for_tiles(n, p.threads, grid);
-  dispersion_kernel<<<blocks, p.threads, p.bytes, stream>>>(x, n, d, centers, k, dist_scale, root_scale, labels,
-                                                           p.shared_sums, acc);
+  dispersion_kernel<<<blocks, p.threads, p.bytes, stream>>>(x, weights, n, d, centers, k, dist_scale, root_scale,
+                                                           labels, p.shared_sums, acc);
   CUDA_CHECK_LAUNCH();
 }
 
-void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
-                        const int* ks_host, int models, float feature_scale, float dist_scale, std::int32_t* labels,
-                        unsigned long long* acc, int grid, const DeviceLimits& lim, cudaStream_t stream) {
+void launch_lloyd_batch(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers,
+                        const int* ks_device, const int* ks_host, int models, float feature_scale, float dist_scale,
+                        std::int32_t* labels, unsigned long long* acc, int grid, const DeviceLimits& lim,
+                        cudaStream_t stream) {
   std::size_t coff = 0, aoff = 0;
   for (int b0 = 0; b0 < models;) {
     const TilePlan p = plan_lloyd(ks_host, models, b0, d, lim);
@@ -483,8 +498,8 @@ void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* cente
     with_dims(d, [&](auto dims) {
       constexpr int D = decltype(dims)::value;
       allow_shared(lloyd_kernel<D>, p.layout.bytes);
-      lloyd_kernel<D><<<blocks, p.threads, p.layout.bytes, stream>>>(x, n, d, centers + coff, ks_device + b0, p,
-                                                                    feature_scale, dist_scale, labels, acc + aoff);
+      lloyd_kernel<D><<<blocks, p.threads, p.layout.bytes, stream>>>(x, weights, n, d, centers + coff, ks_device + b0,
+                                                                    p, feature_scale, dist_scale, labels, acc + aoff);
       CUDA_CHECK_LAUNCH();
     });
     for (int b = b0; b < b0 + p.models; ++b) {
@@ -495,10 +510,10 @@ void launch_lloyd_batch(const float* x, std::size_t n, int d, const float* cente
   }
 }
 
-void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
-                           const float* cands, const int* trials_device, const int* ks_host, const int* trials_host,
-                           int models, float dist_scale, unsigned long long* out, int grid, const DeviceLimits& lim,
-                           cudaStream_t stream) {
+void launch_kpp_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers,
+                           const int* ks_device, const float* cands, const int* trials_device, const int* ks_host,
+                           const int* trials_host, int models, float dist_scale, unsigned long long* out, int grid,
+                           const DeviceLimits& lim, cudaStream_t stream) {
   std::size_t coff = 0, toff = 0, voff = 0;
   for (int b0 = 0; b0 < models;) {
     const TilePlan p = plan_kpp(ks_host, trials_host, models, b0, d, lim);
@@ -507,7 +522,7 @@ void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* ce
     with_dims(d, [&](auto dims) {
       constexpr int D = decltype(dims)::value;
       allow_shared(kpp_kernel<D>, p.layout.bytes);
-      kpp_kernel<D><<<blocks, p.threads, p.layout.bytes, stream>>>(x, n, d, centers + coff, cands + toff,
+      kpp_kernel<D><<<blocks, p.threads, p.layout.bytes, stream>>>(x, weights, n, d, centers + coff, cands + toff,
                                                                   ks_device + b0, trials_device + b0, p, dist_scale,
                                                                   out + voff);
       CUDA_CHECK_LAUNCH();
@@ -519,20 +534,21 @@ void launch_kpp_potentials(const float* x, std::size_t n, int d, const float* ce
   }
 }
 
-void launch_kpp_tile_potentials(const float* x, std::size_t n, int d, const float* centers, const int* ks_device,
-                                int models, float dist_scale, long long* tile_pot, std::size_t tile_offset,
-                                std::size_t tile_stride, int grid, cudaStream_t stream) {
+void launch_kpp_tile_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d,
+                                const float* centers, const int* ks_device, int models, float dist_scale,
+                                long long* tile_pot, std::size_t tile_offset, std::size_t tile_stride, int grid,
+                                cudaStream_t stream) {
   const std::size_t tiles = (n + kSampleTile - 1) / kSampleTile;
   const int blocks = grid_for_tiles(n, kSampleTile, grid);
-  kpp_tile_potentials_kernel<<<blocks, kThreads, 0, stream>>>(x, n, d, centers, ks_device, models, dist_scale,
+  kpp_tile_potentials_kernel<<<blocks, kThreads, 0, stream>>>(x, weights, n, d, centers, ks_device, models, dist_scale,
                                                                tile_pot, tiles, tile_offset, tile_stride);
   CUDA_CHECK_LAUNCH();
 }
 
-void launch_kpp_sample(const float* x, int d, const float* centers, const long long* jobs, int count,
-                       float dist_scale, long long* rows, cudaStream_t stream) {
+void launch_kpp_sample(const float* x, const std::int32_t* weights, int d, const float* centers, const long long* jobs,
+                       int count, float dist_scale, long long* rows, cudaStream_t stream) {
   if (count == 0) return;
-  kpp_sample_kernel<<<count, kThreads, 0, stream>>>(x, d, centers, jobs, dist_scale, rows);
+  kpp_sample_kernel<<<count, kThreads, 0, stream>>>(x, weights, d, centers, jobs, dist_scale, rows);
   CUDA_CHECK_LAUNCH();
 }
 

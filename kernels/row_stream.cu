@@ -6,9 +6,11 @@
 
 namespace archetype::cuda {
 
-void RowStream::bind(const float* host, std::size_t n, std::size_t d, std::size_t chunk_rows, cudaStream_t stream) {
+void RowStream::bind(const float* host, const std::int32_t* weights, std::size_t n, std::size_t d,
+                     std::size_t chunk_rows, cudaStream_t stream) {
   release();
   host_ = host;
+  host_weights_ = weights;
   n_ = n;
   d_ = d;
   stream_ = stream;
@@ -17,12 +19,20 @@ void RowStream::bind(const float* host, std::size_t n, std::size_t d, std::size_
     x_.allocate(n * d);
     labels_.allocate(n);
     x_.upload(host, n * d, stream);
+    if (weights) {
+      w_.allocate(n);
+      w_.upload(weights, n, stream);
+    }
     return;
   }
   // Pinned host memory, so that the chunk copies are true asynchronous DMA
   // that overlaps with the kernels.
   CUDA_CHECK(cudaHostRegister(const_cast<float*>(host), n * d * sizeof(float), cudaHostRegisterDefault));
   registered_ = true;
+  if (weights) {
+    CUDA_CHECK(cudaHostRegister(const_cast<std::int32_t*>(weights), n * sizeof(std::int32_t), cudaHostRegisterDefault));
+    weights_registered_ = true;
+  }
   void* labels = nullptr;
   CUDA_CHECK(cudaMallocHost(&labels, n * sizeof(std::int32_t)));
   host_labels_ = static_cast<std::int32_t*>(labels);
@@ -30,6 +40,7 @@ void RowStream::bind(const float* host, std::size_t n, std::size_t d, std::size_
   for (int b = 0; b < 2; ++b) {
     xbuf_[b].allocate(chunk_ * d);
     lbuf_[b].allocate(chunk_);
+    if (weights) wbuf_[b].allocate(chunk_);
     CUDA_CHECK(cudaEventCreateWithFlags(&loaded_[b], cudaEventDisableTiming));
     CUDA_CHECK(cudaEventCreateWithFlags(&done_[b], cudaEventDisableTiming));
     CUDA_CHECK(cudaEventRecord(done_[b], stream_));  // both buffers start free
@@ -76,6 +87,8 @@ void RowStream::release() noexcept {
   // synchronises its stream after every pass, so nothing is in flight.
   if (registered_) cudaHostUnregister(const_cast<float*>(host_));
   registered_ = false;
+  if (weights_registered_) cudaHostUnregister(const_cast<std::int32_t*>(host_weights_));
+  weights_registered_ = false;
   if (host_labels_) cudaFreeHost(host_labels_);
   host_labels_ = nullptr;
   for (int b = 0; b < 2; ++b) {
@@ -84,11 +97,13 @@ void RowStream::release() noexcept {
     loaded_[b] = done_[b] = nullptr;
     xbuf_[b] = DeviceBuffer<float>();
     lbuf_[b] = DeviceBuffer<std::int32_t>();
+    wbuf_[b] = DeviceBuffer<std::int32_t>();
   }
   if (copy_) cudaStreamDestroy(copy_);
   copy_ = nullptr;
   x_ = DeviceBuffer<float>();
   labels_ = DeviceBuffer<std::int32_t>();
+  w_ = DeviceBuffer<std::int32_t>();
   chunk_ = 0;
 }
 

@@ -155,4 +155,12 @@ __device__ __forceinline__ int group_sum(unsigned peers, int v) {
 #endif
 }
 
+/// Exact int64 sum over the lanes of `peers` (all calling together): the
+/// weighted values w x q, beyond int32.  One shuffle per peer.
+__device__ __forceinline__ long long group_sum64(unsigned peers, long long v) {
+  long long s = 0;
+  for (unsigned m = peers; m; m &= m - 1) s += __shfl_sync(peers, v, __ffs(m) - 1);
+  return s;
+}
+
 }  // namespace archetype::cuda

@@ -7,6 +7,7 @@
     src/io               + io
     src/study            + study
     src/cli              + cli
+    src/python           + python (the Python binding: a client of them all; nothing includes it)
 
 Also: nothing in the engine includes a JSON, CLI or process header (the
 engine library has no I/O of its own), and only src/dist includes mpi.h or
@@ -17,7 +18,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
-LAYERS = ["engine", "dist", "io", "study", "cli"]
+LAYERS = ["engine", "dist", "io", "study", "cli", "python"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 ENGINE_FORBIDDEN = ("nlohmann/", "CLI/", "spawn.h", "sys/wait.h", "signal.h", "csignal")
 MPI_HEADERS = ("mpi.h", "nccl.h")

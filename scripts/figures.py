@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Archetype figure generator.
 
-Usage: /usr/bin/python3 scripts/figures.py OUT_DIR [--only NAME[,NAME]] [--dpi N]
+Usage: /usr/bin/python3 scripts/figures.py OUT_DIR [--only NAME[,NAME]] [--dpi N] [--wait]
 
 Reads the files that `archetype` wrote into OUT_DIR (summary.json and, when
 the run fitted a model, figure_points.csv or figure_density.json and
 figure_silhouette.csv) and writes OUT_DIR/figures/NAME.png and NAME.svg for
 
   distributions    histogram + density and normal QQ plot per feature
+                   (the first 12)
   model_selection  WCSS / silhouette / Calinski-Harabasz / Davies-Bouldin vs k
   segmentation     creators coloured by persona with the cluster centres: in
                    original units for one or two features; for more, on the
@@ -161,10 +162,18 @@ def _load_json(path):
         raise InputError(f"{name}: not valid JSON: {e}") from None
 
 
+# Features drawn in the distributions figure: the first ones, those whose
+# figure data (QQ points, histogram, density) summary.json carries
+# (kPlottedFeatures in src/study/feature_stats.hpp).
+MAX_DISTRIBUTION_FEATURES = 12
+
+
 def _parse_profile(summary, names):
+    """The first MAX_DISTRIBUTION_FEATURES features' figure data, and the
+    number of features."""
     profile = _list(summary["profile"], "summary.json: profile", 1)
     feats = []
-    for i, p in enumerate(profile):
+    for i, p in enumerate(profile[:MAX_DISTRIBUTION_FEATURES]):
         w = f"summary.json: profile[{i}]"
         _dict(p, w)
         name = _str(_get(p, "name", w), f"{w}.name")
@@ -196,7 +205,7 @@ def _parse_profile(summary, names):
         if f["kde_x"].size != f["kde_y"].size:
             raise InputError(f"{w}.density: x and y differ in length")
         feats.append(f)
-    return feats
+    return feats, len(profile)
 
 
 def _parse_sweep(summary):
@@ -393,7 +402,7 @@ def load_inputs(out_dir, selected):
         if summary.get("profile") is None:
             skipped["distributions"] = "summary.json has no profile"
         else:
-            data["profile"] = _parse_profile(summary, names)
+            data["profile"], data["profile_features"] = _parse_profile(summary, names)
 
     if "model_selection" in sel:
         if summary.get("sweep") is None:
@@ -492,9 +501,11 @@ def fig_distributions(plt, data):
     feats = data["profile"]
     n_feat = len(feats)
     fig, axes = plt.subplots(n_feat, 2, figsize=(11, 3.9 * n_feat + 0.6), squeeze=False,
-                             layout="constrained", gridspec_kw={"width_ratios": [1.35, 1]})
-    fig.suptitle("Distribution and QQ Plots")
-    fig.get_layout_engine().set(h_pad=0.12)
+                             gridspec_kw={"width_ratios": [1.35, 1]})
+    total = data.get("profile_features", n_feat)
+    fig.suptitle("Distribution and QQ Plots" +
+                 (f" (the first {n_feat} of {total} features)" if total > n_feat else ""),
+                 y=1 - 0.1 / fig.get_figheight())
     for row, f in enumerate(feats):
         ax, qx = axes[row]
         edges, counts = f["edges"], f["counts"]
@@ -547,6 +558,8 @@ def fig_distributions(plt, data):
         qx.set_xlabel("Theoretical quantiles (standard normal)")
         qx.set_ylabel("Sample quantiles")
         qx.legend(loc="upper left", frameon=True, framealpha=0.9)
+    # Title row above each row of axes, tick labels and an x label below.
+    _fixed_layout(fig, axes, top=0.88, bottom=0.62, row_gap=1.0)
     return fig
 
 
@@ -567,9 +580,7 @@ def fig_model_selection(plt, data):
     model_k = data["model"]["k"] if "model" in data else None
     elbow, best_sil = sw["elbow"], sw["best_silhouette"]
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), layout="constrained")
-    # Room at the top for the title and a one-line verdict under it.
-    fig.get_layout_engine().set(rect=(0, 0, 1, 0.925))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4))
     fig.text(0.5, 0.995, "Choosing k", ha="center", va="top",
              fontsize=plt.rcParams["figure.titlesize"], fontweight="bold")
     if elbow is not None and best_sil is not None:
@@ -652,6 +663,9 @@ def fig_model_selection(plt, data):
         else:
             ax.set_ylabel(title.split(" index")[0])
         ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+    # Room at the top for the title and a one-line verdict under it, and
+    # for each panel's two-line title (the title and its hint).
+    _fixed_layout(fig, axes, top=1.2, bottom=0.62, row_gap=1.15)
     return fig
 
 
@@ -1120,6 +1134,52 @@ BUILDERS = {
 SAVE_MARGIN = 0.12
 
 
+def _tick_label_width(ax):
+    """Width, in inches, of the widest y tick label `ax` will draw, from
+    the labels' text (DejaVu Sans digits are 0.64 em wide; other glyphs
+    are no wider on average): no drawing needed to know it."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+    lo, hi = sorted(ax.get_ylim())
+    slack = 1e-9 * (hi - lo)
+    locs = [v for v in ax.get_yticks() if lo - slack <= v <= hi + slack]
+    if not locs:
+        return 0.0
+    labels = ax.yaxis.get_major_formatter().format_ticks(locs)
+    size = FontProperties(size=matplotlib.rcParams["ytick.labelsize"]).get_size_in_points()
+    return max(len(t) for t in labels) * 0.64 * size / 72.0
+
+
+def _fixed_layout(fig, axes, top, bottom, row_gap, right=0.18):
+    """Place a grid of axes at margins computed from what they show,
+    instead of a layout engine: the constrained layout measured every text
+    of the figure, a third of the drawing time of the grids of panels.
+    Sizes are in inches: `top` above the first row, `bottom` below the last,
+    `row_gap` between rows (each holds the row above's tick labels and x
+    label and the row below's title).  The left margin and the gaps
+    between columns follow the widest y tick label of each column; a text
+    that still sticks out is caught by _sticks_out, which then saves the
+    figure's tight box instead."""
+    w, h = fig.get_size_inches()
+    nrows, ncols = axes.shape
+    # Per column: y label (about 0.3 in with its pad) + widest tick label + pads.
+    need = [0.34 + max(_tick_label_width(axes[r, c]) for r in range(nrows)) + 0.12 for c in range(ncols)]
+    left = 0.1 + need[0]
+    col_gaps = [0.28 + n for n in need[1:]]
+    width_ratios = axes[0, 0].get_gridspec().get_width_ratios() or [1] * ncols
+    usable_w = w - left - right - sum(col_gaps)
+    usable_h = h - top - bottom - row_gap * (nrows - 1)
+    x = left
+    for c in range(ncols):
+        cw = usable_w * width_ratios[c] / sum(width_ratios)
+        y = h - top
+        for r in range(nrows):
+            rh = usable_h / nrows
+            axes[r, c].set_position([x / w, (y - rh) / h, cw / w, rh / h])
+            y -= rh + row_gap
+        x += cw + (col_gaps[c] if c < ncols - 1 else 0)
+
+
 def _pin_layout(fig):
     """Run the figure's layout engine once, without drawing, and keep its
     result: with the engine removed, later draws (and savefig) neither run
@@ -1214,7 +1274,7 @@ def _cost(name, data):
     """Rough drawing time of a figure, in tenths of a second, as measured on
     the reference run in a fresh process, to share the figures out evenly."""
     d = len(data["feature_names"])
-    return {"distributions": 0.8 + 2.4 * d, "model_selection": 5.0, "segmentation": 2.8,
+    return {"distributions": 0.8 + 2.4 * min(d, MAX_DISTRIBUTION_FEATURES), "model_selection": 5.0, "segmentation": 2.8,
             "silhouette": 1.6, "persona_profile": 0.8 + 0.5 * min(d, MAX_PROFILE_FEATURES)}[name]
 
 
@@ -1249,6 +1309,24 @@ def _draw_group(plt, names, data, fig_dir, dpi, report):
         report(name)
 
 
+def _die_with_parent(parent):
+    """In a forked child: the kernel kills it (SIGKILL) when its parent
+    dies, as archetype does for this process, so that a killed run leaves
+    nothing drawing into its abandoned folder.  Where prctl is missing (not
+    Linux), nothing changes."""
+    try:
+        import ctypes
+        import signal
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                         # it died before prctl took effect
+        os._exit(1)
+
+
 def _draw_in_parallel(plt, names, data, fig_dir, dpi):
     """Draw the figures in as many processes as there are cores; returns the
     set of figures written.
@@ -1268,6 +1346,7 @@ def _draw_in_parallel(plt, names, data, fig_dir, dpi):
     groups = _share_out(names, data, max(1, min(cores, len(names))))
     written = set()
     children = []
+    parent = os.getpid()
     for group in groups[1:]:
         try:
             r, w = os.pipe()
@@ -1276,6 +1355,7 @@ def _draw_in_parallel(plt, names, data, fig_dir, dpi):
             groups[0] = groups[0] + group
             continue
         if pid == 0:                                   # the child
+            _die_with_parent(parent)
             os.close(r)
             code = 0
             try:
@@ -1303,6 +1383,10 @@ def _parse_args(argv):
     ap.add_argument("--only", metavar="NAME[,NAME]",
                     help="draw only these figures: " + ", ".join(FIGURES))
     ap.add_argument("--dpi", type=int, default=150, help="PNG resolution (default 150)")
+    ap.add_argument("--wait", action="store_true",
+                    help="import and warm up first, then wait for a line 'go' on stdin before "
+                         "reading OUT_DIR (archetype starts the script this way while it computes); "
+                         "end of input without 'go' exits 0 without drawing")
     args = ap.parse_args(argv)
     if args.only is not None:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -1316,6 +1400,24 @@ def _parse_args(argv):
     if not 20 <= args.dpi <= 1200:
         ap.error("--dpi must be between 20 and 1200")
     return args
+
+
+def _warm_up(plt, dpi):
+    """Draw and save a small throw-away figure with the texts, markers and
+    bars the real ones use, into memory: the first figure a process draws
+    pays for loading the fonts and the renderers (a tenth of a second or
+    more), and this runs while archetype is still computing.  The children
+    forked later inherit what it loaded."""
+    import io
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.bar([0, 1], [1, 2], color="#56B4E9")
+    ax.plot([0, 1], [1, 2], "-o", ms=4)
+    ax.set_title("warm-up", fontweight="semibold")
+    ax.set_xlabel("k (\u2212)")
+    ax.text(0.5, 0.5, "x", path_effects=_halo())
+    for fmt in ("png", "svg"):
+        fig.savefig(io.BytesIO(), format=fmt, dpi=dpi)
+    plt.close(fig)
 
 
 # Exit status when matplotlib or numpy cannot be imported: the runner then
@@ -1338,6 +1440,13 @@ def main(argv=None):
         print(f"{PROG}: {e}; install python3-numpy and python3-matplotlib and run with "
               f"/usr/bin/python3", file=sys.stderr)
         return EXIT_NO_LIBRARIES
+    plt = _setup_matplotlib()
+    if args.wait:
+        _warm_up(plt, args.dpi)
+        # Everything below needs the inputs, which archetype is still
+        # writing: wait for its word.
+        if sys.stdin.readline().strip() != "go":
+            return 0
     if not os.path.isdir(args.out_dir):
         print(f"{PROG}: {args.out_dir} is not a folder", file=sys.stderr)
         return 2
@@ -1346,7 +1455,6 @@ def main(argv=None):
     except InputError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 2
-    plt = _setup_matplotlib()
     fig_dir = os.path.join(args.out_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
     todo = [name for name in args.selected if name not in skipped]

@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 BUILD_DIR="${BUILD_DIR:-build-fuzz}"
-TARGETS=(csv npy model)
-DICTS=(csv.dict npy.dict json.dict)
+TARGETS=(csv npy model personas generator)
+DICTS=(csv.dict npy.dict json.dict json.dict json.dict)
 
 CLANG="$(command -v clang++ || true)"
 if [ -z "$CLANG" ]; then

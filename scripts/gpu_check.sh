@@ -6,8 +6,9 @@
 #
 # Prints the device; runs the `gpu` parity tests; runs `archetype run` with
 # both backends on the reference dataset and `fit` on 1,000,000 generated
-# rows, and diffs the outputs; with two GPUs, the same fit under mpirun -np 2
-# (NCCL) against one GPU (else it says it was not run); runs the kernels under compute-sanitizer
+# rows (also with a weight column), and diffs the outputs; with two GPUs, the
+# same fit under mpirun -np 2 (NCCL) against one GPU (else it says it was not
+# run); runs the kernels under compute-sanitizer
 # (memcheck, racecheck, initcheck) at a small size when it is installed;
 # runs the GPU benchmarks (CUDA events, medians of 3 repetitions), among
 # them the shape grid (d x k), each shape's time against its floor (FP32
@@ -128,6 +129,22 @@ if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
     "$verdict (cuda fit $(python3 -c "print(round($t1-$t0,2))") s)"
 else
   record "fit, 1,000,000 generated rows, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_gpu"
+fi
+
+# 4b. The same rows with sample weights (0 to 1.5, zeros included): a
+# weighted fit with both backends, outputs identical.
+awk -F, 'NR == 1 { print $0 ",w"; next } { print $0 "," (NR % 7) * 0.25 }' "$WORK/gen.csv" >"$WORK/gen_w.csv"
+for backend in cpu cuda; do
+  "$BIN/archetype" fit "$WORK/gen_w.csv" --weight-column w --k 5 --n-init 3 --silhouette-sample 50000 \
+    --backend $backend --quiet --out "$WORK/genw_$backend" >"$RES/genw_$backend.log" 2>&1
+  eval "rc_$backend=\$?"
+done
+if [ "$rc_cpu" -eq 0 ] && [ "$rc_cuda" -eq 0 ]; then
+  verdict=$(compare_runs "$WORK/genw_cpu" "$WORK/genw_cuda")
+  record "weighted fit (--weight-column), 1,000,000 rows, cpu vs cuda" \
+    "$([ "$verdict" = identical ] && echo PASS || echo FAIL)" "$verdict"
+else
+  record "weighted fit (--weight-column), 1,000,000 rows, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_cuda"
 fi
 
 # 5. The whole run on 10,000,000 generated creators from .npy, on the GPU

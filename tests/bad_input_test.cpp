@@ -252,8 +252,9 @@ TEST_F(BadInput, NpyZeroRowsOrColumns) {
 TEST_F(BadInput, NpyNonFiniteValue) {
   std::string bytes = npy_f4(3);
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::memcpy(&bytes[bytes.size() - 4 * sizeof(float) + sizeof(float)], &nan, sizeof nan);  // row 1, column 1
-  EXPECT_EQ(refused_npy(bytes), npy_ + ": row 1, column 1: expected a finite number, found nan");
+  std::memcpy(&bytes[bytes.size() - 4 * sizeof(float) + sizeof(float)], &nan, sizeof nan);  // [1, 1]
+  // Counted from 1, as the CSV's lines and fields.
+  EXPECT_EQ(refused_npy(bytes), npy_ + ": row 2, column 2 (index [1, 1]): expected a finite number, found nan");
 }
 
 TEST_F(BadInput, NpyMalformedHeaderDict) {

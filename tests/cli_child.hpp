@@ -110,6 +110,10 @@ inline CliRun run_cli(const fs::path& scratch, std::vector<std::string> args, st
 
 /// Every entry below `dir` (files and folders, hidden ones included), as
 /// paths relative to it.
+/// What a `fit` (no figures) commits to its output folder.
+inline const std::set<std::string> kFitOutputs = {"summary.json", "report.md",  "report.html",
+                                                  "labels.csv",   "labels.npy", "model.json"};
+
 inline std::set<std::string> tree(const fs::path& dir) {
   std::set<std::string> out;
   std::error_code ec;

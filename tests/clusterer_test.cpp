@@ -23,14 +23,8 @@
 namespace archetype {
 namespace {
 
+using test::cpu_options;
 using test::expect_same_fit;
-
-EngineOptions cpu_options(int threads = 2) {
-  EngineOptions o;
-  o.backend = "cpu";
-  o.threads = threads;
-  return o;
-}
 
 KMeansParams params(int k, int n_init = 3) {
   KMeansParams p;

@@ -26,10 +26,10 @@ namespace {
 namespace fs = std::filesystem;
 using archetype::test::run_cli;
 using archetype::test::slurp_file;
+using archetype::test::kFitOutputs;
 using archetype::test::tree;
 using Tree = std::set<std::string>;
 
-const Tree kFitOutputs = {"summary.json", "report.md", "report.html", "labels.csv", "labels.npy", "model.json"};
 
 class Hostile : public ::testing::Test {
  public:

@@ -193,9 +193,9 @@ TEST_F(NpyHandMade, HugeShapeWithoutDataIsRefusedBeforeAllocating) {
 
 TEST(NpyReadErrors, NonFiniteAndOutOfRangeValuesNameRowAndColumn) {
   const std::string nan = read_error(fixture("f64_nan.npy"));
-  EXPECT_NE(nan.find("f64_nan.npy: row 1, column 1: expected a finite number, found nan"), std::string::npos) << nan;
+  EXPECT_NE(nan.find("f64_nan.npy: row 2, column 2 (index [1, 1]): expected a finite number, found nan"), std::string::npos) << nan;
   const std::string big = read_error(fixture("f64_overflow.npy"));
-  EXPECT_NE(big.find("f64_overflow.npy: row 1, column 0: value 1.0000000000000001e+300 is outside the float32 range"),
+  EXPECT_NE(big.find("f64_overflow.npy: row 2, column 1 (index [1, 0]): value 1.0000000000000001e+300 is outside the float32 range"),
             std::string::npos)
       << big;
 }

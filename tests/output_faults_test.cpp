@@ -20,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using archetype::test::run_cli;
 using archetype::test::slurp_file;
+using archetype::test::kFitOutputs;
 using archetype::test::tree;
 using Tree = std::set<std::string>;
 
@@ -41,7 +42,6 @@ class OutputRules : public ::testing::Test {
   archetype::test::ScratchDir scratch_;
 };
 
-const Tree kFitOutputs = {"summary.json", "report.md", "report.html", "labels.csv", "labels.npy", "model.json"};
 
 Tree with(Tree a, const Tree& b) {
   a.insert(b.begin(), b.end());

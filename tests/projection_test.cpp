@@ -52,6 +52,43 @@ TEST(Pca2, FindsTheTwoLargestVarianceDirections) {
   EXPECT_DOUBLE_EQ(s[0], expect0);
 }
 
+// 2,000 features (above 1,414: the Gram matrix of the rows, never a
+// d x d covariance) along two known orthogonal directions plus a little
+// noise: the components are those directions.
+TEST(Pca2, WideDataFindTheirDirectionsWithoutACovariance) {
+  constexpr std::size_t d = 2000, n = 80;
+  std::vector<double> a1(d), a2(d);
+  for (std::size_t j = 0; j < d; ++j) {
+    a1[j] = 1.0 / std::sqrt(static_cast<double>(d));
+    a2[j] = (j % 2 == 0 ? 1.0 : -1.0) / std::sqrt(static_cast<double>(d));
+  }
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> g(0.0, 1.0);
+  Matrix z(n, d);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double s1 = 40.0 * g(rng), s2 = 15.0 * g(rng);
+    for (std::size_t j = 0; j < d; ++j) z.at(i, j) = static_cast<float>(s1 * a1[j] + s2 * a2[j] + 0.01 * g(rng));
+  }
+  const Pca2 p = fit_pca2(z);
+  const auto dot = [](const std::vector<double>& x, const std::vector<double>& y) {
+    double s = 0.0;
+    for (std::size_t j = 0; j < x.size(); ++j) s += x[j] * y[j];
+    return s;
+  };
+  EXPECT_NEAR(std::fabs(dot(p.axes[0], a1)), 1.0, 1e-3);
+  EXPECT_NEAR(std::fabs(dot(p.axes[1], a2)), 1.0, 1e-3);
+  EXPECT_NEAR(dot(p.axes[0], p.axes[0]), 1.0, 1e-12);
+  EXPECT_NEAR(dot(p.axes[1], p.axes[1]), 1.0, 1e-12);
+  EXPECT_NEAR(dot(p.axes[0], p.axes[1]), 0.0, 1e-9);
+  EXPECT_GT(p.explained[0], p.explained[1]);
+  EXPECT_GT(p.explained[0] + p.explained[1], 0.99);
+  EXPECT_LE(p.explained[0] + p.explained[1], 1.0 + 1e-9);
+  // Deterministic.
+  const Pca2 q = fit_pca2(z);
+  EXPECT_EQ(p.axes[0], q.axes[0]);
+  EXPECT_EQ(p.explained, q.explained);
+}
+
 TEST(Pca2, SampleOfAWideMatrixIsBoundedAndDeterministic) {
   Matrix z(3000, 300);
   std::mt19937 rng(3);

@@ -9,12 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "archetype/clusterer.hpp"
 #include "archetype/csv.hpp"
 #include "archetype/matrix.hpp"
 #include "archetype/profile.hpp"
 #include "archetype/scaler.hpp"
 
 namespace archetype::test {
+
+/// The CPU backend on `threads` threads (EngineOptions for a Clusterer).
+inline EngineOptions cpu_options(int threads = 2) {
+  EngineOptions o;
+  o.backend = "cpu";
+  o.threads = threads;
+  return o;
+}
 
 /// The data folder: $ARCHETYPE_DATA_DIR (set by scripts/gpu_check.sh on a
 /// machine where the source tree lives elsewhere), else the source tree's.

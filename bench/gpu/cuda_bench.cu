@@ -159,7 +159,7 @@ void BM_GpuLloydPass(benchmark::State& state) {
   ks.upload(&k, 1, nullptr);
   auto pass = [&] {
     acc.zero(17, nullptr);
-    archetype::cuda::launch_lloyd_batch(x.data(), n, 2, centers.data(), ks.data(), &k, 1, fscale, dscale,
+    archetype::cuda::launch_lloyd_batch(x.data(), nullptr, n, 2, centers.data(), ks.data(), &k, 1, fscale, dscale,
                                         labels.data(), acc.data(), grid, archetype::cuda::device_limits(device),
                                         nullptr);
   };
@@ -202,7 +202,7 @@ void BM_GpuFusedSweepPass(benchmark::State& state) {
   const FixedPoint fp = FixedPoint::for_bounds(2.0, 4.0 * 8.0, n);
   auto pass = [&] {
     acc.zero(acc_count, nullptr);
-    archetype::cuda::launch_lloyd_batch(x.data(), n, 2, centers.data(), dks.data(), ks.data(),
+    archetype::cuda::launch_lloyd_batch(x.data(), nullptr, n, 2, centers.data(), dks.data(), ks.data(),
                                         static_cast<int>(ks.size()), fp.feature_scale(), fp.dist_scale(), nullptr,
                                         acc.data(), sms * 4, archetype::cuda::device_limits(device), nullptr);
   };
@@ -246,7 +246,7 @@ void BM_GpuGrid(benchmark::State& state) {
   const FixedPoint fp = FixedPoint::for_bounds(1.0, 4.0 * d, n);
   auto pass = [&] {
     acc.zero(acc.size(), nullptr);
-    archetype::cuda::launch_lloyd_batch(x.data(), n, d, centers.data(), dks.data(), &k, 1, fp.feature_scale(),
+    archetype::cuda::launch_lloyd_batch(x.data(), nullptr, n, d, centers.data(), dks.data(), &k, 1, fp.feature_scale(),
                                         fp.dist_scale(), nullptr, acc.data(), sms * 4, lim, nullptr);
   };
   time_passes(state, pass);

@@ -20,11 +20,13 @@ namespace archetype {
 struct RowSplit;  // communicator.hpp
 
 /// Exact partial sums of one Lloyd pass.  Integer only, so partial results
-/// of several processes or devices can be all-reduced by addition.
+/// of several processes or devices can be all-reduced by addition.  With
+/// weights (Backend::bind) every row adds w_q times its values: counts are
+/// sums of w_q (rows when unweighted).
 struct PassSums {
-  std::vector<std::int64_t> sums;    ///< k x d quantized feature sums per cluster
-  std::vector<std::int64_t> counts;  ///< k rows per cluster
-  std::int64_t inertia_q = 0;        ///< quantized sum of each row's squared distance
+  std::vector<std::int64_t> sums;    ///< k x d sums of w_q x quantized feature per cluster
+  std::vector<std::int64_t> counts;  ///< k sums of w_q per cluster (rows without weights)
+  std::int64_t inertia_q = 0;        ///< sum of w_q x each row's quantized squared distance
   std::int64_t changed = 0;          ///< rows whose label differs from the previous pass
 
   void resize(std::size_t k, std::size_t d) {
@@ -74,7 +76,15 @@ class Backend {
   /// per-row scratch once; k_max sizes the per-cluster scratch.  Nothing is
   /// allocated by the Lloyd and batch passes below.  May be called again
   /// (other data, grids or k_max): everything is sized anew.
-  virtual void bind(MatrixView X, const FixedPoint& fp, int k_max) = 0;
+  ///
+  /// `weights`: n quantized sample weights (WeightGrid::q on the grid
+  /// fp.weight_exp; a view like X), or null: every row weighs 1.  Every
+  /// sum below then adds w_q x the row's quantized value (integer products:
+  /// still exact and order-free), and k-means++ sampling walks prefix sums
+  /// of w_q x q(closest); the silhouette ignores weights.
+  virtual void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) = 0;
+  /// Unweighted: every row weighs 1.
+  void bind(MatrixView X, const FixedPoint& fp, int k_max) { bind(X, nullptr, fp, k_max); }
 
   // ---- Lloyd --------------------------------------------------------------
   // The label store: the backend keeps the labels of its last lloyd_pass
@@ -119,20 +129,22 @@ class Backend {
   virtual void lloyd_batch(const ModelBatch& batch, PassSums* out) = 0;
   /// k-means++ potentials in one read of the rows.  With closest_b(i) the
   /// squared distance of row i to the nearest of model b's centres:
-  /// out[o_b] = sum_i q(closest_b(i)) and, for its trials[b] candidates
+  /// out[o_b] = sum_i w_i q(closest_b(i)) and, for its trials[b] candidates
   /// (d floats each, model after model in `candidates`),
-  /// out[o_b + 1 + t] = sum_i q(min(closest_b(i), d2(row i, candidate t))),
-  /// where o_b is the sum of (1 + trials) over the models before b.
+  /// out[o_b + 1 + t] = sum_i w_i q(min(closest_b(i), d2(row i, candidate t))),
+  /// where o_b is the sum of (1 + trials) over the models before b and w_i
+  /// the row's quantized weight (1 without weights).
   virtual void kpp_potentials(const ModelBatch& batch, const float* candidates, const int* trials,
                               std::int64_t* out) = 0;
   /// k-means++ sampling: for each of model b's n_targets[b] targets t
   /// (0 <= t < its potential; model after model in `targets`), the smallest
-  /// row index whose inclusive prefix sum of q(closest_b) exceeds t.
+  /// row index whose inclusive prefix sum of w_i q(closest_b) exceeds t (a
+  /// row of weight 0 is never drawn).
   virtual void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
                           std::int64_t* out_rows) = 0;
 
   // ---- metrics ----------------------------------------------------------------
-  /// Per cluster, the quantized sums of d2 and of sqrt(d2) of its rows to
+  /// Per cluster, the (weighted) quantized sums of d2 and of sqrt(d2) of its rows to
   /// its centre (k x d floats), under `labels`: n host values in [0, k)
   /// (not the store: the caller says which partition it scores).
   virtual void dispersion(const float* centers, int k, const std::int32_t* labels, std::int64_t* out_sq,

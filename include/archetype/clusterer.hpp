@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,17 @@ struct EngineOptions {
   /// data() and SilhouetteResult::values are this process's rows'.  A GPU
   /// failure is not retried on the CPU (the other ranks are mid-call).
   Communicator* communicator = nullptr;
+  /// Cancellation hook; may be empty.  Called on the calling thread before
+  /// every pass over the rows of fit() and sweep() (each k-means++ step and
+  /// Lloyd round, all restarts fused) and after each k the sweep scores.
+  /// To abandon the call it throws: the exception leaves the Clusterer
+  /// method, nothing is returned, and the Clusterer stays usable (the next
+  /// call starts afresh).  The Python binding raises KeyboardInterrupt this
+  /// way; the CLI needs none (its signal watcher exits the process).  With
+  /// a communicator of several ranks, a poll that throws on one rank alone
+  /// would leave the others in a collective: there, interrupts end the
+  /// whole job instead (mpirun signals every rank; the CLI's watcher exits).
+  std::function<void()> poll;
 };
 
 /// A non-owning description of an n x d array, NumPy style: element (i, j)
@@ -77,8 +89,12 @@ struct DataView {
   std::ptrdiff_t col_stride = 1;  ///< elements from column j to column j + 1
   /// Optional sample_weight (scikit-learn's meaning): `rows` contiguous
   /// doubles, read once at construction (the Clusterer keeps its own
-  /// copy).  nullptr: every row weighs 1.  Weights must be finite and
-  /// non-negative with a positive total.
+  /// copy, quantized: WeightGrid in fixed_point.hpp).  nullptr: every row
+  /// weighs 1.  Weights must be finite and non-negative with a positive
+  /// total.  They weigh the fit (k-means++, means, inertia, empty
+  /// clusters), predict's inertia and the dispersion scores; integer
+  /// weights give exactly the results of the rows repeated w times.  The
+  /// silhouette, transform and profile ignore them.
   const double* sample_weight = nullptr;
 
   /// A C-contiguous float32 matrix (no copy).
@@ -90,7 +106,7 @@ struct DataView {
 /// Labels and inertia of the data under given centres (Clusterer::predict).
 struct Prediction {
   std::vector<std::int32_t> labels;  ///< nearest centre per row (ties: lowest index)
-  double inertia = 0.0;              ///< sum of squared distances to the nearest centre
+  double inertia = 0.0;              ///< sum of (weighted) squared distances to the nearest centre
 };
 
 class Clusterer {
@@ -99,7 +115,9 @@ class Clusterer {
   /// only the described elements without overflow, every value finite (as
   /// float32 too: a float64 beyond ~3.4e38 is refused).  InputError names
   /// the first offending value by 1-based row and column, as the CSV
-  /// reader's messages do.  The values must outlive the Clusterer when they
+  /// reader's messages do; a bad sample_weight likewise by its row
+  /// ("sample_weight: row 3: the weight -1 is negative"), or a total of 0.
+  /// The values must outlive the Clusterer when they
   /// are used in place (C-contiguous float32); otherwise they may be freed
   /// after construction.  Selects the backend (EngineOptions::backend) and
   /// computes the fixed-point grids; binds lazily, on the first call that
@@ -155,6 +173,9 @@ class Clusterer {
   std::string device() const;
   /// The data's fixed-point grids (FixedPoint::for_data).
   const FixedPoint& fixed_point() const;
+  /// The sample weights as the engine uses them (quantized; without
+  /// weights: none, total = rows).
+  const WeightGrid& weights() const;
   /// The data as the engine reads them: the caller's values or the copy.
   MatrixView data() const;
 

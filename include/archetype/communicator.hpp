@@ -109,6 +109,28 @@ inline bool allreduce_or(Communicator& c, bool v) {
   return x != 0;
 }
 
+/// A fold over all ranks' rows in row order, for sums whose bits depend on
+/// the order of addition (doubles): rank 0 starts from `acc`, each rank
+/// continues the previous rank's result over its own rows (fn(acc)), and
+/// every rank gets the last rank's result: exactly the one-process loop
+/// over all rows.  A chain of size() - 1 sends and one broadcast (for
+/// sums taken once per job, not per pass).  Every rank passes an `acc` of
+/// the same size.  With no communicator, or one rank, just fn(acc).
+template <typename Fn>
+std::vector<double> fold_in_row_order(Communicator* c, std::vector<double> acc, Fn&& fn) {
+  if (!c || c->size() == 1) {
+    fn(acc);
+    return acc;
+  }
+  const int r = c->rank(), last = c->size() - 1;
+  const std::size_t bytes = acc.size() * sizeof(double);
+  if (r > 0) c->receive(acc.data(), bytes, r - 1);
+  fn(acc);
+  if (r < last) c->send(acc.data(), bytes, r + 1);
+  c->broadcast(acc.data(), bytes, last);
+  return acc;
+}
+
 /// Runs fn() on every rank.  If it threw an InputError on any rank, every
 /// rank throws the same AgreedError: the message of the lowest rank that
 /// failed (the first failure in row order, since rank r holds earlier rows

@@ -16,6 +16,12 @@
 
 namespace archetype {
 
+/// The longest name a used column (a feature or the id) may have, in bytes:
+/// names go into every output and the terminal, so a hostile 50 MB header
+/// field is refused (with its line and field) instead of being copied into
+/// each of them.  Unused columns may have longer names.
+inline constexpr std::size_t kMaxColumnNameBytes = 1024;
+
 struct CsvOptions {
   /// Feature columns, each a header name or a 0-based column index written
   /// in decimal ("2"); blanks around a name are ignored.  A name that exists
@@ -46,6 +52,14 @@ struct CsvOptions {
   /// Where `columns` came from, when not from the user (e.g. "a feature of
   /// model m.json"): named in the message when one of them is missing.
   std::string columns_origin;
+  /// The sample_weight column, a header name or a 0-based index (as in
+  /// `columns`); empty: none.  Read into Table::weights as doubles (not
+  /// float32: integer weights stay exact), never a feature: without
+  /// `columns` it is left out of the features like the id column, and
+  /// naming it in `columns` or as the id is an error.  Every cell must be a
+  /// finite number >= 0 (an error naming file, line and column, or a
+  /// dropped row with drop_invalid).
+  std::string weight_column;
 };
 
 struct Table {
@@ -60,9 +74,13 @@ struct Table {
   std::vector<std::string> skipped_columns;  ///< text columns left out (no `columns` given)
   bool id_inferred = false;               ///< the id column is a distinct text column, not one named as an id
   std::vector<std::string> notes;         ///< how ambiguous `columns` were read (names that are also indices)
+  std::string weight_name;                ///< header of the weight column ("" when none)
+  std::vector<double> weights;            ///< one per kept row when there is a weight column
 };
 
-/// Reads and validates a whole CSV file.  Throws InputError on bad input
+/// Reads and validates a whole CSV file ("-": stdin, named "stdin" in
+/// messages; a pipe, FIFO or device is checked as it streams in, see
+/// io/csv_mapped_file.hpp).  Throws InputError on bad input
 /// (including a missing or unreadable file, a directory, an empty file, a
 /// header without data rows, a binary file, a selected column whose header
 /// name is blank or not unique).

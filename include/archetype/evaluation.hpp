@@ -51,12 +51,17 @@ std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std:
                                    std::size_t features = 2);
 
 /// Silhouette of `labels` (one per row of X, each in [0, k); InputError
-/// otherwise).  Any backend, bound or not: the rows are passed in.
+/// otherwise).  Any backend, bound or not: the rows are passed in.  Sample
+/// weights play no part: every row counts once, as in scikit-learn's
+/// silhouette_score, which has no weights (docs/INTERNALS.md, "Sample
+/// weights").
 SilhouetteResult silhouette(Backend& backend, MatrixView X, const std::vector<std::int32_t>& labels,
                             int k, const SilhouetteParams& params);
 
 struct DispersionScores {
-  bool defined = false;         ///< false unless 2 <= non-empty clusters <= rows - 1 (as scikit-learn)
+  /// false unless 2 <= non-empty clusters <= rows - 1 (as scikit-learn);
+  /// with weights: clusters of positive weight, and the total weight for rows
+  bool defined = false;
   double calinski_harabasz = 0.0;
   double davies_bouldin = 0.0;
 };
@@ -64,14 +69,20 @@ struct DispersionScores {
 /// Calinski-Harabasz and Davies-Bouldin of `labels` (one per row of X,
 /// each in [0, k); InputError otherwise): the exact cluster means of the
 /// labels, then one backend pass for each row's distance to its mean.
-/// `backend` must be bound to X with the grids fp and a k_max >= k.  The
-/// labels are always passed in, never read from the backend, so the result
-/// does not depend on what ran before.
+/// `backend` must be bound to X with the grids fp, the same sample weights
+/// (null: none) and a k_max >= k.  The labels are always passed in, never
+/// read from the backend, so the result does not depend on what ran before.
+///
+/// With weights, both scores are scikit-learn's formulas on the rows
+/// repeated w times: weighted means, weighted dispersions, and the total
+/// weight in place of the number of rows (integer weights give exactly the
+/// repeated rows' scores; any non-negative weights the same formulas).
 DispersionScores dispersion_scores(Backend& backend, MatrixView X, const FixedPoint& fp,
-                                   const std::vector<std::int32_t>& labels, int k);
+                                   const std::vector<std::int32_t>& labels, int k,
+                                   const WeightGrid* weights = nullptr);
 
 /// The same for a fit with its labels (fit_kmeans returns them): its exact
-/// means and counts stand in for the labels' (they are the same numbers).
+/// means and weights stand in for the labels' (they are the same numbers).
 DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit);
 
 }  // namespace archetype

@@ -68,8 +68,13 @@ struct GeneratorParams {
   ExtraFeatureSpec extra;
 };
 
+/// The most a generator parameter file may have (it is a few kilobytes;
+/// parsed JSON takes about ten times its text).
+inline constexpr std::size_t kMaxGeneratorParamsBytes = std::size_t{16} << 20;
+
 /// Loads and validates a generator parameter file; every problem is an
 /// InputError "FILE: FIELD: ..." (e.g. "gen.json: components[2].cov: ...").
+/// A file above kMaxGeneratorParamsBytes is refused before it is read.
 GeneratorParams load_generator_params(const std::string& path);
 /// Same on JSON text; `source_name` stands for the file in messages.
 GeneratorParams parse_generator_params(std::string_view text, const std::string& source_name);

@@ -60,7 +60,10 @@ struct KMeansResult {
   std::vector<double> means;           ///< k x d exact means of the final labels
   std::vector<std::int32_t> labels;    ///< one per row
   std::vector<std::int64_t> counts;    ///< rows per cluster
-  double inertia = 0.0;                ///< sum of squared distances to the centres
+  /// sample_weight per cluster (on its grid, WeightGrid); the counts as
+  /// doubles without weights.  The means are weighted means.
+  std::vector<double> weights;
+  double inertia = 0.0;                ///< sum of (weighted) squared distances to the centres
   int n_iter = 0;                      ///< iterations of the best run
   int best_run = 0;
   std::vector<KMeansRun> runs;
@@ -72,17 +75,28 @@ struct KMeansResult {
 using FitProgress = std::function<void(const char* stage, int live, int models, long long passes)>;
 
 /// Fits X, which `backend` must already be bound to with these fixed-point
-/// grids and a k_max >= params.n_clusters.  The n_init runs are fused: they
-/// share every pass over the rows.  The result holds the labels (moved out
-/// of the backend's store: one host copy).  Throws InputError when k is
+/// grids, the same sample weights (null: none; FixedPoint::for_data(X,
+/// weights)) and a k_max >= params.n_clusters.  The n_init runs are fused:
+/// they share every pass over the rows.  The result holds the labels (moved
+/// out of the backend's store: one host copy).  Throws InputError when k is
 /// outside [1, n].  (Clusterer, clusterer.hpp, does the binding itself.)
-KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params);
+///
+/// With weights, scikit-learn's weighted K-Means: weighted k-means++
+/// (scikit-learn 1.3's; 1.2 seeds without weights), weighted means and
+/// inertia, empty clusters (no weight) refilled by the farthest rows of
+/// positive weight, tol relative to the weighted mean feature variance.
+/// Integer weights give the centres, labels and inertia of the rows
+/// repeated w times (docs/INTERNALS.md, "Sample weights").  `progress`,
+/// when set, is called before every pass (it may throw to abandon the fit).
+KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
+                        const WeightGrid* weights = nullptr, const FitProgress& progress = {});
 
 /// Labels of X under given centres (k x d doubles, rounded to float as in
-/// the fit); used by predict.  Binds `backend` to X with grids for these
-/// centres (FixedPoint::for_bounds), so a backend bound before must be
-/// bound again for a fit.  Returns the inertia on those grids.
+/// the fit); used by predict.  Binds `backend` to X (and the weights, null:
+/// none) with grids for these centres (FixedPoint::for_bounds), so a
+/// backend bound before must be bound again for a fit.  Returns the
+/// (weighted) inertia on those grids.
 double assign_labels(Backend& backend, MatrixView X, const std::vector<double>& centers, int k,
-                     std::vector<std::int32_t>& labels);
+                     std::vector<std::int32_t>& labels, const WeightGrid* weights = nullptr);
 
 }  // namespace archetype

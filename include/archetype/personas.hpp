@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace archetype {
@@ -39,9 +40,15 @@ struct PersonaCatalog {
   std::vector<Archetype> archetypes;
 };
 
+/// The most a catalog file may have: parsed JSON takes about ten times its
+/// text, so a larger one is refused before parsing.
+inline constexpr std::size_t kMaxCatalogBytes = std::size_t{16} << 20;
+
 /// Loads and validates a catalog; throws InputError naming the file and the
 /// offending field.
 PersonaCatalog load_persona_catalog(const std::string& path);
+/// The same on a catalog's text; `source_name` names it in the messages.
+PersonaCatalog parse_persona_catalog(std::string_view text, const std::string& source_name);
 
 struct Persona {
   std::string name;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/matrix.hpp"
 #include "archetype/profile.hpp"
 
@@ -17,6 +18,14 @@ struct StandardScaler {
 
   /// From the profiles of the raw features.
   static StandardScaler from_profiles(const std::vector<FeatureProfile>& profiles);
+  /// scikit-learn's StandardScaler().fit(raw, sample_weight=w): per feature
+  /// the weighted mean and population std sqrt(sum w (x - mean)^2 / sum w)
+  /// (the rows repeated w times), in double, rows in order; a feature of
+  /// weighted variance 0 is left unscaled as above.  w: one finite weight
+  /// >= 0 per row, positive total.
+  /// Under a split (a collective; raw and w: this process's rows) the
+  /// sums run over all rows in row order: one process's bits.
+  static StandardScaler weighted(const Matrix& raw, const std::vector<double>& w, const RowSplit* split = nullptr);
 
   /// z = float((x - mean) / scale), computed in double and rounded once.
   Matrix transform(const Matrix& raw) const;

@@ -22,6 +22,13 @@
 
 namespace archetype {
 
+/// The sample_weight column (--weight-column).
+struct WeightSummary {
+  std::string column;         ///< as in the file (a .npy column's index)
+  double total = 0.0;         ///< sum of the weights, in row order
+  std::size_t zero_rows = 0;  ///< rows of weight 0 (labelled, but they move no centre)
+};
+
 /// The input table as read.
 struct InputSummary {
   std::string path;
@@ -31,6 +38,7 @@ struct InputSummary {
   std::string id_column;                   ///< empty: no id column (rows are numbered)
   std::size_t dropped_rows = 0;
   std::vector<std::string> transforms;     ///< per feature: "none" or "log1p" (--transform)
+  std::optional<WeightSummary> sample_weight;  ///< none: every row weighs 1
 };
 
 /// Step 2: one feature's profile.
@@ -79,8 +87,11 @@ struct StudyParameters {
 /// Step 6: one cluster of the final model.
 struct ClusterSummary {
   int id = 0;
-  std::int64_t size = 0;
-  double share = 0.0;
+  std::int64_t size = 0;  ///< rows
+  double share = 0.0;     ///< of the rows
+  /// With sample weights: the cluster's total weight and its share of the
+  /// total (none without weights).
+  std::optional<double> weight, weight_share;
   std::vector<double> centroid;         ///< original units
   std::vector<double> centroid_scaled;  ///< z units
   /// cluster mean / platform mean - 1, per feature; none where the platform
@@ -119,7 +130,7 @@ struct PredictionSummary {
   };
   std::string model_file;
   int k = 0;
-  double inertia = 0.0;
+  double inertia = 0.0;  ///< weighted when the rows have a weight column
   std::vector<Cluster> clusters;
   /// Against the training data (when model.json records it): the share of
   /// rows with a feature outside its training range, and the rows' root

@@ -40,10 +40,13 @@ struct SweepResult {
   std::optional<KMeansResult> kept;  ///< the fit for keep_k, if in range, with its labels
 };
 
-/// `backend` must be bound to X with these grids and a k_max >= params.k_max.
-/// The fit for k == keep_k (when in range) is returned whole, labels
-/// included, in `kept`: the same result as fit_kmeans for that k.
+/// `backend` must be bound to X with these grids, the same sample weights
+/// (null: none) and a k_max >= params.k_max.  The fit for k == keep_k (when
+/// in range) is returned whole, labels included, in `kept`: the same result
+/// as fit_kmeans for that k.  With weights: weighted fits, WCSS,
+/// Calinski-Harabasz and Davies-Bouldin; the silhouette ignores them
+/// (evaluation.hpp).
 SweepResult run_sweep(Backend& backend, MatrixView X, const FixedPoint& fp, const SweepParams& params,
-                      int keep_k = 0);
+                      int keep_k = 0, const WeightGrid* weights = nullptr);
 
 }  // namespace archetype

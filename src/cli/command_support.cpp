@@ -33,4 +33,10 @@ std::optional<DistributedSummary> distributed_summary(Communicator* comm) {
   return d;
 }
 
+void report_stale_staging(const OutputFiles& files, const NoticeFn& notice) {
+  for (const std::string& dir : files.stale_staging())
+    notice(dir + ": a staging folder left by an Archetype run that was killed before it finished; nothing uses it, "
+                 "delete it");
+}
+
 }  // namespace archetype

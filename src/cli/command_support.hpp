@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "archetype/communicator.hpp"
+#include "archetype/notice.hpp"
 #include "archetype/study_result.hpp"
+#include "io/output_files.hpp"
 
 namespace archetype {
 
@@ -44,5 +46,8 @@ std::vector<std::string> output_names();
 /// summary.json's "distributed" section (a collective): the ranks, their
 /// hosts and the longest time a rank spent communicating; none for one process.
 std::optional<DistributedSummary> distributed_summary(Communicator* comm);
+
+/// One notice per staging folder that a killed run left in --out.
+void report_stale_staging(const OutputFiles& files, const NoticeFn& notice);
 
 }  // namespace archetype

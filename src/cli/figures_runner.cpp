@@ -1,10 +1,13 @@
 #include "cli/figures_runner.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
-#include "cli/child_process.hpp"
+#include "archetype/error.hpp"
 #include "io/install_paths.hpp"
+#include "study/text_table.hpp"
 
 namespace archetype {
 namespace {
@@ -29,18 +32,41 @@ const std::set<std::string>& figure_names() {
   return names;
 }
 
-FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice) {
+double figures_timeout_seconds() {
+  const char* env = std::getenv("ARCHETYPE_FIGURES_TIMEOUT");
+  if (env == nullptr || *env == '\0') return kFiguresTimeoutSeconds;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(env, &end);
+  if (end == env || *end != '\0' || errno != 0 || !std::isfinite(v) || v < 0.0 || v > 86400.0)
+    throw InputError(std::string("ARCHETYPE_FIGURES_TIMEOUT=") + env +
+                     ": expected seconds, from 0 (no limit) to 86400");
+  return v;
+}
+
+FiguresHelper::FiguresHelper(const std::string& dir)
+    : timeout_(figures_timeout_seconds()), dir_(dir), python_(python()), script_(script_path()) {
+  if (fs::exists(script_)) child_.emplace(std::vector<std::string>{python_, script_, dir_, "--wait"}, true);
+}
+
+FiguresOutcome FiguresHelper::draw(const NoticeFn& notice) {
   FiguresOutcome out;
-  const std::string py = python(), script = script_path();
-  if (!fs::exists(script)) {
-    notice("figures skipped: " + script + " not found (set ARCHETYPE_SCRIPTS_DIR)");
+  if (!child_) {
+    notice("figures skipped: " + script_ + " not found (set ARCHETYPE_SCRIPTS_DIR)");
     return out;
   }
   // One Python start: the script itself says (exit 3) when it cannot import
   // matplotlib or numpy, instead of a separate probe (0.2-0.4 s).
   constexpr int kNoLibraries = 3;  // EXIT_NO_LIBRARIES in scripts/figures.py
-  if (const ChildOutcome r = run_child({py, script, dir}); !r.started || r.exit_code == kNoLibraries) {
-    notice("figures skipped: " + py + " lacks matplotlib/numpy; install them with "
+  child_->send("go\n");
+  if (const ChildOutcome r = child_->wait(timeout_); r.timed_out) {
+    // A hung import (seen under memory limits) or a huge drawing: the run
+    // goes on without figures rather than never ending.
+    notice("figures skipped: the figure script was still running after " + format_fixed(timeout_, 0) +
+           " s and was stopped (ARCHETYPE_FIGURES_TIMEOUT=SECONDS changes the limit, 0 removes it)");
+    return out;
+  } else if (!r.started || r.exit_code == kNoLibraries) {
+    notice("figures skipped: " + python_ + " lacks matplotlib/numpy; install them with "
            "`sudo apt-get install python3-matplotlib python3-numpy` (or pass --no-figures)");
     return out;
   } else if (r.exit_code != 0) {
@@ -49,7 +75,7 @@ FiguresOutcome run_figures_script(const std::string& dir, const NoticeFn& notice
     out.ran = true;
   }
   for (const std::string& name : figure_names())
-    if (fs::exists(fs::path(dir) / "figures" / (name + ".png"))) out.produced.insert(name);
+    if (fs::exists(fs::path(dir_) / "figures" / (name + ".png"))) out.produced.insert(name);
   return out;
 }
 

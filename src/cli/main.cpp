@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <vector>
 #include <cstdio>
+#include <cstring>
+#include <exception>
 #include <filesystem>
+#include <new>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -26,6 +29,7 @@
 #include "dist/gpu_ranks.hpp"
 #include "dist/mpi_world.hpp"
 #include "io/interrupt.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 #include "cli/pipeline.hpp"
 #include "study/input_table.hpp"
@@ -168,10 +172,14 @@ CLI::App* add_generate_command(CLI::App& app, GenerateCli& g) {
 /// Runs a command body and maps what escapes it onto the exit codes:
 /// InputError (bad usage, input or output) -> 2 with its message,
 /// DeviceError (a GPU failure that --backend auto did not absorb) -> 2,
-/// anything else -> 1.
+/// out of memory -> 2 with the workload (io/memory_need.hpp), anything
+/// else -> 1.  By then the outputs are discarded (OutputFiles' destructor).
 int guarded(const std::function<int()>& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "archetype: error: " << archetype::memory::out_of_memory_message() << "; no output was written\n";
+    return 2;
   } catch (const archetype::InputError& e) {
     std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n";
     return 2;
@@ -204,6 +212,43 @@ int run_generate_command(GenerateCli& g) {
   });
 }
 
+void write_stderr(const char* text) {
+  for (std::size_t left = std::strlen(text); left > 0;) {
+    const ssize_t n = ::write(STDERR_FILENO, text, left);
+    if (n <= 0) return;
+    text += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+/// An exception that cannot be caught (one thrown inside an OpenMP region,
+/// or by a destructor while another unwinds) ends in std::terminate: clean
+/// up as an interrupt does and exit as guarded() would (2 for out of memory
+/// or bad input, 1 otherwise), instead of abort() (exit 134) with the
+/// staging folder left behind.  Out of memory allocates nothing here.
+[[noreturn]] void on_terminate() {
+  const std::exception_ptr e = std::current_exception();  // keeps the exception alive
+  int code = 1;
+  const char* what = "an exception that could not be caught";
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    code = 2;
+    what = archetype::memory::out_of_memory_message();
+  } catch (const archetype::InputError& err) {
+    code = 2;
+    what = err.what();
+  } catch (const std::exception& err) {
+    what = err.what();
+  } catch (...) {
+  }
+  archetype::interrupt::clean_up_now();
+  write_stderr(code == 2 ? "archetype: error: " : "archetype: internal error: ");
+  write_stderr(what);
+  write_stderr("; unfinished outputs removed\n");
+  ::_exit(code);
+}
+
 /// --seed: decimal digits only, at most 2^64 - 1 (CLI11 would wrap "-1" and
 /// saturate 2^64); anything else is bad usage.
 std::uint64_t parse_seed(const std::string& text) {
@@ -220,7 +265,8 @@ std::uint64_t parse_seed(const std::string& text) {
 /// same results): rank 0 prints it and every rank exits 2 normally.  Any
 /// other failure is this rank's alone, while the others wait for it in a
 /// collective: it is printed with the rank and ends the whole job
-/// (MPI_Abort; rank 0's staging folder goes with its SIGTERM).
+/// (MPI_Abort; rank 0's staging folder goes with its SIGTERM), with exit
+/// status 2 for out of memory and a GPU failure, as guarded() gives.
 int guarded_rank(archetype::Communicator& world, const std::function<int()>& body) {
   const std::string who = "process " + std::to_string(world.rank()) + " of " + std::to_string(world.size()) + " (" +
                           world.host() + ")";
@@ -234,6 +280,12 @@ int guarded_rank(archetype::Communicator& world, const std::function<int()>& bod
     archetype::interrupt::quiet();
     if (!world.barrier_for(30.0)) world.abort(2);  // not every rank's after all: end the job anyway
     return 2;
+  } catch (const std::bad_alloc&) {
+    // This rank's memory (its share's workload, io/memory_need.hpp): exit 2
+    // for the whole job, as one process would.
+    std::cerr << "archetype: error: " << who << ": " << archetype::memory::out_of_memory_message()
+              << "; no output was written\n" << std::flush;
+    world.abort(2);
   } catch (const archetype::DeviceError& e) {
     std::cerr << "archetype: error: " << who << ": GPU failed: " << e.what() << "; no output was written\n"
               << std::flush;
@@ -307,6 +359,7 @@ void suggest(CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   archetype::interrupt::install();  // before any other thread exists
+  std::set_terminate(on_terminate);
   CliState st;
   CLI::App app{"Archetype: creator archetypes (personas) by K-Means, on CPU or GPU", "archetype"};
   app.require_subcommand(1);
@@ -329,6 +382,11 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {run, profile, sweep, fit})
     sub->add_option("--transform", st.opts.transform,
                     "log1p: cluster log(1 + x) of every feature (heavy tails); COLUMN=log1p,... for some");
+  for (CLI::App* sub : {run, sweep, fit, predict})
+    sub->add_option("--weight-column", st.opts.csv_options.weight_column,
+                    "sample_weight column, name or 0-based index: a row of weight w counts as w rows in the scaler, "
+                    "the fits, WCSS and the scores (not clustered; every weight finite and >= 0; predict: a weighted "
+                    "inertia)");
   for (CLI::App* sub : {run, sweep, fit, predict}) add_compute_options(sub, st);
   for (CLI::App* sub : {run, sweep, fit}) add_model_options(sub, st);
   for (CLI::App* sub : {run, fit})

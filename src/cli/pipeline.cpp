@@ -18,6 +18,7 @@
 #include "cli/k_checks.hpp"
 #include "cli/predict_command.hpp"
 #include "cli/progress.hpp"
+#include "io/memory_need.hpp"
 #include "io/output_files.hpp"
 #include "study/cluster_quantiles.hpp"
 #include "study/feature_stats.hpp"
@@ -127,6 +128,20 @@ KMeansResult fit_k(Clusterer& engine, const PipelineOptions& o, int k, std::opti
   return engine.fit(kp);
 }
 
+/// One warning for every feature of zero variance (at most five named: a
+/// table of thousands of constant columns gives one line, not thousands).
+std::string zero_variance_warning(const std::vector<std::string>& names, const std::vector<bool>& constant) {
+  std::string listed;
+  std::size_t count = 0;
+  for (std::size_t j = 0; j < constant.size(); ++j)
+    if (constant[j] && ++count <= 5) listed += (count > 1 ? ", '" : "'") + names[j] + "'";
+  if (count == 0) return {};
+  if (count == 1) return "feature " + listed + " has zero variance: left unscaled (scale 1)";
+  if (count > 5) listed += " and " + count_text(static_cast<std::int64_t>(count - 5)) + " more";
+  return count_text(static_cast<std::int64_t>(count)) + " features have zero variance (" + listed +
+         "): left unscaled (scale 1)";
+}
+
 PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn& print_notice) {
   StageTimer timer;
   // A progress line for every stage on a terminal; a notice first ends it.
@@ -141,6 +156,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // rank 0 holds --out and writes what a single process writes.
   Communicator* const comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
   JobOutputs files(comm, o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  files.on_root([&](OutputFiles& f) { report_stale_staging(f, notice); });
   PipelineOutcome out;
   StudyResult& r = out.result;
   r.version = ARCHETYPE_VERSION;
@@ -157,6 +173,13 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   };
 
+  // The figure script loads Python and matplotlib while the study computes
+  // (a bad ARCHETYPE_FIGURES_TIMEOUT is refused here, before any work).
+  // On rank 0 only under mpirun: it holds the staging folder.
+  std::optional<FiguresHelper> figures_helper;
+  if (o.figures && cmd != Command::Profile)
+    files.on_root([&](OutputFiles& f) { figures_helper.emplace(f.staging_dir()); });
+
   // 1. Load and validate.
   stage("reading " + (o.csv.empty() ? std::string("the reference dataset") : o.csv));
   timer.start();
@@ -169,7 +192,13 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   const std::vector<std::string> plain_names = data.names;  // for data-driven cluster names
   for (std::size_t j = 0; j < data.names.size(); ++j) data.names[j] = transformed_name(data.names[j], transforms[j]);
   const Matrix& raw = data.table.features;
+  if (o.keep_columns)
+    memory::note_workload(raw.rows, raw.cols, memory::study_bytes(raw.rows, raw.cols, 1, !data.table.ids.empty(), 0));
   r.input = input_summary(data);
+  // sample_weight (--weight-column): read apart from the features, never
+  // scaled or clustered; it weighs the scaler, the fits and their scores.
+  const std::vector<double> weights = std::move(data.table.weights);
+  const bool weighted = r.input.sample_weight.has_value();  // on every rank, also one without rows
   r.input.transforms = transforms;
   const std::size_t rows = r.input.rows;  // every rank's
   const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, rows, data.path);
@@ -207,9 +236,12 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
 
   // 3. Standardize.
   timer.start();
-  const StandardScaler scaler = StandardScaler::from_profiles(profiles);
-  for (std::size_t j = 0; j < scaler.constant.size(); ++j)
-    if (scaler.constant[j]) warn("feature '" + data.names[j] + "' has zero variance: left unscaled (scale 1)");
+  // With weights, scikit-learn's StandardScaler(sample_weight=w): the
+  // weighted mean and std, so that the study of aggregated rows is the
+  // study of the rows they stand for.
+  const StandardScaler scaler =
+      weighted ? StandardScaler::weighted(raw, weights, split) : StandardScaler::from_profiles(profiles);
+  if (const std::string w = zero_variance_warning(data.names, scaler.constant); !w.empty()) warn(w);
   const FigureSource fig_src = figure_source(raw, split);
   const Matrix kept = o.keep_columns ? raw : Matrix();  // the input values for labels.csv
   // Standardize in place: the raw values are not needed any more (profile,
@@ -220,7 +252,9 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   r.scaler = scaler;
   // The engine reads z in place; with --backend auto a GPU failure reruns
   // the failed call on the CPU (one notice), with the same results.
-  Clusterer engine(DataView::of(z), {o.backend, o.threads, o.device, notice, comm});
+  DataView view = DataView::of(z);
+  if (weighted) view.sample_weight = weights.data();  // copied by the Clusterer (none: this rank holds no rows)
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice, comm, o.poll});
   const auto record_backend = [&] {
     r.backend = engine.backend_name();
     r.device = engine.device();
@@ -271,11 +305,15 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     const std::vector<double> quantiles =
         cluster_median_quantiles(z, fit.labels, k, r.profile, scaler, o.threads, split);
     r.model = model_summary(fit, sil, scaler, r.profile, quantiles, {&catalog, !o.personas_path.empty(), plain_names},
-                            o.kmeans.n_init, o.kmeans.seed, naming_note);
+                            o.kmeans.n_init, o.kmeans.seed, naming_note, weighted);
     if (!naming_note.empty()) warn(naming_note);
     timer.stop("personas");
     table << "\n" << render_model_table(*r.model, data.names);
     stage_labels(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr, split);
+    if (o.return_labels) {
+      out.labels = fit.labels;
+      out.ids = data.table.ids;
+    }
     files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
     if (o.figures) {
       timer.start();
@@ -305,10 +343,10 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   std::set<std::string> figures;
   if (o.figures) {
     timer.start();
-    files.on_root([&](OutputFiles& f) {
+    files.on_root([&](OutputFiles&) {
       Progress progress(o.progress);
       progress.update("figures", "drawing with matplotlib");
-      figures = run_figures_script(f.staging_dir(), notice).produced;
+      figures = figures_helper->draw(notice).produced;
       progress.done();
     });
     timer.stop("figures");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -51,12 +52,20 @@ struct PipelineOptions {
   /// (communicator.hpp); nullptr for one process.  Every rank runs the
   /// command on its share of the rows; rank 0 writes the outputs.
   Communicator* communicator = nullptr;
+  /// The engine's cancellation hook (EngineOptions::poll); the Python
+  /// package sets it, the CLI does not (its signal watcher exits).
+  std::function<void()> poll;
+  bool return_labels = false;              ///< fill PipelineOutcome::labels and ids (the Python package)
 };
 
 struct PipelineOutcome {
   StudyResult result;               ///< everything summary.json holds, typed
   std::string table;                ///< human-readable summary for stdout
   std::vector<std::string> files;   ///< files written
+  /// run, fit with return_labels: the final model's label of every kept row
+  /// (labels.npy) and the rows' ids (labels.csv's first column).
+  std::vector<std::int32_t> labels;
+  std::vector<std::string> ids;
 };
 
 

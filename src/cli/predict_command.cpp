@@ -8,6 +8,7 @@
 #include "archetype/scaler.hpp"
 #include "cli/command_support.hpp"
 #include "cli/job_outputs.hpp"
+#include "io/memory_need.hpp"
 #include "io/output_files.hpp"
 #include "study/input_table.hpp"
 #include "study/model_file.hpp"
@@ -23,6 +24,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   // Under mpirun: every rank labels its share of the rows, rank 0 writes.
   Communicator* const comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
   JobOutputs files(comm, o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  files.on_root([&](OutputFiles& f) { report_stale_staging(f, notice); });
   timer.start();
   files.protect_input(o.model_path);
   files.protect_input(o.csv);
@@ -35,9 +37,15 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   LoadedInput data = load_input(request, notice, comm);
   const RowSplit* const split = data.split ? &*data.split : nullptr;
   apply_transforms(data.table.features, model.transforms, data.table.column_names, data.path, split);
+  if (o.keep_columns) {
+    const Matrix& x = data.table.features;
+    memory::note_workload(x.rows, x.cols, memory::study_bytes(x.rows, x.cols, 1, !data.table.ids.empty(), 0));
+  }
   timer.stop("load");
 
   timer.start();
+  PipelineOutcome out;
+  StudyResult& r = out.result;
   StandardScaler scaler;
   scaler.mean = model.mean;
   scaler.scale = model.scale;
@@ -60,17 +68,20 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   }
   const Matrix kept = o.keep_columns ? data.table.features : Matrix();  // the input values for labels.csv
   scaler.transform_in_place(data.table.features);
-  Clusterer engine(DataView::of(data.table.features), {o.backend, o.threads, o.device, notice, comm});
+  // --weight-column: the inertia (and the distance ratio) weighted by it;
+  // the labels do not depend on weights.
+  r.input = input_summary(data);  // before the weights move out
+  const std::vector<double> weights = std::move(data.table.weights);
+  DataView view = DataView::of(data.table.features);
+  if (r.input.sample_weight) view.sample_weight = weights.data();  // every rank: none when it holds no rows
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice, comm, o.poll});
   const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
   const std::vector<std::int32_t>& labels = predicted.labels;
   const double inertia = predicted.inertia;
   timer.stop("predict");
 
-  PipelineOutcome out;
-  StudyResult& r = out.result;
   r.version = ARCHETYPE_VERSION;
   r.command = "predict";
-  r.input = input_summary(data);
   r.backend = engine.backend_name();
   r.device = engine.device();
   PredictionSummary p;
@@ -84,6 +95,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
     p.clusters.push_back({static_cast<int>(c), model.persona_names[c], counts[c],
                           static_cast<double>(counts[c]) / static_cast<double>(r.input.rows)});
   const double n = static_cast<double>(r.input.rows);
+  const double total_weight = r.input.sample_weight ? r.input.sample_weight->total : n;
   if (!model.training_min.empty()) {
     p.outside_training_share = static_cast<double>(outside) / n;
     if (*p.outside_training_share > 0.01)
@@ -92,7 +104,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
              "such creators");
   }
   if (model.training_rms_distance > 0.0) {
-    p.distance_ratio = std::sqrt(inertia / n) / model.training_rms_distance;
+    p.distance_ratio = std::sqrt(inertia / total_weight) / model.training_rms_distance;
     if (*p.distance_ratio > 1.5)
       notice("warning: the rows lie " + format_fixed(*p.distance_ratio, 1) +
              "x farther from their nearest centre than the training rows (root mean square): the personas may not "

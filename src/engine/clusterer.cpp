@@ -32,6 +32,15 @@ void check_centers(const std::vector<double>& centers, int k, std::size_t d) {
                      std::to_string(d) + " features (expected k x d)");
 }
 
+/// `inner` with EngineOptions::poll called first (poll may throw).
+FitProgress polled(const std::function<void()>& poll, FitProgress inner) {
+  if (!poll) return inner;
+  return [poll, inner = std::move(inner)](const char* stage, int live, int models, long long passes) {
+    poll();
+    if (inner) inner(stage, live, models, passes);
+  };
+}
+
 }  // namespace
 
 Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : options(opts) {
@@ -69,12 +78,26 @@ void Clusterer::Impl::prepare(const DataView& view) {
   agree(split ? comm : nullptr, [&] { data = prepare_data(view, split ? split->offset : 0, split != nullptr); });
   if (split && split->total == 0) throw InputError("the data are empty (no process holds a row)");
   if (!data.copy.values.empty()) data.view = data.copy;  // the copy's own address, after the moves
-  fp = fixed_point_for_data(data.view, split.get());
+  // sample_weight: each process passes its own rows' (one without rows may
+  // pass none); the grid is all rows'.  Whether there are weights is
+  // agreed first, so that every process takes the same path.
+  bool weighted = view.sample_weight != nullptr;
+  if (split) {
+    weighted = allreduce_or(*comm, weighted);
+    if (weighted)
+      agree(comm, [&] {
+        if (!view.sample_weight && view.rows > 0)
+          throw InputError("sample_weight: given by the other processes but not by this one");
+      });
+  }
+  weights = weighted ? WeightGrid::of(view.sample_weight, view.rows, split.get())
+                     : WeightGrid::ones(split ? split->total : view.rows);
+  fp = fixed_point_for_data(data.view, split.get(), &weights);
 }
 
 void Clusterer::Impl::bind(int k) {
   if (bound_k >= k) return;
-  backend->bind(data.view, fp, k);
+  backend->bind(data.view, weights.data(), fp, k);
   bound_k = k;
 }
 
@@ -100,16 +123,25 @@ KMeansResult Clusterer::fit(const KMeansParams& params) {
   check_k(params.n_clusters, rows());
   return impl_->with_fallback([&] {
     impl_->bind(params.n_clusters);
-    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params);
+    return fit_kmeans(*impl_->backend, impl_->data.view, impl_->fp, params, &impl_->weights,
+                      polled(impl_->options.poll, {}));
   });
 }
 
 SweepResult Clusterer::sweep(const SweepParams& params, int keep_k) {
   // k beyond the rows are skipped by run_sweep: no scratch for them.
   const int k_bound = static_cast<int>(std::clamp<long long>(params.k_max, 1, static_cast<long long>(rows())));
+  SweepParams p = params;
+  if (const std::function<void()>& poll = impl_->options.poll) {
+    p.progress = polled(poll, params.progress);
+    p.on_scored = [poll, inner = params.on_scored](int k, int done, int total) {
+      if (inner) inner(k, done, total);
+      poll();
+    };
+  }
   return impl_->with_fallback([&] {
     impl_->bind(k_bound);
-    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, params, keep_k);
+    return run_sweep(*impl_->backend, impl_->data.view, impl_->fp, p, keep_k, &impl_->weights);
   });
 }
 
@@ -118,7 +150,7 @@ Prediction Clusterer::predict(const std::vector<double>& centers, int k) {
   return impl_->with_fallback([&] {
     Prediction p;
     impl_->bound_k = 0;  // assign_labels binds with the centres' grids
-    p.inertia = assign_labels(*impl_->backend, impl_->data.view, centers, k, p.labels);
+    p.inertia = assign_labels(*impl_->backend, impl_->data.view, centers, k, p.labels, &impl_->weights);
     return p;
   });
 }
@@ -126,7 +158,7 @@ Prediction Clusterer::predict(const std::vector<double>& centers, int k) {
 std::vector<double> Clusterer::transform(const std::vector<double>& centers, int k) const {
   check_centers(centers, k, cols());
   const std::vector<float> cf(centers.begin(), centers.end());
-  std::vector<double> out(rows() * static_cast<std::size_t>(k));
+  std::vector<double> out(impl_->data.view.rows * static_cast<std::size_t>(k));  // this process's rows
   centre_distances(impl_->data.view, cf.data(), k, out.data());
   return out;
 }
@@ -144,7 +176,7 @@ DispersionScores Clusterer::dispersion(const std::vector<std::int32_t>& labels, 
   impl_->agree_on_labels(labels, k);
   return impl_->with_fallback([&] {
     impl_->bind(k);
-    return dispersion_scores(*impl_->backend, impl_->data.view, impl_->fp, labels, k);
+    return dispersion_scores(*impl_->backend, impl_->data.view, impl_->fp, labels, k, &impl_->weights);
   });
 }
 
@@ -160,6 +192,7 @@ std::size_t Clusterer::cols() const { return impl_->data.view.cols; }
 std::string Clusterer::backend_name() const { return impl_->backend->name(); }
 std::string Clusterer::device() const { return impl_->backend->device(); }
 const FixedPoint& Clusterer::fixed_point() const { return impl_->fp; }
+const WeightGrid& Clusterer::weights() const { return impl_->weights; }
 MatrixView Clusterer::data() const { return impl_->data.view; }
 
 }  // namespace archetype

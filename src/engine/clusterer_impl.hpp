@@ -18,6 +18,8 @@ struct Clusterer::Impl {
   /// with more than one rank): the backend is then the distributed decorator.
   std::unique_ptr<RowSplit> split;
   PreparedData data;
+  /// sample_weight, quantized (the Clusterer's own copy); no weights: every row 1.
+  WeightGrid weights;
   FixedPoint fp;
   std::unique_ptr<Backend> backend;
   /// k_max of the backend's binding to the data with `fp`; 0: not bound

@@ -55,18 +55,19 @@ constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
 /// the change of the per-cluster integer sums, acc = [k counts | k x d
 /// sums], caused by the rows whose label changed.  The backend keeps running
 /// sums, so a pass in which few labels change costs little more than the
-/// distances; the result is the same integer sum as a full recount.
+/// distances; the result is the same integer sum as a full recount.  w: the
+/// block's quantized weights, or null (every row 1).
 ARCHETYPE_CLONES
-void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
-                 float fscale, float dscale, bool fresh, std::int32_t* __restrict labels, GroupScratch& s,
-                 std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
+void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::size_t d, std::size_t m,
+                 const float* centers, int k, float fscale, float dscale, bool fresh, std::int32_t* __restrict labels,
+                 GroupScratch& s, std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
   if (xt) {
     cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
   } else {
     cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
   }
   const std::int32_t* __restrict lab = s.lab;
-  inertia += cpu::quantized_sum(s.best, m, dscale);
+  inertia += cpu::quantized_sum(s.best, m, dscale, w);
   std::int64_t ch = 0;
   for (std::size_t r = 0; r < m; ++r) ch += labels[r] != lab[r];
   if (ch == 0) return;
@@ -74,8 +75,10 @@ void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, 
   const std::size_t kk = static_cast<std::size_t>(k);
   if (static_cast<std::size_t>(ch) * 8 > m) {
     // Many changes: recount the block under the new labels, minus under the old.
-    cpu::add_cluster_sums(x, d, m, lab, fscale, kk, 1, acc, s);
-    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, fscale, kk, -1, acc, s, cpu::sums_by_mask(kk, d));
+    // (The second call reuses the block the first one quantized, or
+    // weighed: always with weights.)
+    cpu::add_cluster_sums(x, d, m, lab, w, fscale, kk, 1, acc, s);
+    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, w, fscale, kk, -1, acc, s, w || cpu::sums_by_mask(kk, d));
     std::copy(lab, lab + m, labels);
     return;
   }
@@ -83,6 +86,19 @@ void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, 
     const std::int32_t from = labels[r], to = lab[r];
     if (from == to) continue;
     const float* xr = x + r * d;
+    if (w) {  // weighted: w x q moves with the row
+      const std::int64_t wr = w[r];
+      if (from >= 0) {
+        std::int64_t* a = acc + kk + static_cast<std::size_t>(from) * d;
+        acc[from] -= wr;
+        for (std::size_t j = 0; j < d; ++j) a[j] -= wr * quantize_feature(xr[j], fscale);
+      }
+      std::int64_t* a = acc + kk + static_cast<std::size_t>(to) * d;
+      acc[to] += wr;
+      for (std::size_t j = 0; j < d; ++j) a[j] += wr * quantize_feature(xr[j], fscale);
+      labels[r] = to;
+      continue;
+    }
     if (from >= 0) {
       std::int64_t* a = acc + kk + static_cast<std::size_t>(from) * d;
       acc[from] -= 1;
@@ -95,12 +111,13 @@ void lloyd_block(const float* x, const float* xt, std::size_t d, std::size_t m, 
   }
 }
 
-/// Lloyd sums of one block (x, and transposed xt) for every model of the
-/// batch; acc per model = [k counts | k x d sums | inertia].
+/// Lloyd sums of one block (x, and transposed xt; w its quantized weights
+/// or null) for every model of the batch; acc per model = [k counts | k x d
+/// sums | inertia].
 ARCHETYPE_CLONES
-void lloyd_batch_block(const float* x, const float* xt, std::size_t d, std::size_t m, const ModelBatch& batch,
-                       const cpu::ModelBounds* bounds, std::size_t r, float fscale, float dscale,
-                       GroupScratch& s, std::int64_t* __restrict acc) {
+void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, std::size_t d, std::size_t m,
+                       const ModelBatch& batch, const cpu::ModelBounds* bounds, std::size_t r, float fscale,
+                       float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
   bool quantized = false;  // the quantized block, once, when a model needs it
   for (int b = 0; b < batch.models; ++b) {
@@ -110,12 +127,15 @@ void lloyd_batch_block(const float* x, const float* xt, std::size_t d, std::size
     } else {
       cpu::nearest_block(xt, d, m, centers, batch.ks[b], s.lab, s.best);
     }
-    if (!quantized && cpu::sums_by_mask(kk, d)) {
+    if (!quantized && w) {  // the weighted block, once for every model
+      cpu::weigh_block(x, w, d, m, fscale, s);
+      quantized = true;
+    } else if (!quantized && cpu::sums_by_mask(kk, d)) {
       cpu::quantize_block(x, d, m, fscale, s);
       quantized = true;
     }
-    cpu::add_cluster_sums(x, d, m, s.lab, fscale, kk, 1, acc, s, quantized);
-    acc[kk * (d + 1)] += cpu::quantized_sum(s.best, m, dscale);
+    cpu::add_cluster_sums(x, d, m, s.lab, w, fscale, kk, 1, acc, s, quantized);
+    acc[kk * (d + 1)] += cpu::quantized_sum(s.best, m, dscale, w);
     acc += kk * (d + 1) + 1;
     centers += kk * d;
   }
@@ -131,8 +151,10 @@ class CpuBackend final : public Backend {
     return "host CPU (OpenMP)";
   }
 
-  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
+  using Backend::bind;
+  void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) override {
     X_ = X;
+    w_ = weights;
     fp_ = fp;
     n_ = X.rows;
     // Threads only pay off on enough rows: a sweep on a few thousand rows
@@ -219,8 +241,8 @@ class CpuBackend final : public Backend {
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
         const float* xt = xt_all_.empty() ? nullptr : xt_all_.data() + b * d;
-        lloyd_block(data + b * d, xt, d, m, centers, k, fscale, dscale, fresh, labels + b, scratch, acc, inertia,
-                    changed);
+        lloyd_block(data + b * d, xt, weights_at(b), d, m, centers, k, fscale, dscale, fresh, labels + b, scratch,
+                    acc, inertia, changed);
       }
     }
     out.inertia_q = inertia;
@@ -302,8 +324,8 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
-        lloyd_batch_block(data + b * d, transposed(b, m, scratch), d, m, batch, batch_bounds_.data(), b, fscale,
-                          dscale, scratch, acc);
+        lloyd_batch_block(data + b * d, transposed(b, m, scratch), weights_at(b), d, m, batch, batch_bounds_.data(),
+                          b, fscale, dscale, scratch, acc);
       }
     }
     bounds_.commit(batch, d_, batch_bounds_.data());
@@ -342,8 +364,8 @@ class CpuBackend final : public Backend {
         const float* cand = candidates;
         for (int b = 0; b < batch.models; ++b) {
           const float* closest = block_closest(batch, b, r, m, xt, scratch);
-          *pot++ += cpu::quantized_sum(closest, m, dscale);
-          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, pot);
+          *pot++ += cpu::quantized_sum(closest, m, dscale, weights_at(r));
+          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, weights_at(r), pot);
           pot += trials[b];
           cand += static_cast<std::size_t>(trials[b]) * d_;
         }
@@ -374,7 +396,7 @@ class CpuBackend final : public Backend {
           const float* xt = transposed(r, m, scratch);  // once for every model
           for (int b = 0; b < batch.models; ++b)
             tile_potential_[static_cast<std::size_t>(b) * T + t] +=
-                cpu::quantized_sum(block_closest(batch, b, r, m, xt, scratch), m, dscale);
+                cpu::quantized_sum(block_closest(batch, b, r, m, xt, scratch), m, dscale, weights_at(r));
         }
       }
     }
@@ -396,7 +418,7 @@ class CpuBackend final : public Backend {
           const std::size_t m = std::min(kBlock, end - r);
           const float* closest = block_closest(batch, b, r, m, transposed(r, m, scratch), scratch);
           for (std::size_t i = 0; i < m; ++i) {
-            prefix += quantize_distance(closest[i], dscale);
+            prefix += (w_ ? w_[r + i] : 1) * quantize_distance(closest[i], dscale);
             if (prefix > target) {
               row = r + i;
               break;
@@ -428,8 +450,9 @@ class CpuBackend final : public Backend {
         cpu::assigned_distances(X_.row(r), d_, m, centers, lab, scratch.best, scratch.xt.data());
         for (std::size_t i = 0; i < m; ++i) {
           const float d2 = scratch.best[i];
-          acc[lab[i]] += quantize_distance(d2, dscale);
-          acc[kk + static_cast<std::size_t>(lab[i])] += quantize_distance(std::sqrt(d2), rscale);
+          const std::int64_t w = w_ ? w_[r + i] : 1;
+          acc[lab[i]] += w * quantize_distance(d2, dscale);
+          acc[kk + static_cast<std::size_t>(lab[i])] += w * quantize_distance(std::sqrt(d2), rscale);
         }
       }
 #pragma omp critical
@@ -519,6 +542,9 @@ class CpuBackend final : public Backend {
 
   std::size_t tiles() const { return (n_ + kPrefixTile - 1) / kPrefixTile; }
 
+  /// The quantized weights of the rows from r on, or null (no weights).
+  const std::int32_t* weights_at(std::size_t r) const { return w_ ? w_ + r : nullptr; }
+
   /// Checks a batch against reserve_batch; returns the number of k-means++
   /// potentials it produces (with trials) or 0.
   std::size_t check_batch(const ModelBatch& batch, const int* trials) const {
@@ -539,6 +565,7 @@ class CpuBackend final : public Backend {
 
   int threads_;
   MatrixView X_;
+  const std::int32_t* w_ = nullptr;  // the bound rows' quantized weights, or null (every row 1)
   FixedPoint fp_;
   std::size_t n_ = 0, d_ = 0;
   int k_max_ = 1;

@@ -314,13 +314,20 @@ ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_
   }
 }
 
-/// pot += sum over the g used lanes of q(min(closest, a)).
-ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict closest, std::size_t g,
-                                    float dscale, std::int64_t& pot) {
+/// pot += sum over the g used lanes of w q(min(closest, a)) (w null: 1).
+ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict closest, const std::int32_t* w,
+                                    std::size_t g, float dscale, std::int64_t& pot) {
   std::int64_t sum = 0;
-  for (std::size_t i = 0; i < g; ++i) {
-    const float c = closest[i], v = a[i];
-    sum += quantize_distance(v < c ? v : c, dscale);  // min(closest, d2)
+  if (w) {
+    for (std::size_t i = 0; i < g; ++i) {
+      const float c = closest[i], v = a[i];
+      sum += static_cast<std::int64_t>(w[i]) * quantize_distance(v < c ? v : c, dscale);
+    }
+  } else {
+    for (std::size_t i = 0; i < g; ++i) {
+      const float c = closest[i], v = a[i];
+      sum += quantize_distance(v < c ? v : c, dscale);  // min(closest, d2)
+    }
   }
   pot += sum;
 }
@@ -328,7 +335,7 @@ ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict clos
 template <std::size_t D>
 ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
                                       int trials, const float* __restrict closest, float dscale,
-                                      std::int64_t* __restrict pot) {
+                                      const std::int32_t* w, std::int64_t* __restrict pot) {
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
@@ -337,15 +344,16 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
     for (; t + kTile <= trials; t += kTile) {
       const float* cc = cands + static_cast<std::size_t>(t) * d;
       distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
-      add_potential(a0, closest + r0, g, dscale, pot[t]);
-      add_potential(a1, closest + r0, g, dscale, pot[t + 1]);
-      add_potential(a2, closest + r0, g, dscale, pot[t + 2]);
-      add_potential(a3, closest + r0, g, dscale, pot[t + 3]);
+      const std::int32_t* wr = w ? w + r0 : nullptr;
+      add_potential(a0, closest + r0, wr, g, dscale, pot[t]);
+      add_potential(a1, closest + r0, wr, g, dscale, pot[t + 1]);
+      add_potential(a2, closest + r0, wr, g, dscale, pot[t + 2]);
+      add_potential(a3, closest + r0, wr, g, dscale, pot[t + 3]);
     }
     if (D == 0) continue;  // the remaining candidates below, four groups at a time
     for (; t < trials; ++t) {
       distances1<D>(xt, d, cands + static_cast<std::size_t>(t) * d, a0);
-      add_potential(a0, closest + r0, g, dscale, pot[t]);
+      add_potential(a0, closest + r0, w ? w + r0 : nullptr, g, dscale, pot[t]);
     }
   }
   if (D > 0) return;
@@ -353,7 +361,8 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
   for (int t = trials / kTile * kTile; t < trials; ++t)
     for_groups_of_centre(block, d, groups, cands + static_cast<std::size_t>(t) * d,
                          [&](std::size_t gi, const Lanes& a) {
-                           add_potential(a, closest + gi * G, std::min(G, m - gi * G), dscale, pot[t]);
+                           add_potential(a, closest + gi * G, w ? w + gi * G : nullptr, std::min(G, m - gi * G),
+                                         dscale, pot[t]);
                          });
 }
 
@@ -395,7 +404,51 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
   }
 }
 
+/// masked_sums for a weighted block (s.wq: weights, then w x q per
+/// feature): int64 lanes, since a product needs up to 54 bits.
+ARCHETYPE_INLINE void masked_weighted_sums(const std::int32_t* __restrict lab, const std::int64_t* __restrict wq,
+                                           std::size_t m, std::size_t d, std::size_t kk, int sign,
+                                           std::int64_t* __restrict acc) {
+  if (d == 2) {  // one pass over the labels per cluster for the weight and both sums
+    const std::int64_t* __restrict w = wq;
+    const std::int64_t* __restrict q0 = wq + m;
+    const std::int64_t* __restrict q1 = wq + 2 * m;
+    for (std::size_t c = 0; c < kk; ++c) {
+      const std::int32_t cl = static_cast<std::int32_t>(c);
+      std::int64_t cnt = 0, s0 = 0, s1 = 0;
+      for (std::size_t r = 0; r < m; ++r) {
+        const std::int64_t in = -static_cast<std::int64_t>(lab[r] == cl);  // all ones when in cluster c
+        cnt += w[r] & in;
+        s0 += q0[r] & in;
+        s1 += q1[r] & in;
+      }
+      acc[c] += sign * cnt;
+      acc[kk + 2 * c] += sign * s0;
+      acc[kk + 2 * c + 1] += sign * s1;
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < kk; ++c) {
+    const std::int32_t cl = static_cast<std::int32_t>(c);
+    for (std::size_t j = 0; j <= d; ++j) {
+      std::int64_t sum = 0;
+      const std::int64_t* vj = wq + j * m;
+      for (std::size_t r = 0; r < m; ++r) sum += vj[r] & -static_cast<std::int64_t>(lab[r] == cl);
+      acc[j == 0 ? c : kk + c * d + (j - 1)] += sign * sum;
+    }
+  }
+}
+
 }  // namespace
+
+ARCHETYPE_CLONES
+void weigh_block(const float* x, const std::int32_t* w, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
+  std::int64_t* __restrict wq = s.wq.data();
+  for (std::size_t r = 0; r < m; ++r) wq[r] = w[r];
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t r = 0; r < m; ++r)
+      wq[(j + 1) * m + r] = static_cast<std::int64_t>(w[r]) * quantize_feature(x[r * d + j], fscale);
+}
 
 ARCHETYPE_CLONES
 void transpose_block(const float* x, std::size_t d, std::size_t m, GroupScratch& s) {
@@ -448,11 +501,11 @@ void closest_block(const float* xt, std::size_t d, std::size_t m, const float* c
 
 ARCHETYPE_CLONES
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
-                          const float* closest, float dscale, std::int64_t* pot) {
+                          const float* closest, float dscale, const std::int32_t* w, std::int64_t* pot) {
   switch (d) {
-    case 1: return candidates_impl<1>(xt, d, m, cands, trials, closest, dscale, pot);
-    case 2: return candidates_impl<2>(xt, d, m, cands, trials, closest, dscale, pot);
-    default: return candidates_impl<0>(xt, d, m, cands, trials, closest, dscale, pot);
+    case 1: return candidates_impl<1>(xt, d, m, cands, trials, closest, dscale, w, pot);
+    case 2: return candidates_impl<2>(xt, d, m, cands, trials, closest, dscale, w, pot);
+    default: return candidates_impl<0>(xt, d, m, cands, trials, closest, dscale, w, pot);
   }
 }
 
@@ -523,8 +576,12 @@ void nearest2_block(const float* xt_block, std::size_t d, std::size_t m, const f
 }
 
 ARCHETYPE_CLONES
-std::int64_t quantized_sum(const float* v, std::size_t m, float scale) {
+std::int64_t quantized_sum(const float* v, std::size_t m, float scale, const std::int32_t* w) {
   std::int64_t sum = 0;
+  if (w) {
+    for (std::size_t r = 0; r < m; ++r) sum += static_cast<std::int64_t>(w[r]) * quantize_distance(v[r], scale);
+    return sum;
+  }
   for (std::size_t r = 0; r < m; ++r) sum += quantize_distance(v[r], scale);
   return sum;
 }
@@ -539,8 +596,26 @@ void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, 
 bool sums_by_mask(std::size_t kk, std::size_t d) { return kk * (d + 1) <= 48; }
 
 ARCHETYPE_CLONES
-void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, float fscale,
-                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized) {
+void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, const std::int32_t* w,
+                      float fscale, std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized) {
+  if (w) {
+    // Weighted: the block's weights and products w x q (int64: no int32
+    // bound on a block of them), then masked sums or a scatter as below.
+    if (!quantized) weigh_block(x, w, d, m, fscale, s);
+    const std::int64_t* __restrict wq = s.wq.data();
+    if (sums_by_mask(kk, d)) {
+      masked_weighted_sums(lab, wq, m, d, kk, sign, acc);
+      return;
+    }
+    for (std::size_t r = 0; r < m; ++r) {
+      const std::int32_t c = lab[r];
+      if (c < 0) continue;
+      std::int64_t* __restrict a = acc + kk + static_cast<std::size_t>(c) * d;
+      acc[c] += sign * wq[r];
+      for (std::size_t j = 0; j < d; ++j) a[j] += sign * wq[(j + 1) * m + r];
+    }
+    return;
+  }
   if (sums_by_mask(kk, d)) {
     // Small k and d: the block quantized feature-major, one masked pass per cluster.
     if (!quantized) quantize_block(x, d, m, fscale, s);

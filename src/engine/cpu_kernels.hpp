@@ -27,6 +27,9 @@ struct GroupScratch {
   /// block's end repeat its last row.  Also assigned_distances' scratch.
   std::vector<float> xt;
   std::vector<std::int32_t> q;  ///< quantized features of a block, feature-major (d x kBlock)
+  /// A weighted block, feature-major ((d + 1) x kBlock): row 0 the
+  /// quantized weights w, row 1 + j the products w x q(feature j).
+  std::vector<std::int64_t> wq;
   /// The bounded Lloyd pass's scratch: rows gathered (kBlock x d), their
   /// transposition (kBlock x d), assigned_distances' (2 x kGroup x d).
   std::vector<float> aux;
@@ -38,6 +41,7 @@ struct GroupScratch {
     xt.assign((kBlock + kGroup) * d, 0.0f);
     aux.assign((2 * kBlock + 2 * kGroup) * d, 0.0f);
     q.assign(kBlock * d, 0);
+    wq.assign(kBlock * (d + 1), 0);
   }
 };
 
@@ -70,10 +74,10 @@ void closest_block(const float* xt, std::size_t d, std::size_t m, const float* c
                    float* closest);
 
 /// pot[t] += sum over the transposed block's m rows of
-/// q(min(closest[r], d2(row r, candidate t))) for each of the `trials`
-/// candidates (trials x d floats).
+/// w[r] q(min(closest[r], d2(row r, candidate t))) for each of the `trials`
+/// candidates (trials x d floats); w null: every row 1.
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
-                          const float* closest, float dscale, std::int64_t* pot);
+                          const float* closest, float dscale, const std::int32_t* w, std::int64_t* pot);
 
 /// d2[r] = squared distance of row r (at x, row-major) to centre lab[r]
 /// (lab[r] >= 0); scratch holds 2 x kGroup x d floats.
@@ -86,21 +90,29 @@ void assigned_distances(const float* x, std::size_t d, std::size_t m, const floa
 void nearest2_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
                     std::int32_t* lab, float* best, float* second);
 
-/// sum over the m values of rint(v[r] * scale) (fixed_point.hpp).
-std::int64_t quantized_sum(const float* v, std::size_t m, float scale);
+/// sum over the m values of w[r] rint(v[r] * scale) (fixed_point.hpp); w
+/// null: every weight 1.
+std::int64_t quantized_sum(const float* v, std::size_t m, float scale, const std::int32_t* w = nullptr);
 
 /// s.q = the m rows at x quantized (rint(x * fscale)), feature-major.
 void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
+
+/// s.wq = the m rows at x weighted: their quantized weights w (m values)
+/// and the products w x q(feature), feature-major.
+void weigh_block(const float* x, const std::int32_t* w, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
 
 /// Whether add_cluster_sums uses s.q for kk clusters of d features (one
 /// masked pass per cluster: small k and d) rather than scattering rows.
 bool sums_by_mask(std::size_t kk, std::size_t d);
 
 /// acc = [kk counts | kk x d sums]: for each of the m rows with lab[r] >= 0,
-/// adds `sign` (+1 or -1) to its cluster's count and sign * q(feature) to
-/// its sums.  Integer sums: the order does not matter.  `quantized`: s.q
-/// already holds quantize_block of these rows (a batch quantizes once).
-void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, float fscale,
-                      std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized = false);
+/// adds `sign` (+1 or -1) x its weight w[r] (1 when w is null) to its
+/// cluster's count and sign x w[r] x q(feature) to its sums.  Integer sums:
+/// the order does not matter.  `quantized`: s.q already holds
+/// quantize_block of these rows, or with weights s.wq weigh_block's (a
+/// batch quantizes once).
+void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, const std::int32_t* w,
+                      float fscale, std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s,
+                      bool quantized = false);
 
 }  // namespace archetype::cpu

@@ -64,7 +64,6 @@ bool in_place(const DataView& v) {
 
 PreparedData prepare_data(const DataView& v, std::size_t row_offset, bool share) {
   if (share && v.rows == 0 && v.cols > 0) {
-    if (v.sample_weight) throw InputError("sample_weight is not supported by this build yet");
     PreparedData out;
     out.view = MatrixView(nullptr, 0, v.cols);
     return out;
@@ -73,7 +72,6 @@ PreparedData prepare_data(const DataView& v, std::size_t row_offset, bool share)
     throw InputError("the data are empty (" + std::to_string(v.rows) + " rows, " + std::to_string(v.cols) +
                      " columns): at least 1 x 1 is needed");
   if (!v.data) throw InputError("the data pointer is null");
-  if (v.sample_weight) throw InputError("sample_weight is not supported by this build yet");
   check_extent(v);
   PreparedData out;
   if (in_place(v)) {

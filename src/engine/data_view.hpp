@@ -19,6 +19,7 @@ struct PreparedData {
 /// value that is not finite as float32 (1-based row and column, counted
 /// from row_offset + 1: a process's share of a split job names the row
 /// among all rows).  `share`: no rows is fine (another process has them).
+/// The sample weights are checked apart (WeightGrid::of).
 PreparedData prepare_data(const DataView& data, std::size_t row_offset = 0, bool share = false);
 
 }  // namespace archetype

@@ -24,10 +24,13 @@ class DistributedBackend final : public Backend {
   std::string device() const override { return inner_->device(); }
   const RowSplit* row_split() const override { return &split_; }
 
-  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
+  using Backend::bind;
+  /// weights: this process's rows' (the passes' weighted sums are then
+  /// all-reduced like the unweighted ones).
+  void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) override {
     if (X.rows != split_.rows) throw std::logic_error("distributed backend: bound to other rows than its share");
     d_ = X.cols;
-    if (has_rows()) inner_->bind(X, fp, k_max);
+    if (has_rows()) inner_->bind(X, weights, fp, k_max);
   }
 
   void reset_labels() override {

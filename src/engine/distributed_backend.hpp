@@ -21,8 +21,10 @@
 //                             against all in the canonical chunk order
 //                             (cpu_silhouette.hpp)
 // Labels stay where their rows are (copy/take/gather_labels are local).
-// A per-row weight added to the passes is one more integer sum per cluster
-// in PassSums: allreduce_pass_sums (split_ops.hpp) is the one place to add it.
+// Sample weights: the inner backend is bound with this process's rows'
+// quantized weights (WeightGrid), so counts, sums, inertia and potentials
+// are already weighted integer sums and add up as they are; kpp_sample's
+// per-rank potentials are the weighted ones.
 #pragma once
 
 #include <memory>

@@ -141,22 +141,26 @@ std::size_t silhouette_sample_size(std::size_t rows, std::size_t requested, std:
 
 namespace {
 
-/// Both scores from the exact cluster means and counts of `labels` (n
-/// values in [0, k)) and one backend pass for the distances to the means.
+/// Both scores from the exact cluster means and weights of `labels` (n
+/// values in [0, k); `counts`: each cluster's weight, its rows without
+/// weights) and one backend pass for the distances to the means.  Every
+/// weight is a multiple of the weights' grid below 2^40 of it: their sum
+/// is exact in double.
 DispersionScores dispersion_of(Backend& backend, const FixedPoint& fp, int k_clusters, std::size_t d,
-                               const std::vector<double>& means, const std::vector<std::int64_t>& counts,
+                               const std::vector<double>& means, const std::vector<double>& counts,
                                const std::int32_t* labels) {
   DispersionScores out;
   const std::size_t k = static_cast<std::size_t>(k_clusters);
-  std::int64_t n = 0;
+  double n = 0.0;
   std::size_t nonempty = 0;
-  for (std::int64_t c : counts) {
+  for (double c : counts) {
     n += c;
-    nonempty += c > 0;
+    nonempty += c > 0.0;
   }
   // scikit-learn's check_number_of_labels: both scores are undefined (it
-  // raises) unless 2 <= labels <= rows - 1, e.g. for two rows and k = 2.
-  if (nonempty < 2 || static_cast<std::int64_t>(nonempty) > n - 1) return out;
+  // raises) unless 2 <= labels <= rows - 1, e.g. for two rows and k = 2
+  // (weighted: the rows repeated w times, so the total weight).
+  if (nonempty < 2 || static_cast<double>(nonempty) > n - 1.0) return out;
   std::vector<float> means_f(means.begin(), means.end());
   std::vector<std::int64_t> sq(k), root(k);
   backend.dispersion(means_f.data(), k_clusters, labels, sq.data(), root.data());
@@ -166,10 +170,10 @@ DispersionScores dispersion_of(Backend& backend, const FixedPoint& fp, int k_clu
   std::vector<double> overall(d, 0.0);
   for (std::size_t c = 0; c < k; ++c)
     for (std::size_t j = 0; j < d; ++j) overall[j] += means[c * d + j] * static_cast<double>(counts[c]);
-  for (double& v : overall) v /= static_cast<double>(n);
+  for (double& v : overall) v /= n;
   double extra = 0.0, intra = 0.0;
   for (std::size_t c = 0; c < k; ++c) {
-    if (counts[c] == 0) continue;
+    if (!(counts[c] > 0.0)) continue;
     double dist = 0.0;
     for (std::size_t j = 0; j < d; ++j) {
       const double diff = means[c * d + j] - overall[j];
@@ -179,16 +183,16 @@ DispersionScores dispersion_of(Backend& backend, const FixedPoint& fp, int k_clu
     intra += fp.dist_value(sq[c]);
   }
   const double kl = static_cast<double>(nonempty);
-  out.calinski_harabasz = intra == 0.0 ? 1.0 : extra * (static_cast<double>(n) - kl) / (intra * (kl - 1.0));
+  out.calinski_harabasz = intra == 0.0 ? 1.0 : extra * (n - kl) / (intra * (kl - 1.0));
 
   // Davies-Bouldin: mean over clusters of the worst (S_i + S_j) / M_ij.
   std::vector<std::size_t> live;
   for (std::size_t c = 0; c < k; ++c)
-    if (counts[c] > 0) live.push_back(c);
+    if (counts[c] > 0.0) live.push_back(c);
   std::vector<double> S(k, 0.0);
   bool all_s_zero = true;
   for (std::size_t c : live) {
-    S[c] = fp.root_value(root[c]) / static_cast<double>(counts[c]);
+    S[c] = fp.root_value(root[c]) / counts[c];
     all_s_zero = all_s_zero && std::fabs(S[c]) <= 1e-8;
   }
   double db = 0.0;
@@ -217,22 +221,25 @@ DispersionScores dispersion_of(Backend& backend, const FixedPoint& fp, int k_clu
 }  // namespace
 
 DispersionScores dispersion_scores(Backend& backend, MatrixView X, const FixedPoint& fp,
-                                   const std::vector<std::int32_t>& labels, int k) {
+                                   const std::vector<std::int32_t>& labels, int k, const WeightGrid* weights) {
   check_labels(labels, X.rows, k);
   PassSums sums;
-  label_sums(X, labels.data(), k, fp, sums);
+  label_sums(X, labels.data(), k, fp, sums, row_weights(weights));
   if (const RowSplit* split = backend.row_split()) allreduce_pass_sums(*split->comm, &sums, 1, false);
   std::vector<double> means;
   centers_from_sums(sums, fp, k, X.cols, std::vector<double>(static_cast<std::size_t>(k) * X.cols, 0.0), means);
-  return dispersion_of(backend, fp, k, X.cols, means, sums.counts, labels.data());
+  std::vector<double> cluster_weights;
+  for (std::int64_t c : sums.counts) cluster_weights.push_back(is_weighted(weights) ? weights->value(c) : static_cast<double>(c));
+  return dispersion_of(backend, fp, k, X.cols, means, cluster_weights, labels.data());
 }
 
 DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit) {
   const RowSplit* split = backend.row_split();  // then the labels are this process's rows'
   const std::size_t rows = split ? split->rows
                                  : static_cast<std::size_t>(std::accumulate(fit.counts.begin(), fit.counts.end(), std::int64_t{0}));
-  if (fit.labels.size() != rows) throw std::logic_error("dispersion_scores: the fit has no labels");
-  return dispersion_of(backend, fp, fit.k, fit.d, fit.means, fit.counts, fit.labels.data());
+  if (fit.labels.size() != rows || fit.weights.size() != fit.counts.size())
+    throw std::logic_error("dispersion_scores: the fit has no labels");
+  return dispersion_of(backend, fp, fit.k, fit.d, fit.means, fit.weights, fit.labels.data());
 }
 
 }  // namespace archetype

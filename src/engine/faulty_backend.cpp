@@ -15,9 +15,10 @@ class FaultyBackend final : public Backend {
   std::string name() const override { return inner_->name(); }
   std::string device() const override { return inner_->device(); }
 
-  void bind(MatrixView X, const FixedPoint& fp, int k_max) override {
+  using Backend::bind;
+  void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) override {
     allocation("bind (uploading the data)");
-    inner_->bind(X, fp, k_max);
+    inner_->bind(X, weights, fp, k_max);
   }
 
   void reset_labels() override {

@@ -16,15 +16,17 @@ namespace archetype {
 /// The n_init runs of every k in ks, all fused (one read of the rows per
 /// Lloyd iteration for all live models, k-means++ included, models dropped
 /// as they converge); result[i] holds ks[i]'s runs, each identical to
-/// running that model alone.  params.n_clusters is ignored.
+/// running that model alone.  params.n_clusters is ignored.  `weights`:
+/// the sample weights the backend is bound with (null: none).
 std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X, const FixedPoint& fp,
                                                  const KMeansParams& params, const std::vector<int>& ks,
-                                                 const FitProgress& progress = {});
+                                                 const FitProgress& progress = {},
+                                                 const WeightGrid* weights = nullptr);
 
 /// A fit from its runs: the best run, its labels (one assignment pass,
-/// then moved out of the backend's store into the result), counts, exact
-/// means and the stability across runs.
+/// then moved out of the backend's store into the result), counts,
+/// weights, exact means and the stability across runs.
 KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params, int k,
-                        std::vector<KMeansRun> runs);
+                        std::vector<KMeansRun> runs, const WeightGrid* weights = nullptr);
 
 }  // namespace archetype

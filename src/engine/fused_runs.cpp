@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "engine/host_assign.hpp"
 #include "engine/split_ops.hpp"
@@ -48,26 +49,36 @@ bool on_its_center(const float* row, std::size_t d, const float* center, const F
   return true;
 }
 
-/// The m rows farthest from their nearest centre (farthest_rows), their
-/// values and labels, over every process's rows when they are split.
-void farthest_with_values(const RowSplit* split, MatrixView X, const float* centers, int k, int m,
-                          std::int64_t* rows, std::int32_t* labels, std::vector<float>& values) {
+/// The (up to) m rows farthest from their nearest centre (farthest_rows;
+/// with weights, of positive weight), their values, labels and quantized
+/// weights, over every process's rows when they are split.  Returns how
+/// many were found.
+int farthest_with_values(const RowSplit* split, MatrixView X, const float* centers, int k, int m,
+                         std::int64_t* rows, std::int32_t* labels, std::vector<std::int32_t>& row_w,
+                         std::vector<float>& values, const std::int32_t* weights) {
   const std::size_t d = X.cols;
-  values.resize(static_cast<std::size_t>(m) * d);
+  row_w.resize(static_cast<std::size_t>(m));
+  int found = 0;
   if (!split) {
-    farthest_rows(X, centers, k, m, rows, labels);
-    fetch_rows(nullptr, X, rows, static_cast<std::size_t>(m), values.data());
-    return;
+    found = farthest_rows(X, centers, k, m, rows, labels, weights);
+    for (int e = 0; e < found; ++e) row_w[static_cast<std::size_t>(e)] = weights ? weights[rows[e]] : 1;
+  } else {
+    found = farthest_rows_split(*split, X, centers, k, m, rows, row_w.data(), weights);
   }
-  farthest_rows_split(*split, X, centers, k, m, rows);
-  fetch_rows(split, X, rows, static_cast<std::size_t>(m), values.data());
-  for (int e = 0; e < m; ++e)  // what farthest_rows computes from the row itself
-    labels[e] = nearest_centre(values.data() + static_cast<std::size_t>(e) * d, centers, k, d, nullptr);
+  values.resize(static_cast<std::size_t>(found) * d);
+  fetch_rows(split, X, rows, static_cast<std::size_t>(found), values.data());
+  if (split)
+    for (int e = 0; e < found; ++e)  // what farthest_rows computes from the row itself
+      labels[e] = nearest_centre(values.data() + static_cast<std::size_t>(e) * d, centers, k, d, nullptr);
+  return found;
 }
 
 /// One Lloyd step of one run from its pass sums (scikit-learn's
-/// _kmeans_single_lloyd).  Empty clusters take the rows farthest from
-/// their nearest centre, as _relocate_empty_clusters_dense does.  The run
+/// _kmeans_single_lloyd).  Empty clusters (no weight: scikit-learn's
+/// weight_in_clusters == 0) take the rows farthest from their nearest
+/// centre, with the row's whole weight, as _relocate_empty_clusters_dense
+/// does; rows of weight 0 are not candidates (scikit-learn would move one
+/// and leave a zero centre).  The run
 /// stops when the squared centre shift is within tol_abs; if the centres
 /// moved at all, one more pass gives the labels and inertia of the final
 /// centres (when they did not move, this pass's are already final: that is
@@ -75,16 +86,17 @@ void farthest_with_values(const RowSplit* split, MatrixView X, const float* cent
 /// storing labels, since exact sums make equal labels give equal centres).
 void lloyd_step(const RowSplit* split, MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums,
                 int max_iter, double tol_abs, std::vector<std::int64_t>& far_rows,
-                std::vector<std::int32_t>& far_labels) {
+                std::vector<std::int32_t>& far_labels, const std::int32_t* weights) {
   const std::size_t d = X.cols, kk = static_cast<std::size_t>(run.k);
   std::vector<int> empty;
   for (int c = 0; c < run.k; ++c)
     if (sums.counts[static_cast<std::size_t>(c)] == 0) empty.push_back(c);
   std::vector<std::pair<std::size_t, const float*>> relocated;  // (cluster, the row's values)
   std::vector<float> far_values;
+  std::vector<std::int32_t> far_weights;
   if (!empty.empty()) {
-    const int m = static_cast<int>(empty.size());
-    farthest_with_values(split, X, run.centers_f.data(), run.k, m, far_rows.data(), far_labels.data(), far_values);
+    const int m = farthest_with_values(split, X, run.centers_f.data(), run.k, static_cast<int>(empty.size()),
+                                       far_rows.data(), far_labels.data(), far_weights, far_values, weights);
     for (int e = 0; e < m; ++e) {
       const float* row = far_values.data() + static_cast<std::size_t>(e) * d;
       const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
@@ -96,13 +108,14 @@ void lloyd_step(const RowSplit* split, MatrixView X, const FixedPoint& fp, Fused
       // The cluster stays empty instead (scikit-learn ends the same way: an
       // empty cluster whose centre duplicates another).
       if (on_its_center(row, d, run.centers_f.data() + from * d, fp)) continue;
+      const std::int64_t w = far_weights[static_cast<std::size_t>(e)];
       for (std::size_t j = 0; j < d; ++j) {
-        const std::int64_t q = quantize_feature(row[j], fp.feature_scale());
+        const std::int64_t q = w * quantize_feature(row[j], fp.feature_scale());
         sums.sums[from * d + j] -= q;
         sums.sums[to * d + j] = q;
       }
-      sums.counts[from] -= 1;
-      sums.counts[to] = 1;
+      sums.counts[from] -= w;
+      sums.counts[to] = w;
       relocated.emplace_back(to, row);
     }
   }
@@ -142,19 +155,74 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
                                        : fallback[c * d + j];
 }
 
+namespace {
+
+/// rows_at_weight over one process's quantized weights (n > 0 of them),
+/// the targets below their total.
+std::vector<std::int64_t> local_rows_at_weight(const std::int32_t* w, std::size_t n,
+                                               const std::vector<std::int64_t>& targets) {
+  std::vector<std::int64_t> rows(targets);
+  std::vector<std::size_t> order(targets.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return targets[a] < targets[b]; });
+  std::size_t row = 0;
+  std::int64_t prefix = w[0];  // inclusive prefix of `row`
+  for (std::size_t i : order) {
+    while (prefix <= targets[i] && row + 1 < n) prefix += w[++row];
+    rows[i] = static_cast<std::int64_t>(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> rows_at_weight(const RowSplit* split, const WeightGrid* weights,
+                                         const std::vector<std::int64_t>& targets) {
+  // Every row weighs 1: target t is row t.  (The targets are the same on
+  // every process: an empty list enters no collective anywhere.)
+  if (!is_weighted(weights) || targets.empty()) return targets;
+  if (!split) return local_rows_at_weight(weights->q.data(), weights->q.size(), targets);
+  // Each target's process: the one whose share of the total weight, in
+  // rank (= row) order, holds it; its own prefix then finds the row, which
+  // is summed in from that process (zeros elsewhere), as kpp_sample does.
+  const std::int64_t mine = std::accumulate(weights->q.begin(), weights->q.end(), std::int64_t{0});
+  const std::vector<std::int64_t> shares = allgather_value(*split->comm, mine);
+  const std::size_t me = static_cast<std::size_t>(split->comm->rank());
+  std::vector<std::int64_t> local_targets, rows(targets.size(), 0);
+  std::vector<std::size_t> where;
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    std::int64_t before = 0;
+    std::size_t r = 0;
+    while (r + 1 < shares.size() && before + shares[r] <= targets[t]) before += shares[r++];
+    if (r != me) continue;
+    local_targets.push_back(targets[t] - before);
+    where.push_back(t);
+  }
+  if (!local_targets.empty()) {
+    const std::vector<std::int64_t> local = local_rows_at_weight(weights->q.data(), weights->q.size(), local_targets);
+    for (std::size_t i = 0; i < where.size(); ++i) rows[where[i]] = local[i] + static_cast<std::int64_t>(split->offset);
+  }
+  split->comm->allreduce_sum(rows.data(), rows.size());
+  return rows;
+}
+
 void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
-                long long& passes) {
+                long long& passes, const WeightGrid* weights) {
   const RowSplit* split = backend.row_split();  // rows split across processes: draws from all of them
   const std::size_t n = all_rows(split, X), d = X.cols, M = runs.size();
+  // Draws over the total weight (the rows without weights: the same draws).
+  const std::int64_t total = is_weighted(weights) ? weights->total : static_cast<std::int64_t>(n);
   int k_max = 0;
-  std::vector<std::int64_t> firsts(M);
-  for (std::size_t r = 0; r < M; ++r) {
-    k_max = std::max(k_max, runs[r].k);
-    runs[r].centers_f.assign(static_cast<std::size_t>(runs[r].k) * d, 0.0f);
-    // The first centre: a uniformly drawn row.
-    firsts[r] = static_cast<std::int64_t>(runs[r].rng.below(n));
+  std::vector<std::int64_t> draws;
+  for (FusedRun& r : runs) {
+    k_max = std::max(k_max, r.k);
+    r.centers_f.assign(static_cast<std::size_t>(r.k) * d, 0.0f);
+    // The first centre: a row drawn with probability proportional to its
+    // weight (uniformly without weights).
+    draws.push_back(static_cast<std::int64_t>(r.rng.below(static_cast<std::uint64_t>(total))));
   }
   {
+    const std::vector<std::int64_t> firsts = rows_at_weight(split, weights, draws);
     std::vector<float> rows(M * d);
     fetch_rows(split, X, firsts.data(), M, rows.data());
     for (std::size_t r = 0; r < M; ++r)
@@ -182,8 +250,10 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
     if (progress) progress("seeding", static_cast<int>(which.size()), static_cast<int>(M), passes);
     // The draws, on the host, in each run's own stream: n_trials uniforms
     // per centre, turned into potential targets (or, when every row sits on
-    // a centre, directly into rows: any row is as good as another).
+    // a centre, into targets over the total weight: any row is as good as
+    // another).
     std::size_t nt = 0;
+    draws.clear();
     for (std::size_t b = 0; b < which.size(); ++b) {
       FusedRun& run = runs[static_cast<std::size_t>(which[b])];
       trials[b] = run.n_trials;
@@ -194,19 +264,20 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
           const double scaled = std::floor(u * static_cast<double>(run.potential));
           targets[nt++] = std::min<std::int64_t>(static_cast<std::int64_t>(scaled), run.potential - 1);
         } else {
-          rows[b * kMaxTrials + static_cast<std::size_t>(t)] = static_cast<std::int64_t>(
-              std::min<double>(std::floor(u * static_cast<double>(n)), static_cast<double>(n - 1)));
+          draws.push_back(static_cast<std::int64_t>(
+              std::min<double>(std::floor(u * static_cast<double>(total)), static_cast<double>(total - 1))));
         }
       }
     }
     batch = builder.build(runs, which, d, c);
     if (nt > 0) backend.kpp_sample(batch, targets.data(), n_targets.data(), sampled.data());
-    std::size_t si = 0;
+    const std::vector<std::int64_t> uniform = rows_at_weight(split, weights, draws);
+    std::size_t si = 0, ui = 0;
     for (std::size_t b = 0; b < which.size(); ++b) {
       const FusedRun& run = runs[static_cast<std::size_t>(which[b])];
       for (int t = 0; t < run.n_trials; ++t) {
         const std::size_t slot = b * kMaxTrials + static_cast<std::size_t>(t);
-        if (run.potential > 0) rows[slot] = sampled[si++];
+        rows[slot] = run.potential > 0 ? sampled[si++] : uniform[ui++];
       }
     }
     // Candidates, model after model, and their potentials in one pass.
@@ -234,7 +305,8 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
 }
 
 void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vector<FusedRun>& runs,
-                 int max_iter, double tol_abs, const FitProgress& progress, long long& passes) {
+                 int max_iter, double tol_abs, const FitProgress& progress, long long& passes,
+                 const WeightGrid* weights) {
   const std::size_t d = X.cols, M = runs.size();
   const RowSplit* split = backend.row_split();
   int k_max = 1;
@@ -268,7 +340,7 @@ void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vect
         run.inertia = fp.dist_value(sums[b].inertia_q);
         run.done = true;
       } else {
-        lloyd_step(split, X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels);
+        lloyd_step(split, X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels, row_weights(weights));
       }
       if (!run.done) still.push_back(live[b]);
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "archetype/backend.hpp"
+#include "archetype/communicator.hpp"
 #include "archetype/kmeans.hpp"
 #include "engine/random.hpp"
 
@@ -38,12 +39,25 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
                        const std::vector<double>& fallback, std::vector<double>& out);
 
 /// Seeds every run (greedy k-means++) with one kpp_sample and one
-/// kpp_potentials pass per centre index for all runs still seeding.
+/// kpp_potentials pass per centre index for all runs still seeding.  With
+/// weights (the backend bound with the same), scikit-learn's weighted
+/// k-means++: the first centre drawn with probability proportional to the
+/// weight, the candidates to weight x D^2.
 void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
-                long long& passes);
+                long long& passes, const WeightGrid* weights = nullptr);
 
 /// Lloyd iterations of every run, one lloyd_batch per round for the live runs.
 void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vector<FusedRun>& runs,
-                 int max_iter, double tol_abs, const FitProgress& progress, long long& passes);
+                 int max_iter, double tol_abs, const FitProgress& progress, long long& passes,
+                 const WeightGrid* weights = nullptr);
+
+/// For each target t (0 <= t < the weights' total), the smallest row whose
+/// inclusive prefix sum of quantized weights exceeds t: where a uniform
+/// draw over the total weight falls (rows of weight 0 never; without
+/// weights, row t).  One pass over the weights for all targets.  Under a
+/// split (a collective; weights: this process's rows, their total all
+/// rows') the global rows, on every process.
+std::vector<std::int64_t> rows_at_weight(const RowSplit* split, const WeightGrid* weights,
+                                         const std::vector<std::int64_t>& targets);
 
 }  // namespace archetype

@@ -65,7 +65,8 @@ void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float
   }
 }
 
-std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int k, int m, std::int64_t row_offset) {
+std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int k, int m, std::int64_t row_offset,
+                                        const std::int32_t* weights) {
   std::vector<Candidate> merged;
   if (m <= 0) return merged;
   const long long n = static_cast<long long>(X.rows);
@@ -75,9 +76,10 @@ std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int 
     top.reserve(static_cast<std::size_t>(m) + 1);
 #pragma omp for schedule(static) nowait
     for (long long i = 0; i < n; ++i) {
+      if (weights && weights[i] == 0) continue;
       float d2 = 0.0f;
       nearest_centre(X.row(static_cast<std::size_t>(i)), centers, k, X.cols, &d2);
-      offer(top, m, {d2, i + row_offset});
+      offer(top, m, {i + row_offset, d2, weights ? weights[i] : 1});
     }
 #pragma omp critical
     merged.insert(merged.end(), top.begin(), top.end());
@@ -87,24 +89,28 @@ std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int 
   return merged;
 }
 
-void farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
-                   std::int32_t* out_labels) {
-  const std::vector<Candidate> merged = farthest_candidates(X, centers, k, m, 0);
-  for (int i = 0; i < m && i < static_cast<int>(merged.size()); ++i) {
+int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
+                  std::int32_t* out_labels, const std::int32_t* weights) {
+  const std::vector<Candidate> merged = farthest_candidates(X, centers, k, m, 0, weights);
+  const int found = static_cast<int>(merged.size());
+  for (int i = 0; i < found; ++i) {
     out_rows[i] = merged[static_cast<std::size_t>(i)].row;
     out_labels[i] = nearest_centre(X.row(static_cast<std::size_t>(out_rows[i])), centers, k, X.cols, nullptr);
   }
+  return found;
 }
 
-void label_sums(MatrixView X, const std::int32_t* labels, int k, const FixedPoint& fp, PassSums& out) {
+void label_sums(MatrixView X, const std::int32_t* labels, int k, const FixedPoint& fp, PassSums& out,
+                const std::int32_t* weights) {
   const std::size_t d = X.cols;
   const float fscale = fp.feature_scale();
   out.resize(static_cast<std::size_t>(k), d);
   for (std::size_t i = 0; i < X.rows; ++i) {
     const std::size_t c = static_cast<std::size_t>(labels[i]);
-    out.counts[c] += 1;
+    const std::int64_t w = weights ? weights[i] : 1;
+    out.counts[c] += w;
     const float* x = X.row(i);
-    for (std::size_t j = 0; j < d; ++j) out.sums[c * d + j] += quantize_feature(x[j], fscale);
+    for (std::size_t j = 0; j < d; ++j) out.sums[c * d + j] += w * quantize_feature(x[j], fscale);
   }
 }
 

@@ -20,52 +20,69 @@ namespace {
 constexpr std::size_t kVarianceBlock = 4096;
 
 /// mean_feature_variance over rows split across processes: the same sums
-/// in the same order (blocked_sums), features side by side.
-double mean_feature_variance_split(const RowSplit& split, MatrixView X) {
-  const std::size_t n = split.total, d = X.cols;
+/// in the same order (blocked_sums), features side by side, weighted as
+/// one process weighs them (weights: this process's rows, their total all
+/// rows').
+double mean_feature_variance_split(const RowSplit& split, MatrixView X, const WeightGrid* weights) {
+  const std::size_t d = X.cols;
+  const bool weighted = is_weighted(weights);
+  const std::int32_t* wq = row_weights(weights);
+  const double unit = weighted ? std::ldexp(1.0, -weights->exp) : 1.0;
+  const double count = weighted ? weights->value(weights->total) : static_cast<double>(split.total);
   const std::vector<double> sum =
       blocked_sums(split, kVarianceBlock, d, [&](std::size_t i, double* out) {
-        for (std::size_t j = 0; j < d; ++j) out[j] = X.at(i, j);
+        for (std::size_t j = 0; j < d; ++j) out[j] = weighted ? static_cast<double>(wq[i]) * unit * X.at(i, j) : X.at(i, j);
       });
   std::vector<double> mean(d);
-  for (std::size_t j = 0; j < d; ++j) mean[j] = sum[j] / static_cast<double>(n);
+  for (std::size_t j = 0; j < d; ++j) mean[j] = sum[j] / count;
   const std::vector<double> ss = blocked_sums(split, kVarianceBlock, d, [&](std::size_t i, double* out) {
     for (std::size_t j = 0; j < d; ++j) {
       const double v = X.at(i, j) - mean[j];
-      out[j] = v * v;
+      out[j] = weighted ? static_cast<double>(wq[i]) * unit * (v * v) : v * v;
     }
   });
   double total = 0.0;
-  for (std::size_t j = 0; j < d; ++j) total += ss[j] / static_cast<double>(n);
+  for (std::size_t j = 0; j < d; ++j) total += ss[j] / count;
   return total / static_cast<double>(d);
 }
 
 /// Mean over features of the population variance, in double with a fixed
 /// order (blocks of 4096 rows, block sums added in order): scikit-learn's
-/// scale for tol.
-double mean_feature_variance(MatrixView X, const RowSplit* split) {
-  if (split) return mean_feature_variance_split(*split, X);
+/// scale for tol.  With weights, the weighted variance sum w (x - mean)^2 /
+/// sum w with the quantized weights (exact in double: w_q 2^-exp), which is
+/// the variance of the rows repeated w times (scikit-learn's tol ignores
+/// weights); every w = 1 gives the unweighted bits (a product by 1.0 is
+/// exact).
+double mean_feature_variance(MatrixView X, const RowSplit* split, const WeightGrid* weights) {
+  if (split) return mean_feature_variance_split(*split, X, weights);
   const std::size_t n = X.rows, d = X.cols, block = kVarianceBlock;
   if (n == 0 || d == 0) return 0.0;
+  const std::int32_t* wq = row_weights(weights);
+  const double unit = wq ? std::ldexp(1.0, -weights->exp) : 1.0;
+  const double count = wq ? weights->value(weights->total) : static_cast<double>(n);
   double total = 0.0;
   for (std::size_t j = 0; j < d; ++j) {
     double sum = 0.0;
     for (std::size_t b = 0; b < n; b += block) {
       double s = 0.0;
-      for (std::size_t i = b; i < std::min(n, b + block); ++i) s += X.at(i, j);
+      if (wq) {
+        for (std::size_t i = b; i < std::min(n, b + block); ++i) s += static_cast<double>(wq[i]) * unit * X.at(i, j);
+      } else {
+        for (std::size_t i = b; i < std::min(n, b + block); ++i) s += X.at(i, j);
+      }
       sum += s;
     }
-    const double mean = sum / static_cast<double>(n);
+    const double mean = sum / count;
     double ss = 0.0;
     for (std::size_t b = 0; b < n; b += block) {
       double s = 0.0;
       for (std::size_t i = b; i < std::min(n, b + block); ++i) {
         const double v = X.at(i, j) - mean;
-        s += v * v;
+        s += wq ? static_cast<double>(wq[i]) * unit * (v * v) : v * v;
       }
       ss += s;
     }
-    total += ss / static_cast<double>(n);
+    total += ss / count;
   }
   return total / static_cast<double>(d);
 }
@@ -133,7 +150,7 @@ double median(std::vector<double> v) {
 
 std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X, const FixedPoint& fp,
                                                  const KMeansParams& params, const std::vector<int>& ks,
-                                                 const FitProgress& progress) {
+                                                 const FitProgress& progress, const WeightGrid* weights) {
   const std::size_t n = all_rows(backend.row_split(), X);
   if (params.n_init < 1) throw InputError("n_init must be at least 1");
   if (params.max_iter < 1) throw InputError("max_iter must be at least 1");
@@ -159,11 +176,11 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X,
   }
   // scikit-learn's tol is relative to the mean feature variance, the same
   // for every model: computed once.
-  const double tol_abs = mean_feature_variance(X, backend.row_split()) * params.tol;
+  const double tol_abs = mean_feature_variance(X, backend.row_split(), weights) * params.tol;
   backend.reserve_batch(static_cast<int>(runs.size()), total_k);
   long long passes = 0;
-  seed_fused(backend, X, runs, progress, passes);
-  lloyd_fused(backend, X, fp, runs, params.max_iter, tol_abs, progress, passes);
+  seed_fused(backend, X, runs, progress, passes, weights);
+  lloyd_fused(backend, X, fp, runs, params.max_iter, tol_abs, progress, passes, weights);
   std::vector<std::vector<KMeansRun>> out(ks.size());
   std::size_t i = 0;
   for (std::size_t j = 0; j < ks.size(); ++j)
@@ -175,7 +192,7 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X,
 }
 
 KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
-                        int k, std::vector<KMeansRun> runs) {
+                        int k, std::vector<KMeansRun> runs, const WeightGrid* weights) {
   const RowSplit* split = backend.row_split();
   const std::size_t n = all_rows(split, X), d = X.cols;
   KMeansResult res;
@@ -195,7 +212,15 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   backend.reset_labels();
   backend.lloyd_pass(cf.data(), k, sums);
   backend.take_labels(res.labels);
-  res.counts = sums.counts;
+  if (is_weighted(weights)) {  // the pass counted weights: rows from the labels (every process's)
+    res.counts.assign(static_cast<std::size_t>(k), 0);
+    for (std::int32_t l : res.labels) res.counts[static_cast<std::size_t>(l)] += 1;
+    if (split) split->comm->allreduce_sum(res.counts.data(), res.counts.size());
+    for (std::int64_t w : sums.counts) res.weights.push_back(weights->value(w));
+  } else {
+    res.counts = sums.counts;
+    res.weights.assign(res.counts.begin(), res.counts.end());
+  }
   res.inertia = fp.dist_value(sums.inertia_q);
   centers_from_sums(sums, fp, k, d, res.centers, res.means);
 
@@ -241,13 +266,15 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   return res;
 }
 
-KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params) {
-  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params, {params.n_clusters});
-  return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()));
+KMeansResult fit_kmeans(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
+                        const WeightGrid* weights, const FitProgress& progress) {
+  std::vector<std::vector<KMeansRun>> runs =
+      run_restarts(backend, X, fp, params, {params.n_clusters}, progress, weights);
+  return finish_fit(backend, X, fp, params, params.n_clusters, std::move(runs.front()), weights);
 }
 
 double assign_labels(Backend& backend, MatrixView X, const std::vector<double>& centers, int k,
-                     std::vector<std::int32_t>& labels) {
+                     std::vector<std::int32_t>& labels, const WeightGrid* weights) {
   double max_abs = 0.0, max_norm2_x = 0.0, max_norm2_c = 0.0;
   for (std::size_t i = 0; i < X.rows; ++i) {
     double s = 0.0;
@@ -272,8 +299,11 @@ double assign_labels(Backend& backend, MatrixView X, const std::vector<double>& 
     max_norm2_c = std::max(max_norm2_c, s);
   }
   const double r = std::sqrt(max_norm2_x) + std::sqrt(max_norm2_c);
-  const FixedPoint fp = FixedPoint::for_bounds(max_abs, r * r, all_rows(split, X));
-  backend.bind(X, fp, k);
+  const bool weighted = is_weighted(weights);
+  FixedPoint fp = FixedPoint::for_bounds(max_abs, r * r,
+                                         weighted ? static_cast<std::size_t>(weights->total) : all_rows(split, X));
+  fp.weight_exp = weighted ? weights->exp : 0;
+  backend.bind(X, row_weights(weights), fp, k);
   backend.reset_labels();
   const std::vector<float> cf = to_float(centers);
   PassSums sums;

@@ -70,8 +70,8 @@ void allreduce_pass_sums(Communicator& comm, PassSums* sums, std::size_t models,
   }
 }
 
-FixedPoint fixed_point_for_data(MatrixView X, const RowSplit* split) {
-  if (!split) return FixedPoint::for_data(X);
+FixedPoint fixed_point_for_data(MatrixView X, const RowSplit* split, const WeightGrid* weights) {
+  if (!split) return FixedPoint::for_data(X, weights);
   // The same loops as FixedPoint::for_data, then the maxima of all ranks
   // (non-negative doubles: the maximum is exact and order-free).
   struct Bounds {
@@ -90,16 +90,26 @@ FixedPoint fixed_point_for_data(MatrixView X, const RowSplit* split) {
   const Bounds all = fold_ranks(*split, b, [](const Bounds& a, const Bounds& c) {
     return Bounds{std::max(a.max_abs, c.max_abs), std::max(a.max_norm2, c.max_norm2)};
   });
-  return FixedPoint::for_bounds(all.max_abs, 4.0 * all.max_norm2, split->total);
+  // As for_data: with weights, sized for their total (WeightGrid::total is
+  // every rank's).
+  const std::size_t count = weights ? static_cast<std::size_t>(weights->total) : split->total;
+  FixedPoint fp = FixedPoint::for_bounds(all.max_abs, 4.0 * all.max_norm2, count);
+  fp.weight_exp = weights ? weights->exp : 0;
+  return fp;
 }
 
-void farthest_rows_split(const RowSplit& split, MatrixView X, const float* centers, int k, int m,
-                         std::int64_t* out_rows) {
+int farthest_rows_split(const RowSplit& split, MatrixView X, const float* centers, int k, int m,
+                        std::int64_t* out_rows, std::int32_t* out_weights, const std::int32_t* weights) {
   const std::vector<FarRow> mine =
-      farthest_candidates(X, centers, k, m, static_cast<std::int64_t>(split.offset));
+      farthest_candidates(X, centers, k, m, static_cast<std::int64_t>(split.offset), weights);
   std::vector<FarRow> all = allgather_vector(*split.comm, mine);
   std::sort(all.begin(), all.end(), farther);
-  for (int i = 0; i < m && i < static_cast<int>(all.size()); ++i) out_rows[i] = all[static_cast<std::size_t>(i)].row;
+  const int found = std::min(m, static_cast<int>(all.size()));
+  for (int i = 0; i < found; ++i) {
+    out_rows[i] = all[static_cast<std::size_t>(i)].row;
+    out_weights[i] = all[static_cast<std::size_t>(i)].w;
+  }
+  return found;
 }
 
 }  // namespace archetype

@@ -32,8 +32,9 @@ void fetch_rows(const RowSplit* split, MatrixView X, const std::int64_t* rows, s
 /// inertia_q; `changed` too when with_changed), in place, on every rank.
 void allreduce_pass_sums(Communicator& comm, PassSums* sums, std::size_t models, bool with_changed);
 
-/// FixedPoint::for_data over all ranks' rows (the bounds are maxima: exact).
-FixedPoint fixed_point_for_data(MatrixView X, const RowSplit* split);
+/// FixedPoint::for_data over all ranks' rows (the bounds are maxima: exact;
+/// with weights, sized for their total over all rows).
+FixedPoint fixed_point_for_data(MatrixView X, const RowSplit* split, const WeightGrid* weights = nullptr);
 
 /// Every rank's value, folded in rank order with `op` (op(acc, next)):
 /// exactly the sequential fold over rows when op is one (std::min keeps
@@ -107,8 +108,10 @@ std::vector<double> blocked_sums(const RowSplit& split, std::size_t block, std::
 }
 
 /// The m rows farthest from their nearest centre over all ranks (global
-/// indices, farthest first, ties to the lower row: farthest_rows' order).
-void farthest_rows_split(const RowSplit& split, MatrixView X, const float* centers, int k, int m,
-                         std::int64_t* out_rows);
+/// indices, farthest first, ties to the lower row: farthest_rows' order),
+/// and their quantized weights (1 without).  With weights (this rank's,
+/// or null) rows of weight 0 are skipped; returns how many were found.
+int farthest_rows_split(const RowSplit& split, MatrixView X, const float* centers, int k, int m,
+                        std::int64_t* out_rows, std::int32_t* out_weights, const std::int32_t* weights = nullptr);
 
 }  // namespace archetype

@@ -8,7 +8,7 @@
 namespace archetype {
 
 SweepResult run_sweep(Backend& backend, MatrixView X, const FixedPoint& fp, const SweepParams& params,
-                      int keep_k) {
+                      int keep_k, const WeightGrid* weights) {
   if (params.k_min < 1 || params.k_max < params.k_min)
     throw InputError("the k range " + std::to_string(params.k_min) + ".." + std::to_string(params.k_max) +
                      " is empty or starts below 1");
@@ -19,14 +19,15 @@ SweepResult run_sweep(Backend& backend, MatrixView X, const FixedPoint& fp, cons
     if (static_cast<std::size_t>(k) <= n) ks.push_back(k);  // cannot have more clusters than rows
   // Every k's restarts in one fused batch: one read of the rows per Lloyd
   // round for all live models; each result equals that model's lone fit.
-  std::vector<std::vector<KMeansRun>> runs = run_restarts(backend, X, fp, params.kmeans, ks, params.progress);
+  std::vector<std::vector<KMeansRun>> runs =
+      run_restarts(backend, X, fp, params.kmeans, ks, params.progress, weights);
   for (std::size_t i = 0; i < ks.size(); ++i) {
     const int k = ks[i];
     KMeansParams kp = params.kmeans;
     kp.n_clusters = k;
     // With its labels (moved out of the backend), scored, then dropped
     // unless kept: one k's labels on the host at a time, besides the kept.
-    KMeansResult fit = finish_fit(backend, X, fp, kp, k, std::move(runs[i]));
+    KMeansResult fit = finish_fit(backend, X, fp, kp, k, std::move(runs[i]), weights);
     SweepPoint p;
     p.k = k;
     p.wcss = fit.inertia;

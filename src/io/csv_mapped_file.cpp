@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -125,13 +127,15 @@ void release_slot(int i) {
 
 }  // namespace
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
-  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.get() < 0) throw InputError(system_error(path, "cannot open file"));
+MappedFile::MappedFile(const std::string& path) : path_(path == "-" ? "stdin" : path) {
+  // "-": stdin, through a descriptor of our own (closed like any other).
+  FileDescriptor file(path == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                                  : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) throw InputError(system_error(path_, "cannot open file"));
   struct stat info {};
   const bool known = ::fstat(file.get(), &info) == 0;
   // Reading a directory would fail with EISDIR; say plainly what is wrong.
-  if (known && S_ISDIR(info.st_mode)) throw InputError(path + ": expected a file, found a directory");
+  if (known && S_ISDIR(info.st_mode)) throw InputError(path_ + ": expected a file, found a directory");
   const bool regular = known && S_ISREG(info.st_mode);
   const auto size = regular ? static_cast<std::size_t>(info.st_size) : 0;
   // A 0-byte regular file cannot be mapped; reading it also covers /proc
@@ -142,7 +146,12 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     if (after_map_for_testing != nullptr) after_map_for_testing(path);
     return;
   }
-  read_all(file.get(), path, size);
+  try {
+    read_all(file.get(), size);
+  } catch (...) {
+    if (buffer_ != nullptr) ::munmap(buffer_, buffer_size_);
+    throw;
+  }
 }
 
 MappedFile::~MappedFile() {
@@ -150,6 +159,7 @@ MappedFile::~MappedFile() {
     if (slot_ >= 0) release_slot(slot_);
     ::munmap(map_, map_size_);
   }
+  if (buffer_ != nullptr) ::munmap(buffer_, buffer_size_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -186,23 +196,68 @@ void MappedFile::check_unchanged() const {
                    "); read it again once nothing is writing to it");
 }
 
-// Reads until end of file: the size, when known, is only a hint, since a
-// pipe has none and a file may grow while it is read.
-void MappedFile::read_all(int fd, const std::string& path, std::size_t size_hint) {
-  buffer_.resize(size_hint > 0 ? size_hint + 1 : std::size_t{1} << 16);  // +1: the read that proves EOF
+// The buffer is an anonymous mapping grown by mremap: the kernel moves the
+// pages instead of copying them, so reading N bytes holds N bytes (a
+// doubling vector would hold 3N while it copies).
+void MappedFile::grow_buffer(std::size_t at_least) {
+  const std::size_t page = static_cast<std::size_t>(g_page);
+  const std::size_t size = (std::max(at_least, buffer_size_ * 2) + page - 1) / page * page;
+  void* p = buffer_ == nullptr ? ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                               : ::mremap(buffer_, buffer_size_, size, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) {
+    char mb[32];
+    std::snprintf(mb, sizeof mb, "%.1f", static_cast<double>(buffer_size_) / 1e6);
+    throw InputError(path_ + ": not enough memory to hold the input read so far (" + mb +
+                     " MB); save it to a file, which is read in place");
+  }
+  buffer_ = static_cast<char*>(p);
+  buffer_size_ = size;
+}
+
+// Reads until end of file (the size, when known, is only a hint: a pipe has
+// none and a file may grow while it is read), checking each piece as it
+// arrives: see the class comment.
+void MappedFile::read_all(int fd, std::size_t size_hint) {
+  grow_buffer(size_hint > 0 ? std::min(size_hint + 1, kMaxStreamedBytes + 1) : std::size_t{1} << 16);  // +1: the read that proves EOF
   std::size_t used = 0;
+  std::size_t line_start = 0;  // where the current line began
   for (;;) {
-    if (used == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-    const ::ssize_t got = ::read(fd, buffer_.data() + used, buffer_.size() - used);
+    if (used == buffer_size_) grow_buffer(std::min(buffer_size_ * 2, kMaxStreamedBytes + 1));
+    const std::size_t room = std::min(buffer_size_, kMaxStreamedBytes + 1) - used;
+    const ::ssize_t got = ::read(fd, buffer_ + used, room);
     if (got == 0) break;
     if (got < 0) {
       if (errno == EINTR) continue;
-      throw InputError(system_error(path, "cannot read file"));
+      throw InputError(system_error(path_, "cannot read file"));
     }
-    used += static_cast<std::size_t>(got);
+    const char* piece = buffer_ + used;
+    const auto n = static_cast<std::size_t>(got);
+    used += n;
+    // A NUL: binary (or UTF-16).  The parser names its line and field;
+    // nothing after it is read.
+    if (const void* nul = std::memchr(piece, '\0', n)) {
+      used = static_cast<std::size_t>(static_cast<const char*>(nul) - buffer_) + 1;
+      break;
+    }
+    if (used > kMaxStreamedBytes)
+      throw InputError(path_ + ": more than " + std::to_string(kMaxStreamedBytes >> 30) +
+                       " GiB read from a pipe or device, the most a streamed input may have (it is held in memory "
+                       "whole); save it to a file, which is read in place at any size");
+    for (std::size_t i = n; i > 0; --i)
+      if (piece[i - 1] == '\n' || piece[i - 1] == '\r') {
+        line_start = used - n + i;
+        break;
+      }
+    if (used - line_start > kMaxStreamedLineBytes) {
+      std::size_t line = 1;
+      for (std::size_t i = 0; i < line_start; ++i)
+        line += buffer_[i] == '\n' || (buffer_[i] == '\r' && (i + 1 == line_start || buffer_[i + 1] != '\n'));
+      throw InputError(path_ + ":" + std::to_string(line) + ":1: expected a line break within " +
+                       std::to_string(kMaxStreamedLineBytes >> 20) +
+                       " MiB, found none (is this a CSV table?); a file (not a pipe) may have longer lines");
+    }
   }
-  buffer_.resize(used);
-  text_ = std::string_view(buffer_.data(), used);
+  text_ = std::string_view(buffer_, used);
 }
 
 }  // namespace archetype

@@ -52,6 +52,7 @@
 #include "io/csv_chunks.hpp"
 #include "io/csv_mapped_file.hpp"
 #include "io/csv_parallel.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 
 namespace archetype {
@@ -128,6 +129,34 @@ CellStatus parse_number(std::string_view cell, float& out) {
   if (std::fabs(value) >= kFloatOverflow) return CellStatus::out_of_range;
   out = static_cast<float>(value);
   return CellStatus::ok;
+}
+
+// Parses a weight cell: a finite double >= 0 (kept in double, so that
+// integer weights stay exact).
+CellStatus parse_weight(std::string_view cell, double& out) {
+  std::string_view text = trim_blanks(cell);
+  if (text.empty()) return CellStatus::empty;
+  if (text.size() > 1 && text[0] == '+' && is_digit_or_dot(text[1])) text.remove_prefix(1);
+  const char* last = text.data() + text.size();
+  const auto result = fast_float::from_chars(text.data(), last, out);
+  if (result.ptr != last) return CellStatus::not_a_number;
+  if (result.ec == std::errc::result_out_of_range || (result.ec == std::errc() && !std::isfinite(out)))
+    return CellStatus::not_finite;
+  if (result.ec != std::errc()) return CellStatus::not_a_number;
+  return out >= 0.0 ? CellStatus::ok : CellStatus::out_of_range;
+}
+
+std::string weight_problem(CellStatus status, std::string_view cell, const std::string& column) {
+  const std::string in_column = " in the weight column " + quoted_name(column);
+  const std::string found = ", found '" + printable(cell, kMaxFoundChars) + "'";
+  switch (status) {
+    case CellStatus::empty: return "expected a weight (a number >= 0)" + in_column + ", found an empty cell";
+    case CellStatus::not_finite: return "expected a finite weight" + in_column + found;
+    case CellStatus::out_of_range: return "expected a weight >= 0" + in_column + found;
+    case CellStatus::not_a_number:
+    case CellStatus::ok: break;
+  }
+  return "expected a weight (a number >= 0)" + in_column + found;
 }
 
 std::string cell_problem(CellStatus status, std::string_view cell, const std::string& column) {
@@ -484,6 +513,9 @@ class ColumnResolver {
   std::size_t usable(std::size_t index) const {
     const std::string& name = header_[index];
     if (trim_blanks(name).empty()) fail(index + 1, "expected a column name, found an empty header field");
+    if (name.size() > kMaxColumnNameBytes)
+      fail(index + 1, "expected a column name of at most " + std::to_string(kMaxColumnNameBytes) +
+                          " bytes, found one of " + std::to_string(name.size()) + " bytes (" + quoted_name(name) + ")");
     const auto [first, second] = fields_of_name_.at(name);
     if (second != kAbsent) {
       fail(second + 1, "expected unique column names, found " + quoted_name(name) + " in fields " +
@@ -510,6 +542,7 @@ class ColumnResolver {
 struct Selection {
   std::vector<std::string> notes;     ///< ambiguous names taken as names
   std::optional<std::size_t> id_column;
+  std::optional<std::size_t> weight_column;
   bool id_inferred = false;           ///< a distinct text column taken as the id
   std::vector<std::size_t> features;  ///< header positions, in output order
   std::vector<std::size_t> skipped;   ///< text columns left out (no --columns)
@@ -526,24 +559,30 @@ Selection select_columns(const std::vector<std::string>& header, const CsvOption
                         : resolver.has(options.id_column_hint)
                             ? std::optional(resolver.resolve(options.id_column_hint))
                             : resolver.auto_detect_id();
+  if (!options.weight_column.empty()) {
+    selection.weight_column = resolver.resolve(options.weight_column);
+    if (selection.weight_column == selection.id_column)
+      resolver.fail(*selection.weight_column + 1, "column " + quoted_name(header[*selection.weight_column]) +
+                                                      " cannot be both the id and the weight column");
+  }
   if (options.columns.empty()) {
     // Text everywhere is no table of text columns but bad numbers: read
     // every column as numeric, so the first bad cell is named with its line.
     bool any_number = false, any_text = false;
     for (std::size_t i = 0; i < header.size(); ++i) {
-      any_number |= !sniff.text[i] && i != selection.id_column;
+      any_number |= !sniff.text[i] && i != selection.id_column && i != selection.weight_column;
       any_text |= sniff.text[i];
     }
     if (any_text && !any_number) return select_columns(header, options, source, ColumnSniff::none(header.size()));
     if (!selection.id_column && options.id_column.empty()) {
       for (std::size_t i = 0; i < header.size() && !selection.id_column; ++i)
-        if (sniff.text[i] && sniff.distinct[i] && !trim_blanks(header[i]).empty()) {
+        if (sniff.text[i] && sniff.distinct[i] && !trim_blanks(header[i]).empty() && i != selection.weight_column) {
           selection.id_column = resolver.usable(i);
           selection.id_inferred = true;
         }
     }
     for (std::size_t i = 0; i < header.size(); ++i) {
-      if (i == selection.id_column) continue;
+      if (i == selection.id_column || i == selection.weight_column) continue;
       if (sniff.text[i]) {
         selection.skipped.push_back(i);
         continue;
@@ -559,6 +598,9 @@ Selection select_columns(const std::vector<std::string>& header, const CsvOption
   std::vector<bool> taken(header.size(), false);
   for (const std::string& wanted : options.columns) {
     const std::size_t index = resolver.resolve(wanted);
+    if (index == selection.weight_column)
+      resolver.fail(index + 1, "column " + quoted_name(header[index]) +
+                                   " is the weight column (--weight-column); it cannot also be a feature");
     if (taken[index]) {
       resolver.fail(1, "column " + quoted_name(header[index]) + " (field " + std::to_string(index + 1) +
                            ") is selected twice");
@@ -609,6 +651,7 @@ constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 struct RowLayout {
   std::vector<std::string> header;
   std::size_t id_column = kNone;
+  std::size_t weight_column = kNone;
   std::vector<std::size_t> slot_of_column;  ///< header position -> feature slot or kNone
   std::size_t features = 0;                 ///< selected feature columns
   char delimiter = ',';
@@ -635,6 +678,7 @@ struct ChunkResult {
 struct RowSink {
   float* values;
   std::string* ids;
+  double* weights;  ///< null without a weight column
 };
 
 void write_row_number(std::string& id, std::size_t row) {
@@ -657,7 +701,8 @@ class RowReader {
         source_(source),
         tokens_(chunk.text, source, chunk.first_line, layout.delimiter),
         values_(sink.values + chunk.out_row * layout.features),
-        ids_(sink.ids + chunk.out_row) {}
+        ids_(sink.ids + chunk.out_row),
+        weights_(sink.weights ? sink.weights + chunk.out_row : nullptr) {}
 
   // Never throws (it runs inside a parallel region): whatever stops the
   // chunk (the first bad row unless drop_invalid, a NUL byte, an
@@ -720,6 +765,12 @@ class RowReader {
       return;
     }
     if (column == layout_.id_column) ids_[result_.kept].assign(field.text);
+    if (column == layout_.weight_column) {
+      const CellStatus status = parse_weight(field.text, weights_[result_.kept]);
+      if (status != CellStatus::ok)
+        problem_ = location(source_, line, column + 1) + weight_problem(status, field.text, layout_.header[column]);
+      return;
+    }
     const std::size_t slot = layout_.slot_of_column[column];
     if (slot == kNone) return;
     const CellStatus status = parse_number(field.text, values_[result_.kept * layout_.features + slot]);
@@ -746,6 +797,7 @@ class RowReader {
   Tokenizer tokens_;
   float* values_;
   std::string* ids_;
+  double* weights_;
   std::string problem_;  ///< first problem of the current row
   ChunkResult result_;
 };
@@ -879,6 +931,7 @@ class CsvParser {
     }
     shrink_if_wasteful(table_.features.values);
     shrink_if_wasteful(table_.ids);
+    shrink_if_wasteful(table_.weights);
     out.table = std::move(table_);
     return out;
   }
@@ -915,6 +968,7 @@ class CsvParser {
     table_.notes = selection.notes;
     for (std::size_t index : selection.skipped) table_.skipped_columns.push_back(header[index]);
     layout_.id_column = selection.id_column.value_or(kNone);
+    layout_.weight_column = selection.weight_column.value_or(kNone);
     layout_.slot_of_column.assign(header.size(), kNone);
     for (std::size_t slot = 0; slot < selection.features.size(); ++slot) {
       layout_.slot_of_column[selection.features[slot]] = slot;
@@ -923,21 +977,29 @@ class CsvParser {
     table_.column_indices = selection.features;
     for (std::size_t index : selection.features) table_.column_names.push_back(header[index]);
     if (selection.id_column) table_.id_name = header[*selection.id_column];
+    if (selection.weight_column) table_.weight_name = header[*selection.weight_column];
     table_.features.cols = layout_.features;
     layout_.header = std::move(header);
   }
 
   void size_output(const std::vector<Chunk>& chunks) {
+    // At most this many rows (one per line): what the output arrays take,
+    // for the message if they do not fit.
     const std::size_t rows = chunks.back().out_row + chunks.back().max_rows;
+    memory::note_workload(rows, layout_.features,
+                          memory::study_bytes(rows, layout_.features, 0, true, text_.size()) -
+                              rows * 16);  // no labels yet
     table_.features.values.resize(rows * table_.features.cols);
     table_.ids.resize(rows);
+    if (layout_.weight_column != kNone) table_.weights.resize(rows);
   }
 
   // A chunk after one that failed is not started: only the earliest error
   // is reported, so a bad file fails fast.  Its result stays empty.
   std::vector<ChunkResult> read_chunks(const std::vector<Chunk>& chunks) {
     std::vector<ChunkResult> results(chunks.size());
-    const RowSink sink{table_.features.values.data(), table_.ids.data()};
+    const RowSink sink{table_.features.values.data(), table_.ids.data(),
+                       layout_.weight_column != kNone ? table_.weights.data() : nullptr};
     std::atomic<std::size_t> first_failed{chunks.size()};
     const auto count = static_cast<std::ptrdiff_t>(chunks.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_for(chunks.size())) if (count > 1)
@@ -976,6 +1038,7 @@ class CsvParser {
     // dropped rows, quoted line breaks) is worth a copy.
     shrink_if_wasteful(table_.features.values);
     shrink_if_wasteful(table_.ids);
+    shrink_if_wasteful(table_.weights);
     return std::move(table_);
   }
 
@@ -994,12 +1057,17 @@ class CsvParser {
                   values.begin() + static_cast<std::ptrdiff_t>(rows * cols));
         std::move(ids.begin() + static_cast<std::ptrdiff_t>(from), ids.begin() + static_cast<std::ptrdiff_t>(from + kept),
                   ids.begin() + static_cast<std::ptrdiff_t>(rows));
+        if (!table_.weights.empty())
+          std::copy(table_.weights.begin() + static_cast<std::ptrdiff_t>(from),
+                    table_.weights.begin() + static_cast<std::ptrdiff_t>(from + kept),
+                    table_.weights.begin() + static_cast<std::ptrdiff_t>(rows));
       }
       rows += kept;
     }
     table_.features.rows = rows;
     values.resize(rows * cols);
     ids.resize(rows);
+    if (!table_.weights.empty()) table_.weights.resize(rows);
   }
 
   template <typename Vector>
@@ -1040,7 +1108,7 @@ struct CsvSplitView::Impl {
 };
 
 CsvSplitView::CsvSplitView(std::string_view text, const std::string& source, const CsvOptions& options) {
-  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
+  while (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());  // as parse_csv_chunked
   impl_ = std::make_unique<Impl>(trim_trailing_line_breaks(text), source, options);
   impl_->parser.prepare();
 }
@@ -1056,7 +1124,10 @@ CsvSection CsvSplitView::parse(std::size_t begin, std::size_t end, std::size_t f
 
 Table parse_csv_chunked(std::string_view text, const std::string& source_name, const CsvOptions& options,
                         const Chunking& chunking) {
-  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
+  // A byte order mark, or several: a file saved twice by a tool that adds
+  // one each time would otherwise start its first column name with
+  // U+FEFF, and "id" would no longer be found as the id column.
+  while (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   return CsvParser(trim_trailing_line_breaks(text), source_name, options, chunking).parse();
 }
 
@@ -1069,7 +1140,7 @@ Table parse_csv(std::string_view text, const std::string& source_name, const Csv
 Table read_csv(const std::string& path, const CsvOptions& options) {
   const MappedFile file(path);
   try {
-    Table table = parse_csv(file.text(), path, options);
+    Table table = parse_csv(file.text(), file.name(), options);  // "-" is stdin
     file.check_unchanged();
     return table;
   } catch (const InputError&) {

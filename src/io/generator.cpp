@@ -485,6 +485,9 @@ void write_chunks(const Sampler& sampler, const GenerateOptions& o, bool npy, St
 // ---------------------------------------------------------------------------
 
 GeneratorParams parse_generator_params(std::string_view text, const std::string& source_name) {
+  if (text.size() > kMaxGeneratorParamsBytes)
+    throw InputError(source_name + ": " + std::to_string(text.size()) +
+                     " bytes, above the 16 MiB a generator parameter file may have");
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
@@ -524,6 +527,11 @@ GeneratorParams parse_generator_params(std::string_view text, const std::string&
 GeneratorParams load_generator_params(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  in.seekg(0, std::ios::end);
+  if (const std::streamoff size = in.tellg(); size > static_cast<std::streamoff>(kMaxGeneratorParamsBytes))
+    throw InputError(path + ": " + std::to_string(static_cast<long long>(size)) +
+                     " bytes, above the 16 MiB a generator parameter file may have");
+  in.seekg(0, std::ios::beg);
   std::ostringstream s;
   s << in.rdbuf();
   return parse_generator_params(s.str(), path);

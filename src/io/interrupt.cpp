@@ -87,9 +87,7 @@ pid_t g_installed_by = 0;  // a forked child that calls exit() must not clean up
 
 void clean_up_at_exit() {
   if (::getpid() != g_installed_by) return;
-  Registry& r = registry();
-  std::unique_lock<std::mutex> lock(r.mutex, std::try_to_lock);  // never deadlock in exit()
-  if (!lock.owns_lock() || !clean_up(r)) return;
+  if (!clean_up_now()) return;
   static const char line[] = "archetype: error: the run stopped before its end (see above); unfinished outputs removed\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line, sizeof line - 1);
 }
@@ -139,6 +137,12 @@ void install() {
 void quiet(int linger_ms) {
   g_quiet = true;
   if (linger_ms > g_linger_ms) g_linger_ms = linger_ms;
+}
+
+bool clean_up_now() {
+  Registry& r = registry();
+  std::unique_lock<std::mutex> lock(r.mutex, std::try_to_lock);  // never deadlock in exit() or terminate
+  return lock.owns_lock() && clean_up(r);
 }
 
 void track(const std::string& path, Removal how, const std::function<void()>& create) {

@@ -69,6 +69,13 @@ pid_t track_child(const std::function<pid_t()>& spawn);
 /// the waitpid() status, or -1 when the watcher reaped it first.
 int wait_child(pid_t pid);
 
+/// Kills the registered children and removes the registered temporaries
+/// now, as an interrupt would, without exiting: for a run that ends in
+/// std::terminate (an exception that could not be caught, such as out of
+/// memory inside an OpenMP region).  Returns whether there was anything;
+/// does nothing when the registry is busy (never deadlocks).
+bool clean_up_now();
+
 /// Held while staged outputs are renamed into place.
 std::unique_lock<std::mutex> commit_lock();
 

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "archetype/error.hpp"
+#include "io/memory_need.hpp"
 #include "io/printable.hpp"
 
 // The data are read and written as raw bytes of the host's floats.
@@ -232,8 +233,12 @@ std::string format_double(double v) {
   return buf;
 }
 
+/// Rows and columns counted from 1, as in CSV messages (line:column) and
+/// the engine's; the NumPy index [i, j] (0-based) follows.
 [[noreturn]] void bad_value(const std::string& path, std::size_t index, std::size_t cols, const std::string& what) {
-  fail(path, "row " + std::to_string(index / cols) + ", column " + std::to_string(index % cols) + ": " + what);
+  const std::size_t i = index / cols, j = index % cols;
+  fail(path, "row " + std::to_string(i + 1) + ", column " + std::to_string(j + 1) + " (index [" + std::to_string(i) +
+                 ", " + std::to_string(j) + "]): " + what);
 }
 
 /// base: the file's element index of v[0] (rows read from the middle).
@@ -345,7 +350,10 @@ OpenNpy open_npy(const std::string& path) {
 
 /// Rows [begin, end) of an open file (begin <= end <= rows).
 Matrix read_rows(OpenNpy& o, const std::string& path, std::size_t begin, std::size_t end) {
-  Matrix m(end - begin, o.cols);
+  // float64 data are converted through a block of at most 64 MiB.
+  const std::size_t rows = end - begin;
+  memory::note_workload(rows, o.cols, rows * o.cols * sizeof(float) + (o.itemsize == 8 ? (std::size_t{64} << 20) : 0));
+  Matrix m(rows, o.cols);
   const std::size_t base = begin * o.cols;  // element index of the first value read
   if (begin > 0 && ::fseeko(o.f.get(), static_cast<off_t>(o.offset + base * o.itemsize), SEEK_SET) != 0)
     fail(path, std::string("cannot seek: ") + std::strerror(errno));

@@ -71,6 +71,12 @@ OutputFiles::OutputFiles(std::string dir, std::vector<std::string> ours, bool fo
   if (dir_.empty()) throw InputError("--out: the output directory name is empty");
   std::error_code ec;
   const fs::file_status st = fs::status(dir_, ec);
+  // A link to nothing: mkdir and open would only say "No such file or
+  // directory", naming neither the link nor where it points.
+  if (std::error_code lec; !fs::exists(st) && fs::is_symlink(fs::symlink_status(dir_, lec))) {
+    const std::string target = fs::read_symlink(dir_, lec).string();
+    throw InputError(dir_ + ": is a link to " + target + ", which does not exist (create it, or choose another --out)");
+  }
   if (fs::exists(st) && !fs::is_directory(st))
     throw InputError(dir_ + ": exists and is not a directory (--out names the output directory)");
   if (fs::is_directory(st))
@@ -96,7 +102,13 @@ OutputFiles::OutputFiles(std::string dir, std::vector<std::string> ours, bool fo
     // Again, now that no other run can write here until this one is done.
     if (fs::is_directory(st))
       for (const std::string& name : ours_) check_not_ours(name);
-    std::string templ = (fs::path(dir_) / ".archetype-staging-XXXXXX").string();
+    // With the lock held, another run's staging folder is one that its run,
+    // killed (SIGKILL, a power cut), could not remove.
+    if (fs::is_directory(st))
+      for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec))
+        if (e.path().filename().string().rfind(kStagingPrefix, 0) == 0) stale_staging_.push_back(e.path().string());
+    std::sort(stale_staging_.begin(), stale_staging_.end());
+    std::string templ = (fs::path(dir_) / (std::string(kStagingPrefix) + "XXXXXX")).string();
     interrupt::track(templ, interrupt::Removal::Everything, [&] {
       // track() registers the name it was given: mkdtemp fills it in place.
       if (::mkdtemp(templ.data()) == nullptr)
@@ -204,8 +216,11 @@ void OutputFiles::stage_stream(const std::string& name, const ProduceFn& produce
 
 void OutputFiles::protect_input(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) inputs_.push_back({static_cast<std::uint64_t>(st.st_dev),
-                                                         static_cast<std::uint64_t>(st.st_ino), path});
+  // "-" is stdin: the file behind it, when it is one (`< out/labels.csv`).
+  if ((path == "-" ? ::fstat(STDIN_FILENO, &st) : ::stat(path.c_str(), &st)) == 0 &&
+      (path != "-" || S_ISREG(st.st_mode)))
+    inputs_.push_back({static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                       path == "-" ? std::string("stdin") : path});
 }
 
 const std::string* OutputFiles::input_at(const std::string& path) const {

@@ -8,6 +8,8 @@
 //   files there (an earlier run's report beside new labels) are removed in
 //   the same commit, so the folder describes one run; every other file in
 //   the directory is never touched;
+// - a staging folder of an earlier run (killed before it could remove it)
+//   is reported by stale_staging() and left alone;
 // - one run at a time per output directory: the run holds an exclusive
 //   flock() on OUT/.archetype.lock (its pid inside; never an output, removed
 //   when the run ends) from before the first check to after the commit; a
@@ -41,6 +43,8 @@ using ProduceFn = std::function<void(const std::function<void(const std::string&
 inline constexpr int kLockWaitSeconds = 3;
 /// The lock file in the output directory (not an output).
 inline constexpr const char* kLockFileName = ".archetype.lock";
+/// How the private staging folders in the output directory begin.
+inline constexpr const char* kStagingPrefix = ".archetype-staging-";
 
 class OutputFiles {
  public:
@@ -54,6 +58,10 @@ class OutputFiles {
   /// The private folder files are staged in (helpers such as the figure
   /// script write into it, under figures/).
   const std::string& staging_dir() const { return staging_; }
+  /// Staging folders of earlier runs found in the output directory (runs
+  /// killed before they could remove them; never this run's): the caller
+  /// says that they can be deleted.  They are left alone.
+  const std::vector<std::string>& stale_staging() const { return stale_staging_; }
 
   /// Stages `content` as `name` (a plain file name); staging a name again
   /// replaces it.
@@ -88,6 +96,7 @@ class OutputFiles {
   bool force_;
   std::vector<std::string> created_dirs_;  // made by this run, outermost first
   std::vector<std::string> staged_;        // names, in staging order
+  std::vector<std::string> stale_staging_;  // earlier runs' staging folders
   std::vector<Input> inputs_;              // files this run reads
   std::string lock_path_;
   int lock_fd_ = -1;

@@ -13,15 +13,14 @@ void append_hex_escape(std::string& out, unsigned char c) {
   out += kHex[c & 0xF];
 }
 
-}  // namespace
-
-std::string terminal_safe(std::string_view text) {
+/// terminal_safe, with or without its line breaks kept.
+std::string escape_controls(std::string_view text, bool keep_line_breaks) {
   std::string out;
   out.reserve(text.size());
   const auto escape = [&](unsigned char c) { append_hex_escape(out, c); };
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if ((c >= 0x20 && c < 0x7F) || c == '\n') {
+    if ((c >= 0x20 && c < 0x7F) || (c == '\n' && keep_line_breaks)) {
       out += static_cast<char>(c);
       ++i;
     } else if (const std::size_t n = utf8_sequence_length(text, i); n != 0) {
@@ -40,6 +39,12 @@ std::string terminal_safe(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string terminal_safe(std::string_view text) { return escape_controls(text, true); }
+
+std::string single_line(std::string_view text) { return escape_controls(text, false); }
 
 std::string printable(std::string_view text, std::size_t max_chars) {
   std::string out;

@@ -19,4 +19,10 @@ std::string printable(std::string_view text, std::size_t max_chars);
 /// a header name or id cannot set the window title or clear the screen.
 std::string terminal_safe(std::string_view text);
 
+/// terminal_safe without the line breaks: one line, every control
+/// character (line breaks and tabs too) as \xNN.  For a name inside a
+/// table row, a Markdown heading or a list item, where a line break would
+/// end the row (or start a new block) and a tab would break the alignment.
+std::string single_line(std::string_view text);
+
 }  // namespace archetype

@@ -1,5 +1,7 @@
 #include "io/split_input.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -51,12 +53,29 @@ void check_rank_count(Communicator& comm, std::size_t rows, const std::string& p
                       " data rows: every process needs a row (start at most " + std::to_string(rows) + ")");
 }
 
+/// Each process reads its own byte range of the file, so the input must be
+/// a regular file: a stream (`-` for stdin, which mpirun gives rank 0 only;
+/// a pipe or FIFO, which the processes would share byte by byte) cannot be
+/// split.  The same answer on every rank (the same path).
+void check_splittable(Communicator& comm, const std::string& path) {
+  agree(&comm, [&] {
+    struct stat st {};
+    const bool stream = path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+    if (!stream) return;  // a file, or what the reader itself reports (missing, a directory)
+    throw InputError((path == "-" ? std::string("stdin") : path) + ": a job split across " +
+                     std::to_string(comm.size()) +
+                     " processes reads a regular file (each process reads its own share); save the stream to a "
+                     "file, or run one process");
+  });
+}
+
 }  // namespace
 
 Table read_csv_share(const std::string& path, const CsvOptions& options, Communicator& comm, ShareInfo& info) {
   const std::size_t N = static_cast<std::size_t>(comm.size()), me = static_cast<std::size_t>(comm.rank());
   std::unique_ptr<MappedFile> file;
   std::unique_ptr<csv_detail::CsvSplitView> view;
+  check_splittable(comm, path);
   // The header and the columns: the same bytes on every rank, so the same
   // result (or the same error).
   agree(&comm, [&] {
@@ -138,6 +157,7 @@ Table read_csv_share(const std::string& path, const CsvOptions& options, Communi
 }
 
 Matrix read_npy_share(const std::string& path, Communicator& comm, ShareInfo& info) {
+  check_splittable(comm, path);
   NpyShape shape;
   agree(&comm, [&] { shape = read_npy_shape(path); });
   const std::size_t N = static_cast<std::size_t>(comm.size()), me = static_cast<std::size_t>(comm.rank());

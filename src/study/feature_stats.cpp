@@ -18,30 +18,32 @@ std::size_t histogram_bins(std::size_t n) {
   return static_cast<std::size_t>(std::clamp(b, 10.0, 80.0));
 }
 
-/// Rows that each feature's density curve is estimated from (evenly
-/// strided): 5,000 up to 16 features, then fewer so that the work of all
-/// the curves together stays that of 16 (at least 1,000 rows each).  The
-/// curve is drawn at 200 points for a figure: more rows do not change it
-/// visibly, and each costs 200 exponentials.
-std::size_t density_rows(std::size_t features) {
-  return features <= 16 ? 5000 : std::max<std::size_t>(1000, 5000 * 16 / features);
-}
+/// Rows that a density curve is estimated from (evenly strided): the curve
+/// is drawn at 200 points for a figure; more rows do not change it visibly,
+/// and each costs 200 exponentials.  Only the first kPlottedFeatures have
+/// one, so all the curves together cost at most 12 of them.
+constexpr std::size_t kDensityRows = 5000;
 
-/// One feature's statistics from a matrix holding it in column `col`.
-void stats_of(const Matrix& X, std::size_t col, std::size_t features, FeatureSummary& out) {
+/// One feature's statistics from a matrix holding it in column `col`;
+/// its histogram and density curve only when it is plotted (feature index
+/// `j` below kPlottedFeatures).  The QQ data are always needed: their
+/// sorted sample gives the quantiles that name clusters.
+void stats_of(const Matrix& X, std::size_t col, std::size_t j, FeatureSummary& out) {
   out.stats = profile_feature(X, col);
   out.qq = qq_normal(X, col);
+  if (j >= kPlottedFeatures) return;
   out.histogram = histogram(X, col, histogram_bins(X.rows));
-  out.density = kernel_density(X, col, 200, density_rows(features));
+  out.density = kernel_density(X, col, 200, kDensityRows);
 }
 
 /// The same over rows split across processes: one feature after the
 /// other (each statistic is a collective, entered by every rank in order).
-void stats_of_split(MatrixView X, std::size_t col, std::size_t features, const RowSplit& split, FeatureSummary& out) {
+void stats_of_split(MatrixView X, std::size_t col, std::size_t j, const RowSplit& split, FeatureSummary& out) {
   out.stats = profile_feature(X, col, split);
   out.qq = qq_normal(X, col, split);
+  if (j >= kPlottedFeatures) return;
   out.histogram = histogram(X, col, histogram_bins(split.total), split);
-  out.density = kernel_density(X, col, 200, density_rows(features), split);
+  out.density = kernel_density(X, col, 200, kDensityRows, split);
 }
 
 }  // namespace
@@ -59,17 +61,20 @@ std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vecto
     out[j].name = names[j];
   }
   if (split) {
-    for (std::size_t j = 0; j < d; ++j) stats_of_split(raw, j, d, *split, out[j]);
+    for (std::size_t j = 0; j < d; ++j) stats_of_split(raw, j, j, *split, out[j]);
     return out;
   }
   const int nt = threads > 0 ? threads : omp_get_max_threads();
   if (d <= 2 || n == 0) {  // the rows are one cache line: read them in place
 #pragma omp parallel for schedule(dynamic) num_threads(nt) if (d > 1)
     for (long long j = 0; j < static_cast<long long>(d); ++j)
-      stats_of(raw, static_cast<std::size_t>(j), d, out[static_cast<std::size_t>(j)]);
+      stats_of(raw, static_cast<std::size_t>(j), static_cast<std::size_t>(j), out[static_cast<std::size_t>(j)]);
     return out;
   }
-  const std::size_t block = std::clamp<std::size_t>((std::size_t{64} << 20) / (n * sizeof(float)), 1, 16);
+  // Many columns a block when the rows are few: one parallel region per
+  // block, and a fork/join per 16 columns of a 100,000-column table of 5
+  // rows cost more than the statistics.
+  const std::size_t block = std::clamp<std::size_t>((std::size_t{64} << 20) / (n * sizeof(float)), 1, 4096);
   std::vector<Matrix> blocks(std::min(block, d), Matrix(n, 1));
   for (std::size_t j0 = 0; j0 < d; j0 += block) {
     const std::size_t b = std::min(block, d - j0);
@@ -79,7 +84,7 @@ std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vecto
     }
 #pragma omp parallel for schedule(dynamic) num_threads(nt) if (b > 1)
     for (long long c = 0; c < static_cast<long long>(b); ++c)
-      stats_of(blocks[static_cast<std::size_t>(c)], 0, d, out[j0 + static_cast<std::size_t>(c)]);
+      stats_of(blocks[static_cast<std::size_t>(c)], 0, j0 + static_cast<std::size_t>(c), out[j0 + static_cast<std::size_t>(c)]);
   }
   return out;
 }

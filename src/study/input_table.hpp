@@ -28,6 +28,8 @@ struct LoadedInput {
   /// processes: where its rows sit among all rows (table.features and
   /// table.ids are the share's; dropped_rows and drop_reasons the file's).
   std::optional<RowSplit> split;
+  /// The weight column's summary (--weight-column), over all rows.
+  std::optional<WeightSummary> weights;
 };
 
 /// Reads and validates the table (InputError names file, line and column);

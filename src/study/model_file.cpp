@@ -80,7 +80,9 @@ nlohmann::ordered_json model_file_json(const StudyResult& study, const KMeansRes
     mins.push_back(f.stats.min);
     maxs.push_back(f.stats.max);
   }
-  const double rows = static_cast<double>(study.input.rows);
+  // With weights the inertia is weighted: its mean is over the total weight.
+  const double rows = study.input.sample_weight ? study.input.sample_weight->total
+                                                : static_cast<double>(study.input.rows);
   m["training"] = {{"rows", study.input.rows},
                    {"min", mins},
                    {"max", maxs},

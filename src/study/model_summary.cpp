@@ -37,7 +37,8 @@ SuggestedK suggested_k(const SweepResult& sweep) { return {sweep.elbow_k, sweep.
 
 ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil, const StandardScaler& scaler,
                            const std::vector<FeatureSummary>& profile, const std::vector<double>& quantiles,
-                           const Naming& naming, int n_init, std::uint64_t seed, std::string& note) {
+                           const Naming& naming, int n_init, std::uint64_t seed, std::string& note,
+                           bool weighted) {
   const std::size_t k = static_cast<std::size_t>(fit.k), d = fit.d;
   PersonaRequest request;
   request.k = k;
@@ -54,6 +55,8 @@ ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil,
   const std::vector<Persona>& personas = assigned.personas;
   std::int64_t n = 0;
   for (std::int64_t c : fit.counts) n += c;
+  double total_weight = 0.0;
+  for (double w : fit.weights) total_weight += w;
   ModelSummary m;
   m.catalog_personas = assigned.catalog_applies;
   m.k = fit.k;
@@ -76,11 +79,15 @@ ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil,
     cs.id = static_cast<int>(c);
     cs.size = fit.counts[c];
     cs.share = n > 0 ? static_cast<double>(fit.counts[c]) / static_cast<double>(n) : 0.0;
+    if (weighted && c < fit.weights.size()) {
+      cs.weight = fit.weights[c];
+      cs.weight_share = total_weight > 0.0 ? fit.weights[c] / total_weight : 0.0;
+    }
     for (std::size_t j = 0; j < d; ++j) {
       cs.centroid.push_back(scaler.inverse(fit.centers[c * d + j], j));
       cs.centroid_scaled.push_back(fit.centers[c * d + j]);
       const double mean_orig = scaler.inverse(fit.means[c * d + j], j);
-      const double platform = profile[j].stats.mean;
+      const double platform = scaler.mean[j];  // the profile's mean, or the weighted mean with weights
       cs.relative_importance.push_back(platform != 0.0 ? std::optional<double>(mean_orig / platform - 1.0)
                                                        : std::nullopt);
     }

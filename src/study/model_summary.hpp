@@ -28,15 +28,17 @@ struct Naming {
   std::vector<std::string> names;
 };
 
-/// The final model: every cluster's size, centroid in original and z
-/// units, relative importance against the platform means of `profile`,
-/// silhouette, and its persona (personas.hpp; the features' names come
-/// from `profile`, `quantiles` (k x d, cluster_quantiles.hpp) place each
-/// cluster in each feature for data-driven names).  When the catalog does
-/// not apply, `note` gets the warning that says so.
+/// The final model: every cluster's size (and, `weighted`, its total
+/// sample weight and share of it), centroid in original and z units,
+/// relative importance against the platform means (the scaler's: weighted
+/// with weights), silhouette, and its persona (personas.hpp; the features'
+/// names come from `profile`, `quantiles` (k x d, cluster_quantiles.hpp)
+/// place each cluster in each feature for data-driven names).  When the
+/// catalog does not apply, `note` gets the warning that says so.
 ModelSummary model_summary(const KMeansResult& fit, const SilhouetteResult& sil, const StandardScaler& scaler,
                            const std::vector<FeatureSummary>& profile, const std::vector<double>& quantiles,
-                           const Naming& naming, int n_init, std::uint64_t seed, std::string& note);
+                           const Naming& naming, int n_init, std::uint64_t seed, std::string& note,
+                           bool weighted = false);
 
 /// The personas' names, cluster by cluster.
 std::vector<std::string> persona_names(const ModelSummary& model);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "archetype/error.hpp"
@@ -36,8 +37,23 @@ class CatalogReader {
  public:
   explicit CatalogReader(std::string path) : path_(std::move(path)) {}
 
-  PersonaCatalog read() const {
-    const json root = parse();
+  /// The file's text, refused above kMaxCatalogBytes before it is read.
+  std::string load() const {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) fail_file("cannot open file");
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size > static_cast<std::streamoff>(kMaxCatalogBytes))
+      fail_file(std::to_string(static_cast<long long>(size)) + " bytes, above the 16 MiB a persona catalog may have");
+    in.seekg(0, std::ios::beg);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) fail_file("cannot read file");
+    return text.str();
+  }
+
+  PersonaCatalog read(std::string_view text) const {
+    const json root = parse(text);
     if (!root.is_object()) fail_file("expected a JSON object at the top level");
     check_keys(root, "", {"version", "features", "max_match_distance", "levels", "archetypes"});
 
@@ -67,18 +83,11 @@ class CatalogReader {
     fail(field, "expected " + expected + ", found " + value.type_name());
   }
 
-  json parse() const {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) fail_file("cannot open file");
-    // A catalog is a few kilobytes; parsed JSON takes about ten times its
-    // text, so a huge file is refused before parsing.
-    constexpr std::streamoff kMaxBytes = 16 << 20;
-    in.seekg(0, std::ios::end);
-    if (in.tellg() > kMaxBytes)
-      fail_file(std::to_string(static_cast<long long>(in.tellg())) + " bytes, above the 16 MiB a persona catalog may have");
-    in.seekg(0, std::ios::beg);
+  json parse(std::string_view text) const {
+    if (text.size() > kMaxCatalogBytes)
+      fail_file(std::to_string(text.size()) + " bytes, above the 16 MiB a persona catalog may have");
     try {
-      return json::parse(in);
+      return json::parse(text.begin(), text.end());
     } catch (const json::parse_error& e) {
       fail_file("invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
     } catch (const json::exception& e) {
@@ -299,7 +308,14 @@ void match_archetypes(const PersonaCatalog& catalog, const std::vector<std::size
 
 }  // namespace
 
-PersonaCatalog load_persona_catalog(const std::string& path) { return CatalogReader(path).read(); }
+PersonaCatalog load_persona_catalog(const std::string& path) {
+  const CatalogReader reader(path);
+  return reader.read(reader.load());
+}
+
+PersonaCatalog parse_persona_catalog(std::string_view text, const std::string& source_name) {
+  return CatalogReader(source_name).read(text);
+}
 
 PersonaAssignment assign_personas(const PersonaCatalog& catalog, const PersonaRequest& r) {
   const std::size_t d = r.feature_names.size(), k = r.k;

@@ -24,7 +24,10 @@ struct Pca2 {
 /// The top two principal components of z (rows x d, d >= 2), from the
 /// covariance of at most `max_rows` evenly strided rows (fewer for wide
 /// data, so the d x d covariance costs about 2e9 operations at most) by
-/// orthogonal iteration.  Sequential double arithmetic in a fixed order: the
+/// orthogonal iteration.  Above 1,414 features (where that would be fewer
+/// than 1,000 rows) from the sample's m x m Gram matrix instead (m at most
+/// sqrt(2e9 / d), at least 50), so memory and work stay linear in d: no
+/// d x d matrix (80 GB at 100,000 columns) is ever formed.  Sequential double arithmetic in a fixed order: the
 /// same result on every machine and thread count.  Each component's sign
 /// makes its largest-magnitude loading positive.
 Pca2 fit_pca2(const Matrix& z, std::size_t max_rows = 20000);

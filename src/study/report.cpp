@@ -37,12 +37,6 @@ std::string kurtosis_words(double k) {
 
 std::string k_text(const std::optional<int>& k) { return k ? "k = " + std::to_string(*k) : "no clear k"; }
 
-std::string count_text(std::int64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
-
 /// The clusters, largest share first (stable: ties keep the cluster order).
 std::vector<const ClusterSummary*> by_share(const ModelSummary& m) {
   std::vector<const ClusterSummary*> cl;
@@ -119,9 +113,12 @@ class Builder {
   void abstract() {
     d_.heading("Summary");
     std::ostringstream a;
-    a << count_text(static_cast<std::int64_t>(s_.input.rows)) << " creators were profiled on " << s_.profile.size()
-      << " metrics (";
-    for (std::size_t i = 0; i < s_.profile.size(); ++i) a << (i ? ", " : "") << s_.profile[i].name;
+    a << count_text(static_cast<std::int64_t>(s_.input.rows)) << " creators were profiled on "
+      << count_text(static_cast<std::int64_t>(s_.profile.size())) << " metrics (";
+    const std::size_t listed = std::min(s_.profile.size(), kListedFeatures);
+    for (std::size_t i = 0; i < listed; ++i) a << (i ? ", " : "") << s_.profile[i].name;
+    if (listed < s_.profile.size())
+      a << " and " << count_text(static_cast<std::int64_t>(s_.profile.size() - listed)) << " more";
     a << ").";
     if (s_.suggested_k) {
       a << " Across k = " << s_.parameters->k_range->first << ".." << s_.parameters->k_range->second
@@ -147,13 +144,28 @@ class Builder {
     std::ostringstream p;
     p << count_text(static_cast<std::int64_t>(in.rows)) << " creators from `" << in.path << "`";
     if (in.dropped_rows > 0) p << " (" << in.dropped_rows << " invalid rows dropped with `--drop-invalid`)";
+    if (in.sample_weight) {
+      p << ", each weighted by column `" << in.sample_weight->column << "` (`--weight-column`; total weight "
+        << format_fixed(in.sample_weight->total, 2);
+      if (in.sample_weight->zero_rows > 0) p << ", " << count_text(static_cast<std::int64_t>(in.sample_weight->zero_rows)) << " of weight 0";
+      p << "): the scaler, the centroids, WCSS, Calinski-Harabasz and Davies-Bouldin count a row of weight w as w "
+           "rows; the feature statistics, the silhouette and the cluster names describe the rows as given";
+    }
     p << ". Features:";
-    for (const FeatureSummary& f : s_.profile) p << " " << f.name << " (column `" << f.column << "`);";
+    const std::size_t listed = std::min(s_.profile.size(), kListedFeatures);
+    for (std::size_t j = 0; j < listed; ++j)
+      p << " " << s_.profile[j].name << " (column `" << s_.profile[j].column << "`);";
+    if (listed < s_.profile.size())
+      p << " and " << count_text(static_cast<std::int64_t>(s_.profile.size() - listed)) << " more (all in summary.json);";
     std::string text = p.str();
     text.back() = '.';
     std::string logged;
+    std::size_t logged_count = 0;
     for (std::size_t j = 0; j < in.transforms.size(); ++j)
-      if (in.transforms[j] == "log1p") logged += (logged.empty() ? "`" : ", `") + in.columns[j] + "`";
+      if (in.transforms[j] == "log1p" && ++logged_count <= kListedFeatures)
+        logged += (logged.empty() ? "`" : ", `") + in.columns[j] + "`";
+    if (logged_count > kListedFeatures)
+      logged += " and " + count_text(static_cast<std::int64_t>(logged_count - kListedFeatures)) + " more";
     if (!logged.empty())
       text += " Heavy-tailed columns were clustered as log(1 + x) (`--transform log1p`): " + logged +
               "; their statistics, centroids and deviations below are on that scale, and `predict` applies the "
@@ -175,16 +187,22 @@ class Builder {
 
   void eda_section() {
     d_.heading("B. Exploratory data analysis");
+    // The first kListedFeatures features, one row and one line each.
+    const std::size_t listed = std::min(s_.profile.size(), kListedFeatures);
+    const std::vector<FeatureSummary> first(s_.profile.begin(), s_.profile.begin() + static_cast<std::ptrdiff_t>(listed));
     Rows rows;
-    for (const FeatureSummary& f : s_.profile) {
+    for (const FeatureSummary& f : first) {
       const FeatureProfile& p = f.stats;
       rows.push_back({f.name, format_fixed(p.mean, 3), format_fixed(p.std, 3), format_signed(p.skew, 4),
                       format_signed(p.skew_unbiased, 4), format_signed(p.kurtosis, 4), format_fixed(p.min, 2),
                       format_fixed(p.max, 2)});
     }
     d_.table({"feature", "mean", "std", "skew", "skew (unbiased)", "excess kurtosis", "min", "max"}, rows);
+    if (const std::string more = more_features(listed, s_.profile.size(), "summary.json has every one's statistics");
+        !more.empty())
+      d_.paragraph(more + ".");
     std::vector<std::string> b;
-    for (const FeatureSummary& f : s_.profile) {
+    for (const FeatureSummary& f : first) {
       std::string meaning;
       const std::string shape = skew_words(f.stats.skew, meaning);
       b.push_back("**" + f.name + "** is " + shape + " (skew " + format_signed(f.stats.skew, 3) + "): " + meaning +
@@ -293,16 +311,21 @@ class Builder {
               (st.mean_ari > 0.9 ? " The agreement between runs is high."
                                  : " The runs disagree noticeably: read the segmentation with care.");
     d_.paragraph(stab);
+    const bool weighted = s_.input.sample_weight.has_value();
+    // The centroids and deviations of the first kTableFeatures features.
+    const std::size_t shown = std::min(s_.profile.size(), kTableFeatures);
     std::vector<std::string> header = {"persona", "creators", "share"};
-    for (const FeatureSummary& f : s_.profile) header.push_back(f.name);
+    if (weighted) header.push_back("weight share");
+    for (std::size_t j = 0; j < shown; ++j) header.push_back(s_.profile[j].name);
     header.push_back("relative importance");
     header.push_back("silhouette");
     Rows rows;
     for (const ClusterSummary& c : m.clusters) {
       std::vector<std::string> row = {"**" + c.persona.name + "**", count_text(c.size), format_percent(c.share)};
-      for (double v : c.centroid) row.push_back(format_fixed(v, 3));
+      if (weighted) row.push_back(c.weight_share ? format_percent(*c.weight_share) : std::string("n/a"));
+      for (std::size_t j = 0; j < shown && j < c.centroid.size(); ++j) row.push_back(format_fixed(c.centroid[j], 3));
       std::string rel;
-      for (std::size_t j = 0; j < c.relative_importance.size(); ++j) {
+      for (std::size_t j = 0; j < shown && j < c.relative_importance.size(); ++j) {
         const std::optional<double>& v = c.relative_importance[j];
         rel += (j ? ", " : "") + (v ? format_signed(100.0 * *v, 1) + "%" : std::string("n/a"));
       }
@@ -311,8 +334,12 @@ class Builder {
       rows.push_back(row);
     }
     d_.table(header, rows);
-    d_.paragraph(std::string("Centroids are in original units; relative importance is the cluster mean over the "
-                             "platform mean, minus 1, per feature. ") +
+    const std::string first = "The table shows the first " + std::to_string(shown) + " of " +
+                              count_text(static_cast<std::int64_t>(s_.profile.size())) +
+                              " features (every centroid is in summary.json and model.json). ";
+    d_.paragraph((shown < s_.profile.size() ? first : std::string()) +
+                 "Centroids are in original units; relative importance is the cluster mean over the "
+                 "platform mean, minus 1, per feature. " +
                  (m.catalog_personas
                       ? "Each cluster is named after the catalog archetype whose prototype (in z units) is nearest to "
                         "its centroid, by an optimal one-to-one matching; a cluster no archetype fits is named from "
@@ -344,7 +371,8 @@ class Builder {
     d_.paragraph("By segment size:");
     d_.bullets(b);
     std::vector<std::string> top;
-    for (std::size_t j = 0; j < s_.profile.size(); ++j) {
+    const std::size_t listed = std::min(s_.profile.size(), kListedFeatures);
+    for (std::size_t j = 0; j < listed; ++j) {
       const ClusterSummary* best = nullptr;
       for (const ClusterSummary* c : cl) {
         const std::optional<double>& v = c->relative_importance[j];
@@ -354,6 +382,9 @@ class Builder {
         top.push_back("Highest " + s_.profile[j].name + ": **" + best->persona.name + "** (" +
                       format_signed(100.0 * *best->relative_importance[j], 1) + "% vs the platform average).");
     }
+    if (const std::string more = more_features(listed, s_.profile.size(), "summary.json has every cluster's deviations");
+        !more.empty())
+      top.push_back(more + ".");
     d_.bullets(top);
   }
 

@@ -4,10 +4,18 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/printable.hpp"
+
 namespace archetype {
 namespace {
 
-std::string md_cell(const std::string& s) {
+/// A text of the Markdown report on one line: a line break in a name
+/// (from the data or a catalog) would end a table row, or start a heading
+/// or a list item; every control character is written as \xNN.
+std::string md(const std::string& s) { return single_line(s); }
+
+std::string md_cell(const std::string& raw) {
+  const std::string s = md(raw);
   std::string out;
   for (char c : s) {
     if (c == '|') out += '\\';
@@ -138,11 +146,11 @@ std::string ReportDocument::markdown_text() const {
   std::ostringstream s;
   for (const ReportBlock& b : blocks_) {
     switch (b.kind) {
-      case ReportBlock::Kind::Title: s << "# " << b.text << "\n\n"; break;
-      case ReportBlock::Kind::Heading: s << "## " << b.text << "\n\n"; break;
-      case ReportBlock::Kind::Paragraph: s << b.text << "\n\n"; break;
+      case ReportBlock::Kind::Title: s << "# " << md(b.text) << "\n\n"; break;
+      case ReportBlock::Kind::Heading: s << "## " << md(b.text) << "\n\n"; break;
+      case ReportBlock::Kind::Paragraph: s << md(b.text) << "\n\n"; break;
       case ReportBlock::Kind::Bullets:
-        for (const std::string& i : b.items) s << "- " << i << "\n";
+        for (const std::string& i : b.items) s << "- " << md(i) << "\n";
         s << "\n";
         break;
       case ReportBlock::Kind::Table: {
@@ -160,11 +168,11 @@ std::string ReportDocument::markdown_text() const {
         break;
       }
       case ReportBlock::Kind::Figure:
-        s << "![" << b.text << "](" << b.path << ")\n\n_" << b.text << "_ ([SVG](" << svg_twin(b.path) << "))\n\n";
+        s << "![" << md(b.text) << "](" << b.path << ")\n\n_" << md(b.text) << "_ ([SVG](" << svg_twin(b.path) << "))\n\n";
         break;
       case ReportBlock::Kind::Card:
-        s << "### " << b.text << "\n\n_" << b.items.front() << "_\n\n";
-        for (std::size_t i = 1; i < b.items.size(); ++i) s << b.items[i] << "\n\n";
+        s << "### " << md(b.text) << "\n\n_" << md(b.items.front()) << "_\n\n";
+        for (std::size_t i = 1; i < b.items.size(); ++i) s << md(b.items[i]) << "\n\n";
         break;
     }
   }

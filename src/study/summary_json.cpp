@@ -1,5 +1,7 @@
 #include "study/summary_json.hpp"
 
+#include "study/feature_stats.hpp"
+
 namespace archetype {
 namespace {
 
@@ -21,29 +23,41 @@ json input_json(const InputSummary& in) {
           {"feature_names", in.feature_names},
           {"id_column", in.id_column.empty() ? json(nullptr) : json(in.id_column)},
           {"dropped_rows", in.dropped_rows},
-          {"transforms", in.transforms}};
+          {"transforms", in.transforms},
+          {"sample_weight", in.sample_weight ? json{{"column", in.sample_weight->column},
+                                                    {"total", in.sample_weight->total},
+                                                    {"zero_rows", in.sample_weight->zero_rows}}
+                                             : json(nullptr)}};
 }
 
+/// Every feature's statistics; the QQ points, histogram and density curve
+/// (figure data) of the first kPlottedFeatures only.
 json profile_json(const std::vector<FeatureSummary>& profile) {
   json arr = json::array();
-  for (const FeatureSummary& f : profile) {
+  for (std::size_t j = 0; j < profile.size(); ++j) {
+    const FeatureSummary& f = profile[j];
     const FeatureProfile& p = f.stats;
-    arr.push_back({{"column", f.column},
-                   {"name", f.name},
-                   {"mean", p.mean},
-                   {"std", p.std},
-                   {"skew", p.skew},
-                   {"skew_unbiased", p.skew_unbiased},
-                   {"kurtosis", p.kurtosis},
-                   {"min", p.min},
-                   {"max", p.max},
-                   {"qq", {{"theoretical", f.qq.theoretical},
-                           {"sample", f.qq.sample},
-                           {"slope", f.qq.slope},
-                           {"intercept", f.qq.intercept},
-                           {"r", f.qq.r}}},
-                   {"histogram", {{"edges", f.histogram.edges}, {"counts", f.histogram.counts}}},
-                   {"density", {{"x", f.density.x}, {"y", f.density.y}, {"bandwidth", f.density.bandwidth}}}});
+    json e = {{"column", f.column},
+              {"name", f.name},
+              {"mean", p.mean},
+              {"std", p.std},
+              {"skew", p.skew},
+              {"skew_unbiased", p.skew_unbiased},
+              {"kurtosis", p.kurtosis},
+              {"min", p.min},
+              {"max", p.max}};
+    if (j < kPlottedFeatures) {
+      e["qq"] = {{"theoretical", f.qq.theoretical},
+                 {"sample", f.qq.sample},
+                 {"slope", f.qq.slope},
+                 {"intercept", f.qq.intercept},
+                 {"r", f.qq.r}};
+      e["histogram"] = {{"edges", f.histogram.edges}, {"counts", f.histogram.counts}};
+      e["density"] = {{"x", f.density.x}, {"y", f.density.y}, {"bandwidth", f.density.bandwidth}};
+    } else {
+      e["qq"] = {{"slope", f.qq.slope}, {"intercept", f.qq.intercept}, {"r", f.qq.r}};
+    }
+    arr.push_back(std::move(e));
   }
   return arr;
 }
@@ -95,6 +109,8 @@ json model_json(const ModelSummary& m) {
     clusters.push_back({{"id", c.id},
                         {"size", c.size},
                         {"share", c.share},
+                        {"weight", nullable(c.weight)},
+                        {"weight_share", nullable(c.weight_share)},
                         {"centroid", c.centroid},
                         {"centroid_scaled", c.centroid_scaled},
                         {"relative_importance", rel},

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "io/printable.hpp"
+
 namespace archetype {
 
 namespace {
@@ -16,12 +18,42 @@ std::size_t width(const std::string& s) {
   return w;
 }
 
+/// A cell as shown: one line, at most kMaxCellChars code points.
+std::string shown_cell(const std::string& text) {
+  std::string s = single_line(text);
+  if (width(s) <= kMaxCellChars) return s;
+  std::size_t chars = 0, i = 0;  // cut before code point kMaxCellChars - 3
+  for (; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && chars++ == kMaxCellChars - 3) break;
+  s.resize(i);
+  return s + "...";
+}
+
 }  // namespace
 
+std::string more_features(std::size_t shown, std::size_t total, const std::string& where) {
+  if (shown >= total) return {};
+  return "... and " + count_text(static_cast<std::int64_t>(total - shown)) + " more feature" +
+         (total - shown == 1 ? "" : "s") + " (" + where + ")";
+}
+
+std::string count_text(std::int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > (n < 0 ? 1 : 0); i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
 std::string TextTable::render() const {
-  std::vector<std::size_t> w(headers_.size(), 0);
-  for (std::size_t i = 0; i < headers_.size(); ++i) w[i] = width(headers_[i]);
-  for (const auto& r : rows_)
+  std::vector<std::string> headers;
+  for (const std::string& h : headers_) headers.push_back(shown_cell(h));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : rows_) {
+    rows.emplace_back();
+    for (const std::string& c : r) rows.back().push_back(shown_cell(c));
+  }
+  std::vector<std::size_t> w(headers.size(), 0);
+  for (std::size_t i = 0; i < headers.size(); ++i) w[i] = width(headers[i]);
+  for (const auto& r : rows)
     for (std::size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], width(r[i]));
   std::ostringstream s;
   auto line = [&](const std::vector<std::string>& cells) {
@@ -31,11 +63,11 @@ std::string TextTable::render() const {
     }
     s << '\n';
   };
-  line(headers_);
+  line(headers);
   std::vector<std::string> rule;
   for (std::size_t x : w) rule.push_back(std::string(x, '-'));
   line(rule);
-  for (const auto& r : rows_) line(r);
+  for (const auto& r : rows) line(r);
   return s.str();
 }
 
@@ -61,13 +93,17 @@ std::string render_profile_table(const std::vector<FeatureSummary>& profile, con
   std::ostringstream s;
   s << "Data: " << path << " (" << rows << " rows)\n";
   TextTable t({"feature", "mean", "std", "skew", "skew (unbiased)", "kurtosis", "min", "max"});
-  for (const FeatureSummary& f : profile) {
+  const std::size_t shown = std::min(profile.size(), kListedFeatures);
+  for (std::size_t j = 0; j < shown; ++j) {
+    const FeatureSummary& f = profile[j];
     const FeatureProfile& p = f.stats;
     t.add({f.name, format_fixed(p.mean, 4), format_fixed(p.std, 4), format_signed(p.skew, 4),
            format_signed(p.skew_unbiased, 4), format_signed(p.kurtosis, 4), format_fixed(p.min, 4),
            format_fixed(p.max, 4)});
   }
   s << t.render();
+  if (const std::string more = more_features(shown, profile.size(), "summary.json has every one"); !more.empty())
+    s << more << "\n";
   return s.str();
 }
 
@@ -88,17 +124,26 @@ std::string render_model_table(const ModelSummary& model, const std::vector<std:
   std::ostringstream s;
   s << "Model: k = " << model.k << ", inertia " << format_fixed(model.inertia, 3) << ", silhouette "
     << format_optional(model.silhouette, 4) << ", best of " << model.n_init << " runs\n";
+  // The first kTableFeatures features (a centroid column and a deviation
+  // column each): a row of a wide table must still fit a terminal.
+  const std::size_t shown = std::min(names.size(), kTableFeatures);
   std::vector<std::string> headers = {"persona", "size", "share"};
-  for (const std::string& n : names) headers.push_back(n);
-  for (const std::string& n : names) headers.push_back("vs avg: " + n);
+  for (std::size_t j = 0; j < shown; ++j) headers.push_back(names[j]);
+  for (std::size_t j = 0; j < shown; ++j) headers.push_back("vs avg: " + names[j]);
   TextTable t(headers);
   for (const ClusterSummary& c : model.clusters) {
     std::vector<std::string> row = {c.persona.name, std::to_string(c.size), format_percent(c.share)};
-    for (double v : c.centroid) row.push_back(format_fixed(v, 3));
-    for (const std::optional<double>& v : c.relative_importance) row.push_back(v ? format_signed(*v, 3) : "n/a");
+    for (std::size_t j = 0; j < shown && j < c.centroid.size(); ++j) row.push_back(format_fixed(c.centroid[j], 3));
+    for (std::size_t j = 0; j < shown && j < c.relative_importance.size(); ++j) {
+      const std::optional<double>& v = c.relative_importance[j];
+      row.push_back(v ? format_signed(*v, 3) : "n/a");
+    }
     t.add(row);
   }
   s << t.render();
+  if (const std::string more = more_features(shown, names.size(), "every centre is in summary.json and model.json");
+      !more.empty())
+    s << more << "\n";
   return s.str();
 }
 

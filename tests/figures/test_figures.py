@@ -204,6 +204,26 @@ class FiguresTest(unittest.TestCase):
         high = mpimg.imread(os.path.join(out_dir, "figures", "persona_profile.png")).shape
         self.assertAlmostEqual(high[1] / low[1], 2.0, delta=0.1)
 
+    def test_wait_draws_only_after_go(self):
+        """--wait (how archetype starts the script while it computes): the
+        inputs are read only after 'go', so they may be written after the
+        start; end of input without 'go' draws nothing and exits 0."""
+        out_dir = os.path.join(self.tmp, "later")
+        os.makedirs(out_dir)
+        p = subprocess.Popen([sys.executable, SCRIPT, out_dir, "--wait", "--only", "silhouette"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        shutil.rmtree(out_dir)
+        shutil.copytree(os.path.join(FIXTURES, "reference"), out_dir)  # written after the start
+        out, err = p.communicate("go\n", timeout=120)
+        self.assertEqual(p.returncode, 0, err)
+        self.assert_figures(out_dir, ("silhouette",), out)
+        empty = self.fixture("reference")
+        p = subprocess.run([sys.executable, SCRIPT, empty, "--wait"], input="", capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual((p.returncode, p.stdout), (0, ""), p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(empty, "figures")))
+
     def test_unknown_figure_is_a_usage_error(self):
         out_dir = self.fixture("reference")
         rc, out, err = run(out_dir, "--only", "pie_chart")
@@ -433,6 +453,23 @@ class FiguresTest(unittest.TestCase):
         rc, out, err = run(out_dir, "--only", "persona_profile", "--dpi", "60")
         self.assertEqual(rc, 0, err)
         self.assert_figures(out_dir, ("persona_profile",), out)
+
+    def test_distributions_beyond_12_features(self):
+        # archetype writes figure data (QQ points, histogram, density) for
+        # the first 12 features only; the figure draws those and says so.
+        out_dir = self.fixture("pca4")
+
+        def change(s):
+            first = s["profile"][0]
+            s["profile"] = [dict(first, name=f"metric {j}") for j in range(14)]
+            for p in s["profile"][12:]:
+                del p["histogram"], p["density"]
+                p["qq"] = {k: p["qq"][k] for k in ("slope", "intercept", "r")}
+        self.edit_summary(out_dir, change)
+        F, data, fig = build(out_dir, "distributions")
+        self.assertEqual(len(data["profile"]), 12)
+        self.assertEqual(len([ax for ax in fig.axes if ax.get_visible()]), 24)
+        self.assertIn("the first 12 of 14 features", fig._suptitle.get_text())
 
     def test_one_feature_run(self):
         out_dir = self.fixture("reference")

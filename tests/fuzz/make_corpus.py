@@ -109,9 +109,59 @@ def model_seeds(model_path):
     write("model", "truncated.json", json.dumps(model).encode()[:200])
 
 
+DATA = os.path.join(HERE, "..", "..", "data")
+
+
+def json_seeds(kind, source, variants):
+    """The shipped file (minified, comments dropped) and variants of it."""
+    with open(os.path.join(DATA, source)) as f:
+        base = json.load(f)
+    base.pop("_comment", None)
+    write(kind, source, json.dumps(base).encode())
+    for name, change in variants.items():
+        doc = json.loads(json.dumps(base))
+        write(kind, name, json.dumps(change(doc)).encode())
+
+
+def personas_seeds():
+    def one_feature(c):
+        c["features"] = c["features"][:1]
+        for a in c["archetypes"]:
+            a["levels"] = a["levels"][:1]
+        return c
+
+    json_seeds("personas", "personas.json", {
+        "one_feature.json": one_feature,
+        "no_archetypes.json": lambda c: dict(c, archetypes=[]),
+        "duplicate_alias.json": lambda c: dict(c, features=[dict(c["features"][0], aliases=["x", "X"])] +
+                                              c["features"][1:]),
+        "levels_short.json": lambda c: dict(c, archetypes=[dict(c["archetypes"][0], levels=[0.5])]),
+        "bad_distance.json": lambda c: dict(c, max_match_distance=-1),
+        "names_with_controls.json": lambda c: dict(c, archetypes=[dict(a, name=a["name"] + "\n\u001b[2J")
+                                                                  for a in c["archetypes"]]),
+    })
+    write("personas", "not_an_object.json", b'["a"]')
+
+
+def generator_seeds():
+    def singular(g):
+        g["components"][0]["cov"] = [[1.0, 1.0], [1.0, 1.0]]
+        return g
+
+    json_seeds("generator", "generator.json", {
+        "one_component.json": lambda g: dict(g, components=[dict(g["components"][0], weight=1.0)]),
+        "singular_cov.json": singular,
+        "weights_off.json": lambda g: dict(g, components=[dict(c, weight=0.5) for c in g["components"]]),
+        "loading_one.json": lambda g: dict(g, extra_features=dict(g["extra_features"], loading=1.0)),
+        "huge_mean.json": lambda g: dict(g, components=[dict(c, mean=[1e300, 1e300]) for c in g["components"]]),
+    })
+
+
 if __name__ == "__main__":
     import sys
     csv_seeds()
     npy_seeds()
+    personas_seeds()
+    generator_seeds()
     if len(sys.argv) > 1:  # a model.json written by `archetype fit`
         model_seeds(sys.argv[1])

@@ -17,34 +17,15 @@
 #include "archetype/kmeans.hpp"
 #include "engine/fit_steps.hpp"
 #include "fit_compare.hpp"
+#include "gpu/pass_parity.hpp"
 #include "test_support.hpp"
 
 namespace archetype {
 namespace {
 
-#define REQUIRE_GPU()                                                        \
-  do {                                                                       \
-    const CudaStatus s = cuda_probe(0);                                      \
-    if (!s.usable) GTEST_SKIP() << "no usable CUDA device: " << s.reason;    \
-  } while (0)
-
-struct Pair {
-  std::unique_ptr<Backend> cpu, gpu;
-};
-
-Pair bound_pair(const Matrix& X, const FixedPoint& fp, int k_max) {
-  Pair p{make_cpu_backend(2), make_cuda_backend(0)};
-  p.cpu->bind(X, fp, k_max);
-  p.gpu->bind(X, fp, k_max);
-  return p;
-}
-
-void expect_same(const PassSums& a, const PassSums& b) {
-  EXPECT_EQ(a.counts, b.counts);
-  EXPECT_EQ(a.sums, b.sums);
-  EXPECT_EQ(a.inertia_q, b.inertia_q);
-  EXPECT_EQ(a.changed, b.changed);
-}
+using test::bound_pair;
+using test::expect_same;
+using test::Pair;
 
 class CudaParity : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, int>> {};
 
@@ -54,56 +35,7 @@ TEST_P(CudaParity, EveryPassGivesTheSameBits) {
   const Matrix X = test::random_blobs(n, d, k, 100 + n + d);
   const FixedPoint fp = FixedPoint::for_data(X);
   Pair p = bound_pair(X, fp, k);
-  p.cpu->reset_labels();
-  p.gpu->reset_labels();
-  std::vector<float> centers(static_cast<std::size_t>(k) * d);
-  PassSums a, b;
-  for (int pass = 0; pass < 4; ++pass) {
-    for (std::size_t i = 0; i < centers.size(); ++i) centers[i] = X.values[(i * 131 + pass * 17) % X.values.size()];
-    p.cpu->lloyd_pass(centers.data(), k, a);
-    p.gpu->lloyd_pass(centers.data(), k, b);
-    expect_same(a, b);
-  }
-  std::vector<std::int32_t> la(n), lb(n);
-  p.cpu->copy_labels(la.data());
-  p.gpu->copy_labels(lb.data());
-  EXPECT_EQ(la, lb);
-
-  std::vector<std::int64_t> sqa(k), sqb(k), ra(k), rb(k);
-  p.cpu->dispersion(centers.data(), k, la.data(), sqa.data(), ra.data());
-  p.gpu->dispersion(centers.data(), k, la.data(), sqb.data(), rb.data());
-  EXPECT_EQ(sqa, sqb);
-  EXPECT_EQ(ra, rb);
-
-  // Fused passes: three models of different k (the last uses all k_max
-  // centres) and their k-means++ passes.
-  const int ks[3] = {1, std::max(1, k / 2), k};
-  const int total = ks[0] + ks[1] + ks[2];
-  std::vector<float> bc(static_cast<std::size_t>(total) * d);
-  for (std::size_t i = 0; i < bc.size(); ++i) bc[i] = X.values[(i * 7919 + 3) % X.values.size()];
-  const ModelBatch batch{bc.data(), ks, 3};
-  p.cpu->reserve_batch(3, total);
-  p.gpu->reserve_batch(3, total);
-  std::vector<PassSums> fa(3), fb(3);
-  p.cpu->lloyd_batch(batch, fa.data());
-  p.gpu->lloyd_batch(batch, fb.data());
-  for (int m = 0; m < 3; ++m) expect_same(fa[static_cast<std::size_t>(m)], fb[static_cast<std::size_t>(m)]);
-
-  const int trials[3] = {4, 0, 3};
-  std::vector<float> cands;
-  for (std::size_t r : {7u, 11u, 13u, 17u, 19u, 23u, 29u})
-    cands.insert(cands.end(), X.row(r % n), X.row(r % n) + d);
-  std::vector<std::int64_t> pa(3 + 7), pb(3 + 7);
-  p.cpu->kpp_potentials(batch, cands.data(), trials, pa.data());
-  p.gpu->kpp_potentials(batch, cands.data(), trials, pb.data());
-  EXPECT_EQ(pa, pb);
-  const std::int64_t pot0 = pa[0], pot1 = pa[5], pot2 = pa[6];
-  const int n_targets[3] = {4, 2, 3};
-  const std::vector<std::int64_t> targets = {0, pot0 / 7, pot0 / 2, pot0 - 1, pot1 / 3, pot1 - 1, 0, pot2 / 5, pot2 - 1};
-  std::vector<std::int64_t> ra2(targets.size()), rb2(targets.size());
-  p.cpu->kpp_sample(batch, targets.data(), n_targets, ra2.data());
-  p.gpu->kpp_sample(batch, targets.data(), n_targets, rb2.data());
-  EXPECT_EQ(ra2, rb2);
+  test::expect_every_pass_equal(p, X, k);
 }
 
 // Row counts with tails (no multiple of any tile: 1,024, 4,096, 32), the
@@ -321,37 +253,7 @@ TEST(CudaLabelStore, TakeLabelsEmptiesTheStoreAsOnTheCpu) {
 TEST(CudaClusterer, EqualsTheCpuClusterer) {
   REQUIRE_GPU();
   const Matrix X = test::random_blobs(30011, 5, 6, 12);
-  EngineOptions cpu_o, gpu_o;
-  cpu_o.backend = "cpu";
-  gpu_o.backend = "cuda";
-  Clusterer cpu(DataView::of(X), cpu_o), gpu(DataView::of(X), gpu_o);
-  ASSERT_EQ(gpu.backend_name(), "cuda");
-  KMeansParams kp;
-  kp.n_clusters = 5;
-  kp.n_init = 3;
-  const KMeansResult fa = cpu.fit(kp), fb = gpu.fit(kp);
-  test::expect_same_fit(fa, fb);
-  SweepParams sp;
-  sp.k_min = 2;
-  sp.k_max = 6;
-  sp.kmeans = kp;
-  sp.silhouette.sample_size = 3000;
-  const SweepResult sa = cpu.sweep(sp, 4), sb = gpu.sweep(sp, 4);
-  ASSERT_EQ(sa.points.size(), sb.points.size());
-  for (std::size_t i = 0; i < sa.points.size(); ++i) {
-    EXPECT_EQ(sa.points[i].wcss, sb.points[i].wcss) << i;
-    EXPECT_EQ(sa.points[i].silhouette.score, sb.points[i].silhouette.score) << i;
-    EXPECT_EQ(sa.points[i].dispersion.calinski_harabasz, sb.points[i].dispersion.calinski_harabasz) << i;
-    EXPECT_EQ(sa.points[i].dispersion.davies_bouldin, sb.points[i].dispersion.davies_bouldin) << i;
-  }
-  test::expect_same_fit(*sa.kept, *sb.kept);
-  const Prediction pa = cpu.predict(fa.centers, 5), pb = gpu.predict(fa.centers, 5);
-  EXPECT_EQ(pa.labels, pb.labels);
-  EXPECT_EQ(pa.inertia, pb.inertia);
-  const DispersionScores da = cpu.dispersion(fa.labels, 5), db = gpu.dispersion(fa.labels, 5);
-  EXPECT_EQ(da.calinski_harabasz, db.calinski_harabasz);
-  EXPECT_EQ(da.davies_bouldin, db.davies_bouldin);
-  EXPECT_EQ(cpu.silhouette(fa.labels, 5, {3000, 7}).values, gpu.silhouette(fa.labels, 5, {3000, 7}).values);
+  test::expect_clusterers_equal(DataView::of(X));
 }
 
 TEST(CudaBackendShapes, LargeKAndDAreAccepted) {
