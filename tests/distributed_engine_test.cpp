@@ -75,9 +75,11 @@ void expect_same_silhouette(const SilhouetteResult& a, const SilhouetteResult& b
 
 /// Runs `body(clusterer, rank)` on every rank's share and gathers what each
 /// rank returns, in rank order.
+/// With `weights`, each rank passes its rows' sample weights (a rank
+/// without rows passes none).
 template <typename R>
 std::vector<R> on_ranks(const Matrix& X, const std::vector<std::size_t>& sizes,
-                        const std::function<R(Clusterer&, int)>& body) {
+                        const std::function<R(Clusterer&, int)>& body, const std::vector<double>* weights = nullptr) {
   std::vector<R> out(sizes.size());
   run_thread_ranks(static_cast<int>(sizes.size()), [&](Communicator& comm) {
     const Matrix mine = share(X, sizes, comm.rank());
@@ -85,7 +87,10 @@ std::vector<R> on_ranks(const Matrix& X, const std::vector<std::size_t>& sizes,
     o.backend = "cpu";
     o.threads = 1;
     o.communicator = &comm;
-    Clusterer c(DataView::of(mine), o);
+    DataView view = DataView::of(mine);
+    const std::vector<double> mine_w = weights ? share_of(*weights, sizes, comm.rank()) : std::vector<double>();
+    if (weights && !mine_w.empty()) view.sample_weight = mine_w.data();
+    Clusterer c(view, o);
     out[static_cast<std::size_t>(comm.rank())] = body(c, comm.rank());
   });
   return out;
@@ -99,11 +104,13 @@ KMeansResult joined(std::vector<KMeansResult> parts) {
   return all;
 }
 
-Clusterer alone(const Matrix& X) {
+Clusterer alone(const Matrix& X, const std::vector<double>* weights = nullptr) {
   EngineOptions o;
   o.backend = "cpu";
   o.threads = 1;
-  return Clusterer(DataView::of(X), o);
+  DataView view = DataView::of(X);
+  if (weights) view.sample_weight = weights->data();
+  return Clusterer(view, o);
 }
 
 KMeansResult single_run(Clusterer& c, int k) {
@@ -223,6 +230,86 @@ TEST(DistributedEngine, PredictAndDispersionAreTheOneProcessOnes) {
       labels.insert(labels.end(), part.first.labels.begin(), part.first.labels.end());
     }
     EXPECT_EQ(labels, one.labels);
+  }
+}
+
+// Sample weights: zero on the first 700 rows (rank 0's share weighs
+// nothing for 4 ranks, so the first centres are drawn past it), 0.1 (no
+// exact grid: the 24-bit one) and integers.  The grid, k-means++ over the
+// total weight, the weighted sums, tol, relocation, predict's inertia and
+// the dispersion scores are one process's, bit for bit.
+std::vector<double> test_weights(std::size_t n) {
+  std::vector<double> w(n);
+  for (std::size_t i = 0; i < n; ++i) w[i] = i < 700 ? 0.0 : i % 5 == 0 ? 0.1 : 1.0 + static_cast<double>(i % 4);
+  return w;
+}
+
+TEST(DistributedEngine, WeightedFitSweepAndPredictAreTheOneProcessOnes) {
+  const Matrix X = test::random_blobs(2801, 2, 4, 5);
+  const std::vector<double> w = test_weights(X.rows);
+  KMeansParams p;
+  p.n_clusters = 4;
+  p.n_init = 3;
+  p.stability_rows = 800;
+  SweepParams sp;
+  sp.k_min = 2;
+  sp.k_max = 4;
+  sp.kmeans.n_init = 2;
+  sp.silhouette.sample_size = 500;
+  Clusterer c1 = alone(X, &w);
+  const KMeansResult one = c1.fit(p);
+  const SweepResult sweep_one = c1.sweep(sp, 3);
+  const Prediction pred_one = c1.predict(one.centers, 4);
+  const WeightGrid grid = c1.weights();
+  struct Part {
+    KMeansResult fit;
+    SweepResult sweep;
+    Prediction pred;
+    WeightGrid grid;
+  };
+  for (const auto& sizes : kSplits(X.rows)) {
+    SCOPED_TRACE(::testing::PrintToString(sizes));
+    const auto parts = on_ranks<Part>(
+        X, sizes, [&](Clusterer& c, int) { return Part{c.fit(p), c.sweep(sp, 3), c.predict(one.centers, 4), c.weights()}; },
+        &w);
+    std::vector<KMeansResult> fits;
+    std::vector<std::int32_t> labels;
+    for (const Part& part : parts) {
+      fits.push_back(part.fit);
+      EXPECT_EQ(part.fit.weights, one.weights);
+      EXPECT_EQ(part.fit.counts, one.counts);
+      EXPECT_TRUE(part.grid.exp == grid.exp && part.grid.total == grid.total &&
+                  same_bits(part.grid.given_total, grid.given_total) && part.grid.weighted());
+      ASSERT_EQ(part.sweep.points.size(), sweep_one.points.size());
+      for (std::size_t i = 0; i < sweep_one.points.size(); ++i) {
+        EXPECT_TRUE(same_bits(part.sweep.points[i].wcss, sweep_one.points[i].wcss));
+        EXPECT_TRUE(same_bits(part.sweep.points[i].dispersion.calinski_harabasz,
+                              sweep_one.points[i].dispersion.calinski_harabasz));
+        EXPECT_TRUE(same_bits(part.sweep.points[i].dispersion.davies_bouldin, sweep_one.points[i].dispersion.davies_bouldin));
+      }
+      EXPECT_TRUE(same_bits(part.pred.inertia, pred_one.inertia));
+      labels.insert(labels.end(), part.pred.labels.begin(), part.pred.labels.end());
+    }
+    expect_same_runs(joined(fits), one);
+    EXPECT_EQ(labels, pred_one.labels);
+  }
+}
+
+TEST(DistributedEngine, WeightedRelocationIsTheOneProcessOne) {
+  Matrix X(3000, 2);
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    X.values[2 * i] = static_cast<float>(i % 3);
+    X.values[2 * i + 1] = static_cast<float>((i % 3) * (i % 3)) + (i % 250 == 0 ? 0.25f : 0.0f);
+  }
+  const std::vector<double> w = test_weights(X.rows);
+  KMeansParams p;
+  p.n_clusters = 8;
+  p.n_init = 4;
+  p.max_iter = 5;
+  const KMeansResult one = alone(X, &w).fit(p);
+  for (const auto& sizes : kSplits(X.rows)) {
+    const auto parts = on_ranks<KMeansResult>(X, sizes, [&](Clusterer& c, int) { return c.fit(p); }, &w);
+    expect_same_runs(joined(parts), one);
   }
 }
 

@@ -8,7 +8,8 @@ is not a timing or the "distributed" key of summary.json must be
 byte-identical to the single-process run: the reference data, 300,001
 generated rows with 3 features (CSV and .npy), a CSV with quoted fields,
 line breaks inside quotes and CRLF, a fit with empty-cluster relocation,
-predict, and the figure data.  Then the faults: a bad row in one rank's
+predict, the figure data, and sample weights (--weight-column: run,
+predict and relocation).  Then the faults: a bad row in one rank's
 share (one message, the one-process message, exit 2, nothing left in
 --out), a rank killed mid-run (the job ends, no output, no staging
 folder), more processes than rows (exit 2).  Each case is a function
@@ -136,6 +137,36 @@ def case_relocation():
     # the farthest rows (found across ranks).
     write_dups()
     identical("dups", ["fit", "dups.csv", "--k", "8", "--n-init", "4", "--max-iter", "5", "--no-figures", "--quiet"])
+
+
+def case_weighted():
+    # --weight-column under a split: the weighted scaler, weights' total and
+    # zero rows (summary.json), weighted k-means++ (first centres drawn over
+    # the total weight, rank 0's first 700 rows weighing nothing), means,
+    # inertia and tol, and relocation of empty clusters by rows of positive
+    # weight.  0.1 has no exact power-of-two grid: the 24-bit grid, the same
+    # on every rank.
+    random.seed(9)
+    with open(os.path.join(WORK, "weighted.csv"), "w") as f:
+        f.write("id,x,w,y\n")
+        for i in range(3001):
+            w = 0 if i < 700 else 0.1 if i % 5 == 0 else 1 + i % 4
+            f.write(f"u{i},{random.gauss(0, 1) * 3 + (i % 3) * 9:.4f},{w},{random.gauss(0, 1) + (i % 3) * 4:.4f}\n")
+    with open(os.path.join(WORK, "wdups.csv"), "w") as f:
+        f.write("a,b,w\n")
+        for i in range(3000):
+            f.write(f"{i % 3},{(i % 3) * (i % 3) + (0.25 if i % 250 == 0 else 0)},{0 if i % 7 == 0 else 1 + i % 3}\n")
+    identical("weighted", ["run", "weighted.csv", "--weight-column", "w", "--k-min", "2", "--k-max", "4", "--k", "3",
+                           "--n-init", "2", "--keep-columns", "--quiet"], ranks=(1, 2, 3))
+    identical("wpredict", ["predict", "weighted.csv", "--weight-column", "w", "--model", "weighted-1p/model.json",
+                           "--quiet"], ranks=(3,))
+    identical("wdups", ["fit", "wdups.csv", "--weight-column", "w", "--k", "8", "--n-init", "4", "--max-iter", "5",
+                        "--no-figures", "--quiet"], ranks=(2, 3))
+    s = json.load(open(os.path.join(WORK, "weighted-3", "summary.json")))
+    w = s["input"]["sample_weight"]
+    total = sum(0 if i < 700 else 0.1 if i % 5 == 0 else 1 + i % 4 for i in range(3001))
+    check(w["column"] == "w" and w["zero_rows"] == 700 and abs(w["total"] - total) < 1e-6,
+          f"weighted: summary.json sample_weight = {w}, expected 700 zero rows and a total of {total}")
 
 
 def case_faults():
