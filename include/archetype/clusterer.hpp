@@ -88,7 +88,8 @@ struct DataView {
   std::ptrdiff_t row_stride = 0;  ///< elements from row i to row i + 1
   std::ptrdiff_t col_stride = 1;  ///< elements from column j to column j + 1
   /// Optional sample_weight (scikit-learn's meaning): `rows` contiguous
-  /// doubles, read once at construction (the Clusterer keeps its own
+  /// doubles (under a communicator, this process's rows'; a process
+  /// without rows may pass none), read once at construction (the Clusterer keeps its own
   /// copy, quantized: WeightGrid in fixed_point.hpp).  nullptr: every row
   /// weighs 1.  Weights must be finite and non-negative with a positive
   /// total.  They weigh the fit (k-means++, means, inertia, empty
@@ -174,7 +175,8 @@ class Clusterer {
   /// The data's fixed-point grids (FixedPoint::for_data).
   const FixedPoint& fixed_point() const;
   /// The sample weights as the engine uses them (quantized; without
-  /// weights: none, total = rows).
+  /// weights: none, total = rows).  Under a communicator: q holds this
+  /// process's rows, the grid and totals are all rows'.
   const WeightGrid& weights() const;
   /// The data as the engine reads them: the caller's values or the copy.
   MatrixView data() const;

@@ -12,7 +12,7 @@ predict, the figure data, and sample weights (--weight-column: run,
 predict and relocation).  Then the faults: a bad row in one rank's
 share (one message, the one-process message, exit 2, nothing left in
 --out), a rank killed mid-run (the job ends, no output, no staging
-folder), more processes than rows (exit 2).  Each case is a function
+folder), more processes than rows and stdin as the input (exit 2).  Each case is a function
 below; without CASE arguments all run.  Exit 0 when all pass.
 """
 import json
@@ -190,6 +190,12 @@ def case_faults():
     check(rc != 0, "a killed rank: the job ended with exit 0")
     check("rank 1" in err and "signal 9" in err, f"a killed rank: mpirun names it and the signal: {err}")
     check(not os.path.exists(os.path.join(WORK, "killed")), "a killed rank: --out (or its staging folder) left behind")
+
+    # A stream cannot be cut into byte ranges: refused, once, exit 2.
+    rc, err = run(["fit", "-", "--k", "2", "--out", "stdin-2"], ranks=2, expect=None)
+    ours = [line for line in err.splitlines() if line.startswith("archetype")]
+    check(rc == 2 and len(ours) == 1 and "stdin: a job split across 2 processes reads a regular file" in ours[0],
+          f"stdin under mpirun: exit {rc}: {err}")
 
     with open(os.path.join(WORK, "three.csv"), "w") as f:
         f.write("a,b\n1,2\n3,4\n5,7\n")
