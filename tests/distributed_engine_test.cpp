@@ -193,14 +193,21 @@ TEST(DistributedEngine, SilhouetteValuesAreEachRanksShareOfTheOneProcessValues) 
   }
 }
 
-// Duplicated rows and more clusters than groups: empty clusters are
-// relocated to the farthest rows, found across ranks.
-TEST(DistributedEngine, EmptyClusterRelocationIsTheOneProcessOne) {
+/// Three values repeated, a few rows off them: with more clusters than
+/// groups, clusters empty during Lloyd.
+Matrix three_groups() {
   Matrix X(3000, 2);
   for (std::size_t i = 0; i < X.rows; ++i) {
     X.values[2 * i] = static_cast<float>(i % 3);
     X.values[2 * i + 1] = static_cast<float>((i % 3) * (i % 3)) + (i % 250 == 0 ? 0.25f : 0.0f);
   }
+  return X;
+}
+
+// Duplicated rows and more clusters than groups: empty clusters are
+// relocated to the farthest rows, found across ranks.
+TEST(DistributedEngine, EmptyClusterRelocationIsTheOneProcessOne) {
+  const Matrix X = three_groups();
   KMeansParams p;
   p.n_clusters = 8;
   p.n_init = 4;
@@ -296,11 +303,7 @@ TEST(DistributedEngine, WeightedFitSweepAndPredictAreTheOneProcessOnes) {
 }
 
 TEST(DistributedEngine, WeightedRelocationIsTheOneProcessOne) {
-  Matrix X(3000, 2);
-  for (std::size_t i = 0; i < X.rows; ++i) {
-    X.values[2 * i] = static_cast<float>(i % 3);
-    X.values[2 * i + 1] = static_cast<float>((i % 3) * (i % 3)) + (i % 250 == 0 ? 0.25f : 0.0f);
-  }
+  const Matrix X = three_groups();
   const std::vector<double> w = test_weights(X.rows);
   KMeansParams p;
   p.n_clusters = 8;
