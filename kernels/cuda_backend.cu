@@ -501,6 +501,15 @@ CudaStatus cuda_probe(int device) {
   return s;
 }
 
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error state of the runtime
+    return 0;
+  }
+  return count;
+}
+
 std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max, int max_models) {
   // The least the backend can run with: data that do not fit are streamed
   // through two chunk buffers of rows and labels (at least one sampling

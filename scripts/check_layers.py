@@ -3,22 +3,25 @@
 
     include/archetype  the public API: no private header, no CUDA header
     src/engine, kernels  may include the public API and the engine
+    src/dist             + dist (the Communicator implementations: MPI, NCCL)
     src/io               + io
     src/study            + study
     src/cli              + cli
     src/python           + python (the Python binding: a client of them all; nothing includes it)
 
 Also: nothing in the engine includes a JSON, CLI or process header (the
-engine library has no I/O of its own).  Exit status 1 names every offence.
+engine library has no I/O of its own), and only src/dist includes mpi.h or
+nccl.h (the rest sees the plain Communicator interface).  Exit status 1 names every offence.
 """
 import pathlib
 import re
 import sys
 
 ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
-LAYERS = ["engine", "io", "study", "cli", "python"]
+LAYERS = ["engine", "dist", "io", "study", "cli", "python"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 ENGINE_FORBIDDEN = ("nlohmann/", "CLI/", "spawn.h", "sys/wait.h", "signal.h", "csignal")
+MPI_HEADERS = ("mpi.h", "nccl.h")
 
 
 def layer_of(path):
@@ -54,6 +57,8 @@ def main():
                 errors.append(f"{where}: points up, from {LAYERS[mine]} to {head}")
             if mine == 0 and target.startswith(ENGINE_FORBIDDEN):
                 errors.append(f"{where}: the engine does no JSON, CLI, signals or processes")
+            if target in MPI_HEADERS and mine != LAYERS.index("dist"):
+                errors.append(f"{where}: only src/dist talks to MPI or NCCL")
     for e in errors:
         print(e)
     print(f"check_layers: {len(files)} files, {len(errors)} offence(s)")

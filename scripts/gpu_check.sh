@@ -6,7 +6,9 @@
 #
 # Prints the device; runs the `gpu` parity tests; runs `archetype run` with
 # both backends on the reference dataset and `fit` on 1,000,000 generated
-# rows (also with a weight column), and diffs the outputs; runs the kernels under compute-sanitizer
+# rows (also with a weight column), and diffs the outputs; with two GPUs, the
+# same fit under mpirun -np 2 (NCCL) against one GPU (else it says it was not
+# run); runs the kernels under compute-sanitizer
 # (memcheck, racecheck, initcheck) at a small size when it is installed;
 # runs the GPU benchmarks (CUDA events, medians of 3 repetitions), among
 # them the shape grid (d x k), each shape's time against its floor (FP32
@@ -65,7 +67,7 @@ import json, sys, filecmp, os
 a, b = sys.argv[1], sys.argv[2]
 def load(d):
     s = json.load(open(os.path.join(d, "summary.json")))
-    for key in ("timings_ms", "backend", "device"):  # the only keys allowed to differ
+    for key in ("timings_ms", "backend", "device", "distributed"):  # the only keys allowed to differ
         s.pop(key, None)
     return json.dumps(s, indent=2, sort_keys=False)
 diffs = []
@@ -172,6 +174,25 @@ if [ $rc -eq 0 ] && [ -d "$WORK/run10m" ]; then
     "$verdict ($(python3 -c "print(round($t1-$t0,2))") s wall)"
 else
   record "run, 10M rows streamed in 1M-row chunks vs resident" FAIL "exit $rc (run10m_stream.log)"
+fi
+
+# 5c. Two GPUs, one process each (docs/DISTRIBUTED.md): mpirun -np 2, the
+#     integer sums over NCCL, against the one-GPU fit of step 4, bit for bit.
+#     Only where `nvidia-smi -L` lists two GPUs and mpirun is there (the
+#     archetype of the carry is built with MPI and NCCL when the build
+#     machine has them); otherwise the row says it was not run.
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+if [ "$gpus" -ge 2 ] && command -v mpirun >/dev/null && [ -e "$WORK/gen_cuda/summary.json" ]; then
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 300 mpirun -np 2 "$BIN/archetype" fit "$WORK/gen.csv" \
+    --k 5 --n-init 3 --silhouette-sample 50000 --backend cuda --quiet --out "$WORK/gen_2gpu" >"$RES/gen_2gpu.log" 2>&1
+  rc=$?
+  verdict=$([ $rc -eq 0 ] && compare_runs "$WORK/gen_cuda" "$WORK/gen_2gpu" || echo "exit $rc")
+  ranks=$(python3 -c "import json; print(json.load(open('$WORK/gen_2gpu/summary.json'))['distributed']['ranks'])" 2>/dev/null)
+  record "fit, 1M rows, 2 GPUs (mpirun -np 2, NCCL) vs 1 GPU" \
+    "$([ "$verdict" = identical ] && [ "$ranks" = 2 ] && echo PASS || echo FAIL)" "$verdict, ranks=$ranks (gen_2gpu.log)"
+else
+  record "fit, 1M rows, 2 GPUs (mpirun -np 2, NCCL) vs 1 GPU" SKIP \
+    "not run: nvidia-smi -L lists $gpus GPU(s)$(command -v mpirun >/dev/null || echo ', no mpirun')"
 fi
 
 # 6. compute-sanitizer over the kernels at a small size.

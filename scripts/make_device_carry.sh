@@ -10,6 +10,7 @@ BUILD=${BUILD:-build-device}
 OUT=device-carry
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DARCHETYPE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target archetype archetype_gpu_tests archetype_gpu_bench
+# (with MPI in the build, the archetype target also builds libarchetype_mpi.so)
 rm -rf "$OUT"
 mkdir -p "$OUT/bin" "$OUT/lib"
 cp "$BUILD/archetype" "$BUILD/tests/archetype_gpu_tests" \
@@ -23,4 +24,8 @@ done | sort -u | while read -r lib; do
     *) cp -L "$lib" "$OUT/lib/" ;;
   esac
 done
+# The MPI module (opened only under mpirun, beside the binary): for the
+# 2-GPU case of gpu_check.sh on a machine that has OpenMPI (its libmpi is
+# that machine's, so it is not carried).
+if [ -e "$BUILD/libarchetype_mpi.so" ]; then cp "$BUILD/libarchetype_mpi.so" "$OUT/bin/"; fi
 du -sh "$OUT"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,22 +34,18 @@ std::vector<double> reference_quantiles(const Matrix& z, const std::vector<std::
       ++counts[(static_cast<std::size_t>(labels[i]) * d + j) * kBins + b];
     }
   }
-  std::vector<double> q(kk * d, 0.5);
+  // The median's bin: the first whose cumulative count reaches half the
+  // cluster (counts are exact in double), interpolated within it.
+  std::vector<double> q(kk * d, 0.5), cum(kBins);
   for (std::size_t x = 0; x < kk * d; ++x) {
-    const std::int64_t* h = &counts[x * kBins];
-    std::int64_t total = 0;
-    for (std::size_t b = 0; b < kBins; ++b) total += h[b];
-    if (total == 0) continue;
-    const double half = 0.5 * static_cast<double>(total);
-    double before = 0.0;
-    for (std::size_t b = 0; b < kBins; ++b) {
-      const double here = static_cast<double>(h[b]);
-      if (before + here >= half) {
-        q[x] = (static_cast<double>(b) + (here > 0 ? (half - before) / here : 0.5)) / kBins;
-        break;
-      }
-      before += here;
-    }
+    std::partial_sum(counts.begin() + static_cast<std::ptrdiff_t>(x * kBins),
+                     counts.begin() + static_cast<std::ptrdiff_t>((x + 1) * kBins), cum.begin());
+    if (cum.back() == 0) continue;
+    const double half = cum.back() / 2;
+    const auto b = static_cast<std::size_t>(
+        std::find_if(cum.begin(), cum.end(), [&](double c) { return c >= half; }) - cum.begin());
+    const double before = b == 0 ? 0.0 : cum[b - 1], here = cum[b] - before;
+    q[x] = (static_cast<double>(b) + (here > 0 ? (half - before) / here : 0.5)) / kBins;
   }
   return q;
 }

@@ -17,6 +17,8 @@
 
 namespace archetype {
 
+struct RowSplit;  // communicator.hpp
+
 /// Exact partial sums of one Lloyd pass.  Integer only, so partial results
 /// of several processes or devices can be all-reduced by addition.  With
 /// weights (Backend::bind) every row adds w_q times its values: counts are
@@ -61,6 +63,13 @@ class Backend {
   virtual std::string name() const = 0;
   /// Human description of where it runs ("2 OpenMP threads", a GPU's name).
   virtual std::string device() const = 0;
+  /// Where the rows it is bound to sit when they are one process's share of
+  /// a job split across processes (the distributed decorator,
+  /// src/engine/distributed_backend.hpp, whose passes then return the sums
+  /// over every process's rows); nullptr (every other backend): the rows
+  /// are all the rows.  The engine's host code asks, so that its own work
+  /// over rows (k-means++ draws, relocation, samples) spans all processes.
+  virtual const RowSplit* row_split() const { return nullptr; }
 
   /// Binds the standardized data (a view: the values must outlive the
   /// backend's use of them; nothing is copied on the host) and sizes all

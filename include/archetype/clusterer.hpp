@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/fixed_point.hpp"
 #include "archetype/kmeans.hpp"
@@ -47,13 +48,26 @@ struct EngineOptions {
   int device = 0;
   /// Receives one-line notices (CPU fallback, why no GPU); may be empty.
   NoticeFn notice;
+  /// A job split across processes (mpirun; communicator.hpp), or nullptr
+  /// (one process).  With more than one rank, the DataView holds this
+  /// process's rows, which follow the previous rank's rows (a rank may
+  /// hold none); every rank constructs its Clusterer and then makes the
+  /// same calls with the same arguments (labels aside: each rank passes
+  /// its own rows' labels), and gets the results of one process holding
+  /// all rows, bit for bit: rows() counts all rows; labels, transform(),
+  /// data() and SilhouetteResult::values are this process's rows'.  A GPU
+  /// failure is not retried on the CPU (the other ranks are mid-call).
+  Communicator* communicator = nullptr;
   /// Cancellation hook; may be empty.  Called on the calling thread before
   /// every pass over the rows of fit() and sweep() (each k-means++ step and
   /// Lloyd round, all restarts fused) and after each k the sweep scores.
   /// To abandon the call it throws: the exception leaves the Clusterer
   /// method, nothing is returned, and the Clusterer stays usable (the next
   /// call starts afresh).  The Python binding raises KeyboardInterrupt this
-  /// way; the CLI needs none (its signal watcher exits the process).
+  /// way; the CLI needs none (its signal watcher exits the process).  With
+  /// a communicator of several ranks, a poll that throws on one rank alone
+  /// would leave the others in a collective: there, interrupts end the
+  /// whole job instead (mpirun signals every rank; the CLI's watcher exits).
   std::function<void()> poll;
 };
 
@@ -74,7 +88,8 @@ struct DataView {
   std::ptrdiff_t row_stride = 0;  ///< elements from row i to row i + 1
   std::ptrdiff_t col_stride = 1;  ///< elements from column j to column j + 1
   /// Optional sample_weight (scikit-learn's meaning): `rows` contiguous
-  /// doubles, read once at construction (the Clusterer keeps its own
+  /// doubles (under a communicator, this process's rows'; a process
+  /// without rows may pass none), read once at construction (the Clusterer keeps its own
   /// copy, quantized: WeightGrid in fixed_point.hpp).  nullptr: every row
   /// weighs 1.  Weights must be finite and non-negative with a positive
   /// total.  They weigh the fit (k-means++, means, inertia, empty
@@ -149,6 +164,7 @@ class Clusterer {
   /// Descriptive statistics of every feature (profile_feature).
   std::vector<FeatureProfile> profile() const;
 
+  /// Rows of the data (of every process's, under a communicator).
   std::size_t rows() const;
   std::size_t cols() const;
   /// "cpu" or "cuda": the backend the next call runs on ("cpu" after an
@@ -159,7 +175,8 @@ class Clusterer {
   /// The data's fixed-point grids (FixedPoint::for_data).
   const FixedPoint& fixed_point() const;
   /// The sample weights as the engine uses them (quantized; without
-  /// weights: none, total = rows).
+  /// weights: none, total = rows).  Under a communicator: q holds this
+  /// process's rows, the grid and totals are all rows'.
   const WeightGrid& weights() const;
   /// The data as the engine reads them: the caller's values or the copy.
   MatrixView data() const;

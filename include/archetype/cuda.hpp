@@ -25,6 +25,10 @@ bool cuda_built();
 /// Checks driver, device count and memory of `device`, without throwing.
 CudaStatus cuda_probe(int device);
 
+/// CUDA devices visible to this process; 0 without a driver or in builds
+/// without CUDA (a rank of a split job picks its GPU from it).
+int cuda_device_count();
+
 /// Device memory the CUDA backend needs at least for n rows of d features,
 /// up to k_max clusters and fused batches of up to max_models models (a
 /// sweep: n_init x the number of k), in bytes: the streaming minimum (data

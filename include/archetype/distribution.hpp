@@ -31,6 +31,15 @@ Histogram histogram(MatrixView X, std::size_t col, std::size_t bins);
 DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points = 200,
                             std::size_t max_rows = 20000);
 
+struct RowSplit;  // communicator.hpp
+
+/// The same two over a column split across processes (X: this process's
+/// rows; a collective): every rank gets the one-process result, bit for
+/// bit (the density's strided rows are counted among all rows).
+Histogram histogram(MatrixView X, std::size_t col, std::size_t bins, const RowSplit& split);
+DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, std::size_t max_rows,
+                            const RowSplit& split);
+
 /// Rows per bin of a 2-D grid, one grid per label in [0, k):
 /// counts[label][iy * nx + ix].
 struct Histogram2D {
@@ -45,5 +54,10 @@ struct Histogram2D {
 /// integer.
 Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
                          const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny);
+/// The same over rows split across processes (rows, value, labels: this
+/// process's; a collective): every process's rows counted and ranged.
+Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
+                         const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny,
+                         const RowSplit& split);
 
 }  // namespace archetype

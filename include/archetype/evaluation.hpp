@@ -27,6 +27,11 @@ struct SilhouetteResult {
   std::vector<double> cluster_means;    ///< mean s(i) per cluster (0 for an empty one)
   std::vector<double> values;           ///< s(i) per evaluated row
   std::vector<std::size_t> rows;        ///< evaluated rows when sampled (empty: all rows)
+  /// Rows split across processes (communicator.hpp): `values` holds only
+  /// this process's evaluated rows, and values[0] belongs to evaluated row
+  /// values_offset (an index into `rows` when sampled, else a row).  0 and
+  /// every value in one process.
+  std::size_t values_offset = 0;
   std::size_t evaluated = 0;            ///< rows evaluated
   bool sampled = false;                 ///< a sample, not every row
   /// For a sample: the standard error of the mean s(i) (with the finite

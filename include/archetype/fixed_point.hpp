@@ -46,13 +46,21 @@ constexpr int kWeightBits = 24;
 ///
 /// Nothing is refused for size: only weights that are not finite, a
 /// negative weight, a total of 0 or a total beyond the double range.
-struct WeightGrid {
-  std::vector<std::int32_t> q;  ///< per row; empty: no weights, every row weighs 1 (w_q = 1, exp = 0)
-  int exp = 0;                  ///< the grid is 2^-exp
-  std::int64_t total = 0;       ///< sum of the w_q (the row count without weights)
-  double given_total = 0.0;     ///< sum of the weights as given, in row order (the row count without weights)
+struct RowSplit;
 
-  bool weighted() const { return !q.empty(); }
+struct WeightGrid {
+  /// Per row (under a RowSplit: this process's rows); empty: no weights,
+  /// every row weighs 1 (w_q = 1, exp = 0), unless `given`.
+  std::vector<std::int32_t> q;
+  int exp = 0;                  ///< the grid is 2^-exp
+  std::int64_t total = 0;       ///< sum of the w_q (the row count without weights), over every process's rows
+  double given_total = 0.0;     ///< sum of the weights as given, in row order (the row count without weights)
+  /// Weights were given: set by of(), also on a process of a split job
+  /// that holds no rows (q empty), so that every process takes the
+  /// weighted path of the host code and enters the same collectives.
+  bool given = false;
+
+  bool weighted() const { return given || !q.empty(); }
   /// The per-row w_q, or null (every row 1): what Backend::bind takes.
   const std::int32_t* data() const { return q.empty() ? nullptr : q.data(); }
   /// A sum of w_q in weight units.
@@ -64,7 +72,16 @@ struct WeightGrid {
   /// by its 1-based row ("sample_weight: row 3: the weight -1 is negative"),
   /// and for a total of 0 or beyond the double range.
   static WeightGrid of(const double* w, std::size_t n);
+  /// The same over rows split across processes (a collective; nullptr: one
+  /// process): w holds this process's n rows; the grid, total and
+  /// given_total are those of all rows, the bits of one process holding
+  /// them; the first bad weight in row order is named by its row among
+  /// all rows, on every process (AgreedError).
+  static WeightGrid of(const double* w, std::size_t n, const RowSplit* split);
 };
+
+/// Whether a (possibly null) grid holds weights.
+inline bool is_weighted(const WeightGrid* w) { return w && w->weighted(); }
 
 struct FixedPoint {
   /// Feature values: q = rint(x * 2^feature_exp) with

@@ -26,6 +26,17 @@ namespace archetype {
 /// Reads a 1-D or 2-D float32/float64 .npy file into a float32 matrix.
 Matrix read_npy(const std::string& path);
 
+/// The matrix's shape (rows, columns; (n,) reads as n x 1), with every
+/// check of read_npy but the values'; nothing else is read.
+struct NpyShape {
+  std::size_t rows = 0, cols = 0;
+};
+NpyShape read_npy_shape(const std::string& path);
+
+/// Rows [begin, end) only (one process's share of a job): the same checks
+/// as read_npy, value errors naming the row among all rows.
+Matrix read_npy_rows(const std::string& path, std::size_t begin, std::size_t end);
+
 /// Writes `m` as a 2-D float32 array (shape (rows, cols), C order).
 void write_npy(const std::string& path, const Matrix& m);
 

@@ -40,6 +40,13 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col);
 
 QQData qq_normal(MatrixView X, std::size_t col, std::size_t max_points = 512);
 
+struct RowSplit;  // communicator.hpp
+
+/// The same two over a column split across processes (X: this process's
+/// rows; a collective): every rank gets the one-process result, bit for bit.
+FeatureProfile profile_feature(MatrixView X, std::size_t col, const RowSplit& split);
+QQData qq_normal(MatrixView X, std::size_t col, const RowSplit& split, std::size_t max_points = 512);
+
 /// Inverse of the standard normal CDF (Wichura's AS241, about 1e-16
 /// relative accuracy).  p must lie in (0, 1).
 double normal_quantile(double p);

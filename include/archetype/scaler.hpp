@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/matrix.hpp"
 #include "archetype/profile.hpp"
 
@@ -22,7 +23,9 @@ struct StandardScaler {
   /// (the rows repeated w times), in double, rows in order; a feature of
   /// weighted variance 0 is left unscaled as above.  w: one finite weight
   /// >= 0 per row, positive total.
-  static StandardScaler weighted(const Matrix& raw, const std::vector<double>& w);
+  /// Under a split (a collective; raw and w: this process's rows) the
+  /// sums run over all rows in row order: one process's bits.
+  static StandardScaler weighted(const Matrix& raw, const std::vector<double>& w, const RowSplit* split = nullptr);
 
   /// z = float((x - mean) / scale), computed in double and rounded once.
   Matrix transform(const Matrix& raw) const;

@@ -146,11 +146,19 @@ struct ProjectionSummary {
   std::array<std::string, 2> axes;  ///< axis titles, e.g. "PC1 (41.3% of variance)"
 };
 
+/// A run split across processes (mpirun with more than one): absent otherwise.
+struct DistributedSummary {
+  int ranks = 0;
+  std::vector<std::string> hosts;      ///< distinct host names, in rank order
+  double communication_seconds = 0.0;  ///< the most any rank spent in collectives
+};
+
 struct StudyResult {
   std::string version;  ///< Archetype's version
   std::string command;  ///< run | profile | sweep | fit | predict
   InputSummary input;
   std::string backend, device;  ///< empty for profile (no backend)
+  std::optional<DistributedSummary> distributed;
   std::vector<FeatureSummary> profile;  ///< every command but predict
   std::optional<StandardScaler> scaler;
   std::optional<std::vector<SweepRow>> sweep;

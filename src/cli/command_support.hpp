@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/notice.hpp"
+#include "archetype/study_result.hpp"
 #include "io/output_files.hpp"
 
 namespace archetype {
@@ -39,6 +42,10 @@ class StageTimer {
 /// Every file Archetype writes into --out: an existing directory holding
 /// any of them is refused without --force (io/output_files.hpp).
 std::vector<std::string> output_names();
+
+/// summary.json's "distributed" section (a collective): the ranks, their
+/// hosts and the longest time a rank spent communicating; none for one process.
+std::optional<DistributedSummary> distributed_summary(Communicator* comm);
 
 /// One notice per staging folder that a killed run left in --out.
 void report_stale_staging(const OutputFiles& files, const NoticeFn& notice);

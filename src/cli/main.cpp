@@ -18,10 +18,16 @@
 #include <new>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <sstream>
 #include <string>
 
+#include "archetype/communicator.hpp"
+#include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
 #include "archetype/generator.hpp"
+#include "dist/gpu_ranks.hpp"
+#include "dist/mpi_world.hpp"
 #include "io/interrupt.hpp"
 #include "io/memory_need.hpp"
 #include "io/printable.hpp"
@@ -254,6 +260,43 @@ std::uint64_t parse_seed(const std::string& text) {
   return v;
 }
 
+/// guarded() for one rank of a job split across processes (mpirun).  An
+/// InputError there is every rank's (agreed, or computed alike from the
+/// same results): rank 0 prints it and every rank exits 2 normally.  Any
+/// other failure is this rank's alone, while the others wait for it in a
+/// collective: it is printed with the rank and ends the whole job
+/// (MPI_Abort; rank 0's staging folder goes with its SIGTERM), with exit
+/// status 2 for out of memory and a GPU failure, as guarded() gives.
+int guarded_rank(archetype::Communicator& world, const std::function<int()>& body) {
+  const std::string who = "process " + std::to_string(world.rank()) + " of " + std::to_string(world.size()) + " (" +
+                          world.host() + ")";
+  try {
+    return body();
+  } catch (const archetype::InputError& e) {
+    // Every rank has it: rank 0 says it; all wait until rank 0 has said it
+    // and removed its staging folder, then exit 2 (mpirun ends the job at
+    // the first non-zero exit, so no rank may still be busy then).
+    if (world.rank() == 0) std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n" << std::flush;
+    archetype::interrupt::quiet();
+    if (!world.barrier_for(30.0)) world.abort(2);  // not every rank's after all: end the job anyway
+    return 2;
+  } catch (const std::bad_alloc&) {
+    // This rank's memory (its share's workload, io/memory_need.hpp): exit 2
+    // for the whole job, as one process would.
+    std::cerr << "archetype: error: " << who << ": " << archetype::memory::out_of_memory_message()
+              << "; no output was written\n" << std::flush;
+    world.abort(2);
+  } catch (const archetype::DeviceError& e) {
+    std::cerr << "archetype: error: " << who << ": GPU failed: " << e.what() << "; no output was written\n"
+              << std::flush;
+    world.abort(2);
+  } catch (const std::exception& e) {
+    std::cerr << "archetype: internal error: " << who << ": " << e.what() << "\n" << std::flush;
+    world.abort(1);
+  }
+  return 1;  // not reached: abort() ends the process
+}
+
 /// Levenshtein distance, for "did you mean".
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -374,18 +417,53 @@ int main(int argc, char** argv) {
   generate->footer("Examples:\n  archetype generate --rows 1000000 --seed 7 --out creators.csv\n"
                    "  archetype generate --rows 10000000 --seed 7 --features 8 --out creators.npy");
 
+  // Under mpirun with several processes only rank 0 speaks (usage, help,
+  // notices, tables): the others would repeat it.
+  const archetype::LaunchEnv launch = archetype::read_launch_env([](const char* name) { return std::getenv(name); });
+  const bool silent_rank = launch.launched && launch.rank != 0;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    if (code != 0) suggest(app, argc, argv);
+    std::ostringstream sink;
+    const int code = silent_rank ? app.exit(e, sink, sink) : app.exit(e);
+    if (code != 0 && !silent_rank) suggest(app, argc, argv);
     return code == 0 ? 0 : 2;
   }
   if (!st.delimiter.empty())
     st.opts.csv_options.delimiter = st.delimiter == "tab" || st.delimiter == "\t"         ? '\t'
                                     : st.delimiter == "semicolon" || st.delimiter == ";" ? ';'
                                                                                          : ',';
-  if (*generate) return run_generate_command(gen);
+  if (*generate) return silent_rank ? 0 : run_generate_command(gen);  // one file: rank 0 writes it
+
+  // Started by mpirun with several processes: join the job (MPI is not
+  // initialised otherwise, so one process runs exactly as before).
+  std::unique_ptr<archetype::Communicator> world;
+  try {
+    world = archetype::join_mpi_job(argc, argv);
+  } catch (const std::exception& e) {
+    if (!silent_rank) std::cerr << "archetype: error: " << archetype::terminal_safe(e.what()) << "\n";
+    return 2;
+  }
+  const bool speaks = !world || world->rank() == 0;
+  if (world) {
+    // One rank per GPU: the node-local rank picks the device (unless
+    // --device says), and with NCCL built and every rank's GPU usable the
+    // passes' integer sums go over NCCL (ARCHETYPE_NCCL=0: over MPI).
+    CLI::App* const computes = *run ? run : *sweep ? sweep : *fit ? fit : *predict ? predict : nullptr;
+    if (computes && computes->count("--device") == 0)
+      st.opts.device = archetype::device_for_local_rank(launch.local_rank, archetype::cuda_device_count());
+    try {
+      const bool gpu = archetype::nccl_built() && archetype::cuda_probe(st.opts.device).usable && archetype::nccl_loadable();
+      if (archetype::job_uses_nccl(*world, st.opts.backend, gpu, std::getenv("ARCHETYPE_NCCL")))
+        world = archetype::make_nccl_communicator(std::move(world), st.opts.device);
+    } catch (const std::exception& e) {  // NCCL failed to start on this rank: the others wait for it
+      std::cerr << "archetype: error: process " << launch.rank << ": NCCL: " << e.what() << "\n" << std::flush;
+      std::_Exit(2);  // mpirun ends the job
+    }
+  }
+  // mpirun and rank 0 report the job's end; rank 0 removes its staging
+  // folder before the others leave (interrupt.hpp).
+  if (!speaks) archetype::interrupt::quiet(500);
 
   Command cmd = Command::Run;
   if (*profile) cmd = Command::Profile;
@@ -394,9 +472,9 @@ int main(int argc, char** argv) {
   else if (*predict) cmd = Command::Predict;
 
   auto notice = [&](const std::string& msg) {
-    if (!st.quiet) std::cerr << "archetype: " << archetype::terminal_safe(msg) << "\n";
+    if (!st.quiet && speaks) std::cerr << "archetype: " << archetype::terminal_safe(msg) << "\n";
   };
-  return guarded([&] {
+  const auto run_command = [&] {
     if (st.k_text.empty()) {
       // No --k: the study's k = 5 on the reference dataset (its stated
       // choice); on a user's own table `run` lets the sweep choose; `fit`
@@ -426,12 +504,16 @@ int main(int argc, char** argv) {
     if (!st.seed_text.empty()) st.opts.kmeans.seed = parse_seed(st.seed_text);
     check_threads(st.opts.threads);
     if (st.opts.threads > 0) omp_set_num_threads(st.opts.threads);
-    st.opts.progress = !st.quiet && !st.json && ::isatty(2);
+    st.opts.progress = !st.quiet && !st.json && ::isatty(2) && speaks;
+    st.opts.communicator = world.get();
     // The tables are printed as soon as they are complete, before the
     // figures are drawn.
     if (!st.json)
-      st.opts.tables_ready = [](const std::string& tables) { std::cout << archetype::terminal_safe(tables) << std::flush; };
+      st.opts.tables_ready = [speaks](const std::string& tables) {
+        if (speaks) std::cout << archetype::terminal_safe(tables) << std::flush;
+      };
     const archetype::PipelineOutcome out = archetype::run_pipeline(cmd, st.opts, notice);
+    if (!speaks) return 0;
     if (st.json) {
       std::cout << archetype::summary_json(out.result).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {
@@ -441,5 +523,6 @@ int main(int argc, char** argv) {
       std::cout << "\n";
     }
     return 0;
-  });
+  };
+  return world ? guarded_rank(*world, run_command) : guarded(run_command);
 }

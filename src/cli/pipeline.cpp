@@ -14,6 +14,7 @@
 #include "archetype/sweep.hpp"
 #include "cli/command_support.hpp"
 #include "cli/figures_runner.hpp"
+#include "cli/job_outputs.hpp"
 #include "cli/k_checks.hpp"
 #include "cli/predict_command.hpp"
 #include "cli/progress.hpp"
@@ -81,6 +82,21 @@ PersonaCatalog load_catalog(const PipelineOptions& o) {
                                                       : o.personas_path);
 }
 
+/// labels.csv and labels.npy: from this process's rows, or under a split
+/// from every rank's rows in row order (written by rank 0).
+void stage_labels(JobOutputs& files, const Table& table, const std::vector<std::int32_t>& labels,
+                  const std::vector<std::string>& personas, const Matrix* kept, const RowSplit* split) {
+  if (!split) {
+    files.on_root([&](OutputFiles& f) {
+      stage_labels_csv(f, table, labels, personas, kept);
+      stage_labels_npy(f, labels);
+    });
+    return;
+  }
+  files.on_all([&](OutputFiles* f) { stage_labels_csv(f, table, labels, personas, kept, *split); });
+  files.on_all([&](OutputFiles* f) { stage_labels_npy(f, labels, *split); });
+}
+
 /// Step 4: every k of the sweep, all restarts fused, with a progress line.
 SweepResult sweep_k(Clusterer& engine, const PipelineOptions& o, const SilhouetteParams& silp) {
   SweepParams sp;
@@ -135,8 +151,12 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     print_notice(msg);
   };
   const auto stage = [&](const std::string& what) { stages.update(what, "..."); };
-  OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
-  report_stale_staging(files, notice);
+  // Under mpirun every rank runs this function on its share of the rows,
+  // with the same results (the engine's and the study's collectives);
+  // rank 0 holds --out and writes what a single process writes.
+  Communicator* const comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
+  JobOutputs files(comm, o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  files.on_root([&](OutputFiles& f) { report_stale_staging(f, notice); });
   PipelineOutcome out;
   StudyResult& r = out.result;
   r.version = ARCHETYPE_VERSION;
@@ -148,40 +168,46 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   };
   const auto stage_summary = [&] {
     if (cmd != Command::Profile) r.warnings = warnings;
+    r.distributed = distributed_summary(comm);
     r.timings_ms = timer.timings();
     files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   };
 
   // The figure script loads Python and matplotlib while the study computes
   // (a bad ARCHETYPE_FIGURES_TIMEOUT is refused here, before any work).
+  // On rank 0 only under mpirun: it holds the staging folder.
   std::optional<FiguresHelper> figures_helper;
-  if (o.figures && cmd != Command::Profile) figures_helper.emplace(files.staging_dir());
+  if (o.figures && cmd != Command::Profile)
+    files.on_root([&](OutputFiles& f) { figures_helper.emplace(f.staging_dir()); });
 
   // 1. Load and validate.
   stage("reading " + (o.csv.empty() ? std::string("the reference dataset") : o.csv));
   timer.start();
   if (!o.csv.empty()) files.protect_input(o.csv);
   if (!o.personas_path.empty()) files.protect_input(o.personas_path);
-  LoadedInput data = load_input({o.csv, o.csv_options, o.feature_names}, notice);
+  LoadedInput data = load_input({o.csv, o.csv_options, o.feature_names}, notice, comm);
+  const RowSplit* const split = data.split ? &*data.split : nullptr;  // this rank's share of the rows
   const Transforms transforms = parse_transforms(o.transform, data.table.column_names);
-  apply_transforms(data.table.features, transforms, data.table.column_names, data.path);
+  apply_transforms(data.table.features, transforms, data.table.column_names, data.path, split);
   const std::vector<std::string> plain_names = data.names;  // for data-driven cluster names
   for (std::size_t j = 0; j < data.names.size(); ++j) data.names[j] = transformed_name(data.names[j], transforms[j]);
   const Matrix& raw = data.table.features;
   if (o.keep_columns)
     memory::note_workload(raw.rows, raw.cols, memory::study_bytes(raw.rows, raw.cols, 1, !data.table.ids.empty(), 0));
-  const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, raw.rows, data.path);
-  timer.stop("load");
   r.input = input_summary(data);
   // sample_weight (--weight-column): read apart from the features, never
   // scaled or clustered; it weighs the scaler, the fits and their scores.
   const std::vector<double> weights = std::move(data.table.weights);
+  const bool weighted = r.input.sample_weight.has_value();  // on every rank, also one without rows
   r.input.transforms = transforms;
+  const std::size_t rows = r.input.rows;  // every rank's
+  const std::vector<std::string> k_warnings = check_k_against_rows(cmd, o, rows, data.path);
+  timer.stop("load");
 
   // 2. Profile every feature.
-  stage("profiling " + std::to_string(raw.cols) + " feature(s) of " + std::to_string(raw.rows) + " rows");
+  stage("profiling " + std::to_string(raw.cols) + " feature(s) of " + std::to_string(rows) + " rows");
   timer.start();
-  r.profile = profile_features(raw, data.table.column_names, data.names, o.threads);
+  r.profile = profile_features(raw, data.table.column_names, data.names, o.threads, split);
   std::vector<FeatureProfile> profiles;
   for (const FeatureSummary& f : r.profile) profiles.push_back(f.stats);
   timer.stop("profile");
@@ -196,7 +222,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     if (const std::string w = skew_warning(data.names, skews, mins, transforms); !w.empty()) warn(w);
   }
   std::ostringstream table;
-  table << render_profile_table(r.profile, data.path, raw.rows);
+  table << render_profile_table(r.profile, data.path, rows);
   if (cmd == Command::Profile) {
     out.table = table.str();
     if (o.tables_ready) {
@@ -214,9 +240,9 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // weighted mean and std, so that the study of aggregated rows is the
   // study of the rows they stand for.
   const StandardScaler scaler =
-      weights.empty() ? StandardScaler::from_profiles(profiles) : StandardScaler::weighted(raw, weights);
+      weighted ? StandardScaler::weighted(raw, weights, split) : StandardScaler::from_profiles(profiles);
   if (const std::string w = zero_variance_warning(data.names, scaler.constant); !w.empty()) warn(w);
-  const FigureSource fig_src = figure_source(raw);
+  const FigureSource fig_src = figure_source(raw, split);
   const Matrix kept = o.keep_columns ? raw : Matrix();  // the input values for labels.csv
   // Standardize in place: the raw values are not needed any more (profile,
   // histograms and the figure source are taken), so the data exist once.
@@ -227,8 +253,8 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // The engine reads z in place; with --backend auto a GPU failure reruns
   // the failed call on the CPU (one notice), with the same results.
   DataView view = DataView::of(z);
-  if (!weights.empty()) view.sample_weight = weights.data();  // copied by the Clusterer
-  Clusterer engine(view, {o.backend, o.threads, o.device, notice, o.poll});
+  if (weighted) view.sample_weight = weights.data();  // copied by the Clusterer (none: this rank holds no rows)
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice, comm, o.poll});
   const auto record_backend = [&] {
     r.backend = engine.backend_name();
     r.device = engine.device();
@@ -238,7 +264,7 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
   // 4. Sweep k.
   int k = o.k;
   std::optional<SweepResult> sweep;
-  const SilhouetteParams silp{silhouette_sample_size(z.rows, o.silhouette_sample, o.silhouette_threshold,
+  const SilhouetteParams silp{silhouette_sample_size(rows, o.silhouette_sample, o.silhouette_threshold,
                                                      o.silhouette_mode == "exact", z.cols),
                               o.kmeans.seed};
   if (cmd == Command::Run || cmd == Command::Sweep) {
@@ -276,14 +302,14 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     timer.start();
     const PersonaCatalog catalog = load_catalog(o);
     std::string naming_note;
-    const std::vector<double> quantiles = cluster_median_quantiles(z, fit.labels, k, r.profile, scaler, o.threads);
+    const std::vector<double> quantiles =
+        cluster_median_quantiles(z, fit.labels, k, r.profile, scaler, o.threads, split);
     r.model = model_summary(fit, sil, scaler, r.profile, quantiles, {&catalog, !o.personas_path.empty(), plain_names},
-                            o.kmeans.n_init, o.kmeans.seed, naming_note, !weights.empty());
+                            o.kmeans.n_init, o.kmeans.seed, naming_note, weighted);
     if (!naming_note.empty()) warn(naming_note);
     timer.stop("personas");
     table << "\n" << render_model_table(*r.model, data.names);
-    stage_labels_csv(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr);
-    stage_labels_npy(files, fit.labels);
+    stage_labels(files, data.table, fit.labels, persona_names(*r.model), o.keep_columns ? &kept : nullptr, split);
     if (o.return_labels) {
       out.labels = fit.labels;
       out.ids = data.table.ids;
@@ -291,9 +317,14 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
     files.stage("model.json", model_file_json(r, fit, o.kmeans).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
     if (o.figures) {
       timer.start();
-      const std::optional<Pca2> pca = figure_projection(z);
+      const std::optional<Pca2> pca = figure_projection(z, split);
       if (pca) r.projection = projection_summary(*pca);
-      stage_figure_data(files, fig_src, pca, z, scaler, fit, sil);
+      if (split) {
+        files.on_all([&](OutputFiles* f) { stage_figure_points(f, fig_src, pca, z, scaler, fit, *split); });
+        files.on_all([&](OutputFiles* f) { stage_figure_silhouette(f, fit, sil, *split); });
+      } else {
+        files.on_root([&](OutputFiles& f) { stage_figure_data(f, fig_src, pca, z, scaler, fit, sil); });
+      }
       timer.stop("figure_data");
     }
   }
@@ -308,20 +339,25 @@ PipelineOutcome run_study(Command cmd, const PipelineOptions& o, const NoticeFn&
 
   // 7. Figures (from the staged files, into the staging folder: they are
   // committed with everything else) and the reports that embed them.
+  // On rank 0 only under mpirun: it holds the staged files.
   std::set<std::string> figures;
   if (o.figures) {
     timer.start();
-    Progress progress(o.progress);
-    progress.update("figures", "drawing with matplotlib");
-    figures = figures_helper->draw(notice).produced;
-    progress.done();
+    files.on_root([&](OutputFiles&) {
+      Progress progress(o.progress);
+      progress.update("figures", "drawing with matplotlib");
+      figures = figures_helper->draw(notice).produced;
+      progress.done();
+    });
     timer.stop("figures");
   }
   stage("writing the report");
   timer.start();
-  const ReportDocument report = build_report(r, figures);
-  files.stage("report.md", report.markdown());
-  files.stage("report.html", report.html(files.staging_dir()));
+  files.on_root([&](OutputFiles& f) {
+    const ReportDocument report = build_report(r, figures);
+    f.stage("report.md", report.markdown());
+    f.stage("report.html", report.html(f.staging_dir()));
+  });
   timer.stop("report");
   stage_summary();  // again, with the last stages' timings
   stages.done();

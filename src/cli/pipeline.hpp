@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/csv.hpp"
 #include "archetype/kmeans.hpp"
 #include "archetype/notice.hpp"
@@ -47,6 +48,10 @@ struct PipelineOptions {
   std::string model_path;                  ///< predict: model.json
   bool keep_columns = false;               ///< labels.csv also carries the input's feature columns
   std::string transform;                   ///< --transform: "", "log1p" or "COLUMN=log1p,..." (study/transforms.hpp)
+  /// Started by mpirun with more than one process: this rank's job
+  /// (communicator.hpp); nullptr for one process.  Every rank runs the
+  /// command on its share of the rows; rank 0 writes the outputs.
+  Communicator* communicator = nullptr;
   /// The engine's cancellation hook (EngineOptions::poll); the Python
   /// package sets it, the CLI does not (its signal watcher exits).
   std::function<void()> poll;

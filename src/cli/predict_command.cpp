@@ -7,6 +7,7 @@
 #include "archetype/error.hpp"
 #include "archetype/scaler.hpp"
 #include "cli/command_support.hpp"
+#include "cli/job_outputs.hpp"
 #include "io/memory_need.hpp"
 #include "io/output_files.hpp"
 #include "study/input_table.hpp"
@@ -20,8 +21,10 @@ namespace archetype {
 
 PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   StageTimer timer;
-  OutputFiles files(o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
-  report_stale_staging(files, notice);
+  // Under mpirun: every rank labels its share of the rows, rank 0 writes.
+  Communicator* const comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
+  JobOutputs files(comm, o.out_dir, output_names(), o.force);  // first: a refused --out fails before any work
+  files.on_root([&](OutputFiles& f) { report_stale_staging(f, notice); });
   timer.start();
   files.protect_input(o.model_path);
   files.protect_input(o.csv);
@@ -31,8 +34,9 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   request.csv.columns = model.columns;
   request.csv.columns_origin = "a feature of model " + o.model_path;
   request.csv.id_column_hint = model.id_column;
-  LoadedInput data = load_input(request, notice);
-  apply_transforms(data.table.features, model.transforms, data.table.column_names, data.path);
+  LoadedInput data = load_input(request, notice, comm);
+  const RowSplit* const split = data.split ? &*data.split : nullptr;
+  apply_transforms(data.table.features, model.transforms, data.table.column_names, data.path, split);
   if (o.keep_columns) {
     const Matrix& x = data.table.features;
     memory::note_workload(x.rows, x.cols, memory::study_bytes(x.rows, x.cols, 1, !data.table.ids.empty(), 0));
@@ -57,6 +61,11 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
       outside += out_of_range;
     }
   }
+  if (split) {  // every rank's rows
+    std::int64_t all = static_cast<std::int64_t>(outside);
+    split->comm->allreduce_sum(&all, 1);
+    outside = static_cast<std::size_t>(all);
+  }
   const Matrix kept = o.keep_columns ? data.table.features : Matrix();  // the input values for labels.csv
   scaler.transform_in_place(data.table.features);
   // --weight-column: the inertia (and the distance ratio) weighted by it;
@@ -64,8 +73,8 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   r.input = input_summary(data);  // before the weights move out
   const std::vector<double> weights = std::move(data.table.weights);
   DataView view = DataView::of(data.table.features);
-  if (!weights.empty()) view.sample_weight = weights.data();
-  Clusterer engine(view, {o.backend, o.threads, o.device, notice, o.poll});
+  if (r.input.sample_weight) view.sample_weight = weights.data();  // every rank: none when it holds no rows
+  Clusterer engine(view, {o.backend, o.threads, o.device, notice, comm, o.poll});
   const Prediction predicted = engine.predict(model.centroids_scaled, model.k);
   const std::vector<std::int32_t>& labels = predicted.labels;
   const double inertia = predicted.inertia;
@@ -81,10 +90,11 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   p.inertia = inertia;
   std::vector<std::int64_t> counts(static_cast<std::size_t>(model.k), 0);
   for (std::int32_t l : labels) counts[static_cast<std::size_t>(l)] += 1;
+  if (split) split->comm->allreduce_sum(counts.data(), counts.size());
   for (std::size_t c = 0; c < counts.size(); ++c)
     p.clusters.push_back({static_cast<int>(c), model.persona_names[c], counts[c],
-                          static_cast<double>(counts[c]) / static_cast<double>(labels.size())});
-  const double n = static_cast<double>(labels.size());
+                          static_cast<double>(counts[c]) / static_cast<double>(r.input.rows)});
+  const double n = static_cast<double>(r.input.rows);
   const double total_weight = r.input.sample_weight ? r.input.sample_weight->total : n;
   if (!model.training_min.empty()) {
     p.outside_training_share = static_cast<double>(outside) / n;
@@ -103,7 +113,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   r.prediction = p;
 
   std::ostringstream t;
-  t << "Labelled " << labels.size() << " creators with " << o.model_path << "\n";
+  t << "Labelled " << r.input.rows << " creators with " << o.model_path << "\n";
   TextTable table({"cluster", "persona", "size", "share"});
   for (const PredictionSummary::Cluster& c : p.clusters)
     table.add({std::to_string(c.id), c.persona, std::to_string(c.size), format_percent(c.share)});
@@ -111,9 +121,18 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
   out.table = t.str();
 
   timer.start();
-  stage_labels_csv(files, data.table, labels, model.persona_names, o.keep_columns ? &kept : nullptr);
-  stage_labels_npy(files, labels);
+  const Matrix* values = o.keep_columns ? &kept : nullptr;
+  if (split) {
+    files.on_all([&](OutputFiles* f) { stage_labels_csv(f, data.table, labels, model.persona_names, values, *split); });
+    files.on_all([&](OutputFiles* f) { stage_labels_npy(f, labels, *split); });
+  } else {
+    files.on_root([&](OutputFiles& f) {
+      stage_labels_csv(f, data.table, labels, model.persona_names, values);
+      stage_labels_npy(f, labels);
+    });
+  }
   timer.stop("write");
+  r.distributed = distributed_summary(comm);
   r.timings_ms = timer.timings();
   files.stage("summary.json", summary_json(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   out.files = files.commit();

@@ -10,7 +10,10 @@
 #include "engine/backend_select.hpp"
 #include "engine/clusterer_access.hpp"
 #include "engine/clusterer_impl.hpp"
+#include "engine/distributed_backend.hpp"
 #include "engine/host_assign.hpp"
+#include "engine/label_check.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 namespace {
@@ -40,7 +43,8 @@ FitProgress polled(const std::function<void()>& poll, FitProgress inner) {
 
 }  // namespace
 
-Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : Impl(view, opts, nullptr) {
+Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : options(opts) {
+  prepare(view);
   BackendRequest r;
   r.name = options.backend;
   r.threads = options.threads;
@@ -52,15 +56,43 @@ Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts) : Impl(vi
   with_fallback([&] {
     if (!fell_back) backend = select_backend(r, [this](const std::string& line) { say(line); });
   });
+  if (split) backend = make_distributed_backend(std::move(backend), *split);
 }
 
 Clusterer::Impl::Impl(const DataView& view, const EngineOptions& opts, std::unique_ptr<Backend> b)
-    : options(opts),
-      data(prepare_data(view)),
-      weights(view.sample_weight ? WeightGrid::of(view.sample_weight, view.rows) : WeightGrid::ones(view.rows)),
-      backend(std::move(b)) {
+    : options(opts), backend(std::move(b)) {
+  prepare(view);
+  if (split) backend = make_distributed_backend(std::move(backend), *split);
+}
+
+void Clusterer::Impl::agree_on_labels(const std::vector<std::int32_t>& labels, int k) const {
+  // Under a split each rank checks its own rows' labels; all must pass
+  // before any rank enters the call's collectives.
+  if (split) agree(split->comm, [&] { check_labels(labels, data.view.rows, k, split->offset); });
+}
+
+void Clusterer::Impl::prepare(const DataView& view) {
+  Communicator* comm = options.communicator;
+  if (comm && comm->size() > 1) split = std::make_unique<RowSplit>(RowSplit::of(*comm, view.rows));
+  // A value error names the row among all rows; every rank agrees on the first.
+  agree(split ? comm : nullptr, [&] { data = prepare_data(view, split ? split->offset : 0, split != nullptr); });
+  if (split && split->total == 0) throw InputError("the data are empty (no process holds a row)");
   if (!data.copy.values.empty()) data.view = data.copy;  // the copy's own address, after the moves
-  fp = FixedPoint::for_data(data.view, &weights);
+  // sample_weight: each process passes its own rows' (one without rows may
+  // pass none); the grid is all rows'.  Whether there are weights is
+  // agreed first, so that every process takes the same path.
+  bool weighted = view.sample_weight != nullptr;
+  if (split) {
+    weighted = allreduce_or(*comm, weighted);
+    if (weighted)
+      agree(comm, [&] {
+        if (!view.sample_weight && view.rows > 0)
+          throw InputError("sample_weight: given by the other processes but not by this one");
+      });
+  }
+  weights = weighted ? WeightGrid::of(view.sample_weight, view.rows, split.get())
+                     : WeightGrid::ones(split ? split->total : view.rows);
+  fp = fixed_point_for_data(data.view, split.get(), &weights);
 }
 
 void Clusterer::Impl::bind(int k) {
@@ -126,7 +158,7 @@ Prediction Clusterer::predict(const std::vector<double>& centers, int k) {
 std::vector<double> Clusterer::transform(const std::vector<double>& centers, int k) const {
   check_centers(centers, k, cols());
   const std::vector<float> cf(centers.begin(), centers.end());
-  std::vector<double> out(rows() * static_cast<std::size_t>(k));
+  std::vector<double> out(impl_->data.view.rows * static_cast<std::size_t>(k));  // this process's rows
   centre_distances(impl_->data.view, cf.data(), k, out.data());
   return out;
 }
@@ -134,12 +166,14 @@ std::vector<double> Clusterer::transform(const std::vector<double>& centers, int
 SilhouetteResult Clusterer::silhouette(const std::vector<std::int32_t>& labels, int k,
                                        const SilhouetteParams& params) {
   check_k(k, rows());
+  impl_->agree_on_labels(labels, k);
   return impl_->with_fallback(
       [&] { return archetype::silhouette(*impl_->backend, impl_->data.view, labels, k, params); });
 }
 
 DispersionScores Clusterer::dispersion(const std::vector<std::int32_t>& labels, int k) {
   check_k(k, rows());
+  impl_->agree_on_labels(labels, k);
   return impl_->with_fallback([&] {
     impl_->bind(k);
     return dispersion_scores(*impl_->backend, impl_->data.view, impl_->fp, labels, k, &impl_->weights);
@@ -148,11 +182,12 @@ DispersionScores Clusterer::dispersion(const std::vector<std::int32_t>& labels, 
 
 std::vector<FeatureProfile> Clusterer::profile() const {
   std::vector<FeatureProfile> out;
-  for (std::size_t j = 0; j < cols(); ++j) out.push_back(profile_feature(impl_->data.view, j));
+  for (std::size_t j = 0; j < cols(); ++j)
+    out.push_back(impl_->split ? profile_feature(impl_->data.view, j, *impl_->split) : profile_feature(impl_->data.view, j));
   return out;
 }
 
-std::size_t Clusterer::rows() const { return impl_->data.view.rows; }
+std::size_t Clusterer::rows() const { return impl_->split ? impl_->split->total : impl_->data.view.rows; }
 std::size_t Clusterer::cols() const { return impl_->data.view.cols; }
 std::string Clusterer::backend_name() const { return impl_->backend->name(); }
 std::string Clusterer::device() const { return impl_->backend->device(); }

@@ -14,6 +14,9 @@ namespace archetype {
 
 struct Clusterer::Impl {
   EngineOptions options;
+  /// Set when the rows are split across processes (options.communicator
+  /// with more than one rank): the backend is then the distributed decorator.
+  std::unique_ptr<RowSplit> split;
   PreparedData data;
   /// sample_weight, quantized (the Clusterer's own copy); no weights: every row 1.
   WeightGrid weights;
@@ -42,13 +45,19 @@ struct Clusterer::Impl {
     try {
       return fn();
     } catch (const DeviceError& e) {
-      if (options.backend != "auto" || fell_back) throw;
+      // Under a split, the other processes are inside the same call: a
+      // rerun here alone would not meet them.  The job ends instead.
+      if (options.backend != "auto" || fell_back || split) throw;
       say(std::string("GPU failed: ") + e.what() + "; retrying on the CPU");
       fall_back_to_cpu();
       return fn();
     }
   }
   void fall_back_to_cpu();
+  /// The split (a collective), the checked data and the grids, before any backend.
+  void prepare(const DataView& view);
+  /// Under a split: every rank's labels checked, one agreed InputError if any is bad.
+  void agree_on_labels(const std::vector<std::int32_t>& labels, int k) const;
 };
 
 }  // namespace archetype

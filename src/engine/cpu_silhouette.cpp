@@ -130,9 +130,11 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
 
 }  // namespace
 
-void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
+void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out, std::size_t first,
+                    std::size_t count) {
   const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
-  if (n == 0) return;
+  if (first >= n) return;
+  const std::size_t stop = count < n - first ? first + count : n;  // rows scored: [first, stop)
   // Stable counting sort by label: segment c holds the rows of cluster c in
   // increasing row order.
   std::vector<std::int64_t> counts(kk, 0);
@@ -147,7 +149,7 @@ void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads
       for (std::size_t f = 0; f < d; ++f) xs[d == 2 ? f * n + p : p * d + f] = Y.at(i, f);
     }
   }
-  const std::size_t blocks = (n + kLanes - 1) / kLanes;
+  const std::size_t blocks = (stop - first + kLanes - 1) / kLanes;
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
   {
     std::vector<float> xi(d * kLanes);
@@ -155,8 +157,8 @@ void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads
     float p[kLanes];
 #pragma omp for schedule(dynamic, 4)
     for (std::size_t b = 0; b < blocks; ++b) {
-      const std::size_t i0 = b * kLanes;
-      const std::size_t m = std::min(kLanes, n - i0);
+      const std::size_t i0 = first + b * kLanes;
+      const std::size_t m = std::min(kLanes, stop - i0);
       for (std::size_t r = 0; r < kLanes; ++r) {
         const std::size_t i = i0 + std::min(r, m - 1);  // pad with the last row
         for (std::size_t f = 0; f < d; ++f) xi[f * kLanes + r] = Y.at(i, f);
@@ -171,7 +173,7 @@ void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads
         }
       }
       for (std::size_t r = 0; r < m; ++r)
-        out[i0 + r] = silhouette_value(acc.data() + r * kk, counts.data(), k, labels[i0 + r]);
+        out[i0 - first + r] = silhouette_value(acc.data() + r * kk, counts.data(), k, labels[i0 + r]);
     }
   }
 }

@@ -13,6 +13,8 @@ CudaStatus cuda_probe(int device) {
   return s;
 }
 
+int cuda_device_count() { return 0; }
+
 std::size_t cuda_bytes_needed(std::size_t, std::size_t, int, int) { return 0; }
 
 std::unique_ptr<Backend> make_cuda_backend(int) { throw InputError(cuda_probe(0).reason); }

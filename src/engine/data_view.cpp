@@ -28,6 +28,7 @@ void check_extent(const DataView& v) {
     throw InputError("the data have too many values (" + std::to_string(v.rows) + " x " + std::to_string(v.cols) + ")");
 }
 
+/// i: the row among all rows (prepare_data's row_offset included).
 [[noreturn]] void bad_value(std::size_t i, std::size_t j, double v, const char* why) {
   std::ostringstream m;
   m << "row " << i + 1 << ", column " << j + 1 << ": the value " << v << ' ' << why;
@@ -36,7 +37,7 @@ void check_extent(const DataView& v) {
 
 /// The value at (i, j) rounded once to float32, checked.  memcpy: the
 /// caller's array need not be aligned.
-float read_value(const DataView& v, std::size_t i, std::size_t j) {
+float read_value(const DataView& v, std::size_t i, std::size_t j, std::size_t row_offset) {
   const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(i) * v.row_stride + static_cast<std::ptrdiff_t>(j) * v.col_stride;
   double x = 0.0;
   if (v.dtype == DataView::DType::Float64) {
@@ -46,9 +47,9 @@ float read_value(const DataView& v, std::size_t i, std::size_t j) {
     std::memcpy(&f, static_cast<const float*>(v.data) + at, sizeof f);
     x = f;
   }
-  if (!std::isfinite(x)) bad_value(i, j, x, "is not finite");
+  if (!std::isfinite(x)) bad_value(row_offset + i, j, x, "is not finite");
   const float f = static_cast<float>(x);
-  if (!std::isfinite(f)) bad_value(i, j, x, "is beyond the float32 range");
+  if (!std::isfinite(f)) bad_value(row_offset + i, j, x, "is beyond the float32 range");
   return f;
 }
 
@@ -61,7 +62,12 @@ bool in_place(const DataView& v) {
 
 }  // namespace
 
-PreparedData prepare_data(const DataView& v) {
+PreparedData prepare_data(const DataView& v, std::size_t row_offset, bool share) {
+  if (share && v.rows == 0 && v.cols > 0) {
+    PreparedData out;
+    out.view = MatrixView(nullptr, 0, v.cols);
+    return out;
+  }
   if (v.rows == 0 || v.cols == 0)
     throw InputError("the data are empty (" + std::to_string(v.rows) + " rows, " + std::to_string(v.cols) +
                      " columns): at least 1 x 1 is needed");
@@ -72,13 +78,13 @@ PreparedData prepare_data(const DataView& v) {
     const float* x = static_cast<const float*>(v.data);
     for (std::size_t i = 0; i < v.rows; ++i)
       for (std::size_t j = 0; j < v.cols; ++j)
-        if (!std::isfinite(x[i * v.cols + j])) bad_value(i, j, x[i * v.cols + j], "is not finite");
+        if (!std::isfinite(x[i * v.cols + j])) bad_value(row_offset + i, j, x[i * v.cols + j], "is not finite");
     out.view = MatrixView(x, v.rows, v.cols);
     return out;
   }
   out.copy = Matrix(v.rows, v.cols);
   for (std::size_t i = 0; i < v.rows; ++i)
-    for (std::size_t j = 0; j < v.cols; ++j) out.copy.at(i, j) = read_value(v, i, j);
+    for (std::size_t j = 0; j < v.cols; ++j) out.copy.at(i, j) = read_value(v, i, j, row_offset);
   out.view = out.copy;
   return out;
 }

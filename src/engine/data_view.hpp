@@ -3,6 +3,8 @@
 // float32, else copied once.
 #pragma once
 
+#include <cstddef>
+
 #include "archetype/clusterer.hpp"
 #include "archetype/matrix.hpp"
 
@@ -14,8 +16,10 @@ struct PreparedData {
 };
 
 /// InputError for empty data, strides that overflow, a null pointer, or a
-/// value that is not finite as float32 (1-based row and column).  The
-/// sample weights are checked apart (WeightGrid::of).
-PreparedData prepare_data(const DataView& data);
+/// value that is not finite as float32 (1-based row and column, counted
+/// from row_offset + 1: a process's share of a split job names the row
+/// among all rows).  `share`: no rows is fine (another process has them).
+/// The sample weights are checked apart (WeightGrid::of).
+PreparedData prepare_data(const DataView& data, std::size_t row_offset = 0, bool share = false);
 
 }  // namespace archetype

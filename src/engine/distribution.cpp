@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <tuple>
+#include <utility>
+
+#include "archetype/communicator.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 namespace {
@@ -11,11 +16,14 @@ namespace {
 /// bin per integer (edges at half-integers), so the picture has no empty
 /// stripes between the values.
 void integer_grid(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
-                  std::size_t& bins) {
-  for (std::size_t i = 0; i < rows; ++i) {
+                  std::size_t& bins, const RowSplit* split = nullptr) {
+  std::int64_t not_integer = 0;
+  for (std::size_t i = 0; i < rows && not_integer == 0; ++i) {
     const float x = v(i);
-    if (x != std::nearbyint(x)) return;
+    if (x != std::nearbyint(x)) not_integer = 1;
   }
+  if (split) split->comm->allreduce_sum(&not_integer, 1);
+  if (not_integer != 0) return;
   const double span = hi - lo + 1.0;
   if (span > static_cast<double>(bins)) return;
   bins = static_cast<std::size_t>(span);
@@ -23,19 +31,34 @@ void integer_grid(std::size_t rows, const std::function<float(std::size_t)>& v, 
   hi += 0.5;
 }
 
-void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi) {
-  lo = INFINITY;
-  hi = -INFINITY;
+/// The smallest and largest value, the first of equal ones (a fold in row order).
+std::pair<double, double> raw_range(std::size_t rows, const std::function<float(std::size_t)>& v) {
+  double lo = INFINITY, hi = -INFINITY;
   for (std::size_t i = 0; i < rows; ++i) {
     lo = std::min(lo, static_cast<double>(v(i)));
     hi = std::max(hi, static_cast<double>(v(i)));
   }
-  if (rows == 0) lo = hi = 0.0;
+  return {lo, hi};
+}
+
+/// raw_range over every process's rows (split: nullptr for one process).
+std::pair<double, double> all_range(std::size_t rows, const std::function<float(std::size_t)>& v, const RowSplit* split) {
+  const std::pair<double, double> mine = raw_range(rows, v);
+  if (!split) return mine;
+  return fold_ranks(*split, mine, [](const std::pair<double, double>& a, const std::pair<double, double>& b) {
+    return std::make_pair(std::min(a.first, b.first), std::max(a.second, b.second));
+  });
+}
+
+void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
+                const RowSplit* split = nullptr) {
+  std::tie(lo, hi) = all_range(rows, v, split);
+  if ((split ? split->total : rows) == 0) lo = hi = 0.0;
   if (hi <= lo) hi = lo + 1.0;
 }
 
-void column_range(MatrixView X, std::size_t col, double& lo, double& hi) {
-  axis_range(X.rows, [&](std::size_t i) { return X.at(i, col); }, lo, hi);
+void column_range(MatrixView X, std::size_t col, double& lo, double& hi, const RowSplit* split = nullptr) {
+  axis_range(X.rows, [&](std::size_t i) { return X.at(i, col); }, lo, hi, split);
 }
 
 std::vector<double> edges(double lo, double hi, std::size_t bins) {
@@ -50,25 +73,30 @@ std::size_t bin_of(double v, double lo, double hi, std::size_t bins) {
   return std::min(bins - 1, static_cast<std::size_t>(t));
 }
 
-}  // namespace
-
-Histogram histogram(MatrixView X, std::size_t col, std::size_t bins) {
+/// histogram and kernel_density for one process (split nullptr) or for
+/// rows split across processes: the counts are summed, the range folded
+/// in row order, the density's strided rows gathered in row order.
+Histogram histogram_of(MatrixView X, std::size_t col, std::size_t bins, const RowSplit* split) {
   Histogram h;
   bins = std::max<std::size_t>(bins, 1);
   double lo = 0.0, hi = 0.0;
-  column_range(X, col, lo, hi);
+  column_range(X, col, lo, hi, split);
   h.edges = edges(lo, hi, bins);
   h.counts.assign(bins, 0);
   for (std::size_t i = 0; i < X.rows; ++i) h.counts[bin_of(X.at(i, col), lo, hi, bins)] += 1;
+  if (split) split->comm->allreduce_sum(h.counts.data(), bins);
   return h;
 }
 
-DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, std::size_t max_rows) {
+DensityCurve density_of(MatrixView X, std::size_t col, std::size_t points, std::size_t max_rows,
+                        const RowSplit* split) {
   DensityCurve out;
-  if (X.rows == 0 || points < 2) return out;
-  const std::size_t stride = std::max<std::size_t>(1, (X.rows + max_rows - 1) / max_rows);
+  const std::size_t n = split ? split->total : X.rows, offset = split ? split->offset : 0;
+  if (n == 0 || points < 2) return out;
+  const std::size_t stride = std::max<std::size_t>(1, (n + max_rows - 1) / max_rows);
   std::vector<double> v;
-  for (std::size_t i = 0; i < X.rows; i += stride) v.push_back(X.at(i, col));
+  for (std::size_t i = (stride - offset % stride) % stride; i < X.rows; i += stride) v.push_back(X.at(i, col));
+  if (split) v = allgather_vector(*split->comm, v);
   const double m = static_cast<double>(v.size());
   double mean = 0.0;
   for (double x : v) mean += x;
@@ -78,7 +106,7 @@ DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, s
   var = v.size() > 1 ? var / (m - 1.0) : 0.0;  // scipy's gaussian_kde uses the unbiased covariance
   double h = std::sqrt(var) * std::pow(m, -0.2);
   double lo = 0.0, hi = 0.0;
-  column_range(X, col, lo, hi);
+  column_range(X, col, lo, hi, split);
   if (!(h > 0.0)) h = (hi - lo) / 100.0;
   out.bandwidth = h;
   const double a = lo - 3.0 * h, b = hi + 3.0 * h;
@@ -102,17 +130,35 @@ DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, s
   return out;
 }
 
+}  // namespace
 
-Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
-                         const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny) {
+Histogram histogram(MatrixView X, std::size_t col, std::size_t bins) { return histogram_of(X, col, bins, nullptr); }
+Histogram histogram(MatrixView X, std::size_t col, std::size_t bins, const RowSplit& split) {
+  return histogram_of(X, col, bins, &split);
+}
+
+DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, std::size_t max_rows) {
+  return density_of(X, col, points, max_rows, nullptr);
+}
+DensityCurve kernel_density(MatrixView X, std::size_t col, std::size_t points, std::size_t max_rows,
+                            const RowSplit& split) {
+  return density_of(X, col, points, max_rows, &split);
+}
+
+
+namespace {
+
+Histogram2D histogram_2d_of(std::size_t rows, const std::function<float(std::size_t, int)>& value,
+                            const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny,
+                            const RowSplit* split) {
   Histogram2D h;
   const auto vx = [&](std::size_t i) { return value(i, 0); };
   const auto vy = [&](std::size_t i) { return value(i, 1); };
   double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
-  axis_range(rows, vx, x0, x1);
-  axis_range(rows, vy, y0, y1);
-  integer_grid(rows, vx, x0, x1, nx);
-  integer_grid(rows, vy, y0, y1, ny);
+  axis_range(rows, vx, x0, x1, split);
+  axis_range(rows, vy, y0, y1, split);
+  integer_grid(rows, vx, x0, x1, nx, split);
+  integer_grid(rows, vy, y0, y1, ny, split);
   h.x_edges = edges(x0, x1, nx);
   h.y_edges = edges(y0, y1, ny);
   h.counts.assign(static_cast<std::size_t>(k), std::vector<std::int64_t>(nx * ny, 0));
@@ -120,8 +166,22 @@ Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t
     const std::size_t ix = bin_of(vx(i), x0, x1, nx), iy = bin_of(vy(i), y0, y1, ny);
     h.counts[static_cast<std::size_t>(labels[i])][iy * nx + ix] += 1;
   }
+  if (split)
+    for (std::vector<std::int64_t>& c : h.counts) split->comm->allreduce_sum(c.data(), c.size());
   return h;
 }
 
+}  // namespace
+
+Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
+                         const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny) {
+  return histogram_2d_of(rows, value, labels, k, nx, ny, nullptr);
+}
+
+Histogram2D histogram_2d(std::size_t rows, const std::function<float(std::size_t, int)>& value,
+                         const std::vector<std::int32_t>& labels, int k, std::size_t nx, std::size_t ny,
+                         const RowSplit& split) {
+  return histogram_2d_of(rows, value, labels, k, nx, ny, &split);
+}
 
 }  // namespace archetype

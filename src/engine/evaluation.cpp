@@ -10,18 +10,26 @@
 #include "archetype/error.hpp"
 #include "engine/fused_runs.hpp"
 #include "engine/host_assign.hpp"
+#include "engine/label_check.hpp"
 #include "engine/random.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 namespace {
 
 /// Exact mean of values in [-1, 1]: per-value rounding to a 2^e grid, then
-/// an integer sum (the same bits whatever the backend or thread count).
-double exact_mean(const double* v, std::size_t n) {
-  if (n == 0) return 0.0;
+/// an integer sum (the same bits whatever the backend, thread count or
+/// process split): exact_sum of every part, summed, then exact_mean_of_sum.
+/// The integer sum of m of the n values (the grid depends on n).
+std::int64_t exact_sum(const double* v, std::size_t m, std::size_t n) {
   const int e = fixed_point_exponent(1.0, static_cast<double>(n), 62);
   std::int64_t s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += std::llrint(std::ldexp(v[i], e));
+  for (std::size_t i = 0; i < m; ++i) s += std::llrint(std::ldexp(v[i], e));
+  return s;
+}
+double exact_mean_of_sum(std::int64_t s, std::size_t n) {
+  if (n == 0) return 0.0;
+  const int e = fixed_point_exponent(1.0, static_cast<double>(n), 62);
   return std::ldexp(static_cast<double>(s), -e) / static_cast<double>(n);
 }
 
@@ -31,72 +39,84 @@ std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::uint64_t
 }
 
 
-/// One label per row, each in [0, k): InputError naming the first bad row (1-based).
-void check_labels(const std::vector<std::int32_t>& labels, std::size_t rows, int k) {
-  if (k < 1) throw InputError("k = " + std::to_string(k) + " must be at least 1");
-  if (labels.size() != rows)
-    throw InputError(std::to_string(labels.size()) + " labels for " + std::to_string(rows) + " rows");
-  for (std::size_t i = 0; i < rows; ++i)
-    if (labels[i] < 0 || labels[i] >= k)
-      throw InputError("label " + std::to_string(labels[i]) + " of row " + std::to_string(i + 1) +
-                       " is outside [0, " + std::to_string(k) + ")");
-}
-
 }  // namespace
 
 SilhouetteResult silhouette(Backend& backend, MatrixView X, const std::vector<std::int32_t>& labels, int k,
                             const SilhouetteParams& params) {
   check_labels(labels, X.rows, k);
+  // Under a row split (backend.row_split()): X and labels are this
+  // process's rows; the sample is drawn from all rows, each process
+  // evaluates the sampled rows it holds, and the backend scores them
+  // against every process's.
+  const RowSplit* split = backend.row_split();
+  const std::size_t n_all = all_rows(split, X), offset = split ? split->offset : 0;
   SilhouetteResult res;
   const std::size_t kk = static_cast<std::size_t>(k);
   Matrix sub;
   std::vector<std::int32_t> sub_labels;
   MatrixView Y = X;
   const std::int32_t* lab = labels.data();
-  if (params.sample_size > 0 && params.sample_size < X.rows) {
-    res.rows = sample_rows(X.rows, params.sample_size, params.seed);
-    sub = Matrix(res.rows.size(), X.cols);
-    sub_labels.resize(res.rows.size());
-    for (std::size_t i = 0; i < res.rows.size(); ++i) {
-      std::copy(X.row(res.rows[i]), X.row(res.rows[i]) + X.cols, sub.row(i));
-      sub_labels[i] = labels[res.rows[i]];
+  if (params.sample_size > 0 && params.sample_size < n_all) {
+    res.rows = sample_rows(n_all, params.sample_size, params.seed);
+    // The sample is sorted: this process's rows are one stretch of it.
+    const auto lo = std::lower_bound(res.rows.begin(), res.rows.end(), offset);
+    const auto hi = std::lower_bound(res.rows.begin(), res.rows.end(), offset + X.rows);
+    res.values_offset = static_cast<std::size_t>(lo - res.rows.begin());
+    sub = Matrix(static_cast<std::size_t>(hi - lo), X.cols);
+    sub_labels.resize(sub.rows);
+    for (std::size_t i = 0; i < sub.rows; ++i) {
+      const std::size_t row = lo[static_cast<std::ptrdiff_t>(i)] - offset;
+      std::copy(X.row(row), X.row(row) + X.cols, sub.row(i));
+      sub_labels[i] = labels[row];
     }
     Y = sub;
     lab = sub_labels.data();
+  } else {
+    res.values_offset = offset;
   }
-  const std::size_t n = Y.rows;
+  const std::size_t m = Y.rows;  // rows evaluated here
+  std::vector<std::int64_t> counts(kk, 0);
+  for (std::size_t i = 0; i < m; ++i) counts[static_cast<std::size_t>(lab[i])] += 1;
+  if (split) split->comm->allreduce_sum(counts.data(), kk);
+  std::size_t n = 0;  // rows evaluated in all
+  for (std::int64_t c : counts) n += static_cast<std::size_t>(c);
   res.evaluated = n;
   res.sampled = !res.rows.empty();
   res.cluster_means.assign(kk, 0.0);
-  std::vector<std::int64_t> counts(kk, 0);
-  for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(lab[i])] += 1;
   const std::size_t distinct = static_cast<std::size_t>(std::count_if(counts.begin(), counts.end(), [](std::int64_t c) { return c > 0; }));
   if (distinct < 2 || distinct > n - 1) return res;  // undefined, as in scikit-learn
-  res.values.resize(n);
+  res.values.resize(m);
   backend.silhouette(Y, lab, k, res.values.data());
   res.defined = true;
-  res.score = exact_mean(res.values.data(), n);
+  // Every exact mean is one integer sum: this process's part, then the sum of all.
+  std::vector<std::int64_t> sums(kk + 1, 0);
+  sums[kk] = exact_sum(res.values.data(), m, n);
+  std::vector<int> exps(kk);  // each cluster's grid, from its size in all
+  for (std::size_t c = 0; c < kk; ++c) exps[c] = fixed_point_exponent(1.0, static_cast<double>(counts[c]), 62);
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::size_t c = static_cast<std::size_t>(lab[i]);
+    sums[c] += std::llrint(std::ldexp(res.values[i], exps[c]));
+  }
+  if (split) split->comm->allreduce_sum(sums.data(), sums.size());
+  res.score = exact_mean_of_sum(sums[kk], n);
   res.ci_low = res.ci_high = res.score;
   if (!res.rows.empty() && n > 1) {
-    // Sample variance in a fixed order (the values are already deterministic).
+    // Sample variance in a fixed order (the values are already
+    // deterministic): every evaluated row's, in row order.
+    const std::vector<double> all = split ? allgather_vector(*split->comm, res.values) : std::vector<double>();
+    const std::vector<double>& values = split ? all : res.values;
     double ss = 0.0;
-    for (double v : res.values) ss += (v - res.score) * (v - res.score);
+    for (double v : values) ss += (v - res.score) * (v - res.score);
     const double var = ss / static_cast<double>(n - 1);
-    const double fpc = 1.0 - static_cast<double>(n) / static_cast<double>(X.rows);
+    const double fpc = 1.0 - static_cast<double>(n) / static_cast<double>(n_all);
     res.std_error = std::sqrt(var / static_cast<double>(n) * fpc);
     // A silhouette lies in [-1, 1]: so does its interval (a tiny sample's
     // normal approximation can reach beyond).
     res.ci_low = std::max(-1.0, res.score - 1.959963984540054 * res.std_error);
     res.ci_high = std::min(1.0, res.score + 1.959963984540054 * res.std_error);
   }
-  std::vector<double> per;
-  for (std::size_t c = 0; c < kk; ++c) {
-    if (counts[c] == 0) continue;
-    per.clear();
-    for (std::size_t i = 0; i < n; ++i)
-      if (static_cast<std::size_t>(lab[i]) == c) per.push_back(res.values[i]);
-    res.cluster_means[c] = exact_mean(per.data(), per.size());
-  }
+  for (std::size_t c = 0; c < kk; ++c)
+    if (counts[c] > 0) res.cluster_means[c] = exact_mean_of_sum(sums[c], static_cast<std::size_t>(counts[c]));
   return res;
 }
 
@@ -205,16 +225,19 @@ DispersionScores dispersion_scores(Backend& backend, MatrixView X, const FixedPo
   check_labels(labels, X.rows, k);
   PassSums sums;
   label_sums(X, labels.data(), k, fp, sums, row_weights(weights));
+  if (const RowSplit* split = backend.row_split()) allreduce_pass_sums(*split->comm, &sums, 1, false);
   std::vector<double> means;
   centers_from_sums(sums, fp, k, X.cols, std::vector<double>(static_cast<std::size_t>(k) * X.cols, 0.0), means);
   std::vector<double> cluster_weights;
-  for (std::int64_t c : sums.counts) cluster_weights.push_back(row_weights(weights) ? weights->value(c) : static_cast<double>(c));
+  for (std::int64_t c : sums.counts) cluster_weights.push_back(is_weighted(weights) ? weights->value(c) : static_cast<double>(c));
   return dispersion_of(backend, fp, k, X.cols, means, cluster_weights, labels.data());
 }
 
 DispersionScores dispersion_scores(Backend& backend, const FixedPoint& fp, const KMeansResult& fit) {
-  if (fit.labels.size() != static_cast<std::size_t>(std::accumulate(fit.counts.begin(), fit.counts.end(), std::int64_t{0})) ||
-      fit.weights.size() != fit.counts.size())
+  const RowSplit* split = backend.row_split();  // then the labels are this process's rows'
+  const std::size_t rows = split ? split->rows
+                                 : static_cast<std::size_t>(std::accumulate(fit.counts.begin(), fit.counts.end(), std::int64_t{0}));
+  if (fit.labels.size() != rows || fit.weights.size() != fit.counts.size())
     throw std::logic_error("dispersion_scores: the fit has no labels");
   return dispersion_of(backend, fp, fit.k, fit.d, fit.means, fit.weights, fit.labels.data());
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "archetype/communicator.hpp"
 #include "archetype/error.hpp"
 
 namespace archetype {
@@ -60,23 +61,59 @@ WeightGrid WeightGrid::ones(std::size_t n) {
   return g;
 }
 
-WeightGrid WeightGrid::of(const double* w, std::size_t n) {
+WeightGrid WeightGrid::of(const double* w, std::size_t n) { return of(w, n, nullptr); }
+
+WeightGrid WeightGrid::of(const double* w, std::size_t n, const RowSplit* split) {
+  Communicator* comm = split && split->comm->size() > 1 ? split->comm : nullptr;
+  const auto refuse = [&](const std::string& why) {
+    if (comm) throw AgreedError(why);  // every process sees the same totals
+    throw InputError(why);
+  };
   WeightGrid g;
-  double max_w = 0.0, sum = 0.0;
+  g.given = true;
+  double max_w = 0.0;
   int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double v = w[i];
-    if (!std::isfinite(v)) bad_weight(i, v, "is not finite");
-    if (v < 0.0) bad_weight(i, v, "is negative");
-    max_w = std::max(max_w, v);
-    sum += v;
-    bits = std::max(bits, fraction_bits(v));
+  agree(comm, [&] {  // the first bad weight in row order, named among all rows
+    const std::size_t offset = comm ? split->offset : 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = w[i];
+      if (!std::isfinite(v)) bad_weight(offset + i, v, "is not finite");
+      if (v < 0.0) bad_weight(offset + i, v, "is negative");
+      max_w = std::max(max_w, v);
+      bits = std::max(bits, fraction_bits(v));
+    }
+  });
+  if (comm) {  // maxima of non-negative numbers: exact in any order
+    const std::vector<std::pair<double, int>> all = allgather_value(*comm, std::make_pair(max_w, bits));
+    for (const auto& [m, b] : all) {
+      max_w = std::max(max_w, m);
+      bits = std::max(bits, b);
+    }
   }
-  if (!(max_w > 0.0)) throw InputError("sample_weight: every weight is 0 (expected a positive total)");
-  if (!std::isfinite(sum)) throw InputError("sample_weight: the weights' total is beyond the double range");
+  if (!(max_w > 0.0)) refuse("sample_weight: every weight is 0 (expected a positive total)");
+  const double sum = fold_in_row_order(comm, {0.0}, [&](std::vector<double>& acc) {
+    for (std::size_t i = 0; i < n; ++i) acc[0] += w[i];
+  })[0];
+  if (!std::isfinite(sum)) refuse("sample_weight: the weights' total is beyond the double range");
   g.given_total = sum;
+  // Every process quantizes its rows on grid e; the grid holds when it
+  // holds for every row and for the total of all rows (non-negative w_q:
+  // the running total stays below the limit iff the final one does).
+  const auto quantize = [&](int e) {
+    std::int64_t local = 0;
+    const bool ok = quantize_at(w, n, e, g.q, local);
+    if (!comm) {
+      if (ok) g.total = local;
+      return ok;
+    }
+    std::int64_t v[2] = {ok ? 0 : 1, ok ? local : 0};
+    comm->allreduce_sum(v, 2);
+    if (v[0] != 0 || !(static_cast<double>(v[1]) < std::ldexp(1.0, kWeightTotalBits))) return false;
+    g.total = v[1];
+    return true;
+  };
   // Exact when some power-of-two grid holds every weight within the limits.
-  if (quantize_at(w, n, bits, g.q, g.total)) {
+  if (quantize(bits)) {
     g.exp = bits;
     return g;
   }
@@ -85,7 +122,7 @@ WeightGrid WeightGrid::of(const double* w, std::size_t n) {
   int ex = 0;
   std::frexp(max_w, &ex);  // max_w < 2^ex
   int e = kWeightBits - ex;
-  while (!quantize_at(w, n, e, g.q, g.total)) --e;
+  while (!quantize(e)) --e;
   g.exp = e;
   return g;
 }

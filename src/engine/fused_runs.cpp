@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "engine/host_assign.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 namespace {
@@ -39,13 +40,37 @@ struct BatchBuilder {
   }
 };
 
-/// Whether row `row` of X and `center` fall on the same point of the
+/// Whether a row (d values) and `center` fall on the same point of the
 /// feature grid, i.e. the exact centroid sums cannot tell them apart.
-bool on_its_center(MatrixView X, std::size_t row, const float* center, const FixedPoint& fp) {
-  for (std::size_t j = 0; j < X.cols; ++j)
-    if (quantize_feature(X.at(row, j), fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
+bool on_its_center(const float* row, std::size_t d, const float* center, const FixedPoint& fp) {
+  for (std::size_t j = 0; j < d; ++j)
+    if (quantize_feature(row[j], fp.feature_scale()) != quantize_feature(center[j], fp.feature_scale()))
       return false;
   return true;
+}
+
+/// The (up to) m rows farthest from their nearest centre (farthest_rows;
+/// with weights, of positive weight), their values, labels and quantized
+/// weights, over every process's rows when they are split.  Returns how
+/// many were found.
+int farthest_with_values(const RowSplit* split, MatrixView X, const float* centers, int k, int m,
+                         std::int64_t* rows, std::int32_t* labels, std::vector<std::int32_t>& row_w,
+                         std::vector<float>& values, const std::int32_t* weights) {
+  const std::size_t d = X.cols;
+  row_w.resize(static_cast<std::size_t>(m));
+  int found = 0;
+  if (!split) {
+    found = farthest_rows(X, centers, k, m, rows, labels, weights);
+    for (int e = 0; e < found; ++e) row_w[static_cast<std::size_t>(e)] = weights ? weights[rows[e]] : 1;
+  } else {
+    found = farthest_rows_split(*split, X, centers, k, m, rows, row_w.data(), weights);
+  }
+  values.resize(static_cast<std::size_t>(found) * d);
+  fetch_rows(split, X, rows, static_cast<std::size_t>(found), values.data());
+  if (split)
+    for (int e = 0; e < found; ++e)  // what farthest_rows computes from the row itself
+      labels[e] = nearest_centre(values.data() + static_cast<std::size_t>(e) * d, centers, k, d, nullptr);
+  return found;
 }
 
 /// One Lloyd step of one run from its pass sums (scikit-learn's
@@ -59,19 +84,21 @@ bool on_its_center(MatrixView X, std::size_t row, const float* center, const Fix
 /// centres (when they did not move, this pass's are already final: that is
 /// scikit-learn's "labels unchanged" strict convergence, detected without
 /// storing labels, since exact sums make equal labels give equal centres).
-void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums, int max_iter,
-                double tol_abs, std::vector<std::int64_t>& far_rows, std::vector<std::int32_t>& far_labels,
-                const std::int32_t* weights) {
+void lloyd_step(const RowSplit* split, MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sums,
+                int max_iter, double tol_abs, std::vector<std::int64_t>& far_rows,
+                std::vector<std::int32_t>& far_labels, const std::int32_t* weights) {
   const std::size_t d = X.cols, kk = static_cast<std::size_t>(run.k);
   std::vector<int> empty;
   for (int c = 0; c < run.k; ++c)
     if (sums.counts[static_cast<std::size_t>(c)] == 0) empty.push_back(c);
-  std::vector<std::pair<std::size_t, std::size_t>> relocated;  // (cluster, row)
+  std::vector<std::pair<std::size_t, const float*>> relocated;  // (cluster, the row's values)
+  std::vector<float> far_values;
+  std::vector<std::int32_t> far_weights;
   if (!empty.empty()) {
-    const int m = farthest_rows(X, run.centers_f.data(), run.k, static_cast<int>(empty.size()), far_rows.data(),
-                                far_labels.data(), weights);
+    const int m = farthest_with_values(split, X, run.centers_f.data(), run.k, static_cast<int>(empty.size()),
+                                       far_rows.data(), far_labels.data(), far_weights, far_values, weights);
     for (int e = 0; e < m; ++e) {
-      const std::size_t row = static_cast<std::size_t>(far_rows[static_cast<std::size_t>(e)]);
+      const float* row = far_values.data() + static_cast<std::size_t>(e) * d;
       const std::size_t from = static_cast<std::size_t>(far_labels[static_cast<std::size_t>(e)]);
       const std::size_t to = static_cast<std::size_t>(empty[static_cast<std::size_t>(e)]);
       // Fewer distinct rows than k: even the farthest row sits on its
@@ -80,10 +107,10 @@ void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sum
       // clusters would trade the duplicates back and forth until max_iter.
       // The cluster stays empty instead (scikit-learn ends the same way: an
       // empty cluster whose centre duplicates another).
-      if (on_its_center(X, row, run.centers_f.data() + from * d, fp)) continue;
-      const std::int64_t w = weights ? weights[row] : 1;
+      if (on_its_center(row, d, run.centers_f.data() + from * d, fp)) continue;
+      const std::int64_t w = far_weights[static_cast<std::size_t>(e)];
       for (std::size_t j = 0; j < d; ++j) {
-        const std::int64_t q = w * quantize_feature(X.at(row, j), fp.feature_scale());
+        const std::int64_t q = w * quantize_feature(row[j], fp.feature_scale());
         sums.sums[from * d + j] -= q;
         sums.sums[to * d + j] = q;
       }
@@ -94,7 +121,7 @@ void lloyd_step(MatrixView X, const FixedPoint& fp, FusedRun& run, PassSums& sum
   }
   centers_from_sums(sums, fp, run.k, d, run.centers, run.next);
   for (const auto& [c, row] : relocated)  // a relocated centre is the row itself, as in scikit-learn
-    for (std::size_t j = 0; j < d; ++j) run.next[c * d + j] = X.at(row, j);
+    for (std::size_t j = 0; j < d; ++j) run.next[c * d + j] = row[j];
   double shift = 0.0;
   for (std::size_t i = 0; i < kk * d; ++i) {
     const double diff = run.next[i] - run.centers[i];
@@ -128,14 +155,16 @@ void centers_from_sums(const PassSums& s, const FixedPoint& fp, int k, std::size
                                        : fallback[c * d + j];
 }
 
-std::vector<std::int64_t> rows_at_weight(const WeightGrid* weights, const std::vector<std::int64_t>& targets) {
+namespace {
+
+/// rows_at_weight over one process's quantized weights (n > 0 of them),
+/// the targets below their total.
+std::vector<std::int64_t> local_rows_at_weight(const std::int32_t* w, std::size_t n,
+                                               const std::vector<std::int64_t>& targets) {
   std::vector<std::int64_t> rows(targets);
-  const std::int32_t* w = row_weights(weights);
-  if (!w) return rows;  // every row weighs 1: target t is row t
   std::vector<std::size_t> order(targets.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return targets[a] < targets[b]; });
-  const std::size_t n = weights->q.size();
   std::size_t row = 0;
   std::int64_t prefix = w[0];  // inclusive prefix of `row`
   for (std::size_t i : order) {
@@ -145,11 +174,44 @@ std::vector<std::int64_t> rows_at_weight(const WeightGrid* weights, const std::v
   return rows;
 }
 
+}  // namespace
+
+std::vector<std::int64_t> rows_at_weight(const RowSplit* split, const WeightGrid* weights,
+                                         const std::vector<std::int64_t>& targets) {
+  // Every row weighs 1: target t is row t.  (The targets are the same on
+  // every process: an empty list enters no collective anywhere.)
+  if (!is_weighted(weights) || targets.empty()) return targets;
+  if (!split) return local_rows_at_weight(weights->q.data(), weights->q.size(), targets);
+  // Each target's process: the one whose share of the total weight, in
+  // rank (= row) order, holds it; its own prefix then finds the row, which
+  // is summed in from that process (zeros elsewhere), as kpp_sample does.
+  const std::int64_t mine = std::accumulate(weights->q.begin(), weights->q.end(), std::int64_t{0});
+  const std::vector<std::int64_t> shares = allgather_value(*split->comm, mine);
+  const std::size_t me = static_cast<std::size_t>(split->comm->rank());
+  std::vector<std::int64_t> local_targets, rows(targets.size(), 0);
+  std::vector<std::size_t> where;
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    std::int64_t before = 0;
+    std::size_t r = 0;
+    while (r + 1 < shares.size() && before + shares[r] <= targets[t]) before += shares[r++];
+    if (r != me) continue;
+    local_targets.push_back(targets[t] - before);
+    where.push_back(t);
+  }
+  if (!local_targets.empty()) {
+    const std::vector<std::int64_t> local = local_rows_at_weight(weights->q.data(), weights->q.size(), local_targets);
+    for (std::size_t i = 0; i < where.size(); ++i) rows[where[i]] = local[i] + static_cast<std::int64_t>(split->offset);
+  }
+  split->comm->allreduce_sum(rows.data(), rows.size());
+  return rows;
+}
+
 void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, const FitProgress& progress,
                 long long& passes, const WeightGrid* weights) {
-  const std::size_t n = X.rows, d = X.cols, M = runs.size();
+  const RowSplit* split = backend.row_split();  // rows split across processes: draws from all of them
+  const std::size_t n = all_rows(split, X), d = X.cols, M = runs.size();
   // Draws over the total weight (the rows without weights: the same draws).
-  const std::int64_t total = weights ? weights->total : static_cast<std::int64_t>(n);
+  const std::int64_t total = is_weighted(weights) ? weights->total : static_cast<std::int64_t>(n);
   int k_max = 0;
   std::vector<std::int64_t> draws;
   for (FusedRun& r : runs) {
@@ -159,16 +221,20 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
     // weight (uniformly without weights).
     draws.push_back(static_cast<std::int64_t>(r.rng.below(static_cast<std::uint64_t>(total))));
   }
-  const std::vector<std::int64_t> firsts = rows_at_weight(weights, draws);
-  for (std::size_t r = 0; r < M; ++r) {
-    const std::size_t first = static_cast<std::size_t>(firsts[r]);
-    std::copy(X.row(first), X.row(first) + d, runs[r].centers_f.begin());
+  {
+    const std::vector<std::int64_t> firsts = rows_at_weight(split, weights, draws);
+    std::vector<float> rows(M * d);
+    fetch_rows(split, X, firsts.data(), M, rows.data());
+    for (std::size_t r = 0; r < M; ++r)
+      std::copy(rows.begin() + static_cast<std::ptrdiff_t>(r * d), rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * d),
+                runs[r].centers_f.begin());
   }
   BatchBuilder builder(runs, d);
   std::vector<int> which(M), trials(M, 0), n_targets(M, 0);
   std::vector<float> cands(M * static_cast<std::size_t>(kMaxTrials) * d);
   std::vector<std::int64_t> targets(M * static_cast<std::size_t>(kMaxTrials)),
-      rows(targets.size()), sampled(targets.size()), out(M * static_cast<std::size_t>(kMaxTrials + 1));
+      rows(targets.size()), sampled(targets.size()), out(M * static_cast<std::size_t>(kMaxTrials + 1)),
+      cand_rows(targets.size());
   for (std::size_t r = 0; r < M; ++r) which[r] = static_cast<int>(r);
 
   // The potential of each first centre.
@@ -205,7 +271,7 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
     }
     batch = builder.build(runs, which, d, c);
     if (nt > 0) backend.kpp_sample(batch, targets.data(), n_targets.data(), sampled.data());
-    const std::vector<std::int64_t> uniform = rows_at_weight(weights, draws);
+    const std::vector<std::int64_t> uniform = rows_at_weight(split, weights, draws);
     std::size_t si = 0, ui = 0;
     for (std::size_t b = 0; b < which.size(); ++b) {
       const FusedRun& run = runs[static_cast<std::size_t>(which[b])];
@@ -217,10 +283,8 @@ void seed_fused(Backend& backend, MatrixView X, std::vector<FusedRun>& runs, con
     // Candidates, model after model, and their potentials in one pass.
     std::size_t ci = 0;
     for (std::size_t b = 0; b < which.size(); ++b)
-      for (int t = 0; t < trials[b]; ++t, ++ci) {
-        const float* src = X.row(static_cast<std::size_t>(rows[b * kMaxTrials + static_cast<std::size_t>(t)]));
-        std::copy(src, src + d, cands.begin() + static_cast<std::ptrdiff_t>(ci * d));
-      }
+      for (int t = 0; t < trials[b]; ++t) cand_rows[ci++] = rows[b * kMaxTrials + static_cast<std::size_t>(t)];
+    fetch_rows(split, X, cand_rows.data(), ci, cands.data());
     backend.kpp_potentials(batch, cands.data(), trials.data(), out.data());
     ++passes;
     // Each run keeps the candidate that lowers its potential most (the
@@ -244,6 +308,7 @@ void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vect
                  int max_iter, double tol_abs, const FitProgress& progress, long long& passes,
                  const WeightGrid* weights) {
   const std::size_t d = X.cols, M = runs.size();
+  const RowSplit* split = backend.row_split();
   int k_max = 1;
   for (const FusedRun& r : runs) k_max = std::max(k_max, r.k);
   // Everything the rounds use is sized here: nothing below allocates,
@@ -275,7 +340,7 @@ void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vect
         run.inertia = fp.dist_value(sums[b].inertia_q);
         run.done = true;
       } else {
-        lloyd_step(X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels, row_weights(weights));
+        lloyd_step(split, X, fp, run, sums[b], max_iter, tol_abs, far_rows, far_labels, row_weights(weights));
       }
       if (!run.done) still.push_back(live[b]);
     }

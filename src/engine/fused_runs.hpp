@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "archetype/backend.hpp"
+#include "archetype/communicator.hpp"
 #include "archetype/kmeans.hpp"
 #include "engine/random.hpp"
 
@@ -53,7 +54,10 @@ void lloyd_fused(Backend& backend, MatrixView X, const FixedPoint& fp, std::vect
 /// For each target t (0 <= t < the weights' total), the smallest row whose
 /// inclusive prefix sum of quantized weights exceeds t: where a uniform
 /// draw over the total weight falls (rows of weight 0 never; without
-/// weights, row t).  One pass over the weights for all targets.
-std::vector<std::int64_t> rows_at_weight(const WeightGrid* weights, const std::vector<std::int64_t>& targets);
+/// weights, row t).  One pass over the weights for all targets.  Under a
+/// split (a collective; weights: this process's rows, their total all
+/// rows') the global rows, on every process.
+std::vector<std::int64_t> rows_at_weight(const RowSplit* split, const WeightGrid* weights,
+                                         const std::vector<std::int64_t>& targets);
 
 }  // namespace archetype

@@ -12,14 +12,7 @@
 namespace archetype {
 namespace {
 
-struct Candidate {
-  float d2;
-  std::int64_t row;
-};
-
-/// "a before b": a is farther, or as far with a lower row index.  A total
-/// order, so the selection does not depend on how rows were split.
-bool farther(const Candidate& a, const Candidate& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); }
+using Candidate = FarRow;
 
 /// Keeps the m first candidates (in `farther` order) in a heap whose front
 /// is the last of them.
@@ -72,11 +65,11 @@ void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float
   }
 }
 
-int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
-                  std::int32_t* out_labels, const std::int32_t* weights) {
-  if (m <= 0) return 0;
-  const long long n = static_cast<long long>(X.rows);
+std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int k, int m, std::int64_t row_offset,
+                                        const std::int32_t* weights) {
   std::vector<Candidate> merged;
+  if (m <= 0) return merged;
+  const long long n = static_cast<long long>(X.rows);
   const std::size_t d = X.cols;
   const long long blocks = static_cast<long long>((X.rows + cpu::kBlock - 1) / cpu::kBlock);
   // Each row's distance to its nearest centre by the block kernels (the
@@ -94,14 +87,21 @@ int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t
       for (std::size_t i = 0; i < len; ++i) {
         const long long row = static_cast<long long>(r0 + i);
         if (weights && weights[row] == 0) continue;
-        offer(top, m, {s.best[i], row});
+        offer(top, m, {row + row_offset, s.best[i], weights ? weights[row] : 1});
       }
     }
 #pragma omp critical
     merged.insert(merged.end(), top.begin(), top.end());
   }
   std::sort(merged.begin(), merged.end(), farther);
-  const int found = std::min(m, static_cast<int>(merged.size()));
+  if (merged.size() > static_cast<std::size_t>(m)) merged.resize(static_cast<std::size_t>(m));
+  return merged;
+}
+
+int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
+                  std::int32_t* out_labels, const std::int32_t* weights) {
+  const std::vector<Candidate> merged = farthest_candidates(X, centers, k, m, 0, weights);
+  const int found = static_cast<int>(merged.size());
   for (int i = 0; i < found; ++i) {
     out_rows[i] = merged[static_cast<std::size_t>(i)].row;
     out_labels[i] = nearest_centre(X.row(static_cast<std::size_t>(out_rows[i])), centers, k, X.cols, nullptr);

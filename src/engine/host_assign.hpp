@@ -29,7 +29,22 @@ void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float
 /// depend on the thread count.  Returns how many it found: m, or fewer
 /// when fewer rows qualify.
 int farthest_rows(MatrixView X, const float* centers, int k, int m, std::int64_t* out_rows,
-                   std::int32_t* out_labels, const std::int32_t* weights = nullptr);
+                  std::int32_t* out_labels, const std::int32_t* weights = nullptr);
+
+/// A row, its squared distance to its nearest centre and its quantized
+/// weight (1 without weights: what relocation moves).
+struct FarRow {  // no padding: gathered across processes as bytes
+  std::int64_t row;
+  float d2;
+  std::int32_t w;
+};
+/// farthest_rows' order: farther first, then the lower row: a total order,
+/// so the m first of any union of row sets are those of all the rows.
+inline bool farther(const FarRow& a, const FarRow& b) { return a.d2 > b.d2 || (a.d2 == b.d2 && a.row < b.row); }
+/// The (up to) m first rows of X in that order, numbered from row_offset
+/// (rows of weight 0 skipped, as farthest_rows does).
+std::vector<FarRow> farthest_candidates(MatrixView X, const float* centers, int k, int m, std::int64_t row_offset,
+                                        const std::int32_t* weights = nullptr);
 
 /// Exact sums of given labels (n values in [0, k)): weights and weighted
 /// quantized feature sums on the grid fp (weights: quantized, or null for

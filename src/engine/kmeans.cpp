@@ -12,9 +12,39 @@
 #include "engine/fused_runs.hpp"
 #include "engine/host_assign.hpp"
 #include "engine/random.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 namespace {
+
+constexpr std::size_t kVarianceBlock = 4096;
+
+/// mean_feature_variance over rows split across processes: the same sums
+/// in the same order (blocked_sums), features side by side, weighted as
+/// one process weighs them (weights: this process's rows, their total all
+/// rows').
+double mean_feature_variance_split(const RowSplit& split, MatrixView X, const WeightGrid* weights) {
+  const std::size_t d = X.cols;
+  const bool weighted = is_weighted(weights);
+  const std::int32_t* wq = row_weights(weights);
+  const double unit = weighted ? std::ldexp(1.0, -weights->exp) : 1.0;
+  const double count = weighted ? weights->value(weights->total) : static_cast<double>(split.total);
+  const std::vector<double> sum =
+      blocked_sums(split, kVarianceBlock, d, [&](std::size_t i, double* out) {
+        for (std::size_t j = 0; j < d; ++j) out[j] = weighted ? static_cast<double>(wq[i]) * unit * X.at(i, j) : X.at(i, j);
+      });
+  std::vector<double> mean(d);
+  for (std::size_t j = 0; j < d; ++j) mean[j] = sum[j] / count;
+  const std::vector<double> ss = blocked_sums(split, kVarianceBlock, d, [&](std::size_t i, double* out) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const double v = X.at(i, j) - mean[j];
+      out[j] = weighted ? static_cast<double>(wq[i]) * unit * (v * v) : v * v;
+    }
+  });
+  double total = 0.0;
+  for (std::size_t j = 0; j < d; ++j) total += ss[j] / count;
+  return total / static_cast<double>(d);
+}
 
 /// Mean over features of the population variance, in double with a fixed
 /// order (blocks of 4096 rows, block sums added in order): scikit-learn's
@@ -23,8 +53,9 @@ namespace {
 /// the variance of the rows repeated w times (scikit-learn's tol ignores
 /// weights); every w = 1 gives the unweighted bits (a product by 1.0 is
 /// exact).
-double mean_feature_variance(MatrixView X, const WeightGrid* weights) {
-  const std::size_t n = X.rows, d = X.cols, block = 4096;
+double mean_feature_variance(MatrixView X, const RowSplit* split, const WeightGrid* weights) {
+  if (split) return mean_feature_variance_split(*split, X, weights);
+  const std::size_t n = X.rows, d = X.cols, block = kVarianceBlock;
   if (n == 0 || d == 0) return 0.0;
   const std::int32_t* wq = row_weights(weights);
   const double unit = wq ? std::ldexp(1.0, -weights->exp) : 1.0;
@@ -100,6 +131,48 @@ std::vector<std::size_t> stability_rows(std::size_t n, std::size_t limit, std::u
   return sample_without_replacement(n, limit, rng);
 }
 
+/// The runs' labels on the compared rows (all rows when cmp_rows is
+/// empty) when the rows are split: each rank labels the compared rows it
+/// holds, run after run, and the labels are gathered into row order (the
+/// sample is sorted, so each rank's rows are one stretch of it).
+void stability_labels_split(const RowSplit& split, MatrixView X, const std::vector<KMeansRun>& runs, int k,
+                            const std::vector<std::size_t>& cmp_rows, std::vector<std::int32_t>& run_labels) {
+  const std::size_t N = split.counts.size(), n_runs = runs.size();
+  const std::size_t cmp_n = cmp_rows.empty() ? split.total : cmp_rows.size();
+  // Compared rows per rank, and this rank's as local indices.
+  std::vector<std::size_t> per_rank(N, 0), first(N, 0);
+  std::vector<std::size_t> local;
+  for (std::size_t r = 0; r < N; ++r) {
+    if (cmp_rows.empty()) {
+      per_rank[r] = split.counts[r];
+    } else {
+      const auto lo = std::lower_bound(cmp_rows.begin(), cmp_rows.end(), split.starts[r]);
+      const auto hi = std::lower_bound(cmp_rows.begin(), cmp_rows.end(), split.starts[r + 1]);
+      per_rank[r] = static_cast<std::size_t>(hi - lo);
+      first[r] = static_cast<std::size_t>(lo - cmp_rows.begin());
+    }
+  }
+  for (std::size_t r = 1; r < N && cmp_rows.empty(); ++r) first[r] = first[r - 1] + per_rank[r - 1];
+  const std::size_t me = static_cast<std::size_t>(split.comm->rank()), m = per_rank[me];
+  if (!cmp_rows.empty())
+    for (std::size_t i = 0; i < m; ++i) local.push_back(cmp_rows[first[me] + i] - split.offset);
+  std::vector<std::int32_t> mine(n_runs * m);
+  if (m > 0)
+    for (std::size_t r = 0; r < n_runs; ++r) {
+      const std::vector<float> rc = to_float(runs[r].centers);
+      assign_rows(X, local, rc.data(), k, mine.data() + r * m);
+    }
+  std::vector<std::size_t> bytes(N);
+  for (std::size_t r = 0; r < N; ++r) bytes[r] = n_runs * per_rank[r] * sizeof(std::int32_t);
+  std::vector<std::int32_t> all(n_runs * cmp_n);
+  split.comm->allgatherv(mine.data(), bytes.data(), all.data());
+  // all: rank after rank, each run after run; run_labels: run after run.
+  const std::int32_t* p = all.data();
+  for (std::size_t q = 0; q < N; ++q)
+    for (std::size_t r = 0; r < n_runs; ++r, p += per_rank[q])
+      std::copy(p, p + per_rank[q], run_labels.begin() + static_cast<std::ptrdiff_t>(r * cmp_n + first[q]));
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t m = v.size();
@@ -111,7 +184,7 @@ double median(std::vector<double> v) {
 std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X, const FixedPoint& fp,
                                                  const KMeansParams& params, const std::vector<int>& ks,
                                                  const FitProgress& progress, const WeightGrid* weights) {
-  const std::size_t n = X.rows;
+  const std::size_t n = all_rows(backend.row_split(), X);
   if (params.n_init < 1) throw InputError("n_init must be at least 1");
   if (params.max_iter < 1) throw InputError("max_iter must be at least 1");
   if (!(params.tol >= 0.0)) throw InputError("tol must be >= 0");
@@ -136,7 +209,7 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X,
   }
   // scikit-learn's tol is relative to the mean feature variance, the same
   // for every model: computed once.
-  const double tol_abs = mean_feature_variance(X, weights) * params.tol;
+  const double tol_abs = mean_feature_variance(X, backend.row_split(), weights) * params.tol;
   backend.reserve_batch(static_cast<int>(runs.size()), total_k);
   long long passes = 0;
   seed_fused(backend, X, runs, progress, passes, weights);
@@ -153,7 +226,8 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X,
 
 KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, const KMeansParams& params,
                         int k, std::vector<KMeansRun> runs, const WeightGrid* weights) {
-  const std::size_t n = X.rows, d = X.cols;
+  const RowSplit* split = backend.row_split();
+  const std::size_t n = all_rows(split, X), d = X.cols;
   KMeansResult res;
   res.k = k;
   res.d = d;
@@ -171,9 +245,10 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   backend.reset_labels();
   backend.lloyd_pass(cf.data(), k, sums);
   backend.take_labels(res.labels);
-  if (row_weights(weights)) {  // the pass counted weights: rows from the labels
+  if (is_weighted(weights)) {  // the pass counted weights: rows from the labels (every process's)
     res.counts.assign(static_cast<std::size_t>(k), 0);
     for (std::int32_t l : res.labels) res.counts[static_cast<std::size_t>(l)] += 1;
+    if (split) split->comm->allreduce_sum(res.counts.data(), res.counts.size());
     for (std::int64_t w : sums.counts) res.weights.push_back(weights->value(w));
   } else {
     res.counts = sums.counts;
@@ -196,9 +271,13 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   const std::size_t cmp_n = cmp_rows.empty() ? n : cmp_rows.size();
   res.stability.rows_compared = cmp_n;
   std::vector<std::int32_t> run_labels(static_cast<std::size_t>(n_runs) * cmp_n);
-  for (int r = 0; r < n_runs; ++r) {
-    const std::vector<float> rc = to_float(res.runs[static_cast<std::size_t>(r)].centers);
-    assign_rows(X, cmp_rows, rc.data(), k, run_labels.data() + static_cast<std::size_t>(r) * cmp_n);
+  if (split) {
+    stability_labels_split(*split, X, res.runs, k, cmp_rows, run_labels);
+  } else {
+    for (int r = 0; r < n_runs; ++r) {
+      const std::vector<float> rc = to_float(res.runs[static_cast<std::size_t>(r)].centers);
+      assign_rows(X, cmp_rows, rc.data(), k, run_labels.data() + static_cast<std::size_t>(r) * cmp_n);
+    }
   }
   // Pairs in parallel, each into its own slot, summed in pair order: the
   // mean does not depend on the thread count.
@@ -238,14 +317,24 @@ double assign_labels(Backend& backend, MatrixView X, const std::vector<double>& 
     }
     max_norm2_x = std::max(max_norm2_x, s);
   }
+  const RowSplit* split = backend.row_split();
+  if (split) {  // maxima of non-negative doubles: exact in any order
+    const std::pair<double, double> all = fold_ranks(*split, std::make_pair(max_abs, max_norm2_x),
+                                                     [](const std::pair<double, double>& a, const std::pair<double, double>& b) {
+                                                       return std::make_pair(std::max(a.first, b.first), std::max(a.second, b.second));
+                                                     });
+    max_abs = all.first;
+    max_norm2_x = all.second;
+  }
   for (std::size_t c = 0; c < static_cast<std::size_t>(k); ++c) {
     double s = 0.0;
     for (std::size_t j = 0; j < X.cols; ++j) s += centers[c * X.cols + j] * centers[c * X.cols + j];
     max_norm2_c = std::max(max_norm2_c, s);
   }
   const double r = std::sqrt(max_norm2_x) + std::sqrt(max_norm2_c);
-  const bool weighted = row_weights(weights) != nullptr;
-  FixedPoint fp = FixedPoint::for_bounds(max_abs, r * r, weighted ? static_cast<std::size_t>(weights->total) : X.rows);
+  const bool weighted = is_weighted(weights);
+  FixedPoint fp = FixedPoint::for_bounds(max_abs, r * r,
+                                         weighted ? static_cast<std::size_t>(weights->total) : all_rows(split, X));
   fp.weight_exp = weighted ? weights->exp : 0;
   backend.bind(X, row_weights(weights), fp, k);
   backend.reset_labels();

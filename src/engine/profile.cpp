@@ -6,6 +6,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "archetype/communicator.hpp"
+#include "engine/split_ops.hpp"
+
 namespace archetype {
 namespace {
 
@@ -34,15 +37,24 @@ void check_column(MatrixView X, std::size_t col) {
 /// an LSD radix sort on the floats' bits mapped to increasing unsigned
 /// keys, three passes of 11 bits.  O(n) where a comparison sort is
 /// O(n log n): the QQ data of every feature of a wide table need it.
-std::vector<float> sorted_values(MatrixView X, std::size_t col) {
+/// The float's order-preserving unsigned key, and back.
+std::uint32_t float_key(float v) {
+  std::uint32_t u = 0;
+  std::memcpy(&u, &v, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // negatives reversed, below the positives
+}
+float key_float(std::uint32_t k) {
+  const std::uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+  float f = 0.0f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/// The column's keys, sorted ascending (the radix sort below).
+std::vector<std::uint32_t> sorted_keys(MatrixView X, std::size_t col) {
   const std::size_t n = X.rows;
   std::vector<std::uint32_t> key(n), tmp(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t u = 0;
-    const float v = X.at(i, col);
-    std::memcpy(&u, &v, sizeof u);
-    key[i] = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // negatives reversed, below the positives
-  }
+  for (std::size_t i = 0; i < n; ++i) key[i] = float_key(X.at(i, col));
   constexpr int kBits = 11;
   constexpr std::uint32_t kMask = (1u << kBits) - 1;
   std::vector<std::size_t> count(std::size_t{1} << kBits);
@@ -58,12 +70,43 @@ std::vector<float> sorted_values(MatrixView X, std::size_t col) {
     for (std::uint32_t k : key) tmp[count[(k >> shift) & kMask]++] = k;
     key.swap(tmp);
   }
-  std::vector<float> out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t k = key[i];
-    const std::uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
-    std::memcpy(&out[i], &u, sizeof u);
+  return key;
+}
+
+std::vector<float> sorted_values(MatrixView X, std::size_t col) {
+  const std::vector<std::uint32_t> key = sorted_keys(X, col);
+  std::vector<float> out(key.size());
+  for (std::size_t i = 0; i < key.size(); ++i) out[i] = key_float(key[i]);
+  return out;
+}
+
+/// The order statistics at `ranks` (0-based, among all ranks' rows) of a
+/// column split across processes, exactly: for each, the smallest key K
+/// with count(keys <= K) > rank, by bisection over the 32-bit key space
+/// (32 rounds of one allreduce of the counts, for all ranks at once).
+std::vector<float> order_statistics(MatrixView X, std::size_t col, const RowSplit& split,
+                                    const std::vector<std::size_t>& ranks) {
+  const std::vector<std::uint32_t> keys = sorted_keys(X, col);
+  const std::size_t T = ranks.size();
+  std::vector<std::uint64_t> lo(T, 0), hi(T, 0xFFFFFFFFu);
+  std::vector<std::int64_t> counts(T);
+  for (int round = 0; round < 32; ++round) {
+    for (std::size_t t = 0; t < T; ++t) {
+      const std::uint32_t mid = static_cast<std::uint32_t>(lo[t] + (hi[t] - lo[t]) / 2);
+      counts[t] = std::upper_bound(keys.begin(), keys.end(), mid) - keys.begin();
+    }
+    split.comm->allreduce_sum(counts.data(), T);
+    for (std::size_t t = 0; t < T; ++t) {
+      const std::uint64_t mid = lo[t] + (hi[t] - lo[t]) / 2;
+      if (static_cast<std::uint64_t>(counts[t]) > ranks[t]) {
+        hi[t] = mid;
+      } else {
+        lo[t] = mid + 1;
+      }
+    }
   }
+  std::vector<float> out(T);
+  for (std::size_t t = 0; t < T; ++t) out[t] = key_float(static_cast<std::uint32_t>(lo[t]));
   return out;
 }
 
@@ -116,6 +159,31 @@ double poly7(const double (&c)[8], double r) {
   return v;
 }
 
+/// std, skew and kurtosis from the central moments (p.count set).
+void set_shape(FeatureProfile& p, double m2, double m3, double m4) {
+  const double nd = static_cast<double>(p.count);
+  p.std = std::sqrt(m2);
+  if (m2 > 0.0) {
+    p.skew = m3 / std::pow(m2, 1.5);
+    p.kurtosis = m4 / (m2 * m2) - 3.0;
+    // pandas' adjustment; undefined (reported as 0) below three rows.
+    if (p.count >= 3) p.skew_unbiased = p.skew * std::sqrt(nd * (nd - 1.0)) / (nd - 2.0);
+  }
+}
+
+/// The QQ data from the order statistics at `ranks` of n values.
+QQData qq_from(std::size_t n, const std::vector<std::size_t>& ranks, const std::vector<float>& values) {
+  QQData qq;
+  // The quantiles always belong to the full sample size n; thinning only
+  // drops points, it does not move the ones kept.
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    qq.theoretical.push_back(normal_quantile(uniform_order_median(ranks[i], n)));
+    qq.sample.push_back(values[i]);
+  }
+  fit_line(qq);
+  return qq;
+}
+
 }  // namespace
 
 FeatureProfile profile_feature(MatrixView X, std::size_t col) {
@@ -162,13 +230,7 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col) {
   }
   const double m2 = t2 / nd, m3 = t3 / nd, m4 = t4 / nd;
 
-  p.std = std::sqrt(m2);
-  if (m2 > 0.0) {
-    p.skew = m3 / std::pow(m2, 1.5);
-    p.kurtosis = m4 / (m2 * m2) - 3.0;
-    // pandas' adjustment; undefined (reported as 0) below three rows.
-    if (n >= 3) p.skew_unbiased = p.skew * std::sqrt(nd * (nd - 1.0)) / (nd - 2.0);
-  }
+  set_shape(p, m2, m3, m4);
 
   return p;
 }
@@ -182,14 +244,50 @@ QQData qq_normal(MatrixView X, std::size_t col, std::size_t max_points) {
 
   const std::vector<float> sorted = sorted_values(X, col);
   const std::vector<std::size_t> ranks = spread_ranks(n, std::min(n, max_points));
-  // The quantiles always belong to the full sample size n; thinning only
-  // drops points, it does not move the ones kept.
-  for (std::size_t rank : ranks) {
-    qq.theoretical.push_back(normal_quantile(uniform_order_median(rank, n)));
-    qq.sample.push_back(sorted[rank]);
-  }
-  fit_line(qq);
-  return qq;
+  std::vector<float> picked;
+  for (std::size_t rank : ranks) picked.push_back(sorted[rank]);
+  return qq_from(n, ranks, picked);
+}
+
+FeatureProfile profile_feature(MatrixView X, std::size_t col, const RowSplit& split) {
+  check_column(X, col);
+  FeatureProfile p;
+  const std::size_t n = split.total;
+  p.count = n;
+  if (n == 0) return p;
+  // The one-process sums, in its order (blocked_sums), the three central
+  // moments side by side.
+  const double nd = static_cast<double>(n);
+  auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
+  p.mean = blocked_sums(split, kBlockRows, 1, [&](std::size_t i, double* out) { out[0] = value(i); })[0] / nd;
+  const std::vector<double> m = blocked_sums(split, kBlockRows, 3, [&](std::size_t i, double* out) {
+    const double d = value(i) - p.mean;
+    out[0] = d * d;
+    out[1] = d * d * d;
+    const double d2 = d * d;
+    out[2] = d2 * d2;
+  });
+  set_shape(p, m[0] / nd, m[1] / nd, m[2] / nd);
+  // The first minimum and maximum in row order (fold_ranks): -0.0 and +0.0
+  // as the rows give them.
+  std::pair<double, double> range{0.0, 0.0};
+  if (X.rows > 0) range = {value(0), value(0)};
+  for (std::size_t i = 1; i < X.rows; ++i) range = {std::min(range.first, value(i)), std::max(range.second, value(i))};
+  range = fold_ranks(split, range, [](const std::pair<double, double>& a, const std::pair<double, double>& b) {
+    return std::make_pair(std::min(a.first, b.first), std::max(a.second, b.second));
+  });
+  p.min = range.first;
+  p.max = range.second;
+  return p;
+}
+
+QQData qq_normal(MatrixView X, std::size_t col, const RowSplit& split, std::size_t max_points) {
+  check_column(X, col);
+  if (max_points < 2) throw std::invalid_argument("qq_normal: max_points must be at least 2");
+  const std::size_t n = split.total;
+  if (n == 0) return {};
+  const std::vector<std::size_t> ranks = spread_ranks(n, std::min(n, max_points));
+  return qq_from(n, ranks, order_statistics(X, col, split, ranks));
 }
 
 double normal_quantile(double p) {

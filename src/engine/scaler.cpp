@@ -18,21 +18,31 @@ StandardScaler StandardScaler::from_profiles(const std::vector<FeatureProfile>& 
   return s;
 }
 
-StandardScaler StandardScaler::weighted(const Matrix& raw, const std::vector<double>& w) {
+StandardScaler StandardScaler::weighted(const Matrix& raw, const std::vector<double>& w, const RowSplit* split) {
+  // Each sum over rows is one sequential sum in row order, across the
+  // processes' rows too (fold_in_row_order): the bits do not depend on the
+  // number of processes.
+  Communicator* comm = split ? split->comm : nullptr;
+  const std::size_t d = raw.cols;
+  const std::vector<double> sums = fold_in_row_order(comm, std::vector<double>(d + 1, 0.0), [&](std::vector<double>& acc) {
+    for (double v : w) acc[0] += v;
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t i = 0; i < raw.rows; ++i) acc[1 + j] += w[i] * raw.at(i, j);
+  });
+  const double total = sums[0];
+  std::vector<double> mean(d);
+  for (std::size_t j = 0; j < d; ++j) mean[j] = sums[1 + j] / total;
+  const std::vector<double> ss = fold_in_row_order(comm, std::vector<double>(d, 0.0), [&](std::vector<double>& acc) {
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t i = 0; i < raw.rows; ++i) {
+        const double diff = raw.at(i, j) - mean[j];
+        acc[j] += w[i] * (diff * diff);
+      }
+  });
   StandardScaler s;
-  double total = 0.0;
-  for (double v : w) total += v;
-  for (std::size_t j = 0; j < raw.cols; ++j) {
-    double sum = 0.0;
-    for (std::size_t i = 0; i < raw.rows; ++i) sum += w[i] * raw.at(i, j);
-    const double mean = sum / total;
-    double ss = 0.0;
-    for (std::size_t i = 0; i < raw.rows; ++i) {
-      const double diff = raw.at(i, j) - mean;
-      ss += w[i] * (diff * diff);
-    }
-    const double std = std::sqrt(ss / total);
-    s.mean.push_back(mean);
+  for (std::size_t j = 0; j < d; ++j) {
+    const double std = std::sqrt(ss[j] / total);
+    s.mean.push_back(mean[j]);
     const bool is_constant = !(std > 0.0);
     s.constant.push_back(is_constant);
     s.scale.push_back(is_constant ? 1.0 : std);

@@ -3,6 +3,7 @@
 #include "archetype/error.hpp"
 #include "archetype/kneedle.hpp"
 #include "engine/fit_steps.hpp"
+#include "engine/split_ops.hpp"
 
 namespace archetype {
 
@@ -13,8 +14,9 @@ SweepResult run_sweep(Backend& backend, MatrixView X, const FixedPoint& fp, cons
                      " is empty or starts below 1");
   SweepResult out;
   std::vector<int> ks;
+  const std::size_t n = all_rows(backend.row_split(), X);
   for (int k = params.k_min; k <= params.k_max; ++k)
-    if (static_cast<std::size_t>(k) <= X.rows) ks.push_back(k);  // cannot have more clusters than rows
+    if (static_cast<std::size_t>(k) <= n) ks.push_back(k);  // cannot have more clusters than rows
   // Every k's restarts in one fused batch: one read of the rows per Lloyd
   // round for all live models; each result equals that model's lone fit.
   std::vector<std::vector<KMeansRun>> runs =

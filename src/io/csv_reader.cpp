@@ -878,26 +878,87 @@ class CsvParser {
       : text_(text), source_(source), options_(options), chunking_(chunking) {}
 
   Table parse() {
+    prepare();
+    const std::vector<Chunk> chunks = plan_chunks(data_, first_data_line_, layout_.header.size(), chunking_);
+    size_output(chunks);
+    std::vector<ChunkResult> results = read_chunks(chunks);
+    return finish(chunks, results, first_data_line_);
+  }
+
+  /// Everything before the data rows: a binary file refused, the
+  /// delimiter, the header, the columns (sniffed from the first rows).
+  void prepare() {
     reject_binary_prefix(text_, source_);
     layout_.delimiter = options_.delimiter ? options_.delimiter : detect_delimiter(text_);
     table_.delimiter = layout_.delimiter;
     Tokenizer tokens(text_, source_, 1, layout_.delimiter);
     Header header = read_header(tokens);
-    const std::size_t first_data_line = header.first_data_line;
+    first_data_line_ = header.first_data_line;
     ColumnSniff sniff = ColumnSniff::none(header.names.size());
     if (options_.columns.empty())
-      sniff = sniff_columns(tokens.rest(), header.names.size(), source_, first_data_line, layout_.delimiter);
+      sniff = sniff_columns(tokens.rest(), header.names.size(), source_, first_data_line_, layout_.delimiter);
     configure(std::move(header.names), sniff);
-    const std::vector<Chunk> chunks = plan_chunks(tokens.rest(), first_data_line, layout_.header.size(), chunking_);
-    // At most this many rows (one per line): what the output arrays take,
-    // for the message if they do not fit.
-    const std::size_t rows = chunks.back().out_row + chunks.back().max_rows;
-    memory::note_workload(rows, layout_.features,
-                          memory::study_bytes(rows, layout_.features, 0, true, text_.size()) -
-                              rows * 16);  // no labels yet
+    data_ = tokens.rest();
+  }
+  std::string_view data() const { return data_; }
+  std::size_t first_data_line() const { return first_data_line_; }
+  char delimiter() const { return layout_.delimiter; }
+
+  /// One share of the data rows (prepare() first): its rows as a whole
+  /// parse would give them, without the checks on the whole file (no rows,
+  /// every row dropped), and its first error as text instead of thrown.
+  csv_detail::CsvSection parse_section(std::string_view section, std::size_t first_line) {
+    const std::vector<Chunk> chunks = plan_chunks(section, first_line, layout_.header.size(), chunking_);
     size_output(chunks);
     std::vector<ChunkResult> results = read_chunks(chunks);
-    return finish(chunks, results, first_data_line);
+    csv_detail::CsvSection out;
+    for (ChunkResult& result : results) {
+      if (result.error) {
+        try {
+          std::rethrow_exception(result.error);
+        } catch (const InputError& e) {
+          out.error = e.what();
+          return out;
+        }
+      }
+      out.rows_seen += result.rows_seen;
+    }
+    gather_rows(chunks, results);
+    for (ChunkResult& result : results) {
+      table_.dropped_rows += result.dropped;
+      for (std::string& reason : result.drop_reasons)
+        if (table_.drop_reasons.size() < kMaxDropReasons) table_.drop_reasons.push_back(std::move(reason));
+    }
+    shrink_if_wasteful(table_.features.values);
+    shrink_if_wasteful(table_.ids);
+    shrink_if_wasteful(table_.weights);
+    out.table = std::move(table_);
+    return out;
+  }
+
+  /// The offset of the first record start at or after each of `offsets`
+  /// (ascending) in the data rows: the tokenizer's records, so a line break
+  /// inside quotes is no start.  At a malformed record the scan stops: the
+  /// offsets beyond it get data().size() (the share holding it reports it).
+  std::vector<std::size_t> record_starts(const std::vector<std::size_t>& offsets) const {
+    std::vector<std::size_t> out(offsets.size(), data_.size());
+    Tokenizer tokens(data_, source_, first_data_line_, layout_.delimiter);
+    std::size_t j = 0;
+    try {
+      while (!tokens.at_end() && j < offsets.size()) {
+        const std::size_t here = data_.size() - tokens.rest().size();
+        while (j < offsets.size() && offsets[j] <= here) out[j++] = here;
+        if (tokens.at_line_end()) {
+          tokens.skip_line_break();
+          continue;
+        }
+        std::size_t column = 1;
+        while (tokens.read_field(column++).end == FieldEnd::comma) {
+        }
+      }
+    } catch (const InputError&) {
+    }
+    return out;
   }
 
  private:
@@ -922,7 +983,12 @@ class CsvParser {
   }
 
   void size_output(const std::vector<Chunk>& chunks) {
+    // At most this many rows (one per line): what the output arrays take,
+    // for the message if they do not fit.
     const std::size_t rows = chunks.back().out_row + chunks.back().max_rows;
+    memory::note_workload(rows, layout_.features,
+                          memory::study_bytes(rows, layout_.features, 0, true, text_.size()) -
+                              rows * 16);  // no labels yet
     table_.features.values.resize(rows * table_.features.cols);
     table_.ids.resize(rows);
     if (layout_.weight_column != kNone) table_.weights.resize(rows);
@@ -958,7 +1024,7 @@ class CsvParser {
       if (result.error) std::rethrow_exception(result.error);
       data_rows += result.rows_seen;
     }
-    if (data_rows == 0) throw InputError(location(source_, first_data_line, 1) + "no data rows after the header");
+    if (data_rows == 0) throw InputError(csv_detail::no_rows_message(source_, first_data_line));
     gather_rows(chunks, results);
     for (ChunkResult& result : results) {
       table_.dropped_rows += result.dropped;
@@ -966,10 +1032,8 @@ class CsvParser {
         if (table_.drop_reasons.size() < kMaxDropReasons) table_.drop_reasons.push_back(std::move(reason));
       }
     }
-    if (table_.features.rows == 0) {
-      throw InputError(source_ + ": no valid data rows (all " + std::to_string(data_rows) +
-                       " were dropped; first reason: " + table_.drop_reasons.front() + ")");
-    }
+    if (table_.features.rows == 0)
+      throw InputError(csv_detail::all_dropped_message(source_, data_rows, table_.drop_reasons.front()));
     // The output was sized for one row per line; only a large excess (many
     // dropped rows, quoted line breaks) is worth a copy.
     shrink_if_wasteful(table_.features.values);
@@ -1017,11 +1081,46 @@ class CsvParser {
   const csv_detail::Chunking& chunking_;
   RowLayout layout_;
   Table table_;
+  std::string_view data_;  ///< the data rows (after prepare)
+  std::size_t first_data_line_ = 2;
 };
 
 }  // namespace
 
 namespace csv_detail {
+
+std::string no_rows_message(const std::string& source, std::size_t first_data_line) {
+  return location(source, first_data_line, 1) + "no data rows after the header";
+}
+
+std::string all_dropped_message(const std::string& source, std::size_t data_rows, const std::string& first_reason) {
+  return source + ": no valid data rows (all " + std::to_string(data_rows) + " were dropped; first reason: " +
+         first_reason + ")";
+}
+
+struct CsvSplitView::Impl {
+  Impl(std::string_view text, const std::string& src, const CsvOptions& opts)
+      : source(src), options(opts), parser(text, source, options, chunking) {}
+  std::string source;
+  CsvOptions options;
+  Chunking chunking;
+  CsvParser parser;
+};
+
+CsvSplitView::CsvSplitView(std::string_view text, const std::string& source, const CsvOptions& options) {
+  while (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());  // as parse_csv_chunked
+  impl_ = std::make_unique<Impl>(trim_trailing_line_breaks(text), source, options);
+  impl_->parser.prepare();
+}
+CsvSplitView::~CsvSplitView() = default;
+std::string_view CsvSplitView::data() const { return impl_->parser.data(); }
+std::size_t CsvSplitView::first_data_line() const { return impl_->parser.first_data_line(); }
+std::vector<std::size_t> CsvSplitView::record_starts(const std::vector<std::size_t>& offsets) const {
+  return impl_->parser.record_starts(offsets);
+}
+CsvSection CsvSplitView::parse(std::size_t begin, std::size_t end, std::size_t first_line) {
+  return impl_->parser.parse_section(data().substr(begin, end - begin), first_line);
+}
 
 Table parse_csv_chunked(std::string_view text, const std::string& source_name, const CsvOptions& options,
                         const Chunking& chunking) {

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 #include <thread>
@@ -90,6 +92,9 @@ void clean_up_at_exit() {
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line, sizeof line - 1);
 }
 
+std::atomic<bool> g_quiet{false};  // quiet(): no line on a signal
+std::atomic<int> g_linger_ms{0};   // quiet(): a wait before leaving
+
 [[noreturn]] void clean_up_and_exit(int sig) {
   Registry& r = registry();
   std::lock_guard<std::mutex> commit(r.commit_mutex);  // let a commit in progress finish
@@ -97,7 +102,13 @@ void clean_up_at_exit() {
   clean_up(r);
   const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
   const std::string line = std::string("archetype: interrupted by ") + name + "; unfinished outputs removed\n";
-  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  if (!g_quiet) {
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  }
+  if (const int ms = g_linger_ms; ms > 0) {
+    const timespec wait{ms / 1000, (ms % 1000) * 1000000L};
+    ::nanosleep(&wait, nullptr);
+  }
   ::_exit(128 + sig);
 }
 
@@ -121,6 +132,11 @@ void install() {
   } catch (const std::system_error&) {
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);  // no watcher: the signals keep their default action
   }
+}
+
+void quiet(int linger_ms) {
+  g_quiet = true;
+  if (linger_ms > g_linger_ms) g_linger_ms = linger_ms;
 }
 
 bool clean_up_now() {

@@ -34,6 +34,15 @@ namespace archetype::interrupt {
 /// so, and keeps its exit status.
 void install();
 
+/// From now on a signal still cleans up and exits, but prints no line: a
+/// process of a split job (mpirun) other than rank 0, or any rank whose
+/// work is done, when mpirun ends the job (it says why itself).  With
+/// linger_ms, the exit waits that long after the cleanup: mpirun sends
+/// SIGTERM to every process, then SIGKILL as soon as one has ended, so the
+/// ranks without outputs leave last and rank 0 has time to remove its
+/// staging folder.
+void quiet(int linger_ms = 0);
+
 enum class Removal {
   Everything,  ///< a temporary file or a private staging folder: removed with its contents
   IfEmpty,     ///< a folder the run created: removed only when empty

@@ -241,13 +241,14 @@ std::string format_double(double v) {
                  ", " + std::to_string(j) + "]): " + what);
 }
 
-void check_finite(const std::string& path, const float* v, std::size_t n, std::size_t cols) {
+/// base: the file's element index of v[0] (rows read from the middle).
+void check_finite(const std::string& path, const float* v, std::size_t n, std::size_t cols, std::size_t base) {
   for (std::size_t i = 0; i < n; ++i)
-    if (!std::isfinite(v[i])) bad_value(path, i, cols, "expected a finite number, found " + format_double(v[i]));
+    if (!std::isfinite(v[i])) bad_value(path, base + i, cols, "expected a finite number, found " + format_double(v[i]));
 }
 
 /// float64 data, converted block by block so that memory stays ~1x the matrix.
-void read_f8(std::FILE* f, const std::string& path, Matrix& m) {
+void read_f8(std::FILE* f, const std::string& path, Matrix& m, std::size_t base) {
   constexpr std::size_t kBlock = 1 << 16;
   std::vector<double> block(kBlock);
   const std::size_t n = m.values.size();
@@ -257,8 +258,8 @@ void read_f8(std::FILE* f, const std::string& path, Matrix& m) {
     for (std::size_t i = 0; i < take; ++i) {
       const double d = block[i];
       const float x = static_cast<float>(d);
-      if (!std::isfinite(d)) bad_value(path, done + i, m.cols, "expected a finite number, found " + format_double(d));
-      if (!std::isfinite(x)) bad_value(path, done + i, m.cols, "value " + format_double(d) + " is outside the float32 range");
+      if (!std::isfinite(d)) bad_value(path, base + done + i, m.cols, "expected a finite number, found " + format_double(d));
+      if (!std::isfinite(x)) bad_value(path, base + done + i, m.cols, "value " + format_double(d) + " is outside the float32 range");
       m.values[done + i] = x;
     }
     done += take;
@@ -319,34 +320,70 @@ std::string npy_header(const std::string& descr, const std::vector<std::size_t>&
   return out;
 }
 
-Matrix read_npy(const std::string& path) {
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
+namespace {
+
+/// An open .npy file whose header and size were checked, at its first data byte.
+struct OpenNpy {
+  File f;
+  std::size_t offset = 0, rows = 0, cols = 0, itemsize = 0;
+};
+
+OpenNpy open_npy(const std::string& path) {
+  OpenNpy o;
+  o.f.reset(std::fopen(path.c_str(), "rb"));
+  if (!o.f) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
-  if (::fstat(::fileno(f.get()), &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
+  if (::fstat(::fileno(o.f.get()), &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
   // fopen accepts a directory; reading it would then look like a bad magic.
   if (S_ISDIR(st.st_mode)) fail(path, "expected a file, found a directory");
   const auto file_size = static_cast<std::size_t>(st.st_size);
-  std::size_t offset = 0, rows = 0, cols = 0, itemsize = 0;
-  const Header h = read_header(f.get(), path, file_size, offset);
-  check_header(h, path, rows, cols, itemsize);
+  const Header h = read_header(o.f.get(), path, file_size, o.offset);
+  check_header(h, path, o.rows, o.cols, o.itemsize);
 
-  const std::size_t expected = rows * cols * itemsize;
-  const std::size_t found = file_size > offset ? file_size - offset : 0;
+  const std::size_t expected = o.rows * o.cols * o.itemsize;
+  const std::size_t found = file_size > o.offset ? file_size - o.offset : 0;
   if (found != expected)
     fail(path, "expected " + std::to_string(expected) + " bytes of data for shape " + shape_repr(h.shape) + ", found " +
                    std::to_string(found));
+  return o;
+}
 
+/// Rows [begin, end) of an open file (begin <= end <= rows).
+Matrix read_rows(OpenNpy& o, const std::string& path, std::size_t begin, std::size_t end) {
   // float64 data are converted through a block of at most 64 MiB.
-  memory::note_workload(rows, cols, rows * cols * sizeof(float) + (itemsize == 8 ? (std::size_t{64} << 20) : 0));
-  Matrix m(rows, cols);
-  if (itemsize == 4) {
-    if (std::fread(m.values.data(), sizeof(float), m.values.size(), f.get()) != m.values.size()) fail(path, "read error");
-    check_finite(path, m.values.data(), m.values.size(), cols);
+  const std::size_t rows = end - begin;
+  memory::note_workload(rows, o.cols, rows * o.cols * sizeof(float) + (o.itemsize == 8 ? (std::size_t{64} << 20) : 0));
+  Matrix m(rows, o.cols);
+  const std::size_t base = begin * o.cols;  // element index of the first value read
+  if (begin > 0 && ::fseeko(o.f.get(), static_cast<off_t>(o.offset + base * o.itemsize), SEEK_SET) != 0)
+    fail(path, std::string("cannot seek: ") + std::strerror(errno));
+  if (o.itemsize == 4) {
+    if (std::fread(m.values.data(), sizeof(float), m.values.size(), o.f.get()) != m.values.size()) fail(path, "read error");
+    check_finite(path, m.values.data(), m.values.size(), o.cols, base);
   } else {
-    read_f8(f.get(), path, m);
+    read_f8(o.f.get(), path, m, base);
   }
   return m;
+}
+
+}  // namespace
+
+Matrix read_npy(const std::string& path) {
+  OpenNpy o = open_npy(path);
+  return read_rows(o, path, 0, o.rows);
+}
+
+NpyShape read_npy_shape(const std::string& path) {
+  const OpenNpy o = open_npy(path);
+  return {o.rows, o.cols};
+}
+
+Matrix read_npy_rows(const std::string& path, std::size_t begin, std::size_t end) {
+  OpenNpy o = open_npy(path);
+  if (begin > end || end > o.rows)
+    fail(path, "rows " + std::to_string(begin) + ".." + std::to_string(end) + " are outside the file's " +
+                   std::to_string(o.rows) + " rows");
+  return read_rows(o, path, begin, end);
 }
 
 std::string npy_bytes(const Matrix& m) {

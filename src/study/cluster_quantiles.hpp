@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/matrix.hpp"
 #include "archetype/scaler.hpp"
 #include "archetype/study_result.hpp"
@@ -19,9 +20,10 @@ namespace archetype {
 /// 64 bins of equal share; one pass over the standardized rows `z` counts
 /// each cluster's rows per bin (integer counts: the same on any thread
 /// count), and the median is interpolated within its bin.  An empty
-/// cluster gets 0.5.
+/// cluster gets 0.5.  With a split (z, labels: this process's rows; a
+/// collective) the counts are every rank's.
 std::vector<double> cluster_median_quantiles(const Matrix& z, const std::vector<std::int32_t>& labels, int k,
                                              const std::vector<FeatureSummary>& profile, const StandardScaler& scaler,
-                                             int threads);
+                                             int threads, const RowSplit* split = nullptr);
 
 }  // namespace archetype

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "archetype/communicator.hpp"
 #include "archetype/distribution.hpp"
 #include "archetype/profile.hpp"
 
@@ -35,6 +36,16 @@ void stats_of(const Matrix& X, std::size_t col, std::size_t j, FeatureSummary& o
   out.density = kernel_density(X, col, 200, kDensityRows);
 }
 
+/// The same over rows split across processes: one feature after the
+/// other (each statistic is a collective, entered by every rank in order).
+void stats_of_split(MatrixView X, std::size_t col, std::size_t j, const RowSplit& split, FeatureSummary& out) {
+  out.stats = profile_feature(X, col, split);
+  out.qq = qq_normal(X, col, split);
+  if (j >= kPlottedFeatures) return;
+  out.histogram = histogram(X, col, histogram_bins(split.total), split);
+  out.density = kernel_density(X, col, 200, kDensityRows, split);
+}
+
 }  // namespace
 
 // A wide matrix is first copied a block of columns at a time into
@@ -42,12 +53,16 @@ void stats_of(const Matrix& X, std::size_t col, std::size_t j, FeatureSummary& o
 // each statistic reads its column several times, and a strided read of a
 // wide matrix costs a cache line per value.
 std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vector<std::string>& columns,
-                                             const std::vector<std::string>& names, int threads) {
+                                             const std::vector<std::string>& names, int threads, const RowSplit* split) {
   const std::size_t d = raw.cols, n = raw.rows;
   std::vector<FeatureSummary> out(d);
   for (std::size_t j = 0; j < d; ++j) {
     out[j].column = columns[j];
     out[j].name = names[j];
+  }
+  if (split) {
+    for (std::size_t j = 0; j < d; ++j) stats_of_split(raw, j, j, *split, out[j]);
+    return out;
   }
   const int nt = threads > 0 ? threads : omp_get_max_threads();
   if (d <= 2 || n == 0) {  // the rows are one cache line: read them in place

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/matrix.hpp"
 #include "archetype/study_result.hpp"
 
@@ -19,7 +20,10 @@ namespace archetype {
 inline constexpr std::size_t kPlottedFeatures = 12;
 
 /// columns/names: one per feature of `raw` (as in the file, and for display).
+/// With a split (communicator.hpp), raw holds this process's rows and the
+/// statistics are those of all processes' rows (a collective).
 std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vector<std::string>& columns,
-                                             const std::vector<std::string>& names, int threads);
+                                             const std::vector<std::string>& names, int threads,
+                                             const RowSplit* split = nullptr);
 
 }  // namespace archetype

@@ -9,6 +9,7 @@
 #include "archetype/error.hpp"
 #include "archetype/npy.hpp"
 #include "io/install_paths.hpp"
+#include "io/split_input.hpp"
 #include "io/memory_need.hpp"
 #include "io/printable.hpp"
 #include "io/text_encoding.hpp"
@@ -45,18 +46,29 @@ std::optional<std::size_t> npy_column(const std::string& c, std::size_t cols) {
   return j;
 }
 
+Table npy_table_of(const std::string& path, const CsvOptions& options, Matrix m, std::size_t row_offset);
+
 /// A .npy matrix as a Table: columns are named by their 0-based index
 /// ("0", "1", ...), so --columns selects them the same way; ids are the
 /// 0-based row numbers.  NumPy files carry no id column.  The weight
 /// column (an index) is read apart, checked >= 0, never a feature.
-Table read_npy_table(const std::string& path, const CsvOptions& options) {
+Table read_npy_table(const std::string& path, const CsvOptions& options, Communicator* comm, ShareInfo* share) {
   if (!options.id_column.empty()) throw InputError(path + ": a .npy file has no id column (--id-column)");
-  Matrix m = read_npy(path);
+  Matrix m = comm ? read_npy_share(path, *comm, *share) : read_npy(path);
   // A matrix without rows is valid NumPy but nothing to cluster (read_npy
   // itself refuses shapes without columns).
-  if (m.rows == 0)
+  if (m.rows == 0 && !comm)
     throw InputError(path + ": header field 'shape': expected at least one row, found (0, " + std::to_string(m.cols) +
                      ")");
+  // Under a split every process checks its own rows: the first bad weight
+  // of all rows, named by its row among them, is every process's error.
+  Table t;
+  agree(comm, [&] { t = npy_table_of(path, options, std::move(m), comm ? share->row_offset : 0); });
+  return t;
+}
+
+/// read_npy_table's columns from the matrix read (rows from row_offset + 1).
+Table npy_table_of(const std::string& path, const CsvOptions& options, Matrix m, std::size_t row_offset) {
   const auto not_found = [&](const std::string& c) {
     return InputError(path + ": column '" + c + "' not found (a .npy file has columns 0.." + std::to_string(m.cols - 1) + ")");
   };
@@ -72,7 +84,7 @@ Table read_npy_table(const std::string& path, const CsvOptions& options) {
       if (!(v >= 0.0f)) {
         char found[32];
         std::snprintf(found, sizeof found, "%.9g", static_cast<double>(v));
-        throw InputError(path + ": row " + std::to_string(i + 1) + ", column " + std::to_string(*weight + 1) +
+        throw InputError(path + ": row " + std::to_string(row_offset + i + 1) + ", column " + std::to_string(*weight + 1) +
                          ": expected a weight >= 0 in the weight column, found " + found);
       }
       t.weights[i] = v;
@@ -119,7 +131,8 @@ void drop_row_number_ids(Table& t) {
 
 }  // namespace
 
-LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
+LoadedInput load_input(const InputRequest& o, const NoticeFn& notice, Communicator* comm) {
+  if (comm && comm->size() == 1) comm = nullptr;
   LoadedInput data;
   CsvOptions csv = o.csv;
   data.path = o.path.empty() ? (std::filesystem::path(data_dir()) / kDefaultDataset).string() : o.path;
@@ -128,7 +141,11 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
     if (csv.id_column.empty()) csv.id_column = "User ID";
   }
   const bool is_npy = has_suffix(data.path, ".npy");
-  data.table = is_npy ? read_npy_table(data.path, csv) : read_csv(data.path, csv);
+  ShareInfo share;  // a share of a job split across processes (comm): each rank reads its own rows
+  data.table = is_npy ? read_npy_table(data.path, csv, comm, &share)
+               : comm ? read_csv_share(data.path, csv, *comm, share)
+                      : read_csv(data.path, csv);
+  if (comm) data.split = RowSplit::of(*comm, data.table.features.rows);
   if (data.path == "-") data.path = "stdin";  // a CSV on stdin (`archetype fit - < table.csv`)
   drop_row_number_ids(data.table);
   const std::size_t d = data.table.column_names.size();
@@ -159,6 +176,7 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   fix(data.table.weight_name);
   for (std::string& id : data.table.ids) fix(id);
   fix(data.path);
+  if (comm) recoded = allreduce_or(*comm, recoded);  // ids are read per rank
   if (recoded) notice("some column names, ids or the file name are not UTF-8: read as Latin-1 (cp1252)");
   const Table& t = data.table;
   // What the rest of the run needs, for the message if memory runs out.
@@ -176,11 +194,25 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
   if (t.id_inferred) notice("using text column '" + t.id_name + "' as the id (its values are distinct)");
   if (t.delimiter != ',') notice(std::string("read as ") + (t.delimiter == ';' ? "semicolon" : "tab") + "-separated values");
   if (!data.table.weight_name.empty()) {
-    double total = 0.0;
-    for (double w : data.table.weights) total += w;
-    if (!(total > 0.0))
-      throw InputError(data.path + ": every weight in the weight column '" + data.table.weight_name +
-                       "' is 0 (expected a positive total)");
+    // Row order, over every process's rows: the same total every run, and
+    // for any number of processes.
+    const std::vector<double> sums = fold_in_row_order(comm, {0.0, 0.0}, [&](std::vector<double>& acc) {
+      for (double v : data.table.weights) {
+        acc[0] += v;
+        acc[1] += v == 0.0;  // a count below 2^53: exact
+      }
+    });
+    WeightSummary summary;
+    summary.column = data.table.weight_name;
+    summary.total = sums[0];
+    summary.zero_rows = static_cast<std::size_t>(sums[1]);
+    if (!(summary.total > 0.0)) {
+      const std::string why = data.path + ": every weight in the weight column '" + data.table.weight_name +
+                              "' is 0 (expected a positive total)";
+      if (comm) throw AgreedError(why);
+      throw InputError(why);
+    }
+    data.weights = summary;
   }
   if (data.table.dropped_rows > 0) {
     notice("dropped " + std::to_string(data.table.dropped_rows) + " invalid row(s) (--drop-invalid); first: " +
@@ -192,20 +224,12 @@ LoadedInput load_input(const InputRequest& o, const NoticeFn& notice) {
 InputSummary input_summary(const LoadedInput& data) {
   InputSummary in;
   in.path = data.path;
-  in.rows = data.table.features.rows;
+  in.rows = data.split ? data.split->total : data.table.features.rows;
   in.columns = data.table.column_names;
   in.feature_names = data.names;
   in.id_column = data.table.id_name;
   in.dropped_rows = data.table.dropped_rows;
-  if (!data.table.weight_name.empty()) {
-    WeightSummary w;
-    w.column = data.table.weight_name;
-    for (double v : data.table.weights) {  // row order: the same total every run
-      w.total += v;
-      w.zero_rows += v == 0.0;
-    }
-    in.sample_weight = w;
-  }
+  in.sample_weight = data.weights;
   return in;
 }
 

@@ -106,10 +106,9 @@ Pca2 fit_pca2_gram(const Matrix& z, std::size_t max_rows) {
   Pca2 p;
   p.features = d;
   p.mean.assign(d, 0.0);
-  const auto by_cost = static_cast<std::size_t>(std::sqrt(2e9 / static_cast<double>(d)));
-  const std::size_t m = std::min(z.rows, std::max<std::size_t>(50, std::min(max_rows, by_cost)));
+  const std::vector<std::size_t> rows = pca_rows(z.rows, d, max_rows);
+  const std::size_t m = rows.size();
   if (m == 0) return p;
-  const std::vector<std::size_t> rows = strided_rows(z.rows, m);
   sample_mean(z, rows, p);
   // The centred sample, row by row as needed: G[a][b] = x_a . x_b.
   std::vector<double> g(m * m, 0.0), xa(d);
@@ -145,16 +144,29 @@ Pca2 fit_pca2_gram(const Matrix& z, std::size_t max_rows) {
 
 }  // namespace
 
+std::vector<std::size_t> pca_rows(std::size_t n, std::size_t d, std::size_t max_rows) {
+  if (d == 0) return {};
+  std::size_t m = 0;
+  if (d > kGramAbove) {  // fit_pca2_gram's sample: its m x m Gram matrix costs about 2e9
+    const auto by_cost = static_cast<std::size_t>(std::sqrt(2e9 / static_cast<double>(d)));
+    m = std::min(n, std::max<std::size_t>(50, std::min(max_rows, by_cost)));
+  } else {  // the covariance's: m d^2 about 2e9
+    const auto by_cost = static_cast<std::size_t>(2e9 / static_cast<double>(d * d));
+    m = std::min(n, std::max<std::size_t>(1000, std::min(max_rows, by_cost)));
+  }
+  if (m == 0) return {};
+  return strided_rows(n, m);
+}
+
 Pca2 fit_pca2(const Matrix& z, std::size_t max_rows) {
   const std::size_t d = z.cols;
   if (d > kGramAbove) return fit_pca2_gram(z, max_rows);
   Pca2 p;
   p.features = d;
   p.mean.assign(d, 0.0);
-  const std::size_t by_cost = static_cast<std::size_t>(2e9 / static_cast<double>(d * d));
-  const std::size_t m = std::min(z.rows, std::max<std::size_t>(1000, std::min(max_rows, by_cost)));
+  const std::vector<std::size_t> rows = pca_rows(z.rows, d, max_rows);
+  const std::size_t m = rows.size();
   if (m == 0 || d == 0) return p;
-  const std::vector<std::size_t> rows = strided_rows(z.rows, m);
   sample_mean(z, rows, p);
   // Upper triangle of the covariance, mirrored.
   std::vector<double> c(d * d, 0.0), x(d);

@@ -32,4 +32,8 @@ struct Pca2 {
 /// makes its largest-magnitude loading positive.
 Pca2 fit_pca2(const Matrix& z, std::size_t max_rows = 20000);
 
+/// The rows fit_pca2 reads of n rows of d features, ascending.  fit_pca2 of
+/// just those rows (in that order) reads every one of them: the same fit.
+std::vector<std::size_t> pca_rows(std::size_t n, std::size_t d, std::size_t max_rows = 20000);
+
 }  // namespace archetype

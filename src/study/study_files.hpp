@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/csv.hpp"
 #include "archetype/evaluation.hpp"
 #include "archetype/kmeans.hpp"
@@ -31,6 +32,14 @@ void stage_labels_npy(OutputFiles& files, const std::vector<std::int32_t>& label
 void stage_labels_csv(OutputFiles& files, const Table& table, const std::vector<std::int32_t>& labels,
                       const std::vector<std::string>& persona_names, const Matrix* values = nullptr);
 
+/// The same two for a job split across processes, every rank with its
+/// rows (table, labels, values) and rank 0 with the files (nullptr
+/// elsewhere): rank 0 writes them in row order (io/gathered_output.hpp).
+/// A collective; a failure to stage throws on rank 0 only (agree()).
+void stage_labels_npy(OutputFiles* files, const std::vector<std::int32_t>& labels, const RowSplit& split);
+void stage_labels_csv(OutputFiles* files, const Table& table, const std::vector<std::int32_t>& labels,
+                      const std::vector<std::string>& persona_names, const Matrix* values, const RowSplit& split);
+
 /// Above this many rows the segmentation figure gets per-cluster 2-D
 /// histograms instead of every point.
 constexpr std::size_t kMaxFigurePoints = 200000;
@@ -48,11 +57,14 @@ struct FigureSource {
   std::size_t cy = 0;       ///< column shown on the y axis (1, or 0 for one feature)
 };
 
-/// Taken from the raw values before they are standardized in place.
-FigureSource figure_source(const Matrix& raw);
+/// Taken from the raw values before they are standardized in place.  With
+/// a split (raw: this process's rows; a collective) the points are this
+/// process's rows' and the rules count every row.
+FigureSource figure_source(const Matrix& raw, const RowSplit* split = nullptr);
 
-/// The 2-D view for more than 2 features (none otherwise) and its summary.
-std::optional<Pca2> figure_projection(const Matrix& z);
+/// The 2-D view for more than 2 features (none otherwise) and its summary
+/// (with a split: fitted from every process's rows, a collective).
+std::optional<Pca2> figure_projection(const Matrix& z, const RowSplit* split = nullptr);
 ProjectionSummary projection_summary(const Pca2& pca);
 
 /// figure_points.csv (`x,y,cluster` in original units, or `pc1,pc2,cluster`
@@ -60,5 +72,14 @@ ProjectionSummary projection_summary(const Pca2& pca);
 /// figure_silhouette.csv.
 void stage_figure_data(OutputFiles& files, const FigureSource& src, const std::optional<Pca2>& pca, const Matrix& z,
                        const StandardScaler& scaler, const KMeansResult& fit, const SilhouetteResult& sil);
+
+/// Its two parts for a job split across processes (every rank with its
+/// rows, rank 0 with the files, nullptr elsewhere; collectives, a staging
+/// failure thrown on rank 0 only): the points or their histogram, and the
+/// silhouettes of the evaluated rows.
+void stage_figure_points(OutputFiles* files, const FigureSource& src, const std::optional<Pca2>& pca, const Matrix& z,
+                         const StandardScaler& scaler, const KMeansResult& fit, const RowSplit& split);
+void stage_figure_silhouette(OutputFiles* files, const KMeansResult& fit, const SilhouetteResult& sil,
+                             const RowSplit& split);
 
 }  // namespace archetype

@@ -163,6 +163,10 @@ json summary_json(const StudyResult& r) {
     s["backend"] = r.backend;
     s["device"] = r.device;
   }
+  if (r.distributed)
+    s["distributed"] = {{"ranks", r.distributed->ranks},
+                        {"hosts", r.distributed->hosts},
+                        {"communication_seconds", r.distributed->communication_seconds}};
   if (r.prediction) {
     s["model_file"] = r.prediction->model_file;
     s["prediction"] = prediction_json(*r.prediction);

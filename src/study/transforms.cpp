@@ -1,6 +1,7 @@
 #include "study/transforms.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "archetype/error.hpp"
@@ -31,14 +32,32 @@ Transforms parse_transforms(const std::string& spec, const std::vector<std::stri
 }
 
 void apply_transforms(Matrix& x, const Transforms& t, const std::vector<std::string>& columns,
-                      const std::string& source) {
+                      const std::string& source, const RowSplit* split) {
+  // The first value log1p cannot take, column by column (a whole read's
+  // order: under a split the lowest column, then the lowest row, of all ranks').
+  struct Problem {
+    std::uint64_t column, row;
+    float value;
+  };
+  Problem first{x.cols, 0, 0.0f};
+  for (std::size_t j = 0; j < x.cols && first.column == x.cols; ++j) {
+    if (t[j] != "log1p") continue;
+    for (std::size_t i = 0; i < x.rows; ++i)
+      if (!(x.at(i, j) > -1.0f)) {
+        first = {j, (split ? split->offset : 0) + i, x.at(i, j)};
+        break;
+      }
+  }
+  if (split)
+    for (const Problem& p : allgather_value(*split->comm, first))
+      if (p.column < first.column || (p.column == first.column && p.row < first.row)) first = p;
+  if (first.column < x.cols)
+    throw InputError(source + ": data row " + std::to_string(first.row + 1) + ", column '" + columns[first.column] +
+                     "': log1p needs values above -1, found " + std::to_string(first.value));
   for (std::size_t j = 0; j < x.cols; ++j) {
     if (t[j] != "log1p") continue;
     for (std::size_t i = 0; i < x.rows; ++i) {
       float& v = x.at(i, j);
-      if (!(v > -1.0f))
-        throw InputError(source + ": data row " + std::to_string(i + 1) + ", column '" + columns[j] +
-                         "': log1p needs values above -1, found " + std::to_string(v));
       v = static_cast<float>(std::log1p(static_cast<double>(v)));
     }
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/communicator.hpp"
 #include "archetype/matrix.hpp"
 
 namespace archetype {
@@ -21,9 +22,11 @@ using Transforms = std::vector<std::string>;
 Transforms parse_transforms(const std::string& spec, const std::vector<std::string>& columns);
 
 /// Applies them in place (double, rounded once to float).  log1p needs
-/// x > -1: InputError naming the source, the 1-based data row and the column.
+/// x > -1: InputError naming the source, the 1-based data row and the column
+/// (before any value changes).  With a split (x: this process's rows; a
+/// collective) every rank throws the error a whole read gives.
 void apply_transforms(Matrix& x, const Transforms& t, const std::vector<std::string>& columns,
-                      const std::string& source);
+                      const std::string& source, const RowSplit* split = nullptr);
 
 /// "log1p(followers)" for a transformed feature, else the name.
 std::string transformed_name(const std::string& name, const std::string& transform);
