@@ -195,24 +195,22 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col) {
 
   const double nd = static_cast<double>(n);
   auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
-  // Two passes: the mean (with min and max), then the three central
-  // moments together.  Each sum is still blocked_sum's: the same terms in
-  // the same order (its own chain of additions), so the same bits as one
-  // pass per moment; three independent chains run three times as fast.
-  double total = 0.0;
-  p.min = p.max = value(0);
-  for (std::size_t begin = 0; begin < n; begin += kBlockRows) {
-    const std::size_t end = std::min(n, begin + kBlockRows);
-    double block = 0.0;
-    for (std::size_t i = begin; i < end; ++i) {
-      const double v = value(i);
-      block += v;
-      p.min = std::min(p.min, v);
-      p.max = std::max(p.max, v);
-    }
-    total += block;
-  }
-  p.mean = total / nd;
+  // Two passes: the mean (blocked_sum, min and max tracked on the way),
+  // then the three central moments together.  Each moment sum is still
+  // blocked_sum's chain: the same terms in the same order, so the same bits
+  // as one pass per moment; three independent chains run three times as
+  // fast.
+  double lo = value(0), hi = lo;
+  p.mean = blocked_sum(n,
+                       [&](std::size_t i) {
+                         const double v = value(i);
+                         lo = std::min(lo, v);
+                         hi = std::max(hi, v);
+                         return v;
+                       }) /
+           nd;
+  p.min = lo;
+  p.max = hi;
   double t2 = 0.0, t3 = 0.0, t4 = 0.0;
   for (std::size_t begin = 0; begin < n; begin += kBlockRows) {
     const std::size_t end = std::min(n, begin + kBlockRows);
