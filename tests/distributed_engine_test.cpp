@@ -371,7 +371,7 @@ TEST(DistributedEngine, BlockedSumsFollowTheOneProcessOrder) {
     run_thread_ranks(static_cast<int>(sizes.size()), [&](Communicator& comm) {
       const RowSplit split = RowSplit::of(comm, sizes[static_cast<std::size_t>(comm.rank())]);
       const std::vector<double> total =
-          blocked_sums(split, B, 1, [&](std::size_t i, double* out) { out[0] = v[split.offset + i]; });
+          blocked_sums(split, B, 1, [&](std::size_t i, double* out) { out[0] += v[split.offset + i]; });
       EXPECT_TRUE(same_bits(total[0], expect)) << total[0] << " vs " << expect;
     });
   }

@@ -257,13 +257,13 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col, const RowSplit& sp
   // moments side by side.
   const double nd = static_cast<double>(n);
   auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
-  p.mean = blocked_sums(split, kBlockRows, 1, [&](std::size_t i, double* out) { out[0] = value(i); })[0] / nd;
+  p.mean = blocked_sums(split, kBlockRows, 1, [&](std::size_t i, double* out) { out[0] += value(i); })[0] / nd;
   const std::vector<double> m = blocked_sums(split, kBlockRows, 3, [&](std::size_t i, double* out) {
     const double d = value(i) - p.mean;
-    out[0] = d * d;
-    out[1] = d * d * d;
+    out[0] += d * d;
+    out[1] += d * d * d;
     const double d2 = d * d;
-    out[2] = d2 * d2;
+    out[2] += d2 * d2;
   });
   set_shape(p, m[0] / nd, m[1] / nd, m[2] / nd);
   // The first minimum and maximum in row order (fold_ranks): -0.0 and +0.0

@@ -55,7 +55,9 @@ T fold_ranks(const RowSplit& split, const T& mine, Op op) {
 /// The one-process blocked sum of S row terms over all ranks' rows:
 ///   total[s] = 0; for each block of `block` rows (global row order):
 ///              part = 0; for each row i of it: part += term_s(i); total[s] += part
-/// terms(local_row, out) writes the S terms of one of this rank's rows.
+/// terms(local_row, out) adds the S terms of one of this rank's rows to
+/// out[0..S) (out[s] += term_s), so a block's partial sums are accumulated
+/// in place, with no per-row buffer.
 /// A block cut by a rank boundary is continued on the next rank from the
 /// raw terms (at most block - 1 rows per rank are sent), so every addition
 /// happens in the one-process order.  One allgatherv.
@@ -71,16 +73,10 @@ std::vector<double> blocked_sums(const RowSplit& split, std::size_t block, std::
   const auto begun = [&](std::size_t r) { return (split.counts[r] - head(r) + block - 1) / block; };
   const std::size_t me = static_cast<std::size_t>(split.comm->rank());
   std::vector<double> mine((head(me) + begun(me)) * S, 0.0);
-  std::vector<double> t(S);
   std::size_t at = 0;
-  for (std::size_t i = 0; i < head(me); ++i, at += S) terms(i, mine.data() + at);
-  for (std::size_t i = head(me); i < split.rows; i += block, at += S) {
-    double* part = mine.data() + at;
-    for (std::size_t r = i; r < std::min(split.rows, i + block); ++r) {
-      terms(r, t.data());
-      for (std::size_t s = 0; s < S; ++s) part[s] += t[s];
-    }
-  }
+  for (std::size_t i = 0; i < head(me); ++i, at += S) terms(i, mine.data() + at);  // 0 + term: the term
+  for (std::size_t i = head(me); i < split.rows; i += block, at += S)
+    for (std::size_t r = i; r < std::min(split.rows, i + block); ++r) terms(r, mine.data() + at);
   std::vector<std::size_t> bytes(N);
   std::size_t total_values = 0;
   for (std::size_t r = 0; r < N; ++r) {
@@ -104,6 +100,21 @@ std::vector<double> blocked_sums(const RowSplit& split, std::size_t block, std::
   std::vector<double> total(S, 0.0);
   for (std::size_t b = 0; b < blocks; ++b)
     for (std::size_t s = 0; s < S; ++s) total[s] += parts[b * S + s];
+  return total;
+}
+
+/// blocked_sums in this file's convention: nullptr is one process holding
+/// its `rows` rows (the same additions, no communication).
+template <typename Terms>
+std::vector<double> blocked_sums(const RowSplit* split, std::size_t rows, std::size_t block, std::size_t S,
+                                 Terms&& terms) {
+  if (split) return blocked_sums(*split, block, S, terms);
+  std::vector<double> total(S, 0.0), part(S);
+  for (std::size_t b = 0; b < rows; b += block) {
+    std::fill(part.begin(), part.end(), 0.0);
+    for (std::size_t r = b; r < std::min(rows, b + block); ++r) terms(r, part.data());
+    for (std::size_t s = 0; s < S; ++s) total[s] += part[s];
+  }
   return total;
 }
 
