@@ -184,6 +184,46 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CpuBoundedShapes,
                                            Shape{3001, 300, 64}),
                          [](const ::testing::TestParamInfo<Shape>& i) { return name(i.param); });
 
+// Batch passes with slots keep each model's labels and running sums and add
+// only the change (plan_stored): with and without weights, through passes
+// where many rows move (a jump), few move (small steps) or none (a repeat),
+// a slot whose k changes, and a slot taken over by another model of the
+// same k, every pass equals the same pass without slots (which recounts).
+TEST(CpuStoredLabels, BatchSumsWithSlotsEqualRecount) {
+  const Matrix X = test::random_blobs(20011, 16, 9, 77, 0.9f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  std::vector<std::int32_t> w(X.rows);
+  for (std::size_t i = 0; i < X.rows; ++i) w[i] = static_cast<std::int32_t>((i * 2654435761u >> 7) % 6);
+  for (const bool weighted : {false, true}) {
+    auto slotted = make_cpu_backend(2), plain = make_cpu_backend(2);
+    slotted->bind(X, weighted ? w.data() : nullptr, fp, 40);
+    plain->bind(X, weighted ? w.data() : nullptr, fp, 40);
+    slotted->reserve_batch(3, 80);
+    plain->reserve_batch(3, 80);
+    std::vector<float> c0 = some_centres(X, 12, 3), c1 = some_centres(X, 30, 5), c2 = some_centres(X, 12, 9);
+    for (int pass = 0; pass < 8; ++pass) {
+      const float step = pass == 3 ? 0.9f : pass == 5 ? 0.0f : 0.02f;
+      for (std::size_t i = 0; i < c0.size(); ++i) c0[i] += step * static_cast<float>(static_cast<int>(i % 5) - 2);
+      for (std::size_t i = 0; i < c1.size(); ++i) c1[i] -= step * static_cast<float>(static_cast<int>(i % 3) - 1);
+      int ks[3] = {12, 30, 12};
+      int slots[3] = {0, 1, 2};
+      if (pass == 6) ks[1] = 25;            // slot 1 with another k: starts over
+      if (pass == 7) std::swap(slots[0], slots[2]);  // slots 0 and 2 swap models of the same k
+      std::vector<float> all = c0;
+      all.insert(all.end(), c1.begin(), c1.begin() + static_cast<std::ptrdiff_t>(ks[1]) * 16);
+      all.insert(all.end(), c2.begin(), c2.end());
+      std::vector<PassSums> got(3), want(3);
+      slotted->lloyd_batch(ModelBatch{all.data(), ks, 3, slots}, got.data());
+      plain->lloyd_batch(ModelBatch{all.data(), ks, 3, nullptr}, want.data());
+      for (std::size_t m = 0; m < 3; ++m) {
+        EXPECT_EQ(got[m].counts, want[m].counts) << "weighted " << weighted << " pass " << pass << " model " << m;
+        EXPECT_EQ(got[m].sums, want[m].sums) << "weighted " << weighted << " pass " << pass << " model " << m;
+        EXPECT_EQ(got[m].inertia_q, want[m].inertia_q) << "weighted " << weighted << " pass " << pass;
+      }
+    }
+  }
+}
+
 /// Naive k-means++ potentials of one model: [closest, each candidate].
 std::vector<std::int64_t> naive_potentials(const Matrix& X, const FixedPoint& fp, const float* centers, int k,
                                            const float* cands, int trials) {

@@ -47,11 +47,13 @@ struct ModelBatch {
   const float* centers = nullptr;
   const int* ks = nullptr;
   int models = 0;
-  /// Optional, k-means++ passes only: a stable id per model (0 <= slot <
-  /// reserve_batch's max_models), so that a backend may keep each model's
-  /// nearest-centre distances between passes and fold in only the centres
-  /// added since (k-means++ adds one per step).  A hint: the results are the
-  /// same with or without it, and a backend may ignore it.
+  /// Optional: a stable id per model (0 <= slot < reserve_batch's
+  /// max_models), so that a backend may keep per-model state between
+  /// passes: in k-means++ passes each model's nearest-centre distances
+  /// (folding in only the centres added since; k-means++ adds one per
+  /// step), in Lloyd passes its labels, distance bounds and running sums
+  /// (adding only what changed).  A hint: the results are the same with or
+  /// without it, and a backend may ignore it.
   const int* slots = nullptr;
 };
 

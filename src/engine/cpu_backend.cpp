@@ -47,40 +47,34 @@ constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on on
 constexpr std::size_t kCacheSmall = std::size_t{32} << 20;
 constexpr int kCacheMinMeanK = 16;
 constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
+/// The batch's stored labels and running sums (plan_stored): as many
+/// models as this many bytes (or the data's size) hold.
+constexpr std::size_t kSumsBudget = std::size_t{256} << 20;
 /// The largest transposed copy of the data that bind makes (bytes).
 constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
+#define ARCHETYPE_INLINE inline __attribute__((always_inline))
 
-/// One block of the stored-labels Lloyd pass (xt: the block transposed, or
-/// null: transposed here): nearest centres, inertia, and
-/// the change of the per-cluster integer sums, acc = [k counts | k x d
-/// sums], caused by the rows whose label changed.  The backend keeps running
-/// sums, so a pass in which few labels change costs little more than the
-/// distances; the result is the same integer sum as a full recount.  w: the
-/// block's quantized weights, or null (every row 1).
-ARCHETYPE_CLONES
-void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::size_t d, std::size_t m,
-                 const float* centers, int k, float fscale, float dscale, bool fresh, std::int32_t* __restrict labels,
-                 GroupScratch& s, std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
-  if (xt) {
-    cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
-  } else {
-    cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
-  }
-  const std::int32_t* __restrict lab = s.lab;
-  inertia += cpu::quantized_sum(s.best, m, dscale, w);
+/// acc += the change of the per-cluster sums, [k counts | k x d sums], when
+/// the block's m rows move from their stored labels (`labels`; all -1 when
+/// `fresh`) to `lab`, and labels := lab; returns how many rows moved.  Many
+/// moves: the block recounted under the new labels minus under the old;
+/// few: each moved row taken out of its old cluster and put into its new
+/// one.  Integer sums, so the result is that of a full recount.
+/// `quantized`: s.q (s.wq with weights) holds the block already; updated.
+ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, std::size_t d, std::size_t m,
+                                        const std::int32_t* __restrict lab, std::int32_t* __restrict labels, bool fresh,
+                                        float fscale, std::size_t kk, std::int64_t* __restrict acc, GroupScratch& s,
+                                        bool& quantized) {
   std::int64_t ch = 0;
   for (std::size_t r = 0; r < m; ++r) ch += labels[r] != lab[r];
-  if (ch == 0) return;
-  changed += ch;
-  const std::size_t kk = static_cast<std::size_t>(k);
+  if (ch == 0) return 0;
   if (static_cast<std::size_t>(ch) * 8 > m) {
-    // Many changes: recount the block under the new labels, minus under the old.
-    // (The second call reuses the block the first one quantized, or
-    // weighed: always with weights.)
-    cpu::add_cluster_sums(x, d, m, lab, w, fscale, kk, 1, acc, s);
-    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, w, fscale, kk, -1, acc, s, w || cpu::sums_by_mask(kk, d));
+    cpu::add_cluster_sums(x, d, m, lab, w, fscale, kk, 1, acc, s, quantized);
+    // The first call quantized (or weighed) the block when its path uses it.
+    quantized = quantized || w || cpu::sums_by_mask(kk, d);
+    if (!fresh) cpu::add_cluster_sums(x, d, m, labels, w, fscale, kk, -1, acc, s, quantized);
     std::copy(lab, lab + m, labels);
-    return;
+    return ch;
   }
   for (std::size_t r = 0; r < m; ++r) {
     const std::int32_t from = labels[r], to = lab[r];
@@ -109,15 +103,47 @@ void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::si
     for (std::size_t j = 0; j < d; ++j) a[j] += quantize_feature(xr[j], fscale);
     labels[r] = to;
   }
+  return ch;
 }
+
+/// One block of the stored-labels Lloyd pass (xt: the block transposed, or
+/// null: transposed here): nearest centres, inertia, and
+/// the change of the per-cluster integer sums, acc = [k counts | k x d
+/// sums], caused by the rows whose label changed.  The backend keeps running
+/// sums, so a pass in which few labels change costs little more than the
+/// distances; the result is the same integer sum as a full recount.  w: the
+/// block's quantized weights, or null (every row 1).
+ARCHETYPE_CLONES
+void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::size_t d, std::size_t m,
+                 const float* centers, int k, float fscale, float dscale, bool fresh, std::int32_t* __restrict labels,
+                 GroupScratch& s, std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
+  if (xt) {
+    cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
+  } else {
+    cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
+  }
+  const std::int32_t* __restrict lab = s.lab;
+  inertia += cpu::quantized_sum(s.best, m, dscale, w);
+  bool quantized = false;
+  changed += move_rows(x, w, d, m, lab, labels, fresh, fscale, static_cast<std::size_t>(k), acc, s, quantized);
+}
+
+/// A batch model's stored labels (whole data; null: the model's sums are
+/// recounted every pass) and whether they are all -1.
+struct StoredLabels {
+  std::int32_t* labels = nullptr;
+  bool fresh = true;
+};
 
 /// Lloyd sums of one block (x, and transposed xt; w its quantized weights
 /// or null) for every model of the batch; acc per model = [k counts | k x d
-/// sums | inertia].
+/// sums | inertia].  A model with stored labels adds only the change of its
+/// sums since its last pass (move_rows); the backend adds that to the
+/// model's running sums.
 ARCHETYPE_CLONES
 void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, std::size_t d, std::size_t m,
-                       const ModelBatch& batch, const cpu::ModelBounds* bounds, std::size_t r, float fscale,
-                       float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
+                       const ModelBatch& batch, const cpu::ModelBounds* bounds, const StoredLabels* stored,
+                       std::size_t r, float fscale, float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
   bool quantized = false;  // the quantized block, once, when a model needs it
   for (int b = 0; b < batch.models; ++b) {
@@ -127,14 +153,18 @@ void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, s
     } else {
       cpu::nearest_block(xt, d, m, centers, batch.ks[b], s.lab, s.best);
     }
-    if (!quantized && w) {  // the weighted block, once for every model
-      cpu::weigh_block(x, w, d, m, fscale, s);
-      quantized = true;
-    } else if (!quantized && cpu::sums_by_mask(kk, d)) {
-      cpu::quantize_block(x, d, m, fscale, s);
-      quantized = true;
+    if (stored[b].labels) {
+      move_rows(x, w, d, m, s.lab, stored[b].labels + r, stored[b].fresh, fscale, kk, acc, s, quantized);
+    } else {
+      if (!quantized && w) {  // the weighted block, once for every model
+        cpu::weigh_block(x, w, d, m, fscale, s);
+        quantized = true;
+      } else if (!quantized && cpu::sums_by_mask(kk, d)) {
+        cpu::quantize_block(x, d, m, fscale, s);
+        quantized = true;
+      }
+      cpu::add_cluster_sums(x, d, m, s.lab, w, fscale, kk, 1, acc, s, quantized);
     }
-    cpu::add_cluster_sums(x, d, m, s.lab, w, fscale, kk, 1, acc, s, quantized);
     acc[kk * (d + 1)] += cpu::quantized_sum(s.best, m, dscale, w);
     acc += kk * (d + 1) + 1;
     centers += kk * d;
@@ -307,6 +337,16 @@ class CpuBackend final : public Backend {
     cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
     bounds_.reserve(n_, d_, max_models_, max_total_k_);
     batch_bounds_.assign(static_cast<std::size_t>(max_models_), cpu::ModelBounds{});
+    // Stored labels for as many models as kSumsBudget (or the data's size)
+    // holds; the others recount their sums every pass.
+    const std::size_t per_slot = n_ * sizeof(std::int32_t) + running_size() * sizeof(std::int64_t);
+    sum_slots_ = n_ > 0 ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
+                                                                  std::max(kSumsBudget, data) / per_slot))
+                        : 0;
+    slot_labels_.assign(static_cast<std::size_t>(sum_slots_) * n_, -1);
+    slot_running_.assign(static_cast<std::size_t>(sum_slots_) * running_size(), 0);
+    slot_k_.assign(static_cast<std::size_t>(sum_slots_), 0);
+    batch_stored_.assign(static_cast<std::size_t>(max_models_), StoredLabels{});
   }
 
   void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
@@ -314,6 +354,7 @@ class CpuBackend final : public Backend {
     const float fscale = fp_.feature_scale();
     const float dscale = fp_.dist_scale();
     bounds_.plan(batch, d_, batch_bounds_.data());
+    plan_stored(batch);
     std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
 #pragma omp parallel num_threads(threads_) if (parallel_)
     {
@@ -325,7 +366,7 @@ class CpuBackend final : public Backend {
       for (std::size_t b = 0; b < n; b += kBlock) {
         const std::size_t m = std::min(kBlock, n - b);
         lloyd_batch_block(data + b * d, transposed(b, m, scratch), weights_at(b), d, m, batch, batch_bounds_.data(),
-                          b, fscale, dscale, scratch, acc);
+                          batch_stored_.data(), b, fscale, dscale, scratch, acc);
       }
     }
     bounds_.commit(batch, d_, batch_bounds_.data());
@@ -341,6 +382,15 @@ class CpuBackend final : public Backend {
         for (std::size_t c = 0; c < kk; ++c) o.counts[c] += acc[c];
         for (std::size_t i = 0; i < kk * d_; ++i) o.sums[i] += acc[kk + i];
         o.inertia_q += acc[kk * (d_ + 1)];
+      }
+      if (batch_stored_[static_cast<std::size_t>(b)].labels) {
+        // o holds the change since the slot's last pass: add it to the
+        // running sums, which are the pass's sums.
+        const std::size_t slot = static_cast<std::size_t>(batch.slots[b]);
+        std::int64_t* run = slot_running_.data() + slot * running_size();
+        if (batch_stored_[static_cast<std::size_t>(b)].fresh) std::fill(run, run + kk * (d_ + 1), 0);
+        for (std::size_t c = 0; c < kk; ++c) o.counts[c] = run[c] += o.counts[c];
+        for (std::size_t i = 0; i < kk * d_; ++i) o.sums[i] = run[kk + i] += o.sums[i];
       }
       off += kk * (d_ + 1) + 1;
     }
@@ -476,6 +526,28 @@ class CpuBackend final : public Backend {
     if (labels_.size() != n_) throw std::logic_error("CpuBackend: the stored labels were taken");
   }
 
+  /// [k_max counts | k_max x d sums]: the running sums' size per slot.
+  std::size_t running_size() const { return static_cast<std::size_t>(k_max_) * (d_ + 1); }
+
+  /// Before a Lloyd batch pass: each model's stored labels, when its slot
+  /// has them and its sums would otherwise scatter every row (sums_by_mask
+  /// models recount: their masked pass costs less than the bookkeeping).
+  /// A slot last used with another k starts over (labels -1).
+  void plan_stored(const ModelBatch& batch) {
+    for (int b = 0; b < batch.models; ++b) {
+      StoredLabels& st = batch_stored_[static_cast<std::size_t>(b)];
+      st = StoredLabels{};
+      const int slot = batch.slots ? batch.slots[b] : -1;
+      const int k = batch.ks[b];
+      if (slot < 0 || slot >= sum_slots_ || cpu::sums_by_mask(static_cast<std::size_t>(k), d_)) continue;
+      const std::size_t sl = static_cast<std::size_t>(slot);
+      st.labels = slot_labels_.data() + sl * n_;
+      st.fresh = slot_k_[sl] != k;
+      if (st.fresh && slot_k_[sl] != 0) std::fill(st.labels, st.labels + n_, -1);
+      slot_k_[sl] = k;
+    }
+  }
+
   /// Before a k-means++ pass: for each model of the batch, its cache slot
   /// (or none) and the first of its centres not yet folded into the cache.
   /// A slot whose recorded centres are not a prefix of the model's current
@@ -581,6 +653,14 @@ class CpuBackend final : public Backend {
   std::vector<float> xt_all_;                 // the rows transposed group by group (d >= 3), or empty
   cpu::LloydBounds bounds_;                   // per model slot: labels and bounds of its last Lloyd pass
   std::vector<cpu::ModelBounds> batch_bounds_;  // per model of the current batch pass
+  // Stored labels and running sums of the batch's models, per slot
+  // (ModelBatch::slots): a slot's running sums are the sums under its
+  // stored labels, valid for any centres, so a pass adds only the change.
+  int sum_slots_ = 0;                         // slots with stored labels (budget: reserve_batch)
+  std::vector<std::int32_t> slot_labels_;     // slot x n
+  std::vector<std::int64_t> slot_running_;    // slot x [k_max counts | k_max x d sums]
+  std::vector<int> slot_k_;                   // the k of the slot's labels and sums; 0: none yet
+  std::vector<StoredLabels> batch_stored_;    // per model of the current batch pass
   std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
   int max_models_ = 0, max_total_k_ = 0;      // reserve_batch's sizes
   std::vector<std::int64_t> thread_acc_;
