@@ -1,6 +1,6 @@
 // The exact silhouette's canonical order (cpu_silhouette.hpp), bit for bit:
 // the rows fed to SilhouetteAccumulator in pieces of any size (1 row, 7,
-// 128, 300, random cuts with empty pieces) give the values of one piece,
+// 128, 140, 300, random cuts with empty pieces) give the values of one piece,
 // and both are those of a plain scalar loop in the canonical order, for a
 // few d, k and thread counts; with clusters whose chunks of 128 straddle
 // pieces and clusters absent from whole pieces.
@@ -75,15 +75,16 @@ std::vector<double> in_pieces(const Matrix& Y, const std::vector<std::int32_t>& 
 }
 
 TEST(CpuSilhouette, PiecesOfAnySizeGiveTheOnePieceBits) {
-  const std::size_t n = 777;
   std::mt19937 gen(5);
   std::vector<std::size_t> random_cuts;
   for (int i = 0; i < 40; ++i) random_cuts.push_back(gen() % 4 == 0 ? 0 : gen() % 90);
-  const std::vector<std::vector<std::size_t>> schedules = {{1}, {7}, {128}, {300}, {129, 0, 3}, random_cuts};
+  const std::vector<std::vector<std::size_t>> schedules = {{1, 1, 1, 140}, {7}, {128}, {300}, {129, 0, 3}, random_cuts};
   int threads = 0;
   for (const std::size_t d : {1, 2, 3, 64}) {
     for (const int k : {1, 2, 5, 37}) {
       threads = threads % 3 + 1;
+      const std::size_t n = d == 64 ? 400 : 777;  // cluster 0: a third and a run, 2 to 3 chunks of 128
+      const std::size_t first = n * 2 / 5, count = n / 3;
       const Matrix Y = test::random_blobs(n, d, 4, 70 + d, 1.0f);
       const std::vector<std::int32_t> labels = uneven_labels(n, k);
       const std::vector<double> want = canonical(Y, labels, k, 0, n);
@@ -94,9 +95,10 @@ TEST(CpuSilhouette, PiecesOfAnySizeGiveTheOnePieceBits) {
         ASSERT_EQ(in_pieces(Y, labels, k, threads, 0, n, sizes), want)
             << "d " << d << " k " << k << " threads " << threads << " pieces of " << sizes[0];
         // A rank's rows: a range whose chunks began on the rows before it.
-        const std::vector<double> part = in_pieces(Y, labels, k, threads, 301, 250, sizes);
-        ASSERT_EQ(part, std::vector<double>(want.begin() + 301, want.begin() + 551))
-            << "rows 301..550, d " << d << " k " << k << " pieces of " << sizes[0];
+        const std::vector<double> part = in_pieces(Y, labels, k, threads, first, count, sizes);
+        ASSERT_EQ(part, std::vector<double>(want.begin() + static_cast<std::ptrdiff_t>(first),
+                                            want.begin() + static_cast<std::ptrdiff_t>(first + count)))
+            << "rows from " << first << ", d " << d << " k " << k << " pieces of " << sizes[0];
       }
     }
   }

@@ -141,8 +141,9 @@ SilhouetteAccumulator::SilhouetteAccumulator(MatrixView scored, const std::int32
       counts_(k_, 0) {}
 
 void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labels) {
-  const std::size_t n = piece.rows, d = scored_.cols, kk = k_;
-  if (n > total_ - seen_ || (n > 0 && piece.cols != d))
+  const std::size_t n = piece.rows, kk = k_;
+  const std::size_t d = n > 0 ? piece.cols : scored_.cols;  // no scored rows: any width (a rank without rows)
+  if (n > total_ - seen_ || (n > 0 && scored_.rows > 0 && piece.cols != scored_.cols))
     throw std::logic_error("SilhouetteAccumulator: a piece beyond the evaluated rows");
   const bool first = seen_ == 0, last = seen_ + n == total_;
   if (first && !last) {  // more pieces follow: the scored rows' state is kept between them
@@ -172,7 +173,10 @@ void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labe
   if (last) values_.assign(rows, 0.0);
   if (rows == 0) return;
   const std::size_t blocks = (rows + kLanes - 1) / kLanes;
-#pragma omp parallel num_threads(threads_ > 0 ? threads_ : omp_get_max_threads())
+  // A small piece (a few rows of a stream) is not worth waking a team for;
+  // the values do not depend on the thread count.
+  const bool team = blocks > 1 && rows * n * std::max<std::size_t>(d, 1) >= (std::size_t{1} << 18);
+#pragma omp parallel num_threads(threads_ > 0 ? threads_ : omp_get_max_threads()) if (team)
   {
     // One block of kLanes scored rows at a time: its totals and open-chunk
     // partials, r * k + c (the layout of sums_ and open_ from row i0 on).

@@ -27,11 +27,13 @@ namespace archetype {
 /// accumulator.
 ///
 /// Memory, besides the scored rows: one piece's rows sorted by label
-/// (piece rows x d floats), and per thread one block of 16 scored rows'
-/// state (16 x k doubles and floats).  When the rows come in more than one
-/// piece, each scored row's state is kept between pieces: a double total
-/// and the float partial of the open chunk per cluster, 12 k bytes per
-/// scored row.  A single piece (the one-process call) keeps none.
+/// (piece rows x d floats) during add(), per thread one block of 16 scored
+/// rows' state (16 x k doubles and floats), and s(i) (8 bytes a scored
+/// row).  When the rows come in more than one piece, each scored row's
+/// state is kept between pieces: per cluster a double total of the closed
+/// chunks and the float partial of the open one, 12 k bytes a scored row.
+/// A single piece (the one-process call) keeps none: its blocks go from
+/// zero to s(i) in one go, as the loop before the accumulator did.
 class SilhouetteAccumulator {
  public:
   /// threads: OpenMP threads per add() (0: the default).

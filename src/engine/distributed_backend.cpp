@@ -1,6 +1,7 @@
 #include "engine/distributed_backend.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -146,16 +147,22 @@ class DistributedBackend final : public Backend {
   /// as one process, with this rank's rows' state and one piece in memory.
   /// On the host CPU whatever the inner backend.
   void silhouette(MatrixView Y, const std::int32_t* labels, int k, double* out) override {
-    const std::vector<std::uint64_t> counts = allgather_value<std::uint64_t>(comm_, Y.rows);
-    std::size_t total = 0;
-    for (std::uint64_t c : counts) total += static_cast<std::size_t>(c);
-    const std::size_t d = Y.cols;
+    // Every rank's row count, and the width (a rank without rows may not know it).
+    const std::array<std::uint64_t, 2> mine = {Y.rows, Y.cols};
+    const std::vector<std::array<std::uint64_t, 2>> shape = allgather_value(comm_, mine);
+    std::vector<std::size_t> counts;
+    std::size_t total = 0, d = 0;
+    for (const auto& s : shape) {
+      counts.push_back(static_cast<std::size_t>(s[0]));
+      total += counts.back();
+      if (s[0] > 0) d = static_cast<std::size_t>(s[1]);
+    }
     const std::size_t piece_rows = piece_rows_ > 0 ? piece_rows_ : silhouette_piece_rows(d);
     SilhouetteAccumulator scores(Y, labels, k, 0, total);
     std::vector<float> rows;
     std::vector<std::int32_t> piece_labels;
     for (int r = 0; r < comm_.size(); ++r) {
-      const std::size_t n = static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
+      const std::size_t n = counts[static_cast<std::size_t>(r)];
       for (std::size_t at = 0; at < n; at += piece_rows) {
         const std::size_t m = std::min(piece_rows, n - at);
         rows.resize(m * d);
