@@ -13,6 +13,8 @@
 #include "archetype/communicator.hpp"
 #include "archetype/error.hpp"
 #include "dist/thread_communicator.hpp"
+#include "engine/cpu_silhouette.hpp"
+#include "engine/distributed_backend.hpp"
 #include "engine/split_ops.hpp"
 #include "fit_compare.hpp"
 #include "test_support.hpp"
@@ -189,6 +191,40 @@ TEST(DistributedEngine, SilhouetteValuesAreEachRanksShareOfTheOneProcessValues) 
       SilhouetteResult all = parts[0];
       all.values = values;
       expect_same_silhouette(all, one);
+    }
+  }
+}
+
+// The exact silhouette streamed in pieces of a few rows (the rows of each
+// rank, rank after rank): chunks of 128 straddle pieces and ranks, and each
+// rank's values are its rows' one-process values, bit for bit.
+TEST(DistributedEngine, ExactSilhouetteInSmallPiecesIsTheOneProcessOne) {
+  for (const std::size_t d : {2, 5}) {
+    const std::size_t n = 1100;
+    const Matrix X = test::random_blobs(n, d, 4, 40 + d, 1.0f);
+    const int k = 4;
+    std::vector<std::int32_t> labels(n);
+    for (std::size_t i = 0; i < n; ++i) labels[i] = i % 3 == 0 || (i > 200 && i < 500) ? 0 : static_cast<std::int32_t>(i * 7 % 4);
+    std::vector<double> one(n);
+    cpu_silhouette(X, labels.data(), k, 1, one.data());
+    std::vector<std::vector<std::size_t>> splits = kSplits(n);
+    splits.push_back({0, 700, 400});
+    for (const auto& sizes : splits) {
+      for (const std::size_t piece : {d == 2 ? std::size_t{1} : std::size_t{7}, std::size_t{130}}) {
+        std::vector<std::vector<double>> parts(sizes.size());
+        run_thread_ranks(static_cast<int>(sizes.size()), [&](Communicator& comm) {
+          // A rank without rows need not know the width.
+          const Matrix mine = sizes[static_cast<std::size_t>(comm.rank())] > 0 ? share(X, sizes, comm.rank()) : Matrix();
+          const std::vector<std::int32_t> mine_labels = share_of(labels, sizes, comm.rank());
+          auto backend = make_distributed_backend(make_cpu_backend(1), RowSplit::of(comm, mine.rows), piece);
+          std::vector<double>& out = parts[static_cast<std::size_t>(comm.rank())];
+          out.resize(mine.rows);
+          backend->silhouette(mine, mine_labels.data(), k, out.data());
+        });
+        std::vector<double> all;
+        for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+        EXPECT_EQ(all, one) << "d " << d << ", " << sizes.size() << " ranks, pieces of " << piece;
+      }
     }
   }
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "archetype/distance.hpp"
@@ -130,52 +131,115 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
 
 }  // namespace
 
-void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out, std::size_t first,
-                    std::size_t count) {
-  const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
-  if (first >= n) return;
-  const std::size_t stop = count < n - first ? first + count : n;  // rows scored: [first, stop)
-  // Stable counting sort by label: segment c holds the rows of cluster c in
-  // increasing row order.
-  std::vector<std::int64_t> counts(kk, 0);
-  for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
+SilhouetteAccumulator::SilhouetteAccumulator(MatrixView scored, const std::int32_t* scored_labels, int k, int threads,
+                                             std::size_t total_rows)
+    : scored_(scored),
+      scored_labels_(scored_labels),
+      k_(static_cast<std::size_t>(k)),
+      total_(total_rows),
+      threads_(threads),
+      counts_(k_, 0) {}
+
+void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labels) {
+  const std::size_t n = piece.rows, kk = k_;
+  const std::size_t d = n > 0 ? piece.cols : scored_.cols;  // no scored rows: any width (a rank without rows)
+  if (n > total_ - seen_ || (n > 0 && scored_.rows > 0 && piece.cols != scored_.cols))
+    throw std::logic_error("SilhouetteAccumulator: a piece beyond the evaluated rows");
+  const bool first = seen_ == 0, last = seen_ + n == total_;
+  if (first && !last) {  // more pieces follow: the scored rows' state is kept between them
+    sums_.assign(scored_.rows * kk, 0.0);
+    open_.assign(scored_.rows * kk, 0.0f);
+  }
+  // Stable counting sort by label: segment c holds the piece's rows of
+  // cluster c in increasing row order; `before` is the index among all of
+  // c's rows of the first of them (where the chunks of 128 fall).
+  const std::vector<std::int64_t> before = counts_;
   std::vector<std::size_t> start(kk + 1, 0);
-  for (std::size_t c = 0; c < kk; ++c) start[c + 1] = start[c] + static_cast<std::size_t>(counts[c]);
+  for (std::size_t i = 0; i < n; ++i) start[static_cast<std::size_t>(piece_labels[i]) + 1] += 1;
+  for (std::size_t c = 0; c < kk; ++c) {
+    counts_[c] += static_cast<std::int64_t>(start[c + 1]);
+    start[c + 1] += start[c];
+  }
   std::vector<float> xs(n * d);  // sorted rows: column-major for d = 2, row-major otherwise
   {
     std::vector<std::size_t> next(start.begin(), start.end() - 1);
     for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t p = next[static_cast<std::size_t>(labels[i])]++;
-      for (std::size_t f = 0; f < d; ++f) xs[d == 2 ? f * n + p : p * d + f] = Y.at(i, f);
+      const std::size_t p = next[static_cast<std::size_t>(piece_labels[i])]++;
+      for (std::size_t f = 0; f < d; ++f) xs[d == 2 ? f * n + p : p * d + f] = piece.at(i, f);
     }
   }
-  const std::size_t blocks = (stop - first + kLanes - 1) / kLanes;
-#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
+  seen_ += n;
+  const std::size_t rows = scored_.rows;
+  if (last) values_.assign(rows, 0.0);
+  if (rows == 0) return;
+  const std::size_t blocks = (rows + kLanes - 1) / kLanes;
+  // A small piece (a few rows of a stream) is not worth waking a team for;
+  // the values do not depend on the thread count.
+  const bool team = blocks > 1 && rows * n * std::max<std::size_t>(d, 1) >= (std::size_t{1} << 18);
+#pragma omp parallel num_threads(threads_ > 0 ? threads_ : omp_get_max_threads()) if (team)
   {
+    // One block of kLanes scored rows at a time: its totals and open-chunk
+    // partials, r * k + c (the layout of sums_ and open_ from row i0 on).
     std::vector<float> xi(d * kLanes);
     std::vector<double> acc(kLanes * kk);
+    std::vector<float> open(kLanes * kk);
     float p[kLanes];
 #pragma omp for schedule(dynamic, 4)
     for (std::size_t b = 0; b < blocks; ++b) {
-      const std::size_t i0 = first + b * kLanes;
-      const std::size_t m = std::min(kLanes, stop - i0);
+      const std::size_t i0 = b * kLanes;
+      const std::size_t m = std::min(kLanes, rows - i0);
       for (std::size_t r = 0; r < kLanes; ++r) {
         const std::size_t i = i0 + std::min(r, m - 1);  // pad with the last row
-        for (std::size_t f = 0; f < d; ++f) xi[f * kLanes + r] = Y.at(i, f);
+        for (std::size_t f = 0; f < d; ++f) xi[f * kLanes + r] = scored_.at(i, f);
       }
-      std::fill(acc.begin(), acc.end(), 0.0);
+      if (first) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        std::fill(open.begin(), open.end(), 0.0f);
+      } else {
+        std::copy(sums_.begin() + i0 * kk, sums_.begin() + (i0 + m) * kk, acc.begin());
+        std::copy(open_.begin() + i0 * kk, open_.begin() + (i0 + m) * kk, open.begin());
+      }
       for (std::size_t c = 0; c < kk; ++c) {
-        for (std::size_t j = start[c]; j < start[c + 1]; j += kSilhouetteChunk) {
-          const std::size_t end = std::min(start[c + 1], j + kSilhouetteChunk);
-          std::fill(p, p + kLanes, 0.0f);
-          chunk_distance_sums(xi.data(), xs.data(), n, d, j, end, p);
-          for (std::size_t r = 0; r < kLanes; ++r) acc[r * kk + c] += static_cast<double>(p[r]);
+        // Position among c's rows of the piece's j-th row of c: the open
+        // chunk (continued from the previous piece) closes at a multiple of 128.
+        const std::size_t at = static_cast<std::size_t>(before[c]), size = start[c + 1] - start[c];
+        for (std::size_t r = 0; r < kLanes; ++r) p[r] = open[r * kk + c];
+        for (std::size_t j = 0; j < size;) {
+          const std::size_t end = std::min(size, j + kSilhouetteChunk - (at + j) % kSilhouetteChunk);
+          chunk_distance_sums(xi.data(), xs.data(), n, d, start[c] + j, start[c] + end, p);
+          if ((at + end) % kSilhouetteChunk == 0) {
+            for (std::size_t r = 0; r < kLanes; ++r) acc[r * kk + c] += static_cast<double>(p[r]);
+            std::fill(p, p + kLanes, 0.0f);
+          }
+          j = end;
         }
+        for (std::size_t r = 0; r < kLanes; ++r) open[r * kk + c] = p[r];
       }
-      for (std::size_t r = 0; r < m; ++r)
-        out[i0 - first + r] = silhouette_value(acc.data() + r * kk, counts.data(), k, labels[i0 + r]);
+      if (!last) {
+        std::copy(acc.begin(), acc.begin() + static_cast<std::ptrdiff_t>(m * kk), sums_.begin() + i0 * kk);
+        std::copy(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(m * kk), open_.begin() + i0 * kk);
+        continue;
+      }
+      for (std::size_t r = 0; r < m; ++r) {
+        for (std::size_t c = 0; c < kk; ++c)  // each cluster's last chunk, if short of 128 rows
+          if (counts_[c] % static_cast<std::int64_t>(kSilhouetteChunk) != 0)
+            acc[r * kk + c] += static_cast<double>(open[r * kk + c]);
+        values_[i0 + r] = silhouette_value(acc.data() + r * kk, counts_.data(), static_cast<int>(kk),
+                                           scored_labels_[i0 + r]);
+      }
     }
   }
+}
+
+void SilhouetteAccumulator::finish(double* out) const {
+  if (seen_ != total_) throw std::logic_error("SilhouetteAccumulator: finished before every row was added");
+  std::copy(values_.begin(), values_.end(), out);
+}
+
+void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
+  SilhouetteAccumulator one(Y, labels, k, threads, Y.rows);
+  one.add(Y, labels);
+  one.finish(out);
 }
 
 }  // namespace archetype

@@ -1,6 +1,7 @@
 #include "engine/distributed_backend.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -11,14 +12,20 @@
 namespace archetype {
 namespace {
 
+/// Rows per broadcast piece of the exact silhouette: about 8 MiB of
+/// features, at least 1,024 rows (a few broadcasts per rank for small d).
+std::size_t silhouette_piece_rows(std::size_t d) {
+  return std::max<std::size_t>(1024, (std::size_t{8} << 20) / (sizeof(float) * std::max<std::size_t>(d, 1)));
+}
+
 bool same_floats(const float* a, const float* b, std::size_t n) {
   return n == 0 || std::memcmp(a, b, n * sizeof(float)) == 0;
 }
 
 class DistributedBackend final : public Backend {
  public:
-  DistributedBackend(std::unique_ptr<Backend> inner, const RowSplit& split)
-      : inner_(std::move(inner)), split_(split), comm_(*split_.comm) {}
+  DistributedBackend(std::unique_ptr<Backend> inner, const RowSplit& split, std::size_t silhouette_piece_rows)
+      : inner_(std::move(inner)), split_(split), comm_(*split_.comm), piece_rows_(silhouette_piece_rows) {}
 
   std::string name() const override { return inner_->name(); }
   std::string device() const override { return inner_->device(); }
@@ -133,21 +140,43 @@ class DistributedBackend final : public Backend {
   }
 
   /// Y: this rank's share of the evaluated rows (all ranks' shares, in rank
-  /// order, are the evaluated rows in row order).  Every rank receives all
-  /// of them (the traffic of a ring, without its memory bound: the exact
-  /// silhouette is O(n^2), so n stays where n x d floats fit) and scores
-  /// its own in the canonical order: the same bits as one process.  On the
-  /// host CPU whatever the inner backend.
+  /// order, are the evaluated rows in row order).  Every rank's rows reach
+  /// every rank in row order, rank after rank, in broadcast pieces of at
+  /// most piece_rows_ rows; each rank adds every piece to the scores of its
+  /// own rows in the canonical order (SilhouetteAccumulator): the same bits
+  /// as one process, with this rank's rows' state and one piece in memory.
+  /// On the host CPU whatever the inner backend.
   void silhouette(MatrixView Y, const std::int32_t* labels, int k, double* out) override {
-    const std::vector<float> mine(Y.values, Y.values + Y.rows * Y.cols);
-    const std::vector<std::int32_t> mine_labels(labels, labels + Y.rows);
-    const std::vector<std::uint64_t> counts = allgather_value<std::uint64_t>(comm_, Y.rows);
-    std::size_t first = 0;
-    for (int r = 0; r < comm_.rank(); ++r) first += static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
-    const std::vector<float> rows = allgather_vector(comm_, mine);
-    const std::vector<std::int32_t> all_labels = allgather_vector(comm_, mine_labels);
-    const MatrixView all(rows.data(), all_labels.size(), Y.cols);
-    cpu_silhouette(all, all_labels.data(), k, 0, out, first, Y.rows);
+    // Every rank's row count, and the width (a rank without rows may not know it).
+    const std::array<std::uint64_t, 2> mine = {Y.rows, Y.cols};
+    const std::vector<std::array<std::uint64_t, 2>> shape = allgather_value(comm_, mine);
+    std::vector<std::size_t> counts;
+    std::size_t total = 0, d = 0;
+    for (const auto& s : shape) {
+      counts.push_back(static_cast<std::size_t>(s[0]));
+      total += counts.back();
+      if (s[0] > 0) d = static_cast<std::size_t>(s[1]);
+    }
+    const std::size_t piece_rows = piece_rows_ > 0 ? piece_rows_ : silhouette_piece_rows(d);
+    SilhouetteAccumulator scores(Y, labels, k, 0, total);
+    std::vector<float> rows;
+    std::vector<std::int32_t> piece_labels;
+    for (int r = 0; r < comm_.size(); ++r) {
+      const std::size_t n = counts[static_cast<std::size_t>(r)];
+      for (std::size_t at = 0; at < n; at += piece_rows) {
+        const std::size_t m = std::min(piece_rows, n - at);
+        rows.resize(m * d);
+        piece_labels.resize(m);
+        if (r == comm_.rank()) {
+          std::copy(Y.values + at * d, Y.values + (at + m) * d, rows.begin());
+          std::copy(labels + at, labels + at + m, piece_labels.begin());
+        }
+        if (d > 0) comm_.broadcast(rows.data(), m * d * sizeof(float), r);
+        comm_.broadcast(piece_labels.data(), m * sizeof(std::int32_t), r);
+        scores.add(MatrixView(rows.data(), m, d), piece_labels.data());
+      }
+    }
+    scores.finish(out);
   }
 
  private:
@@ -231,14 +260,16 @@ class DistributedBackend final : public Backend {
   std::unique_ptr<Backend> inner_;
   RowSplit split_;
   Communicator& comm_;
+  std::size_t piece_rows_;  ///< the silhouette's pieces; 0: silhouette_piece_rows(d)
   std::size_t d_ = 0;
   std::vector<Scored> scored_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_distributed_backend(std::unique_ptr<Backend> inner, const RowSplit& split) {
-  return std::make_unique<DistributedBackend>(std::move(inner), split);
+std::unique_ptr<Backend> make_distributed_backend(std::unique_ptr<Backend> inner, const RowSplit& split,
+                                                  std::size_t silhouette_piece_rows) {
+  return std::make_unique<DistributedBackend>(std::move(inner), split, silhouette_piece_rows);
 }
 
 }  // namespace archetype

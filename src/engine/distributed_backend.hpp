@@ -16,10 +16,13 @@
 //                             target); the row (global index) is summed in
 //                             from its owner, zeros elsewhere
 //   dispersion                k sums of d2 and of sqrt(d2): summed
-//   silhouette                every evaluated row is all-gathered in global
-//                             row order; each rank scores its own rows
-//                             against all in the canonical chunk order
-//                             (cpu_silhouette.hpp)
+//   silhouette                every rank's evaluated rows are broadcast in
+//                             pieces, rank after rank (global row order);
+//                             each rank adds each piece to its own rows'
+//                             scores in the canonical chunk order
+//                             (SilhouetteAccumulator, cpu_silhouette.hpp):
+//                             this rank's rows' state and one piece in
+//                             memory, each rank receiving every row once
 // Labels stay where their rows are (copy/take/gather_labels are local).
 // Sample weights: the inner backend is bound with this process's rows'
 // quantized weights (WeightGrid), so counts, sums, inertia and potentials
@@ -27,6 +30,7 @@
 // per-rank potentials are the weighted ones.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "archetype/backend.hpp"
@@ -36,6 +40,10 @@ namespace archetype {
 
 /// `inner` does the passes over this process's rows (split.rows of them;
 /// a process may hold none, then inner is never called).
-std::unique_ptr<Backend> make_distributed_backend(std::unique_ptr<Backend> inner, const RowSplit& split);
+/// silhouette_piece_rows: rows per broadcast piece of the exact silhouette;
+/// 0 (the engine's choice) is about 8 MiB of features, at least 1,024 rows.
+/// Tests pass a few rows, so that chunks straddle pieces.
+std::unique_ptr<Backend> make_distributed_backend(std::unique_ptr<Backend> inner, const RowSplit& split,
+                                                  std::size_t silhouette_piece_rows = 0);
 
 }  // namespace archetype

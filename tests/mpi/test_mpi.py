@@ -8,8 +8,8 @@ is not a timing or the "distributed" key of summary.json must be
 byte-identical to the single-process run: the reference data, 300,001
 generated rows with 3 features (CSV and .npy), a CSV with quoted fields,
 line breaks inside quotes and CRLF, a fit with empty-cluster relocation,
-predict, the figure data, and sample weights (--weight-column: run,
-predict and relocation).  Then the faults: a bad row in one rank's
+predict, the figure data, the exact silhouette, and sample weights
+(--weight-column: run, predict and relocation).  Then the faults: a bad row in one rank's
 share (one message, the one-process message, exit 2, nothing left in
 --out), a rank killed mid-run (the job ends, no output, no staging
 folder), more processes than rows and stdin as the input (exit 2).  Each case is a function
@@ -122,6 +122,15 @@ def case_quoted():
     identical("quoted", ["run", "quoted.csv", "--k-min", "2", "--k-max", "4", "--k", "3", "--n-init", "2",
                          "--keep-columns", "--quiet"])
     identical("predict", ["predict", "quoted.csv", "--model", "quoted-1p/model.json", "--quiet"], ranks=(2, 4))
+
+
+def case_exact_silhouette():
+    # --silhouette exact: every rank's rows reach every rank in pieces, in
+    # row order; 6,001 rows do not divide by 2 or 3, so the chunks of 128
+    # of each cluster's rows straddle pieces and ranks.
+    run(["generate", "--rows", "6001", "--seed", "13", "--features", "5", "--out", "exact.npy", "--quiet"])
+    identical("exact", ["fit", "exact.npy", "--k", "6", "--n-init", "2", "--silhouette", "exact", "--quiet"],
+              ranks=(2, 3))
 
 
 def write_dups():
