@@ -104,6 +104,35 @@ TEST(CpuSilhouette, PiecesOfAnySizeGiveTheOnePieceBits) {
   }
 }
 
+// From 96 features one piece computes each distance once for both rows
+// (symmetric_silhouette): the canonical bits at the threshold and around
+// it, with clusters of exactly 128 or 256 rows, an empty cluster, one
+// cluster, and 1 or 2 threads.
+TEST(CpuSilhouette, SymmetricPathIsCanonical) {
+  for (const std::size_t d : {95, 96, 130}) {
+    for (const std::size_t n : {129, 256, 1001}) {
+      for (const int k : {1, 3, 9}) {
+        const Matrix Y = test::random_blobs(n, d, 3, 900 + d + n, 1.0f);
+        std::vector<std::int32_t> labels = uneven_labels(n, k);
+        if (k == 9) {  // cluster 8 empty; cluster 1 exactly 128 rows (the first 128 rows not in cluster 0)
+          std::size_t moved = 0;
+          for (std::int32_t& l : labels) {
+            if (l == 8) l = 2;
+            if (l != 0 && moved < 128) l = 1, ++moved;
+            else if (l == 1) l = 2;
+          }
+        }
+        const std::vector<double> want = canonical(Y, labels, k, 0, n);
+        for (const int threads : {1, 2}) {
+          std::vector<double> got(n);
+          cpu_silhouette(Y, labels.data(), k, threads, got.data());
+          ASSERT_EQ(got, want) << "d " << d << " n " << n << " k " << k << " threads " << threads;
+        }
+      }
+    }
+  }
+}
+
 TEST(CpuSilhouette, NoScoredRowsAndMisuse) {
   const Matrix Y = test::random_blobs(50, 3, 2, 9);
   const std::vector<std::int32_t> labels = uneven_labels(50, 2);

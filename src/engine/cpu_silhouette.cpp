@@ -129,6 +129,168 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
 
+
+/// Rows of one task of the symmetric path: a chunk (kSilhouetteChunk rows).
+constexpr std::size_t kChunk = kSilhouetteChunk;
+
+/// For kLanes rows held column-wise in xi (d x kLanes) and sorted rows
+/// [begin, end) (row-major xs): v = sqrtf(squared distance) per lane and
+/// row, added to p in row order (exactly chunk_distance_sums' values) and
+/// stored at t[lane * kChunk + j - begin] for the column sums.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void tile_distances(const float* __restrict xi, const float* __restrict xs, std::size_t d, std::size_t begin,
+                    std::size_t end, float* __restrict pout, float* __restrict t) {
+  float p[kLanes];
+  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
+  std::size_t j = begin;
+  for (; j + 4 <= end; j += 4) {
+    float s0[kLanes] = {}, s1[kLanes] = {}, s2[kLanes] = {}, s3[kLanes] = {};
+    const float* __restrict row = xs + j * d;
+    for (std::size_t f = 0; f < d; ++f) {
+      const float c0 = row[f], c1 = row[d + f], c2 = row[2 * d + f], c3 = row[3 * d + f];
+      const float* __restrict xf = xi + f * kLanes;
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        const float v = xf[r];
+        s0[r] = add_square(v - c0, s0[r]);
+        s1[r] = add_square(v - c1, s1[r]);
+        s2[r] = add_square(v - c2, s2[r]);
+        s3[r] = add_square(v - c3, s3[r]);
+      }
+    }
+    float v0[kLanes], v1[kLanes], v2[kLanes], v3[kLanes];
+#pragma omp simd
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      v0[r] = std::sqrt(s0[r]);
+      v1[r] = std::sqrt(s1[r]);
+      v2[r] = std::sqrt(s2[r]);
+      v3[r] = std::sqrt(s3[r]);
+      float acc = p[r];
+      acc = acc + v0[r];
+      acc = acc + v1[r];
+      acc = acc + v2[r];
+      p[r] = acc + v3[r];
+    }
+    float* __restrict tj = t + (j - begin);
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      float* __restrict tr = tj + r * kChunk;
+      tr[0] = v0[r];
+      tr[1] = v1[r];
+      tr[2] = v2[r];
+      tr[3] = v3[r];
+    }
+  }
+  for (; j < end; ++j) {
+    float s[kLanes] = {};
+    const float* __restrict row = xs + j * d;
+    for (std::size_t f = 0; f < d; ++f) {
+      const float c = row[f];
+      const float* __restrict xf = xi + f * kLanes;
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
+    }
+    float v[kLanes];
+#pragma omp simd
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      v[r] = std::sqrt(s[r]);
+      p[r] = p[r] + v[r];
+    }
+    for (std::size_t r = 0; r < kLanes; ++r) t[r * kChunk + (j - begin)] = v[r];
+  }
+  for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
+}
+
+/// Whether the one-piece silhouette of n rows of d features in Q chunks
+/// takes the symmetric path: each distance is computed once for both of
+/// its rows (half the distance work), at the cost of one float per row and
+/// chunk (kSymmetricBudget), a chunk's last block padded to 16 rows, and
+/// sixteen scalar stores per distance row for the column sums.  Measured
+/// (one thread, 10,000-25,000 evaluated rows): 1.2-1.6x faster at d = 128
+/// and 256, even at d = 64, slower at d = 32; hence from 96 features.
+constexpr std::size_t kSymmetricMinD = 96;
+constexpr std::size_t kSymmetricBudget = std::size_t{256} << 20;
+
+/// The exact silhouette of all n rows of Y (one piece), every distance
+/// computed once.  Rows sorted by cluster (stable); the chunks of every
+/// cluster numbered q = 0 .. Q - 1 in cluster order.  S[q * n + p] = the
+/// float sum, in row order, of sorted row p's distances to chunk q's rows:
+/// task (a, b), a <= b, computes the distances between chunks a and b once
+/// and writes S[rows of a][b] (sums along b's rows, in order) and
+/// S[rows of b][a] (sums along a's rows, in order); every slot is written
+/// by one task, so any thread order gives the same bits.  Then each row's
+/// per-cluster double totals add its chunk sums in chunk order: exactly
+/// the canonical order (the distance is symmetric bit for bit: b - a is
+/// -(a - b) exactly, and the square the same).
+void symmetric_silhouette(MatrixView Y, const std::int32_t* labels, std::size_t kk, int threads, double* out,
+                          const std::vector<float>& xs, const std::vector<std::size_t>& start,
+                          const std::vector<std::size_t>& order, const std::vector<std::int64_t>& counts) {
+  const std::size_t n = Y.rows, d = Y.cols;
+  std::vector<std::size_t> chunk_begin, chunk_first(kk + 1, 0);
+  for (std::size_t c = 0; c < kk; ++c) {
+    chunk_first[c] = chunk_begin.size();
+    for (std::size_t j = start[c]; j < start[c + 1]; j += kChunk) chunk_begin.push_back(j);
+  }
+  chunk_first[kk] = chunk_begin.size();
+  const std::size_t Q = chunk_begin.size();
+  auto chunk_end = [&](std::size_t q, std::size_t c) { return std::min(start[c + 1], chunk_begin[q] + kChunk); };
+  std::vector<std::size_t> chunk_cluster(Q);
+  for (std::size_t c = 0; c < kk; ++c)
+    for (std::size_t q = chunk_first[c]; q < chunk_first[c + 1]; ++q) chunk_cluster[q] = c;
+  std::vector<float> S(n * Q);
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
+  {
+    std::vector<float> xi(d * kLanes), t(kChunk * kLanes);
+    float col[kChunk], p[kLanes];
+    // Tasks (a, b), a <= b: one chunk a (its Q - a tasks) at a time.
+#pragma omp for schedule(dynamic, 1)
+    for (long long al = 0; al < static_cast<long long>(Q); ++al)
+    for (std::size_t b = static_cast<std::size_t>(al); b < Q; ++b) {
+      const std::size_t a = static_cast<std::size_t>(al);
+      const std::size_t a0 = chunk_begin[a], a1 = chunk_end(a, chunk_cluster[a]);
+      const std::size_t b0 = chunk_begin[b], b1 = chunk_end(b, chunk_cluster[b]);
+      std::fill(col, col + kChunk, 0.0f);
+      for (std::size_t i0 = a0; i0 < a1; i0 += kLanes) {
+        const std::size_t g = std::min(kLanes, a1 - i0);
+        for (std::size_t r = 0; r < kLanes; ++r) {
+          const float* row = xs.data() + (i0 + std::min(r, g - 1)) * d;  // pad with the last row
+          for (std::size_t f = 0; f < d; ++f) xi[f * kLanes + r] = row[f];
+        }
+        std::fill(p, p + kLanes, 0.0f);
+        tile_distances(xi.data(), xs.data(), d, b0, b1, p, t.data());
+        for (std::size_t r = 0; r < g; ++r) S[b * n + i0 + r] = p[r];
+        if (a == b) continue;
+        // Column sums: row j's distances to a's rows, in row order.
+        for (std::size_t r = 0; r < g; ++r) {
+          const float* tr = t.data() + r * kChunk;
+#pragma omp simd
+          for (std::size_t j = 0; j < kChunk; ++j) col[j] = col[j] + tr[j];
+        }
+      }
+      if (a != b)
+        std::copy(col, col + (b1 - b0), S.begin() + static_cast<std::ptrdiff_t>(a * n + b0));
+    }
+    // Each row's per-cluster totals: its chunk sums in chunk order, for a
+    // block of rows at a time (S is chunk-major: a chunk's sums are contiguous).
+    constexpr std::size_t kRows = 256;
+    std::vector<double> acc(kRows * kk);
+#pragma omp for schedule(static)
+    for (long long pl = 0; pl < static_cast<long long>(n); pl += static_cast<long long>(kRows)) {
+      const std::size_t p0 = static_cast<std::size_t>(pl), m = std::min(kRows, n - p0);
+      for (std::size_t c = 0; c < kk; ++c) {
+        double sum[kRows] = {};
+        for (std::size_t q = chunk_first[c]; q < chunk_first[c + 1]; ++q) {
+          const float* sq = S.data() + q * n + p0;
+          for (std::size_t r = 0; r < m; ++r) sum[r] += static_cast<double>(sq[r]);
+        }
+        for (std::size_t r = 0; r < m; ++r) acc[r * kk + c] = sum[r];
+      }
+      for (std::size_t r = 0; r < m; ++r) {
+        const std::size_t i = order[p0 + r];
+        out[i] = silhouette_value(acc.data() + r * kk, counts.data(), static_cast<int>(kk), labels[i]);
+      }
+    }
+  }
+}
 }  // namespace
 
 SilhouetteAccumulator::SilhouetteAccumulator(MatrixView scored, const std::int32_t* scored_labels, int k, int threads,
@@ -237,6 +399,23 @@ void SilhouetteAccumulator::finish(double* out) const {
 }
 
 void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
+  const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
+  if (d >= kSymmetricMinD && n > kChunk && n * (n / kChunk + kk) * sizeof(float) <= kSymmetricBudget) {
+    // Rows sorted by cluster (stable counting sort), row-major.
+    std::vector<std::int64_t> counts(kk, 0);
+    for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
+    std::vector<std::size_t> start(kk + 1, 0), order(n);
+    for (std::size_t c = 0; c < kk; ++c) start[c + 1] = start[c] + static_cast<std::size_t>(counts[c]);
+    std::vector<float> xs(n * d);
+    std::vector<std::size_t> next(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t p = next[static_cast<std::size_t>(labels[i])]++;
+      order[p] = i;
+      for (std::size_t f = 0; f < d; ++f) xs[p * d + f] = Y.at(i, f);
+    }
+    symmetric_silhouette(Y, labels, kk, threads, out, xs, start, order, counts);
+    return;
+  }
   SilhouetteAccumulator one(Y, labels, k, threads, Y.rows);
   one.add(Y, labels);
   one.finish(out);
