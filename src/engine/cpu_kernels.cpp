@@ -7,6 +7,7 @@
 #include "archetype/distance.hpp"
 #include "archetype/fixed_point.hpp"
 #include "engine/cpu_clones.hpp"
+#include "engine/lane_squares.hpp"
 
 namespace archetype::cpu {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 #define ARCHETYPE_INLINE inline __attribute__((always_inline))
 
 constexpr std::size_t G = kGroup;
+static_assert(kGroup == kLaneRows, "lane_squares.hpp works on groups of kGroup rows");
 /// Centres evaluated together on one group: four accumulators of G lanes
 /// (4 AVX-512 or 8 AVX2 registers) share each load of the group.
 constexpr int kTile = 4;
@@ -83,20 +85,8 @@ typedef std::int32_t IntLanes __attribute__((vector_size(G * sizeof(std::int32_t
 template <std::size_t D>
 ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, const float* c0, const float* c1,
                                  const float* c2, const float* c3, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
-  const std::size_t dd = D > 0 ? D : d;
-  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
-  for (std::size_t j = 0; j < dd; ++j) {
-    const float* xv = xt + j * G;
-    const float b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
-#pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) {
-      const float v = xv[i];
-      a0[i] = add_square(v - b0, a0[i]);
-      a1[i] = add_square(v - b1, a1[i]);
-      a2[i] = add_square(v - b2, a2[i]);
-      a3[i] = add_square(v - b3, a3[i]);
-    }
-  }
+  float a0[G], a1[G], a2[G], a3[G];
+  lane_squares4<D>(xt, d, c0, c1, c2, c3, a0, a1, a2, a3);
   std::memcpy(&o0, a0, sizeof o0);
   std::memcpy(&o1, a1, sizeof o1);
   std::memcpy(&o2, a2, sizeof o2);
@@ -106,14 +96,8 @@ ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, cons
 /// a = squared_distance(row i of the group, centre c) in lane i.
 template <std::size_t D>
 ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, Lanes& o) {
-  const std::size_t dd = D > 0 ? D : d;
-  float a[G] = {};
-  for (std::size_t j = 0; j < dd; ++j) {
-    const float* xv = xt + j * G;
-    const float b = c[j];
-#pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xv[i] - b, a[i]);
-  }
+  float a[G];
+  lane_squares1<D>(xt, d, c, a);
   std::memcpy(&o, a, sizeof o);
 }
 

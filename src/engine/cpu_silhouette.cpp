@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "archetype/distance.hpp"
+#include "engine/lane_squares.hpp"
 
 namespace archetype {
 namespace {
 
 // Rows evaluated together: the inner loops run over them, so they vectorise
 // (each lane a different row i walking the same sorted rows j).
-constexpr std::size_t kLanes = 16;
+constexpr std::size_t kLanes = cpu::kLaneRows;
 
 /// chunk_distance_sums for a few features (D, row-major sorted rows): the
 /// lanes' features stay in registers, each sorted row is read once.
@@ -47,19 +48,10 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
   for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
   std::size_t j = begin;
   for (; j + 4 <= end; j += 4) {
-    float s0[kLanes] = {}, s1[kLanes] = {}, s2[kLanes] = {}, s3[kLanes] = {};
-    const float* __restrict row = xs + j * d;
-    for (std::size_t f = 0; f < d; ++f) {
-      const float c0 = row[f], c1 = row[d + f], c2 = row[2 * d + f], c3 = row[3 * d + f];
-      const float* __restrict xf = xi + f * kLanes;
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        const float v = xf[r];
-        s0[r] = add_square(v - c0, s0[r]);
-        s1[r] = add_square(v - c1, s1[r]);
-        s2[r] = add_square(v - c2, s2[r]);
-        s3[r] = add_square(v - c3, s3[r]);
-      }
+    float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
+    {
+      const float* row = xs + j * d;
+      cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) {
@@ -71,14 +63,8 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
     }
   }
   for (; j < end; ++j) {
-    float s[kLanes] = {};
-    const float* __restrict row = xs + j * d;
-    for (std::size_t f = 0; f < d; ++f) {
-      const float c = row[f];
-      const float* __restrict xf = xi + f * kLanes;
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
-    }
+    float s[kLanes];
+    cpu::lane_squares1<0>(xi, d, xs + j * d, s);
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
   }
@@ -144,19 +130,10 @@ void tile_distances(const float* __restrict xi, const float* __restrict xs, std:
   for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
   std::size_t j = begin;
   for (; j + 4 <= end; j += 4) {
-    float s0[kLanes] = {}, s1[kLanes] = {}, s2[kLanes] = {}, s3[kLanes] = {};
-    const float* __restrict row = xs + j * d;
-    for (std::size_t f = 0; f < d; ++f) {
-      const float c0 = row[f], c1 = row[d + f], c2 = row[2 * d + f], c3 = row[3 * d + f];
-      const float* __restrict xf = xi + f * kLanes;
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        const float v = xf[r];
-        s0[r] = add_square(v - c0, s0[r]);
-        s1[r] = add_square(v - c1, s1[r]);
-        s2[r] = add_square(v - c2, s2[r]);
-        s3[r] = add_square(v - c3, s3[r]);
-      }
+    float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
+    {
+      const float* row = xs + j * d;
+      cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
     float v0[kLanes], v1[kLanes], v2[kLanes], v3[kLanes];
 #pragma omp simd
@@ -181,14 +158,8 @@ void tile_distances(const float* __restrict xi, const float* __restrict xs, std:
     }
   }
   for (; j < end; ++j) {
-    float s[kLanes] = {};
-    const float* __restrict row = xs + j * d;
-    for (std::size_t f = 0; f < d; ++f) {
-      const float c = row[f];
-      const float* __restrict xf = xi + f * kLanes;
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) s[r] = add_square(xf[r] - c, s[r]);
-    }
+    float s[kLanes];
+    cpu::lane_squares1<0>(xi, d, xs + j * d, s);
     float v[kLanes];
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) {
