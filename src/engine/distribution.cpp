@@ -73,6 +73,17 @@ std::size_t bin_of(double v, double lo, double hi, std::size_t bins) {
   return std::min(bins - 1, static_cast<std::size_t>(t));
 }
 
+/// An exponent e below which s + exp(e) == s, bit for bit (-inf if none
+/// is known).  For s in [2^E, 2^(E+1)) the next double above s is
+/// s + 2^(E-52), so adding any t < 2^(E-53) rounds back to s.  e below
+/// (E - 53) ln 2 - 1e-6 has exp(e) < 2^(E-53) (1 - 1e-6), and glibc's
+/// exp (error under one ulp, 2^-52 relative) stays below 2^(E-53).  Only
+/// for a normal s far from the subnormals, where that relative bound holds.
+double unchanged_below(double s) {
+  if (!(s >= 0x1p-900) || std::isinf(s)) return -INFINITY;
+  return static_cast<double>(std::ilogb(s) - 53) * 0.69314718055994530942 - 1e-6;
+}
+
 /// histogram and kernel_density for one process (split nullptr) or for
 /// rows split across processes: the counts are summed, the range folded
 /// in row order, the density's strided rows gathered in row order.
@@ -113,16 +124,33 @@ DensityCurve density_of(MatrixView X, std::size_t col, std::size_t points, std::
   const double norm = 1.0 / (m * h * std::sqrt(2.0 * M_PI));
   out.x.resize(points);
   out.y.resize(points);
+  constexpr std::size_t kChunk = 256;
+  double e[kChunk], kept[kChunk];
   for (std::size_t p = 0; p < points; ++p) {
     const double x = a + (b - a) * static_cast<double>(p) / static_cast<double>(points - 1);
-    double s = 0.0;
-    for (double xi : v) {
-      const double z = (x - xi) / h;
-      // exp underflows to exactly +0 below -745.2, and s + 0 is s: such a
-      // term is skipped (glibc's underflow path is slow; heavy tails make
-      // many of them).
-      const double e = -0.5 * z * z;
-      if (e > -746.0) s += std::exp(e);
+    // The terms added in row order.  exp underflows to exactly +0 below
+    // -745.2, and s + 0 is s: such a term is skipped (glibc's underflow path
+    // is slow; heavy tails make many of them).  So is one below `below`, too
+    // small to change s.  A chunk's exponents are computed first, and the
+    // terms that already fail against the chunk's first `below` (it only
+    // rises) are dropped without a branch each.
+    double s = 0.0, below = -INFINITY;
+    for (std::size_t c0 = 0; c0 < v.size(); c0 += kChunk) {
+      const std::size_t c1 = std::min(v.size(), c0 + kChunk);
+      for (std::size_t i = c0; i < c1; ++i) {
+        const double z = (x - v[i]) / h;
+        e[i - c0] = -0.5 * z * z;
+      }
+      std::size_t m = 0;
+      for (std::size_t i = 0; i < c1 - c0; ++i) {
+        kept[m] = e[i];
+        m += (e[i] > -746.0 && !(e[i] < below)) ? 1 : 0;
+      }
+      for (std::size_t t = 0; t < m; ++t) {
+        if (kept[t] < below) continue;
+        s += std::exp(kept[t]);
+        below = unchanged_below(s);
+      }
     }
     out.x[p] = x;
     out.y[p] = s * norm;
