@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <limits>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -171,6 +175,88 @@ TEST(ProfileQQ, DegenerateSamples) {
   const QQData flat = qq_normal(column({2, 2, 2}), 0);
   EXPECT_EQ(flat.slope, 0.0);
   EXPECT_EQ(flat.r, 0.0);
+}
+
+// The radix sort behind the QQ data (three 11-bit passes, counted in one
+// pass, a digit shared by every key skipped) against std::sort: every rank
+// kept (max_points = n), the values compared bit for bit, -0.0 before +0.0.
+TEST(ProfileQQ, SampleIsTheSortedColumnBitForBit) {
+  std::mt19937 rng(11);
+  const float inf = std::numeric_limits<float>::infinity();
+  auto bits = [](double v) {
+    std::uint64_t u = 0;
+    std::memcpy(&u, &v, sizeof u);
+    return u;
+  };
+  auto by_value_then_sign = [](float a, float b) { return a < b || (a == b && std::signbit(a) && !std::signbit(b)); };
+  for (std::size_t n : {1u, 2u, 3u, 4u, 5u, 17u, 1000u, 4096u * 5 + 7}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      std::vector<float> v(n);
+      for (float& x : v) {
+        const unsigned pick = rng() % 16;
+        if (kind == 0) {  // duplicates, zeros of both signs, infinities, wide exponents
+          x = pick == 0 ? 0.0f : pick == 1 ? -0.0f : pick == 2 ? inf : pick == 3 ? -inf
+              : static_cast<float>(static_cast<int>(rng() % 9) - 4) * std::ldexp(1.0f, static_cast<int>(rng() % 60) - 30);
+        } else if (kind == 1) {  // a tight range: the top digits are shared by every key
+          x = -83.7f + static_cast<float>(rng() % 100000) * 1e-5f;
+        } else {  // one value
+          x = 2.5f;
+        }
+      }
+      std::vector<float> sorted = v;
+      std::sort(sorted.begin(), sorted.end(), by_value_then_sign);
+      const QQData qq = qq_normal(column(v), 0, std::max<std::size_t>(n, 2));
+      ASSERT_EQ(qq.sample.size(), n);
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(bits(qq.sample[i]), bits(static_cast<double>(sorted[i]))) << "n " << n << " kind " << kind << " rank " << i;
+    }
+  }
+}
+
+// The moments with kLanes blocks' sums side by side: the same bits as one
+// chain per sum (blocked_sum's order, written out here), the first of equal
+// extremes kept (-0.0 and +0.0 as the rows give them).
+TEST(ProfileMoments, SideBySideBlocksGiveTheOneChainBits) {
+  std::mt19937 rng(5);
+  std::lognormal_distribution<float> heavy(0.0f, 2.0f);
+  for (std::size_t n : {1u, 4095u, 4096u * 4, 4096u * 9 + 123}) {
+    std::vector<float> v(n);
+    for (float& x : v) x = (rng() % 5 == 0 ? -1.0f : 1.0f) * heavy(rng);
+    if (n > 10) v[3] = -0.0f, v[7] = 0.0f;
+    double lo = v[0], hi = v[0], total = 0.0;
+    for (std::size_t b = 0; b < n; b += 4096) {
+      double block = 0.0;
+      for (std::size_t i = b; i < std::min(n, b + 4096); ++i) {
+        lo = std::min(lo, static_cast<double>(v[i]));
+        hi = std::max(hi, static_cast<double>(v[i]));
+        block += v[i];
+      }
+      total += block;
+    }
+    const double mean = total / static_cast<double>(n);
+    double t2 = 0.0, t4 = 0.0;
+    for (std::size_t b = 0; b < n; b += 4096) {
+      double b2 = 0.0, b4 = 0.0;
+      for (std::size_t i = b; i < std::min(n, b + 4096); ++i) {
+        const double d = v[i] - mean;
+        const double d2 = d * d;
+        b2 += d2;
+        b4 += d2 * d2;
+      }
+      t2 += b2;
+      t4 += b4;
+    }
+    const FeatureProfile p = profile_feature(column(v), 0);
+    EXPECT_EQ(p.mean, mean) << n;
+    EXPECT_EQ(p.std, std::sqrt(t2 / static_cast<double>(n))) << n;
+    if (t2 > 0.0) EXPECT_EQ(p.kurtosis, (t4 / static_cast<double>(n)) / ((t2 / static_cast<double>(n)) * (t2 / static_cast<double>(n))) - 3.0) << n;
+    EXPECT_EQ(p.min, lo) << n;
+    EXPECT_EQ(p.max, hi) << n;
+    EXPECT_EQ(std::signbit(p.min), std::signbit(lo)) << n;
+  }
+  // Zeros only: the first one's sign.
+  EXPECT_TRUE(std::signbit(profile_feature(column({-0.0f, 0.0f}), 0).min));
+  EXPECT_FALSE(std::signbit(profile_feature(column({0.0f, -0.0f}), 0).min));
 }
 
 }  // namespace

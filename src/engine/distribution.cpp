@@ -32,7 +32,8 @@ void integer_grid(std::size_t rows, const std::function<float(std::size_t)>& v, 
 }
 
 /// The smallest and largest value, the first of equal ones (a fold in row order).
-std::pair<double, double> raw_range(std::size_t rows, const std::function<float(std::size_t)>& v) {
+template <typename Value>
+std::pair<double, double> raw_range(std::size_t rows, const Value& v) {
   double lo = INFINITY, hi = -INFINITY;
   for (std::size_t i = 0; i < rows; ++i) {
     lo = std::min(lo, static_cast<double>(v(i)));
@@ -41,24 +42,33 @@ std::pair<double, double> raw_range(std::size_t rows, const std::function<float(
   return {lo, hi};
 }
 
-/// raw_range over every process's rows (split: nullptr for one process).
-std::pair<double, double> all_range(std::size_t rows, const std::function<float(std::size_t)>& v, const RowSplit* split) {
-  const std::pair<double, double> mine = raw_range(rows, v);
+/// raw_range of (mine, as raw_range gives it) over every process's rows
+/// (split: nullptr for one process).
+std::pair<double, double> all_range(std::pair<double, double> mine, const RowSplit* split) {
   if (!split) return mine;
   return fold_ranks(*split, mine, [](const std::pair<double, double>& a, const std::pair<double, double>& b) {
     return std::make_pair(std::min(a.first, b.first), std::max(a.second, b.second));
   });
 }
 
-void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
-                const RowSplit* split = nullptr) {
-  std::tie(lo, hi) = all_range(rows, v, split);
+/// lo and hi from the range of all rows: 0 and 1 without rows, hi = lo + 1
+/// when they are equal.
+void finish_range(std::pair<double, double> range, std::size_t rows, double& lo, double& hi, const RowSplit* split) {
+  std::tie(lo, hi) = range;
   if ((split ? split->total : rows) == 0) lo = hi = 0.0;
   if (hi <= lo) hi = lo + 1.0;
 }
 
+void axis_range(std::size_t rows, const std::function<float(std::size_t)>& v, double& lo, double& hi,
+                const RowSplit* split = nullptr) {
+  finish_range(all_range(raw_range(rows, v), split), rows, lo, hi, split);
+}
+
+/// axis_range of a column, read directly (not through a std::function per
+/// value: the histogram and the density of a long column each read it).
 void column_range(MatrixView X, std::size_t col, double& lo, double& hi, const RowSplit* split = nullptr) {
-  axis_range(X.rows, [&](std::size_t i) { return X.at(i, col); }, lo, hi, split);
+  const auto value = [&](std::size_t i) { return X.at(i, col); };
+  finish_range(all_range(raw_range(X.rows, value), split), X.rows, lo, hi, split);
 }
 
 std::vector<double> edges(double lo, double hi, std::size_t bins) {
@@ -71,6 +81,17 @@ std::size_t bin_of(double v, double lo, double hi, std::size_t bins) {
   const double t = (v - lo) / (hi - lo) * static_cast<double>(bins);
   if (!(t > 0.0)) return 0;
   return std::min(bins - 1, static_cast<std::size_t>(t));
+}
+
+/// An exponent e below which s + exp(e) == s, bit for bit (-inf if none
+/// is known).  For s in [2^E, 2^(E+1)) the next double above s is
+/// s + 2^(E-52), so adding any t < 2^(E-53) rounds back to s.  e below
+/// (E - 53) ln 2 - 1e-6 has exp(e) < 2^(E-53) (1 - 1e-6), and glibc's
+/// exp (error under one ulp, 2^-52 relative) stays below 2^(E-53).  Only
+/// for a normal s far from the subnormals, where that relative bound holds.
+double unchanged_below(double s) {
+  if (!(s >= 0x1p-900) || std::isinf(s)) return -INFINITY;
+  return static_cast<double>(std::ilogb(s) - 53) * 0.69314718055994530942 - 1e-6;
 }
 
 /// histogram and kernel_density for one process (split nullptr) or for
@@ -113,16 +134,39 @@ DensityCurve density_of(MatrixView X, std::size_t col, std::size_t points, std::
   const double norm = 1.0 / (m * h * std::sqrt(2.0 * M_PI));
   out.x.resize(points);
   out.y.resize(points);
+  constexpr std::size_t kChunk = 256;
+  double kept[kChunk];
   for (std::size_t p = 0; p < points; ++p) {
     const double x = a + (b - a) * static_cast<double>(p) / static_cast<double>(points - 1);
-    double s = 0.0;
-    for (double xi : v) {
-      const double z = (x - xi) / h;
-      // exp underflows to exactly +0 below -745.2, and s + 0 is s: such a
-      // term is skipped (glibc's underflow path is slow; heavy tails make
-      // many of them).
-      const double e = -0.5 * z * z;
-      if (e > -746.0) s += std::exp(e);
+    // The terms added in row order.  exp underflows to exactly +0 below
+    // -745.2, and s + 0 is s: such a term is skipped (glibc's underflow path
+    // is slow; heavy tails make many of them).  So is one below `below`, too
+    // small to change s.  Per chunk of rows, a row further from x than
+    // `reach` has e below both for sure (reach: where e = max(below, -746),
+    // widened by 1e-6 against the rounding of z and z * z), and is dropped
+    // without a division or a branch; `below` only rises within the chunk.
+    double s = 0.0, below = -INFINITY, rethink = 0x1p-900;
+    for (std::size_t c0 = 0; c0 < v.size(); c0 += kChunk) {
+      const std::size_t c1 = std::min(v.size(), c0 + kChunk);
+      const double least = std::max(below, -746.0);
+      const double reach = least < 0.0 ? h * std::sqrt(-2.0 * least) * (1.0 + 1e-6) : INFINITY;
+      std::size_t m = 0;
+      for (std::size_t i = c0; i < c1; ++i) {
+        const double dx = x - v[i];
+        kept[m] = dx;
+        m += std::fabs(dx) <= reach ? 1 : 0;
+      }
+      for (std::size_t t = 0; t < m; ++t) {
+        const double z = kept[t] / h;
+        const double e = -0.5 * z * z;
+        if (e > -746.0 && !(e < below)) {
+          s += std::exp(e);
+          if (s >= rethink) {  // unchanged_below changes only with s's exponent
+            below = unchanged_below(s);
+            rethink = std::isfinite(s) ? std::ldexp(1.0, std::ilogb(s) + 1) : INFINITY;
+          }
+        }
+      }
     }
     out.x[p] = x;
     out.y[p] = s * norm;

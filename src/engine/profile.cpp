@@ -29,6 +29,31 @@ double blocked_sum(std::size_t n, Term term) {
   return total;
 }
 
+/// Blocks whose sums run side by side in by_blocks.
+constexpr std::size_t kLanes = 4;
+
+/// blocked_sum's blocks, kLanes consecutive full ones at a time, row r of
+/// each in turn: add(g, i) adds row i to lane g's partial sums, close(g)
+/// adds lane g's to the totals and clears them, lanes in block order.  The
+/// blocks left over go one by one through lane 0.  Every block's sum is
+/// the chain of its rows in order, and the blocks reach the totals in
+/// order: blocked_sum's bits, with kLanes independent chains.
+template <typename Add, typename Close>
+void by_blocks(std::size_t n, Add add, Close close) {
+  constexpr std::size_t kGroup = kLanes * kBlockRows;
+  std::size_t begin = 0;
+  for (; begin + kGroup <= n; begin += kGroup) {
+    for (std::size_t r = 0; r < kBlockRows; ++r)
+      for (std::size_t g = 0; g < kLanes; ++g) add(g, begin + g * kBlockRows + r);
+    for (std::size_t g = 0; g < kLanes; ++g) close(g);
+  }
+  for (; begin < n; begin += kBlockRows) {
+    const std::size_t end = std::min(n, begin + kBlockRows);
+    for (std::size_t i = begin; i < end; ++i) add(0, i);
+    close(0);
+  }
+}
+
 void check_column(MatrixView X, std::size_t col) {
   if (col >= X.cols) throw std::out_of_range("profile: column index out of range");
 }
@@ -50,34 +75,47 @@ float key_float(std::uint32_t k) {
   return f;
 }
 
-/// The column's keys, sorted ascending (the radix sort below).
-std::vector<std::uint32_t> sorted_keys(MatrixView X, std::size_t col) {
+/// The column's keys, sorted ascending (the radix sort above).  The three
+/// digits' counts come from one pass (with the keys' making), and a digit
+/// that every key shares is not moved (a column of values near -83.7
+/// shares its top 15 bits).  The buffers live on in each thread (the
+/// returned reference is valid until its next call there): a fresh pair
+/// for each column of a wide table cost page faults on every column.
+/// (Tried and slower here: 8-bit digits, four passes; four runs per pass
+/// with their own cursors, against the wait on a skewed digit's cursor.)
+const std::vector<std::uint32_t>& sorted_keys(MatrixView X, std::size_t col) {
   const std::size_t n = X.rows;
-  std::vector<std::uint32_t> key(n), tmp(n);
-  for (std::size_t i = 0; i < n; ++i) key[i] = float_key(X.at(i, col));
-  constexpr int kBits = 11;
-  constexpr std::uint32_t kMask = (1u << kBits) - 1;
-  std::vector<std::size_t> count(std::size_t{1} << kBits);
-  for (int shift = 0; shift < 32; shift += kBits) {
-    std::fill(count.begin(), count.end(), 0);
-    for (std::uint32_t k : key) ++count[(k >> shift) & kMask];
+  constexpr int kBits = 11, kPasses = 3;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  constexpr std::uint32_t kMask = kBuckets - 1;
+  thread_local std::vector<std::uint32_t> key, tmp;
+  key.resize(n);
+  tmp.resize(n);
+  std::vector<std::size_t> counts(kPasses * kBuckets, 0);
+  std::size_t* const c0 = counts.data();
+  std::size_t* const c1 = c0 + kBuckets;
+  std::size_t* const c2 = c1 + kBuckets;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t k = float_key(X.at(i, col));
+    key[i] = k;
+    ++c0[k & kMask];
+    ++c1[(k >> kBits) & kMask];
+    ++c2[k >> (2 * kBits)];
+  }
+  for (int pass = 0; pass < kPasses; ++pass) {
+    std::size_t* const c = c0 + pass * kBuckets;
+    const int shift = pass * kBits;
+    if (n == 0 || c[(key[0] >> shift) & kMask] == n) continue;  // one bucket holds every key: already in order
     std::size_t total = 0;
-    for (std::size_t& c : count) {
-      const std::size_t here = c;
-      c = total;
+    for (std::size_t b = 0; b < kBuckets; ++b) {
+      const std::size_t here = c[b];
+      c[b] = total;
       total += here;
     }
-    for (std::uint32_t k : key) tmp[count[(k >> shift) & kMask]++] = k;
+    for (std::uint32_t k : key) tmp[c[(k >> shift) & kMask]++] = k;
     key.swap(tmp);
   }
   return key;
-}
-
-std::vector<float> sorted_values(MatrixView X, std::size_t col) {
-  const std::vector<std::uint32_t> key = sorted_keys(X, col);
-  std::vector<float> out(key.size());
-  for (std::size_t i = 0; i < key.size(); ++i) out[i] = key_float(key[i]);
-  return out;
 }
 
 /// The order statistics at `ranks` (0-based, among all ranks' rows) of a
@@ -86,7 +124,7 @@ std::vector<float> sorted_values(MatrixView X, std::size_t col) {
 /// (32 rounds of one allreduce of the counts, for all ranks at once).
 std::vector<float> order_statistics(MatrixView X, std::size_t col, const RowSplit& split,
                                     const std::vector<std::size_t>& ranks) {
-  const std::vector<std::uint32_t> keys = sorted_keys(X, col);
+  const std::vector<std::uint32_t>& keys = sorted_keys(X, col);
   const std::size_t T = ranks.size();
   std::vector<std::uint64_t> lo(T, 0), hi(T, 0xFFFFFFFFu);
   std::vector<std::int64_t> counts(T);
@@ -195,37 +233,57 @@ FeatureProfile profile_feature(MatrixView X, std::size_t col) {
 
   const double nd = static_cast<double>(n);
   auto value = [&](std::size_t i) { return static_cast<double>(X.at(i, col)); };
-  // Two passes: the mean (blocked_sum, min and max tracked on the way),
-  // then the three central moments together.  Each moment sum is still
-  // blocked_sum's chain: the same terms in the same order, so the same bits
-  // as one pass per moment; three independent chains run three times as
-  // fast.
-  double lo = value(0), hi = lo;
-  p.mean = blocked_sum(n,
-                       [&](std::size_t i) {
-                         const double v = value(i);
-                         lo = std::min(lo, v);
-                         hi = std::max(hi, v);
-                         return v;
-                       }) /
-           nd;
+  // Two passes: the mean (blocked_sum's chain, min and max tracked on the
+  // way), then the three central moments together.  Each sum is still
+  // blocked_sum's: the same terms in the same order, so the same bits;
+  // only kLanes blocks' chains run side by side (by_blocks), and the
+  // independent chains run that much faster than one.
+  // The minimum and maximum by block too, each block's from +-inf, folded
+  // in block order from value(0): the first of equal ones in row order
+  // (-0.0 and +0.0 as the rows give them, a NaN skipped unless first), as
+  // one fold over the rows gives.
+  double lo = value(0), hi = lo, total = 0.0;
+  double sum[kLanes], blo[kLanes], bhi[kLanes];
+  auto open = [&](std::size_t g) {
+    sum[g] = 0.0;
+    blo[g] = INFINITY;
+    bhi[g] = -INFINITY;
+  };
+  for (std::size_t g = 0; g < kLanes; ++g) open(g);
+  by_blocks(
+      n,
+      [&](std::size_t g, std::size_t i) {
+        const double v = value(i);
+        blo[g] = std::min(blo[g], v);
+        bhi[g] = std::max(bhi[g], v);
+        sum[g] += v;
+      },
+      [&](std::size_t g) {
+        total += sum[g];
+        lo = std::min(lo, blo[g]);
+        hi = std::max(hi, bhi[g]);
+        open(g);
+      });
+  p.mean = total / nd;
   p.min = lo;
   p.max = hi;
   double t2 = 0.0, t3 = 0.0, t4 = 0.0;
-  for (std::size_t begin = 0; begin < n; begin += kBlockRows) {
-    const std::size_t end = std::min(n, begin + kBlockRows);
-    double b2 = 0.0, b3 = 0.0, b4 = 0.0;
-    for (std::size_t i = begin; i < end; ++i) {
-      const double d = value(i) - p.mean;
-      const double d2 = d * d;
-      b2 += d2;
-      b3 += d2 * d;
-      b4 += d2 * d2;
-    }
-    t2 += b2;
-    t3 += b3;
-    t4 += b4;
-  }
+  double b2[kLanes] = {}, b3[kLanes] = {}, b4[kLanes] = {};
+  by_blocks(
+      n,
+      [&](std::size_t g, std::size_t i) {
+        const double d = value(i) - p.mean;
+        const double d2 = d * d;
+        b2[g] += d2;
+        b3[g] += d2 * d;
+        b4[g] += d2 * d2;
+      },
+      [&](std::size_t g) {
+        t2 += b2[g];
+        t3 += b3[g];
+        t4 += b4[g];
+        b2[g] = b3[g] = b4[g] = 0.0;
+      });
   const double m2 = t2 / nd, m3 = t3 / nd, m4 = t4 / nd;
 
   set_shape(p, m2, m3, m4);
@@ -240,10 +298,10 @@ QQData qq_normal(MatrixView X, std::size_t col, std::size_t max_points) {
   const std::size_t n = X.rows;
   if (n == 0) return qq;
 
-  const std::vector<float> sorted = sorted_values(X, col);
+  const std::vector<std::uint32_t>& sorted = sorted_keys(X, col);
   const std::vector<std::size_t> ranks = spread_ranks(n, std::min(n, max_points));
   std::vector<float> picked;
-  for (std::size_t rank : ranks) picked.push_back(sorted[rank]);
+  for (std::size_t rank : ranks) picked.push_back(key_float(sorted[rank]));
   return qq_from(n, ranks, picked);
 }
 

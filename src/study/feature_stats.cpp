@@ -78,13 +78,30 @@ std::vector<FeatureSummary> profile_features(const Matrix& raw, const std::vecto
   std::vector<Matrix> blocks(std::min(block, d), Matrix(n, 1));
   for (std::size_t j0 = 0; j0 < d; j0 += block) {
     const std::size_t b = std::min(block, d - j0);
-    // The copy on every thread too, a range of rows each.
+    // The copy on every thread too, tiles of kTile rows, kGroup columns
+    // at a time: writing all b columns row by row keeps b pages in use, and
+    // past the TLB's reach every write looked its page up again.  A tile's
+    // rows (at most 256 KiB for b = 128) stay in L2 while its groups read them.
+    constexpr long long kTile = 512;
 #pragma omp parallel for schedule(static) num_threads(nt) if (n * b >= (std::size_t{1} << 20))
-    for (long long i0 = 0; i0 < static_cast<long long>(n); i0 += 4096) {
-      const std::size_t i1 = std::min(n, static_cast<std::size_t>(i0) + 4096);
-      for (std::size_t i = static_cast<std::size_t>(i0); i < i1; ++i) {
-        const float* row = raw.row(i) + j0;
-        for (std::size_t c = 0; c < b; ++c) blocks[c].values[i] = row[c];
+    for (long long i0 = 0; i0 < static_cast<long long>(n); i0 += kTile) {
+      const std::size_t i1 = std::min(n, static_cast<std::size_t>(i0 + kTile));
+      constexpr std::size_t kGroup = 16;
+      for (std::size_t c0 = 0; c0 < b; c0 += kGroup) {
+        const std::size_t g = std::min(kGroup, b - c0);
+        float* to[kGroup];
+        for (std::size_t c = 0; c < g; ++c) to[c] = blocks[c0 + c].values.data();
+        const auto copy = [&](std::size_t width) {
+          for (std::size_t i = static_cast<std::size_t>(i0); i < i1; ++i) {
+            const float* row = raw.row(i) + j0 + c0;
+            for (std::size_t c = 0; c < width; ++c) to[c][i] = row[c];
+          }
+        };
+        if (g == kGroup) {
+          copy(kGroup);  // a constant count: unrolled without a test per column
+        } else {
+          copy(g);
+        }
       }
     }
 #pragma omp parallel for schedule(dynamic) num_threads(nt) if (b > 1)
