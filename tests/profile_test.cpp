@@ -249,7 +249,10 @@ TEST(ProfileMoments, SideBySideBlocksGiveTheOneChainBits) {
     const FeatureProfile p = profile_feature(column(v), 0);
     EXPECT_EQ(p.mean, mean) << n;
     EXPECT_EQ(p.std, std::sqrt(t2 / static_cast<double>(n))) << n;
-    if (t2 > 0.0) EXPECT_EQ(p.kurtosis, (t4 / static_cast<double>(n)) / ((t2 / static_cast<double>(n)) * (t2 / static_cast<double>(n))) - 3.0) << n;
+    if (t2 > 0.0) {
+      EXPECT_EQ(p.kurtosis, (t4 / static_cast<double>(n)) / ((t2 / static_cast<double>(n)) * (t2 / static_cast<double>(n))) - 3.0)
+          << n;
+    }
     EXPECT_EQ(p.min, lo) << n;
     EXPECT_EQ(p.max, hi) << n;
     EXPECT_EQ(std::signbit(p.min), std::signbit(lo)) << n;
