@@ -110,7 +110,7 @@ TEST(CpuSilhouette, PiecesOfAnySizeGiveTheOnePieceBits) {
 // cluster, and 1 or 2 threads.
 TEST(CpuSilhouette, SymmetricPathIsCanonical) {
   for (const std::size_t d : {95, 96, 130}) {
-    for (const std::size_t n : {129, 256, 1001}) {
+    for (const std::size_t n : {200, 640, 1001}) {  // at least 64 rows a cluster (kSymmetricMinRowsPerCluster)
       for (const int k : {1, 3, 9}) {
         const Matrix Y = test::random_blobs(n, d, 3, 900 + d + n, 1.0f);
         std::vector<std::int32_t> labels = uneven_labels(n, k);

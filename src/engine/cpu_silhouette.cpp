@@ -179,6 +179,11 @@ void tile_distances(const float* __restrict xi, const float* __restrict xs, std:
 /// (one thread, 10,000-25,000 evaluated rows): 1.2-1.6x faster at d = 128
 /// and 256, even at d = 64, slower at d = 32; hence from 96 features.
 constexpr std::size_t kSymmetricMinD = 96;
+/// ... and from this many rows per cluster on average: small clusters make
+/// tasks of a few rows, whose 16-row blocks are mostly padding and whose
+/// per-task set-up costs as much as their distances (measured: 10,000 rows,
+/// d = 256, k = 500, one thread: 857 ms symmetric, 515-635 ms without).
+constexpr std::size_t kSymmetricMinRowsPerCluster = 64;
 constexpr std::size_t kSymmetricBudget = std::size_t{256} << 20;
 
 /// The exact silhouette of all n rows of Y (one piece), every distance
@@ -371,7 +376,8 @@ void SilhouetteAccumulator::finish(double* out) const {
 
 void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
   const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
-  if (d >= kSymmetricMinD && n > kChunk && n * (n / kChunk + kk) * sizeof(float) <= kSymmetricBudget) {
+  if (d >= kSymmetricMinD && n > kChunk && n >= kSymmetricMinRowsPerCluster * kk &&
+      n * (n / kChunk + kk) * sizeof(float) <= kSymmetricBudget) {
     // Rows sorted by cluster (stable counting sort), row-major.
     std::vector<std::int64_t> counts(kk, 0);
     for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
