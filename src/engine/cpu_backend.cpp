@@ -35,7 +35,11 @@ using cpu::kBlock;
 
 
 constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
-constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread
+constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread...
+/// ... unless the pass's distance work (rows x centres x features) is at
+/// least this: a pass of 10,000 rows against 500 centres of 256 features
+/// is 30 ms on one thread, far above a fork/join.
+constexpr std::size_t kMinParallelWork = std::size_t{1} << 23;
 /// k-means++ keeps each model's nearest-centre distances (n floats) between
 /// passes, so that every step folds in one new centre instead of
 /// recomputing all of them (O(n k d) instead of O(n k^2 d) per fit).  Every
@@ -187,11 +191,6 @@ class CpuBackend final : public Backend {
     w_ = weights;
     fp_ = fp;
     n_ = X.rows;
-    // Threads only pay off on enough rows: a sweep on a few thousand rows
-    // runs thousands of tiny passes, where fork/join would dominate (and,
-    // on a busy machine, spinning threads wait for descheduled ones).  The
-    // results are the same either way.
-    parallel_ = n_ >= kMinParallelRows && threads_ > 1;
     d_ = X.cols;
     k_max_ = std::max(k_max, 1);
     labels_.assign(n_, -1);
@@ -260,7 +259,7 @@ class CpuBackend final : public Backend {
     // whose thread did not run (fewer threads than asked) adds nothing.
     std::fill(thread_acc_.begin(), thread_acc_.end(), 0);
     std::int64_t inertia = 0, changed = 0;
-#pragma omp parallel num_threads(threads_) if (parallel_) reduction(+ : inertia, changed)
+#pragma omp parallel num_threads(threads_) if (parallel(static_cast<std::size_t>(k))) reduction(+ : inertia, changed)
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
@@ -356,7 +355,7 @@ class CpuBackend final : public Backend {
     bounds_.plan(batch, d_, batch_bounds_.data());
     plan_stored(batch);
     std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
-#pragma omp parallel num_threads(threads_) if (parallel_)
+#pragma omp parallel num_threads(threads_) if (parallel(static_cast<std::size_t>(std::accumulate(batch.ks, batch.ks + batch.models, 0))))
     {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
@@ -402,7 +401,7 @@ class CpuBackend final : public Backend {
     const float dscale = fp_.dist_scale();
     plan_cache(batch);
     std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
-#pragma omp parallel num_threads(threads_) if (parallel_)
+#pragma omp parallel num_threads(threads_) if (parallel(values))
     {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
@@ -434,7 +433,7 @@ class CpuBackend final : public Backend {
     const std::size_t T = tiles();
     plan_cache(batch);
     // Each (model, tile) potential, blocks of kBlock rows in order.
-#pragma omp parallel num_threads(threads_) if (parallel_)
+#pragma omp parallel num_threads(threads_) if (parallel(static_cast<std::size_t>(batch.models)))
     {
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
@@ -488,7 +487,7 @@ class CpuBackend final : public Backend {
     const std::size_t kk = static_cast<std::size_t>(k);
     std::fill(out_sq, out_sq + kk, 0);
     std::fill(out_root, out_root + kk, 0);
-#pragma omp parallel num_threads(threads_) if (parallel_)
+#pragma omp parallel num_threads(threads_) if (parallel(1))
     {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
@@ -524,6 +523,16 @@ class CpuBackend final : public Backend {
 
   void require_labels() const {
     if (labels_.size() != n_) throw std::logic_error("CpuBackend: the stored labels were taken");
+  }
+
+  /// Whether a pass over every row against `centres` centres runs on
+  /// several threads.  Threads only pay off on enough work: a sweep on a
+  /// few thousand rows runs thousands of tiny passes, where fork/join would
+  /// dominate (and, on a busy machine, spinning threads wait for
+  /// descheduled ones); many rows, or few rows against many wide centres,
+  /// pay.  The results are the same either way.
+  bool parallel(std::size_t centres) const {
+    return threads_ > 1 && (n_ >= kMinParallelRows || n_ * d_ * centres >= kMinParallelWork);
   }
 
   /// [k_max counts | k_max x d sums]: the running sums' size per slot.
@@ -669,7 +678,6 @@ class CpuBackend final : public Backend {
   std::vector<std::int64_t> running_;  // [k counts | k x d sums] of the stored labels
   int running_k_ = 0;                  // the k that running_ and labels_ belong to
   bool fresh_ = true;                  // every stored label is -1
-  bool parallel_ = false;              // run passes on several threads
 };
 
 }  // namespace

@@ -332,7 +332,6 @@ void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labe
       }
       if (first) {
         std::fill(acc.begin(), acc.end(), 0.0);
-        std::fill(open.begin(), open.end(), 0.0f);
       } else {
         std::copy(sums_.begin() + i0 * kk, sums_.begin() + (i0 + m) * kk, acc.begin());
         std::copy(open_.begin() + i0 * kk, open_.begin() + (i0 + m) * kk, open.begin());
@@ -341,7 +340,7 @@ void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labe
         // Position among c's rows of the piece's j-th row of c: the open
         // chunk (continued from the previous piece) closes at a multiple of 128.
         const std::size_t at = static_cast<std::size_t>(before[c]), size = start[c + 1] - start[c];
-        for (std::size_t r = 0; r < kLanes; ++r) p[r] = open[r * kk + c];
+        for (std::size_t r = 0; r < kLanes; ++r) p[r] = first ? 0.0f : open[r * kk + c];
         for (std::size_t j = 0; j < size;) {
           const std::size_t end = std::min(size, j + kSilhouetteChunk - (at + j) % kSilhouetteChunk);
           chunk_distance_sums(xi.data(), xs.data(), n, d, start[c] + j, start[c] + end, p);
@@ -351,20 +350,22 @@ void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labe
           }
           j = end;
         }
-        for (std::size_t r = 0; r < kLanes; ++r) open[r * kk + c] = p[r];
+        if (!last) {
+          for (std::size_t r = 0; r < kLanes; ++r) open[r * kk + c] = p[r];
+        } else if (counts_[c] % static_cast<std::int64_t>(kSilhouetteChunk) != 0) {
+          // The cluster's last chunk, short of 128 rows (one piece: nothing
+          // carries, so `open` is never touched).
+          for (std::size_t r = 0; r < kLanes; ++r) acc[r * kk + c] += static_cast<double>(p[r]);
+        }
       }
       if (!last) {
         std::copy(acc.begin(), acc.begin() + static_cast<std::ptrdiff_t>(m * kk), sums_.begin() + i0 * kk);
         std::copy(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(m * kk), open_.begin() + i0 * kk);
         continue;
       }
-      for (std::size_t r = 0; r < m; ++r) {
-        for (std::size_t c = 0; c < kk; ++c)  // each cluster's last chunk, if short of 128 rows
-          if (counts_[c] % static_cast<std::int64_t>(kSilhouetteChunk) != 0)
-            acc[r * kk + c] += static_cast<double>(open[r * kk + c]);
+      for (std::size_t r = 0; r < m; ++r)
         values_[i0 + r] = silhouette_value(acc.data() + r * kk, counts_.data(), static_cast<int>(kk),
                                            scored_labels_[i0 + r]);
-      }
     }
   }
 }
