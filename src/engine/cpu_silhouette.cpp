@@ -38,12 +38,20 @@ inline __attribute__((always_inline)) void small_d_sums(const float* __restrict 
   }
 }
 
+/// Rows of one task of the symmetric path: a chunk (kSilhouetteChunk rows).
+constexpr std::size_t kChunk = kSilhouetteChunk;
+
 /// chunk_distance_sums for any d (row-major sorted rows): four sorted rows
 /// at a time share each load of the lanes' features; their roots are still
-/// added to p one row after the other, in j order.
+/// added to p one row after the other, in j order.  kKeepRoots (the
+/// symmetric path's tiles): each root also stored at
+/// t[lane * kChunk + j - begin], for the column sums.  The two forms are
+/// separate instantiations: storing the roots makes GCC leave them scalar,
+/// which the plain sums must not pay.
+template <bool kKeepRoots>
 inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi, const float* __restrict xs,
                                                      std::size_t d, std::size_t begin, std::size_t end,
-                                                     float* __restrict pout) {
+                                                     float* __restrict pout, float* __restrict t = nullptr) {
   float p[kLanes];
   for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
   std::size_t j = begin;
@@ -53,20 +61,54 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
       const float* row = xs + j * d;
       cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
+    if constexpr (kKeepRoots) {
+      float v0[kLanes], v1[kLanes], v2[kLanes], v3[kLanes];
 #pragma omp simd
-    for (std::size_t r = 0; r < kLanes; ++r) {
-      float acc = p[r];
-      acc = acc + std::sqrt(s0[r]);
-      acc = acc + std::sqrt(s1[r]);
-      acc = acc + std::sqrt(s2[r]);
-      p[r] = acc + std::sqrt(s3[r]);
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        v0[r] = std::sqrt(s0[r]);
+        v1[r] = std::sqrt(s1[r]);
+        v2[r] = std::sqrt(s2[r]);
+        v3[r] = std::sqrt(s3[r]);
+        float acc = p[r];
+        acc = acc + v0[r];
+        acc = acc + v1[r];
+        acc = acc + v2[r];
+        p[r] = acc + v3[r];
+      }
+      float* __restrict tj = t + (j - begin);
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        float* __restrict tr = tj + r * kChunk;
+        tr[0] = v0[r];
+        tr[1] = v1[r];
+        tr[2] = v2[r];
+        tr[3] = v3[r];
+      }
+    } else {
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        float acc = p[r];
+        acc = acc + std::sqrt(s0[r]);
+        acc = acc + std::sqrt(s1[r]);
+        acc = acc + std::sqrt(s2[r]);
+        p[r] = acc + std::sqrt(s3[r]);
+      }
     }
   }
   for (; j < end; ++j) {
     float s[kLanes];
     cpu::lane_squares1<0>(xi, d, xs + j * d, s);
+    if constexpr (kKeepRoots) {
+      float v[kLanes];
 #pragma omp simd
-    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
+      for (std::size_t r = 0; r < kLanes; ++r) {
+        v[r] = std::sqrt(s[r]);
+        p[r] = p[r] + v[r];
+      }
+      for (std::size_t r = 0; r < kLanes; ++r) t[r * kChunk + (j - begin)] = v[r];
+    } else {
+#pragma omp simd
+      for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
+    }
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
@@ -110,65 +152,47 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
       default: small_d_sums<8>(xi, xs, begin, end, p); break;
     }
   } else {
-    wide_sums(xi, xs, d, begin, end, p);
+    wide_sums<false>(xi, xs, d, begin, end, p);
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
 
 
-/// Rows of one task of the symmetric path: a chunk (kSilhouetteChunk rows).
-constexpr std::size_t kChunk = kSilhouetteChunk;
-
 /// For kLanes rows held column-wise in xi (d x kLanes) and sorted rows
-/// [begin, end) (row-major xs): v = sqrtf(squared distance) per lane and
-/// row, added to p in row order (exactly chunk_distance_sums' values) and
-/// stored at t[lane * kChunk + j - begin] for the column sums.
+/// [begin, end) (row-major xs): the roots added to p in row order (exactly
+/// chunk_distance_sums' values) and stored at t[lane * kChunk + j - begin]
+/// for the column sums.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void tile_distances(const float* __restrict xi, const float* __restrict xs, std::size_t d, std::size_t begin,
                     std::size_t end, float* __restrict pout, float* __restrict t) {
-  float p[kLanes];
-  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
-  std::size_t j = begin;
-  for (; j + 4 <= end; j += 4) {
-    float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
-    {
-      const float* row = xs + j * d;
-      cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
-    }
-    float v0[kLanes], v1[kLanes], v2[kLanes], v3[kLanes];
-#pragma omp simd
-    for (std::size_t r = 0; r < kLanes; ++r) {
-      v0[r] = std::sqrt(s0[r]);
-      v1[r] = std::sqrt(s1[r]);
-      v2[r] = std::sqrt(s2[r]);
-      v3[r] = std::sqrt(s3[r]);
-      float acc = p[r];
-      acc = acc + v0[r];
-      acc = acc + v1[r];
-      acc = acc + v2[r];
-      p[r] = acc + v3[r];
-    }
-    float* __restrict tj = t + (j - begin);
-    for (std::size_t r = 0; r < kLanes; ++r) {
-      float* __restrict tr = tj + r * kChunk;
-      tr[0] = v0[r];
-      tr[1] = v1[r];
-      tr[2] = v2[r];
-      tr[3] = v3[r];
-    }
+  wide_sums<true>(xi, xs, d, begin, end, pout, t);
+}
+
+/// Rows sorted by label (a stable counting sort): start[c] .. start[c + 1]
+/// are cluster c's rows in increasing row order, xs their d features
+/// (column-major for d = 2, row-major otherwise), and with `with_order`
+/// order[p] the row at sorted position p.
+struct LabelSorted {
+  std::vector<std::size_t> start, order;
+  std::vector<float> xs;
+};
+
+LabelSorted sort_by_label(MatrixView rows, std::size_t d, const std::int32_t* labels, std::size_t kk,
+                          bool with_order) {
+  const std::size_t n = rows.rows;
+  LabelSorted out;
+  out.start.assign(kk + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) out.start[static_cast<std::size_t>(labels[i]) + 1] += 1;
+  for (std::size_t c = 0; c < kk; ++c) out.start[c + 1] += out.start[c];
+  out.xs.resize(n * d);
+  if (with_order) out.order.resize(n);
+  std::vector<std::size_t> next(out.start.begin(), out.start.end() - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t p = next[static_cast<std::size_t>(labels[i])]++;
+    if (with_order) out.order[p] = i;
+    for (std::size_t f = 0; f < d; ++f) out.xs[d == 2 ? f * n + p : p * d + f] = rows.at(i, f);
   }
-  for (; j < end; ++j) {
-    float s[kLanes];
-    cpu::lane_squares1<0>(xi, d, xs + j * d, s);
-    float v[kLanes];
-#pragma omp simd
-    for (std::size_t r = 0; r < kLanes; ++r) {
-      v[r] = std::sqrt(s[r]);
-      p[r] = p[r] + v[r];
-    }
-    for (std::size_t r = 0; r < kLanes; ++r) t[r * kChunk + (j - begin)] = v[r];
-  }
-  for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
+  return out;
 }
 
 /// Whether the one-piece silhouette of n rows of d features in Q chunks
@@ -197,10 +221,14 @@ constexpr std::size_t kSymmetricBudget = std::size_t{256} << 20;
 /// per-cluster double totals add its chunk sums in chunk order: exactly
 /// the canonical order (the distance is symmetric bit for bit: b - a is
 /// -(a - b) exactly, and the square the same).
-void symmetric_silhouette(MatrixView Y, const std::int32_t* labels, std::size_t kk, int threads, double* out,
-                          const std::vector<float>& xs, const std::vector<std::size_t>& start,
-                          const std::vector<std::size_t>& order, const std::vector<std::int64_t>& counts) {
-  const std::size_t n = Y.rows, d = Y.cols;
+void symmetric_silhouette(MatrixView Y, const std::int32_t* labels, std::size_t kk, int threads, double* out) {
+  const std::size_t n = Y.rows, d = Y.cols;  // d >= kSymmetricMinD: sorted rows row-major
+  const LabelSorted sorted = sort_by_label(Y, d, labels, kk, true);
+  const std::vector<std::size_t>& start = sorted.start;
+  const std::vector<std::size_t>& order = sorted.order;
+  const std::vector<float>& xs = sorted.xs;
+  std::vector<std::int64_t> counts(kk);
+  for (std::size_t c = 0; c < kk; ++c) counts[c] = static_cast<std::int64_t>(start[c + 1] - start[c]);
   std::vector<std::size_t> chunk_begin, chunk_first(kk + 1, 0);
   for (std::size_t c = 0; c < kk; ++c) {
     chunk_first[c] = chunk_begin.size();
@@ -292,20 +320,10 @@ void SilhouetteAccumulator::add(MatrixView piece, const std::int32_t* piece_labe
   // cluster c in increasing row order; `before` is the index among all of
   // c's rows of the first of them (where the chunks of 128 fall).
   const std::vector<std::int64_t> before = counts_;
-  std::vector<std::size_t> start(kk + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) start[static_cast<std::size_t>(piece_labels[i]) + 1] += 1;
-  for (std::size_t c = 0; c < kk; ++c) {
-    counts_[c] += static_cast<std::int64_t>(start[c + 1]);
-    start[c + 1] += start[c];
-  }
-  std::vector<float> xs(n * d);  // sorted rows: column-major for d = 2, row-major otherwise
-  {
-    std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t p = next[static_cast<std::size_t>(piece_labels[i])]++;
-      for (std::size_t f = 0; f < d; ++f) xs[d == 2 ? f * n + p : p * d + f] = piece.at(i, f);
-    }
-  }
+  const LabelSorted sorted = sort_by_label(piece, d, piece_labels, kk, false);
+  const std::vector<std::size_t>& start = sorted.start;
+  const std::vector<float>& xs = sorted.xs;
+  for (std::size_t c = 0; c < kk; ++c) counts_[c] += static_cast<std::int64_t>(start[c + 1] - start[c]);
   seen_ += n;
   const std::size_t rows = scored_.rows;
   if (last) values_.assign(rows, 0.0);
@@ -379,19 +397,7 @@ void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads
   const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
   if (d >= kSymmetricMinD && n > kChunk && n >= kSymmetricMinRowsPerCluster * kk &&
       n * (n / kChunk + kk) * sizeof(float) <= kSymmetricBudget) {
-    // Rows sorted by cluster (stable counting sort), row-major.
-    std::vector<std::int64_t> counts(kk, 0);
-    for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
-    std::vector<std::size_t> start(kk + 1, 0), order(n);
-    for (std::size_t c = 0; c < kk; ++c) start[c + 1] = start[c] + static_cast<std::size_t>(counts[c]);
-    std::vector<float> xs(n * d);
-    std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t p = next[static_cast<std::size_t>(labels[i])]++;
-      order[p] = i;
-      for (std::size_t f = 0; f < d; ++f) xs[p * d + f] = Y.at(i, f);
-    }
-    symmetric_silhouette(Y, labels, kk, threads, out, xs, start, order, counts);
+    symmetric_silhouette(Y, labels, kk, threads, out);
     return;
   }
   SilhouetteAccumulator one(Y, labels, k, threads, Y.rows);
