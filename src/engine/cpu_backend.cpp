@@ -56,7 +56,6 @@ constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
 constexpr std::size_t kSumsBudget = std::size_t{256} << 20;
 /// The largest transposed copy of the data that bind makes (bytes).
 constexpr std::size_t kTransposedBudget = std::size_t{2} << 30;
-#define ARCHETYPE_INLINE inline __attribute__((always_inline))
 
 /// acc += the change of the per-cluster sums, [k counts | k x d sums], when
 /// the block's m rows move from their stored labels (`labels`; all -1 when

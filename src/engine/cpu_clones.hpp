@@ -10,3 +10,7 @@
 #else
 #define ARCHETYPE_CLONES
 #endif
+
+// ARCHETYPE_INLINE: a helper of such a function, inlined into each clone so
+// that it is built for that clone's instruction set.
+#define ARCHETYPE_INLINE inline __attribute__((always_inline))

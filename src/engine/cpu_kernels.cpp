@@ -12,8 +12,6 @@
 namespace archetype::cpu {
 namespace {
 
-#define ARCHETYPE_INLINE inline __attribute__((always_inline))
-
 constexpr std::size_t G = kGroup;
 static_assert(kGroup == kLaneRows, "lane_squares.hpp works on groups of kGroup rows");
 /// Centres evaluated together on one group: four accumulators of G lanes
