@@ -71,6 +71,39 @@ ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, s
   std::int64_t ch = 0;
   for (std::size_t r = 0; r < m; ++r) ch += labels[r] != lab[r];
   if (ch == 0) return 0;
+  if (!w && !cpu::sums_by_mask(kk, d)) {
+    // The scatter path: moving the ch rows is 2 ch row updates, a recount
+    // under both labelings 2 m, so every moved row goes alone, from the
+    // block quantized once when enough of it moves (else each moved row
+    // quantized here).
+    const std::int32_t* q =
+        static_cast<std::size_t>(ch) * 8 > m ? cpu::quantized_rows(x, d, m, fscale, s) : nullptr;
+    for (std::size_t r = 0; r < m; ++r) {
+      const std::int32_t from = labels[r], to = lab[r];
+      if (from == to) continue;
+      std::int64_t* __restrict at = acc + kk + static_cast<std::size_t>(to) * d;
+      acc[to] += 1;
+      if (q) {
+        const std::int32_t* __restrict qrow = q + r * d;
+        if (from >= 0) {
+          std::int64_t* __restrict af = acc + kk + static_cast<std::size_t>(from) * d;
+          acc[from] -= 1;
+          for (std::size_t j = 0; j < d; ++j) af[j] -= qrow[j];
+        }
+        for (std::size_t j = 0; j < d; ++j) at[j] += qrow[j];
+      } else {
+        const float* __restrict xr = x + r * d;
+        if (from >= 0) {
+          std::int64_t* __restrict af = acc + kk + static_cast<std::size_t>(from) * d;
+          acc[from] -= 1;
+          for (std::size_t j = 0; j < d; ++j) af[j] -= quantize_feature(xr[j], fscale);
+        }
+        for (std::size_t j = 0; j < d; ++j) at[j] += quantize_feature(xr[j], fscale);
+      }
+      labels[r] = to;
+    }
+    return ch;
+  }
   if (static_cast<std::size_t>(ch) * 8 > m) {
     cpu::add_cluster_sums(x, d, m, lab, w, fscale, kk, 1, acc, s, quantized);
     // The first call quantized (or weighed) the block when its path uses it.
@@ -120,6 +153,7 @@ ARCHETYPE_CLONES
 void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::size_t d, std::size_t m,
                  const float* centers, int k, float fscale, float dscale, bool fresh, std::int32_t* __restrict labels,
                  GroupScratch& s, std::int64_t* __restrict acc, std::int64_t& inertia, std::int64_t& changed) {
+  s.qr_block = nullptr;  // a new block: its quantized rows not computed yet
   if (xt) {
     cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
   } else {
@@ -149,6 +183,7 @@ void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, s
                        std::size_t r, float fscale, float dscale, GroupScratch& s, std::int64_t* __restrict acc) {
   const float* centers = batch.centers;
   bool quantized = false;  // the quantized block, once, when a model needs it
+  s.qr_block = nullptr;    // the same for the row-major copy (quantized_rows)
   for (int b = 0; b < batch.models; ++b) {
     const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
     if (bounds[b].labels) {

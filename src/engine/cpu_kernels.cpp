@@ -578,6 +578,16 @@ void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, 
 bool sums_by_mask(std::size_t kk, std::size_t d) { return kk * (d + 1) <= 48; }
 
 ARCHETYPE_CLONES
+const std::int32_t* quantized_rows(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
+  if (s.qr_block == x) return s.qr.data();
+  std::int32_t* __restrict q = s.qr.data();
+  const float* __restrict xx = x;
+  for (std::size_t i = 0; i < m * d; ++i) q[i] = quantize_feature(xx[i], fscale);
+  s.qr_block = x;
+  return q;
+}
+
+ARCHETYPE_CLONES
 void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, const std::int32_t* w,
                       float fscale, std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s, bool quantized) {
   if (w) {
@@ -604,17 +614,19 @@ void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::i
     masked_sums(lab, s.q.data(), m, d, kk, sign, acc);
     return;
   }
-  // Otherwise scatter each row into its cluster's sums: O(d) per row for any k.
+  // Otherwise scatter each row into its cluster's sums: O(d) per row for any
+  // k, from the block quantized once (quantized_rows) for every model.
+  const std::int32_t* __restrict q = quantized_rows(x, d, m, fscale, s);
   for (std::size_t r = 0; r < m; ++r) {
     const std::int32_t c = lab[r];
     if (c < 0) continue;
-    const float* __restrict xr = x + r * d;
+    const std::int32_t* __restrict qrow = q + r * d;
     std::int64_t* __restrict a = acc + kk + static_cast<std::size_t>(c) * d;
     acc[c] += sign;
     if (sign > 0) {
-      for (std::size_t j = 0; j < d; ++j) a[j] += quantize_feature(xr[j], fscale);
+      for (std::size_t j = 0; j < d; ++j) a[j] += qrow[j];
     } else {
-      for (std::size_t j = 0; j < d; ++j) a[j] -= quantize_feature(xr[j], fscale);
+      for (std::size_t j = 0; j < d; ++j) a[j] -= qrow[j];
     }
   }
 }

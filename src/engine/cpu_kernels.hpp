@@ -27,6 +27,10 @@ struct GroupScratch {
   /// block's end repeat its last row.  Also assigned_distances' scratch.
   std::vector<float> xt;
   std::vector<std::int32_t> q;  ///< quantized features of a block, feature-major (d x kBlock)
+  /// The same, row-major (kBlock x d), for the scatter of centroid sums:
+  /// valid for the block at qr_block (quantized_rows), null: none.
+  std::vector<std::int32_t> qr;
+  const float* qr_block = nullptr;
   /// A weighted block, feature-major ((d + 1) x kBlock): row 0 the
   /// quantized weights w, row 1 + j the products w x q(feature j).
   std::vector<std::int64_t> wq;
@@ -41,9 +45,18 @@ struct GroupScratch {
     xt.assign((kBlock + kGroup) * d, 0.0f);
     aux.assign((2 * kBlock + 2 * kGroup) * d, 0.0f);
     q.assign(kBlock * d, 0);
+    qr.assign(kBlock * d, 0);
+    qr_block = nullptr;
     wq.assign(kBlock * (d + 1), 0);
   }
 };
+
+/// The m <= kBlock rows at x quantized row-major (quantize_feature of
+/// x[r * d + j] at [r * d + j]) in s.qr, computed once per block: one
+/// sequential read of the rows and one vector loop serve every moved row of
+/// every model, instead of quantizing each moved row from memory again per
+/// model.  Callers set s.qr_block = nullptr before a new block.
+const std::int32_t* quantized_rows(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
 
 /// Transposes the m <= kBlock rows at x (row-major) into s.xt, in the
 /// layout the kernels below read (`xt`): one transposition serves every

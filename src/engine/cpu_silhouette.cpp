@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -43,15 +44,10 @@ constexpr std::size_t kChunk = kSilhouetteChunk;
 
 /// chunk_distance_sums for any d (row-major sorted rows): four sorted rows
 /// at a time share each load of the lanes' features; their roots are still
-/// added to p one row after the other, in j order.  kKeepRoots (the
-/// symmetric path's tiles): each root also stored at
-/// t[lane * kChunk + j - begin], for the column sums.  The two forms are
-/// separate instantiations: storing the roots makes GCC leave them scalar,
-/// which the plain sums must not pay.
-template <bool kKeepRoots>
+/// added to p one row after the other, in j order.
 inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi, const float* __restrict xs,
                                                      std::size_t d, std::size_t begin, std::size_t end,
-                                                     float* __restrict pout, float* __restrict t = nullptr) {
+                                                     float* __restrict pout) {
   float p[kLanes];
   for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
   std::size_t j = begin;
@@ -61,54 +57,20 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
       const float* row = xs + j * d;
       cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
-    if constexpr (kKeepRoots) {
-      float v0[kLanes], v1[kLanes], v2[kLanes], v3[kLanes];
 #pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        v0[r] = std::sqrt(s0[r]);
-        v1[r] = std::sqrt(s1[r]);
-        v2[r] = std::sqrt(s2[r]);
-        v3[r] = std::sqrt(s3[r]);
-        float acc = p[r];
-        acc = acc + v0[r];
-        acc = acc + v1[r];
-        acc = acc + v2[r];
-        p[r] = acc + v3[r];
-      }
-      float* __restrict tj = t + (j - begin);
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        float* __restrict tr = tj + r * kChunk;
-        tr[0] = v0[r];
-        tr[1] = v1[r];
-        tr[2] = v2[r];
-        tr[3] = v3[r];
-      }
-    } else {
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        float acc = p[r];
-        acc = acc + std::sqrt(s0[r]);
-        acc = acc + std::sqrt(s1[r]);
-        acc = acc + std::sqrt(s2[r]);
-        p[r] = acc + std::sqrt(s3[r]);
-      }
+    for (std::size_t r = 0; r < kLanes; ++r) {
+      float acc = p[r];
+      acc = acc + std::sqrt(s0[r]);
+      acc = acc + std::sqrt(s1[r]);
+      acc = acc + std::sqrt(s2[r]);
+      p[r] = acc + std::sqrt(s3[r]);
     }
   }
   for (; j < end; ++j) {
     float s[kLanes];
     cpu::lane_squares1<0>(xi, d, xs + j * d, s);
-    if constexpr (kKeepRoots) {
-      float v[kLanes];
 #pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) {
-        v[r] = std::sqrt(s[r]);
-        p[r] = p[r] + v[r];
-      }
-      for (std::size_t r = 0; r < kLanes; ++r) t[r * kChunk + (j - begin)] = v[r];
-    } else {
-#pragma omp simd
-      for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
-    }
+    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
@@ -152,21 +114,110 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
       default: small_d_sums<8>(xi, xs, begin, end, p); break;
     }
   } else {
-    wide_sums<false>(xi, xs, d, begin, end, p);
+    wide_sums(xi, xs, d, begin, end, p);
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
 
 
 /// For kLanes rows held column-wise in xi (d x kLanes) and sorted rows
-/// [begin, end) (row-major xs): the roots added to p in row order (exactly
-/// chunk_distance_sums' values) and stored at t[lane * kChunk + j - begin]
-/// for the column sums.
+/// [begin, end) (row-major xs): the distances stored j-major at
+/// t[(j - begin) * kLanes + lane] (a distance row's 16 lanes contiguous, for
+/// the column sums) and added to p in row order (exactly
+/// chunk_distance_sums' values).  Three loops: the squares (the shared
+/// lane kernel), the roots over the whole tile, the row sums; in one loop
+/// GCC turns the roots that are also stored into scalar square roots,
+/// which cost more than the distances at d = 32.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 void tile_distances(const float* __restrict xi, const float* __restrict xs, std::size_t d, std::size_t begin,
                     std::size_t end, float* __restrict pout, float* __restrict t) {
-  wide_sums<true>(xi, xs, d, begin, end, pout, t);
+  const std::size_t len = end - begin;
+  std::size_t j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const float* row = xs + (begin + j) * d;
+    float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];  // locals: kept in registers
+    cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
+    float* tj = t + j * kLanes;
+    std::copy(s0, s0 + kLanes, tj);
+    std::copy(s1, s1 + kLanes, tj + kLanes);
+    std::copy(s2, s2 + kLanes, tj + 2 * kLanes);
+    std::copy(s3, s3 + kLanes, tj + 3 * kLanes);
+  }
+  for (; j < len; ++j) cpu::lane_squares1<0>(xi, d, xs + (begin + j) * d, t + j * kLanes);
+#pragma omp simd
+  for (std::size_t i = 0; i < len * kLanes; ++i) t[i] = std::sqrt(t[i]);
+  float p[kLanes];
+  for (std::size_t r = 0; r < kLanes; ++r) p[r] = pout[r];
+  for (j = 0; j < len; ++j) {
+    const float* tj = t + j * kLanes;
+#pragma omp simd
+    for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + tj[r];
+  }
+  for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
+
+/// Sixteen floats, for the transposition below (GCC vector extension: the
+/// AVX-512 clone keeps one in a register, the others split it).
+typedef float Lanes16 __attribute__((vector_size(64)));
+
+/// One stage of a 16 x 16 transposition: rows i and i + h (bit h clear in i)
+/// swap the elements whose row and column bit h differ.
+#define ARCHETYPE_TRANSPOSE_STAGE(H, LO, HI)                        \
+  for (std::size_t i = 0; i < kLanes; ++i) {                        \
+    if (i & (H)) continue;                                          \
+    const Lanes16 a = m[i], b = m[i + (H)];                         \
+    m[i] = __builtin_shufflevector(a, b, LO);                       \
+    m[i + (H)] = __builtin_shufflevector(a, b, HI);                 \
+  }
+
+// Stage h's index lists: lo[c] = c's bit h set ? b[c - h] : a[c], hi[c] =
+// c's bit h set ? b[c] : a[c + h] (b's elements numbered from 16).
+#define ARCHETYPE_T1_LO 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define ARCHETYPE_T1_HI 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define ARCHETYPE_T2_LO 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define ARCHETYPE_T2_HI 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define ARCHETYPE_T4_LO 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define ARCHETYPE_T4_HI 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define ARCHETYPE_T8_LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define ARCHETYPE_T8_HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+
+/// col[j] += t[j * kLanes + r] for r = 0 .. g - 1 in that order (row j's
+/// distances to the tile's g rows, in row order), for j < len.  Sixteen j
+/// at a time: their 16 x 16 roots transposed in registers (four stages of
+/// shuffles), then each lane j adds its g values in order r, i.e. every
+/// col[j] the same chain of float adds as one j at a time.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+void column_sums(const float* __restrict t, std::size_t len, std::size_t g, float* __restrict col) {
+  static_assert(kLanes == 16, "the transposition below is written for 16 lanes");
+  std::size_t j0 = 0;
+  for (; j0 + kLanes <= len; j0 += kLanes) {
+    Lanes16 m[kLanes];
+    for (std::size_t i = 0; i < kLanes; ++i) std::memcpy(&m[i], t + (j0 + i) * kLanes, sizeof(Lanes16));
+    ARCHETYPE_TRANSPOSE_STAGE(1, ARCHETYPE_T1_LO, ARCHETYPE_T1_HI)
+    ARCHETYPE_TRANSPOSE_STAGE(2, ARCHETYPE_T2_LO, ARCHETYPE_T2_HI)
+    ARCHETYPE_TRANSPOSE_STAGE(4, ARCHETYPE_T4_LO, ARCHETYPE_T4_HI)
+    ARCHETYPE_TRANSPOSE_STAGE(8, ARCHETYPE_T8_LO, ARCHETYPE_T8_HI)
+    // m[r] now holds lane r's roots of the sixteen rows j0 .. j0 + 15.
+    Lanes16 c;
+    std::memcpy(&c, col + j0, sizeof(c));
+    for (std::size_t r = 0; r < g; ++r) c = c + m[r];
+    std::memcpy(col + j0, &c, sizeof(c));
+  }
+  for (std::size_t j = j0; j < len; ++j) {
+    float c = col[j];
+    for (std::size_t r = 0; r < g; ++r) c = c + t[j * kLanes + r];
+    col[j] = c;
+  }
+}
+#undef ARCHETYPE_TRANSPOSE_STAGE
+#undef ARCHETYPE_T1_LO
+#undef ARCHETYPE_T1_HI
+#undef ARCHETYPE_T2_LO
+#undef ARCHETYPE_T2_HI
+#undef ARCHETYPE_T4_LO
+#undef ARCHETYPE_T4_HI
+#undef ARCHETYPE_T8_LO
+#undef ARCHETYPE_T8_HI
 
 /// Rows sorted by label (a stable counting sort): start[c] .. start[c + 1]
 /// are cluster c's rows in increasing row order, xs their d features
@@ -198,11 +249,13 @@ LabelSorted sort_by_label(MatrixView rows, std::size_t d, const std::int32_t* la
 /// Whether the one-piece silhouette of n rows of d features in Q chunks
 /// takes the symmetric path: each distance is computed once for both of
 /// its rows (half the distance work), at the cost of one float per row and
-/// chunk (kSymmetricBudget), a chunk's last block padded to 16 rows, and
-/// sixteen scalar stores per distance row for the column sums.  Measured
-/// (one thread, 10,000-25,000 evaluated rows): 1.2-1.6x faster at d = 128
-/// and 256, even at d = 64, slower at d = 32; hence from 96 features.
-constexpr std::size_t kSymmetricMinD = 96;
+/// chunk (kSymmetricBudget), a chunk's last block padded to 16 rows, the
+/// tile's roots stored and the column sums (a 16 x 16 transposition per
+/// 256 distances).  Measured (2 threads, the sampled sizes of k = 5: 27,386
+/// rows at d = 16 ... 14,852 at d = 64): d = 16 the same time (the square
+/// roots, computed once either way, dominate), d = 24 0.80x, d = 32 0.72x,
+/// d = 64 0.58x, d = 128 0.65x of the plain path's; hence from 24 features.
+constexpr std::size_t kSymmetricMinD = 24;
 /// ... and from this many rows per cluster on average: small clusters make
 /// tasks of a few rows, whose 16-row blocks are mostly padding and whose
 /// per-task set-up costs as much as their distances (measured: 10,000 rows,
@@ -243,35 +296,37 @@ void symmetric_silhouette(MatrixView Y, const std::int32_t* labels, std::size_t 
   std::vector<float> S(n * Q);
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
   {
-    std::vector<float> xi(d * kLanes), t(kChunk * kLanes);
+    // xa: chunk a's rows, 16 at a time transposed (d x 16 each, the last
+    // block padded with its last row), built once for all of a's tasks.
+    std::vector<float> xa(kChunk * d), t(kChunk * kLanes);
     float col[kChunk], p[kLanes];
     // Tasks (a, b), a <= b: one chunk a (its Q - a tasks) at a time.
 #pragma omp for schedule(dynamic, 1)
-    for (long long al = 0; al < static_cast<long long>(Q); ++al)
-    for (std::size_t b = static_cast<std::size_t>(al); b < Q; ++b) {
+    for (long long al = 0; al < static_cast<long long>(Q); ++al) {
       const std::size_t a = static_cast<std::size_t>(al);
       const std::size_t a0 = chunk_begin[a], a1 = chunk_end(a, chunk_cluster[a]);
-      const std::size_t b0 = chunk_begin[b], b1 = chunk_end(b, chunk_cluster[b]);
-      std::fill(col, col + kChunk, 0.0f);
       for (std::size_t i0 = a0; i0 < a1; i0 += kLanes) {
         const std::size_t g = std::min(kLanes, a1 - i0);
+        float* xi = xa.data() + (i0 - a0) * d;
         for (std::size_t r = 0; r < kLanes; ++r) {
-          const float* row = xs.data() + (i0 + std::min(r, g - 1)) * d;  // pad with the last row
+          const float* row = xs.data() + (i0 + std::min(r, g - 1)) * d;
           for (std::size_t f = 0; f < d; ++f) xi[f * kLanes + r] = row[f];
         }
-        std::fill(p, p + kLanes, 0.0f);
-        tile_distances(xi.data(), xs.data(), d, b0, b1, p, t.data());
-        for (std::size_t r = 0; r < g; ++r) S[b * n + i0 + r] = p[r];
-        if (a == b) continue;
-        // Column sums: row j's distances to a's rows, in row order.
-        for (std::size_t r = 0; r < g; ++r) {
-          const float* tr = t.data() + r * kChunk;
-#pragma omp simd
-          for (std::size_t j = 0; j < kChunk; ++j) col[j] = col[j] + tr[j];
-        }
       }
-      if (a != b)
-        std::copy(col, col + (b1 - b0), S.begin() + static_cast<std::ptrdiff_t>(a * n + b0));
+      for (std::size_t b = a; b < Q; ++b) {
+        const std::size_t b0 = chunk_begin[b], b1 = chunk_end(b, chunk_cluster[b]);
+        std::fill(col, col + kChunk, 0.0f);
+        for (std::size_t i0 = a0; i0 < a1; i0 += kLanes) {
+          const std::size_t g = std::min(kLanes, a1 - i0);
+          std::fill(p, p + kLanes, 0.0f);
+          tile_distances(xa.data() + (i0 - a0) * d, xs.data(), d, b0, b1, p, t.data());
+          for (std::size_t r = 0; r < g; ++r) S[b * n + i0 + r] = p[r];
+          // Column sums (a != b): row j's distances to a's rows, in row order.
+          if (a != b) column_sums(t.data(), b1 - b0, g, col);
+        }
+        if (a != b)
+          std::copy(col, col + (b1 - b0), S.begin() + static_cast<std::ptrdiff_t>(a * n + b0));
+      }
     }
     // Each row's per-cluster totals: its chunk sums in chunk order, for a
     // block of rows at a time (S is chunk-major: a chunk's sums are contiguous).
