@@ -106,8 +106,9 @@ TEST(CpuSilhouette, PiecesOfAnySizeGiveTheOnePieceBits) {
 
 // From 24 features one piece computes each distance once for both rows
 // (symmetric_silhouette): the canonical bits at the threshold and above
-// it (odd widths, tiles of 1..128 columns, partial 16-row blocks), with clusters of exactly 128 or 256 rows, an empty cluster, one
-// cluster, and 1 or 2 threads.
+// it (odd widths, tiles of 1..128 columns, partial 16-row blocks), with
+// clusters of exactly 128 or 256 rows, an empty cluster, one cluster, and
+// 1 or 2 threads; from 96 features also small clusters (8-12 rows).
 TEST(CpuSilhouette, SymmetricPathIsCanonical) {
   for (const std::size_t d : {24, 33, 130}) {
     for (const std::size_t n : {200, 1001}) {  // at least 64 rows a cluster (kSymmetricMinRowsPerCluster)
@@ -129,6 +130,20 @@ TEST(CpuSilhouette, SymmetricPathIsCanonical) {
           ASSERT_EQ(got, want) << "d " << d << " n " << n << " k " << k << " threads " << threads;
         }
       }
+    }
+  }
+}
+
+TEST(CpuSilhouette, SymmetricPathSmallClustersIsCanonical) {
+  const std::size_t n = 300, d = 100;
+  const Matrix Y = test::random_blobs(n, d, 5, 77, 1.0f);
+  for (const int k : {25, 37}) {  // 12 and 8 rows a cluster on average, uneven
+    const std::vector<std::int32_t> labels = uneven_labels(n, k);
+    const std::vector<double> want = canonical(Y, labels, k, 0, n);
+    for (const int threads : {1, 2}) {
+      std::vector<double> got(n);
+      cpu_silhouette(Y, labels.data(), k, threads, got.data());
+      ASSERT_EQ(got, want) << "k " << k << " threads " << threads;
     }
   }
 }

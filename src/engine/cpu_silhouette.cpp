@@ -257,10 +257,15 @@ LabelSorted sort_by_label(MatrixView rows, std::size_t d, const std::int32_t* la
 /// d = 64 0.58x, d = 128 0.65x of the plain path's; hence from 24 features.
 constexpr std::size_t kSymmetricMinD = 24;
 /// ... and from this many rows per cluster on average: small clusters make
-/// tasks of a few rows, whose 16-row blocks are mostly padding and whose
-/// per-task set-up costs as much as their distances (measured: 10,000 rows,
-/// d = 256, k = 500, one thread: 857 ms symmetric, 515-635 ms without).
+/// tasks of a few rows, whose 16-row blocks are partly padding and whose
+/// per-task set-up weighs against their distances.  Wide rows pay for it
+/// sooner: measured (2 threads), symmetric against plain, 7,595 x 256 with
+/// k = 500 (15 rows a cluster) 200 / 243 ms, 10,000 x 128 k = 500 164 /
+/// 191 ms, 4,800 x 256 k = 100 57 / 80 ms, but 11,000 x 64 k = 500
+/// 131 / 118 ms and 13,000 x 32 k = 500 99 / 86 ms.
 constexpr std::size_t kSymmetricMinRowsPerCluster = 64;
+constexpr std::size_t kSymmetricWideD = 96;
+constexpr std::size_t kSymmetricWideMinRowsPerCluster = 8;
 constexpr std::size_t kSymmetricBudget = std::size_t{256} << 20;
 
 /// The exact silhouette of all n rows of Y (one piece), every distance
@@ -450,7 +455,8 @@ void SilhouetteAccumulator::finish(double* out) const {
 
 void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
   const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
-  if (d >= kSymmetricMinD && n > kChunk && n >= kSymmetricMinRowsPerCluster * kk &&
+  const std::size_t min_rows = d >= kSymmetricWideD ? kSymmetricWideMinRowsPerCluster : kSymmetricMinRowsPerCluster;
+  if (d >= kSymmetricMinD && n > kChunk && n >= min_rows * kk &&
       n * (n / kChunk + kk) * sizeof(float) <= kSymmetricBudget) {
     symmetric_silhouette(Y, labels, kk, threads, out);
     return;
