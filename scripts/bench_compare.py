@@ -450,6 +450,11 @@ def fill_mixture(out, d, k, kind, seed):
         out[a:b] = z
 
 
+# --grid-inertia-seeds: Archetype's extra seeds are 42 + this x s, so that
+# their restarts (seed + r, r < n_init) never overlap.
+GRID_EXTRA_SEED_STEP = 1000
+
+
 def write_mixture_npy(path, n, d, k, kind, seed=GRID_SEED):
     """numpy.save layout: float32, C order (written through a memmap, so the
     peak memory is one chunk, not the whole matrix)."""
@@ -459,14 +464,14 @@ def write_mixture_npy(path, n, d, k, kind, seed=GRID_SEED):
     del out
 
 
-def sklearn_kmeans_fit(X, k, n_init):
+def sklearn_kmeans_fit(X, k, n_init, seed=0):
     """scikit-learn's side of a grid point after loading: StandardScaler (kept
     float32) and KMeans(lloyd).  Returns (inertia, n_iter_ of the best run)."""
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
     Z = StandardScaler().fit_transform(X).astype(np.float32, copy=False)
-    km = KMeans(n_clusters=k, n_init=n_init, algorithm="lloyd", random_state=0, tol=1e-4, max_iter=300).fit(Z)
+    km = KMeans(n_clusters=k, n_init=n_init, algorithm="lloyd", random_state=seed, tol=1e-4, max_iter=300).fit(Z)
     return float(km.inertia_), int(km.n_iter_)
 
 
@@ -496,7 +501,7 @@ def sk_worker(threads):
                 X = np.load(job["npy"])
                 if X.dtype != np.float32:
                     raise ValueError(f"{job['npy']}: expected float32, found {X.dtype}")
-                inertia, n_iter = sklearn_kmeans_fit(X, job["k"], job["n_init"])
+                inertia, n_iter = sklearn_kmeans_fit(X, job["k"], job["n_init"], job.get("seed", 0))
                 answer = {"seconds": time.perf_counter() - t, "inertia": inertia, "n_iter": n_iter}
             elif job["op"] == "probe":
                 # Data of the same kind, generated in memory: scaling and fit only.
@@ -683,6 +688,19 @@ def grid_main(args):
                 a_s, sk_s = min(a_times), min(x["seconds"] for x in sk)
                 a_in, sk_in = float(model["inertia"]), sk[0]["inertia"]
                 ratio = sk_s / a_s
+                # --grid-inertia-seeds: the inertia compared as the mean over
+                # 1 + N seeds a side (untimed runs), since one seed's best of
+                # n_init varies by more than the tolerance on either side.
+                a_ins, sk_ins = [a_in], [sk_in]
+                for s in range(1, args.grid_inertia_seeds + 1):
+                    subprocess.run(cmd + ["--seed", str(GRID_EXTRA_SEED_STEP * s + 42)], check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    with open(os.path.join(out_dir, "summary.json")) as f:
+                        a_ins.append(float(json.load(f)["model"]["inertia"]))
+                    sk_ins.append(worker.ask(op="fit", npy=npy, k=k, n_init=n_init, seed=s)["inertia"])
+                if args.grid_inertia_seeds > 0:
+                    a_in, sk_in = statistics.mean(a_ins), statistics.mean(sk_ins)
+                    point.update(archetype_inertias=a_ins, sklearn_inertias=sk_ins)
                 diff = (a_in - sk_in) / sk_in * 100.0 if sk_in > 0 else (0.0 if a_in == sk_in else float("inf"))
                 point.update(archetype_seconds=a_s, archetype_times=a_times, archetype_inertia=a_in,
                              archetype_n_iter_total=sum(r["n_iter"] for r in model.get("runs", [])),
@@ -752,7 +770,11 @@ def grid_main(args):
         "random_state=0, tol=1e-4, max_iter=300).fit`, timed from the load to the end of the fit (interpreter "
         "start and imports not timed).",
         "ratio = scikit-learn time / Archetype time (above 1: Archetype is faster); inertia diff = "
-        "(Archetype - scikit-learn) / scikit-learn.",
+        "(Archetype - scikit-learn) / scikit-learn"
+        + (f", each side's inertia the mean over {1 + args.grid_inertia_seeds} seeds (Archetype `--seed` 42, "
+           f"42 + {GRID_EXTRA_SEED_STEP}, ...; scikit-learn random_state 0, 1, ...; the extra runs untimed)."
+           if args.grid_inertia_seeds > 0 else " (one seed a side: Archetype's default 42, scikit-learn's "
+           "random_state 0)."),
         f"Data: seeded (seed {GRID_SEED}) float32 C-order .npy; blobs = as many Gaussian blobs as k (median "
         f"nearest-centre distance {BLOB_SEPARATION:g} noise sd), features in unequal units; heavy = the same "
         f"mixture standardized and exponentiated (lognormal-like), 0.1% of rows x{HEAVY_OUTLIER_FACTOR:g} outliers.",
@@ -772,7 +794,8 @@ def grid_main(args):
         with open(args.json_out, "w") as f:
             json.dump({"title": out[0].lstrip("# "), "started": started, "threads": threads, "repeats": repeats,
                        "target": {"ratio_min": args.grid_target_ratio,
-                                  "inertia_diff_pct_max": args.grid_inertia_tol_pct},
+                                  "inertia_diff_pct_max": args.grid_inertia_tol_pct,
+                                  "inertia_seeds_per_side": 1 + args.grid_inertia_seeds},
                        "machine_markdown": machine, "versions": versions_dict(archetype_bin),
                        "points": results, "summary": summary, "table_markdown": "\n".join(table),
                        "phases_markdown": "\n".join(phases),
@@ -836,6 +859,9 @@ def main():
                       "--grid-archetype-args='--silhouette-sample 10000'; default none)")
     grid.add_argument("--grid-target-ratio", type=float, default=3.0,
                       help="pass: scikit-learn time / Archetype time at least this (default %(default)s)")
+    grid.add_argument("--grid-inertia-seeds", type=int, default=0,
+                      help="N more seeds a side per point (untimed): the inertia compared is the mean over 1 + N "
+                           "seeds (Archetype --seed 42 + 1000 s, scikit-learn random_state s); default 0 (one seed)")
     grid.add_argument("--grid-inertia-tol-pct", type=float, default=0.2,
                       help="pass: Archetype inertia at most this %% above scikit-learn's (default %(default)s)")
     grid.add_argument("--threads", type=int, default=2, help="threads on both sides (grid mode; default 2)")
