@@ -31,5 +31,10 @@ if(ARCHETYPE_FUZZ)
 endif()
 
 add_compile_options("$<$<COMPILE_LANGUAGE:CXX>:${ARCHETYPE_SANITIZER_FLAGS}>")
+# One copy of the hot CPU kernels instead of the AVX-512/AVX2/baseline
+# clones (src/engine/cpu_clones.hpp): the same source, a third of the
+# compile time of those files.  Their run-time branches (lane_squares.hpp)
+# still both compile into the one copy.
+add_compile_definitions(ARCHETYPE_NO_CLONES)
 add_link_options(-fsanitize=address,undefined)
 message(STATUS "Archetype sanitizers: ${ARCHETYPE_SANITIZER_FLAGS}")

@@ -5,7 +5,10 @@
 // they return the same bits.  Private to src/.
 #pragma once
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// ARCHETYPE_NO_CLONES (set by the sanitizer build, cmake/sanitizers.cmake):
+// the baseline copy only, which compiles three times faster; it runs the
+// same source, hence every branch of the clones.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ARCHETYPE_NO_CLONES)
 #define ARCHETYPE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ARCHETYPE_CLONES

@@ -106,6 +106,32 @@ ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, cons
 ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __restrict x1,
                                    const float* __restrict x2, const float* __restrict x3, std::size_t d,
                                    const float* c, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
+  if (!lanes_in_one_register()) {  // each group's lanes as two arrays of 8 (see lane_squares.hpp)
+    constexpr std::size_t H = G / 2;
+    float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
+    for (std::size_t j = 0; j < d; ++j) {
+      const float b = c[j];
+      const float *v0 = x0 + j * G, *v1 = x1 + j * G, *v2 = x2 + j * G, *v3 = x3 + j * G;
+#pragma omp simd
+      for (std::size_t i = 0; i < H; ++i) {
+        l0[i] = add_square(v0[i] - b, l0[i]);
+        l1[i] = add_square(v1[i] - b, l1[i]);
+        l2[i] = add_square(v2[i] - b, l2[i]);
+        l3[i] = add_square(v3[i] - b, l3[i]);
+        h0[i] = add_square(v0[H + i] - b, h0[i]);
+        h1[i] = add_square(v1[H + i] - b, h1[i]);
+        h2[i] = add_square(v2[H + i] - b, h2[i]);
+        h3[i] = add_square(v3[H + i] - b, h3[i]);
+      }
+    }
+    for (std::size_t i = 0; i < H; ++i) {
+      o0[i] = l0[i], o0[H + i] = h0[i];
+      o1[i] = l1[i], o1[H + i] = h1[i];
+      o2[i] = l2[i], o2[H + i] = h2[i];
+      o3[i] = l3[i], o3[H + i] = h3[i];
+    }
+    return;
+  }
   float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
   for (std::size_t j = 0; j < d; ++j) {
     const float b = c[j];

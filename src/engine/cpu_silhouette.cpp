@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "archetype/distance.hpp"
+#include "engine/cpu_clones.hpp"
 #include "engine/lane_squares.hpp"
 
 namespace archetype {
@@ -55,7 +56,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
     float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
     {
       const float* row = xs + j * d;
-      cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
+      cpu::lane_squares4<0, false>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) {
@@ -68,7 +69,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
   }
   for (; j < end; ++j) {
     float s[kLanes];
-    cpu::lane_squares1<0>(xi, d, xs + j * d, s);
+    cpu::lane_squares1<0, false>(xi, d, xs + j * d, s);
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
   }
@@ -83,7 +84,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
 /// vectorises add_square into fused multiply-adds; target_clones builds
 /// AVX-512, AVX2 and baseline copies, all with the same IEEE operations,
 /// hence the same bits.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+ARCHETYPE_CLONES
 void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs, std::size_t n, std::size_t d,
                          std::size_t begin, std::size_t end, float* __restrict pout) {
   float p[kLanes];
@@ -128,7 +129,7 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
 /// lane kernel), the roots over the whole tile, the row sums; in one loop
 /// GCC turns the roots that are also stored into scalar square roots,
 /// which cost more than the distances at d = 32.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+ARCHETYPE_CLONES
 void tile_distances(const float* __restrict xi, const float* __restrict xs, std::size_t d, std::size_t begin,
                     std::size_t end, float* __restrict pout, float* __restrict t) {
   const std::size_t len = end - begin;
@@ -186,7 +187,7 @@ typedef float Lanes16 __attribute__((vector_size(64)));
 /// at a time: their 16 x 16 roots transposed in registers (four stages of
 /// shuffles), then each lane j adds its g values in order r, i.e. every
 /// col[j] the same chain of float adds as one j at a time.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+ARCHETYPE_CLONES
 void column_sums(const float* __restrict t, std::size_t len, std::size_t g, float* __restrict col) {
   static_assert(kLanes == 16, "the transposition below is written for 16 lanes");
   std::size_t j0 = 0;

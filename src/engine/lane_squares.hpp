@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 
 #include "archetype/distance.hpp"
 
@@ -13,18 +14,68 @@ namespace archetype::cpu {
 /// Rows per SIMD group: one AVX-512 register of floats.
 constexpr std::size_t kLaneRows = 16;
 
+/// True where a group's 16 lanes fit one vector register (AVX-512).
+/// Without it (AVX2: two registers of 8) GCC keeps arrays of 16 lane sums
+/// in memory across the feature loop: every step of a long sum then waits
+/// for a store and a reload (measured: the AVX2 clone of the Lloyd pass at
+/// d = 256 ran at about half the speed of the same loop with its sums split
+/// into two arrays of 8, which GCC keeps in registers).  The split form
+/// computes each lane's sum with the same operations in the same order, so
+/// both forms give the same bits; this only picks the faster one.  A
+/// run-time test (target_clones builds one source for every instruction
+/// set), read once per call of a kernel below, far from the inner loop.
+inline bool lanes_in_one_register() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  return __builtin_cpu_supports("avx512f");
+#else
+  return true;
+#endif
+}
+
+/// Sums past this many features take the split form where
+/// lanes_in_one_register() is false; short sums (small d, unrolled) keep
+/// their registers either way.
+constexpr std::size_t kSplitLanesFrom = 8;
+
 /// s_t[i] = squared_distance(lane i of xt, row t) for the four rows c0..c3
 /// (d floats each), xt holding feature j of lane i at xt[j * 16 + i]: each
 /// load of the lanes' features serves four rows.  D > 0 fixes d at compile
 /// time (small d unrolled); D == 0 reads it from d.  Plain arrays under
 /// `omp simd`: the form in which GCC vectorises add_square into fmas.
-template <std::size_t D>
+/// Split = false keeps the one-array form everywhere (the exact
+/// silhouette's plain path, measured faster so on AVX2 at 16 features).
+template <std::size_t D, bool Split = true>
 inline __attribute__((always_inline)) void lane_squares4(const float* __restrict xt, std::size_t d, const float* c0,
                                                          const float* c1, const float* c2, const float* c3,
                                                          float* __restrict s0, float* __restrict s1,
                                                          float* __restrict s2, float* __restrict s3) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
+  if (Split && (D == 0 || D >= kSplitLanesFrom) && !lanes_in_one_register()) {
+    constexpr std::size_t H = G / 2;  // lanes [0, H) and [H, G) in separate arrays
+    float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
+    for (std::size_t j = 0; j < dd; ++j) {
+      const float* xv = xt + j * G;
+      const float b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
+#pragma omp simd
+      for (std::size_t i = 0; i < H; ++i) {
+        const float v = xv[i], w = xv[H + i];
+        l0[i] = add_square(v - b0, l0[i]);
+        l1[i] = add_square(v - b1, l1[i]);
+        l2[i] = add_square(v - b2, l2[i]);
+        l3[i] = add_square(v - b3, l3[i]);
+        h0[i] = add_square(w - b0, h0[i]);
+        h1[i] = add_square(w - b1, h1[i]);
+        h2[i] = add_square(w - b2, h2[i]);
+        h3[i] = add_square(w - b3, h3[i]);
+      }
+    }
+    std::memcpy(s0, l0, sizeof l0), std::memcpy(s0 + H, h0, sizeof h0);
+    std::memcpy(s1, l1, sizeof l1), std::memcpy(s1 + H, h1, sizeof h1);
+    std::memcpy(s2, l2, sizeof l2), std::memcpy(s2 + H, h2, sizeof h2);
+    std::memcpy(s3, l3, sizeof l3), std::memcpy(s3 + H, h3, sizeof h3);
+    return;
+  }
   for (std::size_t i = 0; i < G; ++i) s0[i] = s1[i] = s2[i] = s3[i] = 0.0f;
   for (std::size_t j = 0; j < dd; ++j) {
     const float* xv = xt + j * G;
@@ -41,11 +92,26 @@ inline __attribute__((always_inline)) void lane_squares4(const float* __restrict
 }
 
 /// s[i] = squared_distance(lane i of xt, row c), the same way.
-template <std::size_t D>
+template <std::size_t D, bool Split = true>
 inline __attribute__((always_inline)) void lane_squares1(const float* __restrict xt, std::size_t d, const float* c,
                                                          float* __restrict s) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
+  if (Split && (D == 0 || D >= kSplitLanesFrom) && !lanes_in_one_register()) {
+    constexpr std::size_t H = G / 2;
+    float lo[H] = {}, hi[H] = {};
+    for (std::size_t j = 0; j < dd; ++j) {
+      const float* xv = xt + j * G;
+      const float b = c[j];
+#pragma omp simd
+      for (std::size_t i = 0; i < H; ++i) {
+        lo[i] = add_square(xv[i] - b, lo[i]);
+        hi[i] = add_square(xv[H + i] - b, hi[i]);
+      }
+    }
+    std::memcpy(s, lo, sizeof lo), std::memcpy(s + H, hi, sizeof hi);
+    return;
+  }
   for (std::size_t i = 0; i < G; ++i) s[i] = 0.0f;
   for (std::size_t j = 0; j < dd; ++j) {
     const float* xv = xt + j * G;
