@@ -124,12 +124,14 @@ ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __re
         h3[i] = add_square(v3[H + i] - b, h3[i]);
       }
     }
-    for (std::size_t i = 0; i < H; ++i) {
-      o0[i] = l0[i], o0[H + i] = h0[i];
-      o1[i] = l1[i], o1[H + i] = h1[i];
-      o2[i] = l2[i], o2[H + i] = h2[i];
-      o3[i] = l3[i], o3[H + i] = h3[i];
-    }
+    // Copied out whole, as in lane_squares.hpp: element by element GCC
+    // keeps the eight arrays in memory again.
+    float* o[4] = {reinterpret_cast<float*>(&o0), reinterpret_cast<float*>(&o1), reinterpret_cast<float*>(&o2),
+                   reinterpret_cast<float*>(&o3)};
+    std::memcpy(o[0], l0, sizeof l0), std::memcpy(o[0] + H, h0, sizeof h0);
+    std::memcpy(o[1], l1, sizeof l1), std::memcpy(o[1] + H, h1, sizeof h1);
+    std::memcpy(o[2], l2, sizeof l2), std::memcpy(o[2] + H, h2, sizeof h2);
+    std::memcpy(o[3], l3, sizeof l3), std::memcpy(o[3] + H, h3, sizeof h3);
     return;
   }
   float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};

@@ -32,18 +32,16 @@ inline bool lanes_in_one_register() {
 #endif
 }
 
-/// Sums past this many features take the split form where
-/// lanes_in_one_register() is false; short sums (small d, unrolled) keep
-/// their registers either way.
-constexpr std::size_t kSplitLanesFrom = 8;
-
 /// s_t[i] = squared_distance(lane i of xt, row t) for the four rows c0..c3
 /// (d floats each), xt holding feature j of lane i at xt[j * 16 + i]: each
 /// load of the lanes' features serves four rows.  D > 0 fixes d at compile
 /// time (small d unrolled); D == 0 reads it from d.  Plain arrays under
 /// `omp simd`: the form in which GCC vectorises add_square into fmas.
-/// Split = false keeps the one-array form everywhere (the exact
-/// silhouette's plain path, measured faster so on AVX2 at 16 features).
+/// Where lanes_in_one_register() is false, the sums of a d read at run time
+/// (D == 0) take the split form; the unrolled small-d instantiations keep
+/// their registers either way.  Split = false keeps the one-array form
+/// everywhere (the exact silhouette's plain path, measured faster so on
+/// AVX2 at 16 features).
 template <std::size_t D, bool Split = true>
 inline __attribute__((always_inline)) void lane_squares4(const float* __restrict xt, std::size_t d, const float* c0,
                                                          const float* c1, const float* c2, const float* c3,
@@ -51,7 +49,7 @@ inline __attribute__((always_inline)) void lane_squares4(const float* __restrict
                                                          float* __restrict s2, float* __restrict s3) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
-  if (Split && (D == 0 || D >= kSplitLanesFrom) && !lanes_in_one_register()) {
+  if (Split && D == 0 && !lanes_in_one_register()) {
     constexpr std::size_t H = G / 2;  // lanes [0, H) and [H, G) in separate arrays
     float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
     for (std::size_t j = 0; j < dd; ++j) {
@@ -97,7 +95,7 @@ inline __attribute__((always_inline)) void lane_squares1(const float* __restrict
                                                          float* __restrict s) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
-  if (Split && (D == 0 || D >= kSplitLanesFrom) && !lanes_in_one_register()) {
+  if (Split && D == 0 && !lanes_in_one_register()) {
     constexpr std::size_t H = G / 2;
     float lo[H] = {}, hi[H] = {};
     for (std::size_t j = 0; j < dd; ++j) {
