@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "archetype/matrix.hpp"
 
@@ -132,10 +133,22 @@ inline const std::int32_t* row_weights(const WeightGrid* w) { return w ? w->data
 /// adding and subtracting 2^23 leaves exactly round-half-even(|v|) in
 /// round-to-nearest mode; from 2^23 on every float is already an integer.
 /// Rounding half to even is symmetric, so the sign is put back after.
-/// Identical to rintf / CUDA's __float2int_rn on every input.
+/// Identical to rintf / CUDA's __float2int_rn on every input.  Branch-free:
+/// the shifted value is computed for every input and chosen by a mask from
+/// an integer compare of the bits (a >= +0, so its bits order as its value;
+/// NaN's lie above 2^23's).  With a float condition GCC, which by default
+/// may not speculate a floating-point operation, keeps a branch per value
+/// and vectorises no loop that quantizes.
 inline float round_half_even(float v) {
   const float a = std::fabs(v);
-  const float r = a < 8388608.0f ? (a + 8388608.0f) - 8388608.0f : a;
+  const float shifted = (a + 8388608.0f) - 8388608.0f;
+  std::uint32_t ab, sb;
+  std::memcpy(&ab, &a, sizeof ab);
+  std::memcpy(&sb, &shifted, sizeof sb);
+  const std::uint32_t small = 0u - static_cast<std::uint32_t>(ab < 0x4B000000u);  // 0x4B000000: 2^23
+  const std::uint32_t rb = (sb & small) | (ab & ~small);
+  float r;
+  std::memcpy(&r, &rb, sizeof r);
   return std::copysign(r, v);
 }
 

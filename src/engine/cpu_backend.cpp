@@ -76,8 +76,18 @@ ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, s
     // under both labelings 2 m, so every moved row goes alone, from the
     // block quantized once when enough of it moves (else each moved row
     // quantized here).
-    const std::int32_t* q =
-        static_cast<std::size_t>(ch) * 8 > m ? cpu::quantized_rows(x, d, m, fscale, s) : nullptr;
+    const std::int32_t* q = static_cast<std::size_t>(ch) * 8 > m || s.qr_block == x
+                                ? cpu::quantized_rows(x, d, m, fscale, s)
+                                : nullptr;
+    if (!q) {
+      // The moved rows are read from x, which the distance passes (reading
+      // the transposed copy) leave cold: ask for all their cache lines
+      // first, so that the misses overlap instead of coming one row at a
+      // time.
+      for (std::size_t r = 0; r < m; ++r)
+        if (labels[r] != lab[r])
+          for (std::size_t j = 0; j < d; j += 16) __builtin_prefetch(x + r * d + j);
+    }
     for (std::size_t r = 0; r < m; ++r) {
       const std::int32_t from = labels[r], to = lab[r];
       if (from == to) continue;
@@ -92,13 +102,22 @@ ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, s
         }
         for (std::size_t j = 0; j < d; ++j) at[j] += qrow[j];
       } else {
+        // The row quantized kChunk features at a time into a local
+        // buffer: two simple loops that vectorise, where quantizing inside
+        // the int64 updates stays scalar.
+        constexpr std::size_t kChunk = 64;
         const float* __restrict xr = x + r * d;
-        if (from >= 0) {
-          std::int64_t* __restrict af = acc + kk + static_cast<std::size_t>(from) * d;
-          acc[from] -= 1;
-          for (std::size_t j = 0; j < d; ++j) af[j] -= quantize_feature(xr[j], fscale);
+        std::int64_t* __restrict af =
+            from >= 0 ? acc + kk + static_cast<std::size_t>(from) * d : nullptr;
+        if (af) acc[from] -= 1;
+        for (std::size_t j0 = 0; j0 < d; j0 += kChunk) {
+          const std::size_t len = std::min(kChunk, d - j0);
+          std::int32_t qb[kChunk];
+          for (std::size_t j = 0; j < len; ++j) qb[j] = quantize_feature(xr[j0 + j], fscale);
+          if (af)
+            for (std::size_t j = 0; j < len; ++j) af[j0 + j] -= qb[j];
+          for (std::size_t j = 0; j < len; ++j) at[j0 + j] += qb[j];
         }
-        for (std::size_t j = 0; j < d; ++j) at[j] += quantize_feature(xr[j], fscale);
       }
       labels[r] = to;
     }

@@ -29,6 +29,13 @@ typedef float GroupLanes __attribute__((vector_size(G * sizeof(float))));
 /// as the distances themselves at d = 128, k = 20.)
 ARCHETYPE_INLINE void transpose_rows16(const float* const* rows, std::size_t d, float* __restrict ct) {
   std::size_t j0 = 0;
+  if (!lanes_in_one_register()) {  // AVX2: by 8 x 8 quarters (lane_squares.hpp)
+    for (; j0 + G <= d; j0 += G) {
+      const float* at[G];
+      for (std::size_t i = 0; i < G; ++i) at[i] = rows[i] + j0;
+      transpose16_by_quarters(at, ct + j0 * G);
+    }
+  }
   for (; j0 + G <= d; j0 += G) {
     GroupLanes r[G], t[G];
     for (std::size_t i = 0; i < G; ++i) std::memcpy(&r[i], rows[i] + j0, sizeof r[i]);
@@ -69,20 +76,64 @@ ARCHETYPE_INLINE void transpose_group(const float* x, std::size_t d, std::size_t
   }
 }
 
-/// G lanes in one GCC vector (one AVX-512 register, two AVX2 registers):
-/// the compare-and-select steps use these, which GCC compiles to clean
-/// compares and blends.  (GCC has no vector fma on such types; the distance
-/// loops use plain arrays under `omp simd`, the form in which it vectorises
-/// add_square into fused multiply-adds, then hand their result over.)
+/// The G lanes of a group as GCC vectors, for the compare-and-select steps
+/// (GCC compiles these to clean compares and blends; it has no vector fma on
+/// such types, so the distance loops use plain arrays under `omp simd`, the
+/// form in which it vectorises add_square into fused multiply-adds, then hand
+/// their result over).  Two forms, picked per CPU by lanes_in_one_register():
+/// - OneRegister: one 16-lane vector, one AVX-512 register.
+/// - TwoRegisters: two 8-lane vectors.  Where the target has no 64-byte
+///   registers (the AVX2 and baseline clones) GCC expands every operation on
+///   a 16-lane vector element by element, a scalar compare and move per lane
+///   (-Wvector-operation-performance; measured: the AVX2 clone of the Lloyd
+///   pass at d = 2, k = 5 spent most of its time there), while an 8-lane
+///   vector is one AVX2 register.
+/// Both forms compare and select lane by lane: the same bits.
 typedef float Lanes __attribute__((vector_size(G * sizeof(float))));
 typedef std::int32_t IntLanes __attribute__((vector_size(G * sizeof(std::int32_t))));
+typedef float HalfLanes __attribute__((vector_size(G / 2 * sizeof(float))));
+typedef std::int32_t IntHalfLanes __attribute__((vector_size(G / 2 * sizeof(std::int32_t))));
+struct SplitLanes {
+  HalfLanes lo, hi;  ///< lanes [0, 8) and [8, 16)
+};
+struct SplitIntLanes {
+  IntHalfLanes lo, hi;
+};
+struct OneRegister {
+  typedef Lanes F;
+  typedef IntLanes I;
+};
+struct TwoRegisters {
+  typedef SplitLanes F;
+  typedef SplitIntLanes I;
+};
+static_assert(sizeof(SplitLanes) == sizeof(Lanes) && sizeof(SplitIntLanes) == sizeof(IntLanes),
+              "both forms hold G lanes, no padding (copied in and out with memcpy)");
+
+/// Every lane = v.
+ARCHETYPE_INLINE void fill(Lanes& x, float v) { x = Lanes{} + v; }
+ARCHETYPE_INLINE void fill(SplitLanes& x, float v) { x.lo = x.hi = HalfLanes{} + v; }
+
+/// The first g lanes of x into out (g <= G), and back.
+template <typename F>
+ARCHETYPE_INLINE void store_lanes(const F& x, std::size_t g, float* out) {
+  float t[G];
+  std::memcpy(t, &x, sizeof t);
+  for (std::size_t i = 0; i < g; ++i) out[i] = t[i];
+}
+template <typename I>
+ARCHETYPE_INLINE void store_int_lanes(const I& x, std::size_t g, std::int32_t* out) {
+  std::int32_t t[G];
+  std::memcpy(t, &x, sizeof t);
+  for (std::size_t i = 0; i < g; ++i) out[i] = t[i];
+}
 
 /// a_t = squared_distance(row i of the group, centre t) in lane i for the
 /// kTile centres c0..c3 (each d floats).  D > 0 fixes d at compile time
 /// (small d are unrolled); D == 0 reads it from d.
-template <std::size_t D>
+template <std::size_t D, typename F>
 ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, const float* c0, const float* c1,
-                                 const float* c2, const float* c3, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
+                                 const float* c2, const float* c3, F& o0, F& o1, F& o2, F& o3) {
   float a0[G], a1[G], a2[G], a3[G];
   lane_squares4<D>(xt, d, c0, c1, c2, c3, a0, a1, a2, a3);
   std::memcpy(&o0, a0, sizeof o0);
@@ -92,8 +143,8 @@ ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, cons
 }
 
 /// a = squared_distance(row i of the group, centre c) in lane i.
-template <std::size_t D>
-ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, Lanes& o) {
+template <std::size_t D, typename F>
+ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, F& o) {
   float a[G];
   lane_squares1<D>(xt, d, c, a);
   std::memcpy(&o, a, sizeof o);
@@ -103,9 +154,10 @@ ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, cons
 /// groups (x0..x3, each transposed): four independent fma chains for one
 /// centre.  A single centre on a single group is one chain, d fmas long,
 /// latency-bound at large d; the tails of the centre tiles use this.
+template <typename F>
 ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __restrict x1,
                                    const float* __restrict x2, const float* __restrict x3, std::size_t d,
-                                   const float* c, Lanes& o0, Lanes& o1, Lanes& o2, Lanes& o3) {
+                                   const float* c, F& o0, F& o1, F& o2, F& o3) {
   if (!lanes_in_one_register()) {  // each group's lanes as two arrays of 8 (see lane_squares.hpp)
     constexpr std::size_t H = G / 2;
     float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
@@ -155,10 +207,10 @@ ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __re
 /// Calls f(q, lanes) for groups [0, groups) four at a time, with lanes the
 /// group's distances to centre c (missing groups of the last four repeat
 /// the last group; f is not called for them).
-template <typename F>
+template <typename V, typename Fn>
 ARCHETYPE_INLINE void for_groups_of_centre(const float* block, std::size_t d, std::size_t groups, const float* c,
-                                           F&& f) {
-  Lanes a[4];
+                                           Fn&& f) {
+  typename V::F a[4];
   for (std::size_t g0 = 0; g0 < groups; g0 += 4) {
     const float* x[4];
     for (std::size_t q = 0; q < 4; ++q) x[q] = block + std::min(g0 + q, groups - 1) * G * d;
@@ -169,17 +221,46 @@ ARCHETYPE_INLINE void for_groups_of_centre(const float* block, std::size_t d, st
 
 /// Keeps in (b, l) the closer of the current best and centre c (strict <:
 /// ties keep the lower index, since centres come in increasing order).
-ARCHETYPE_INLINE void take_closer(const Lanes& a, std::int32_t c, Lanes& b, IntLanes& l) {
-  const IntLanes closer = a < b;
+template <typename F, typename I>
+ARCHETYPE_INLINE void take_closer_v(const F& a, std::int32_t c, F& b, I& l) {
+  const I closer = a < b;
   b = closer ? a : b;
   l = closer ? c : l;
 }
+ARCHETYPE_INLINE void take_closer(const Lanes& a, std::int32_t c, Lanes& b, IntLanes& l) { take_closer_v(a, c, b, l); }
+ARCHETYPE_INLINE void take_closer(const SplitLanes& a, std::int32_t c, SplitLanes& b, SplitIntLanes& l) {
+  take_closer_v(a.lo, c, b.lo, l.lo);
+  take_closer_v(a.hi, c, b.hi, l.hi);
+}
 
 ARCHETYPE_INLINE void take_min(const Lanes& a, Lanes& b) { b = a < b ? a : b; }
+ARCHETYPE_INLINE void take_min(const SplitLanes& a, SplitLanes& b) {
+  b.lo = a.lo < b.lo ? a.lo : b.lo;
+  b.hi = a.hi < b.hi ? a.hi : b.hi;
+}
+
+/// take_closer that also keeps the second smallest in s2: centre c comes
+/// after the others in increasing order, so the old best becomes the second
+/// when c is closer, else the lower of the two is kept.
+template <typename F, typename I>
+ARCHETYPE_INLINE void take_closer2_v(const F& a, std::int32_t c, F& b, F& s2, I& l) {
+  const I closer = a < b;
+  s2 = closer ? b : (a < s2 ? a : s2);
+  b = closer ? a : b;
+  l = closer ? c : l;
+}
+ARCHETYPE_INLINE void take_closer2(const Lanes& a, std::int32_t c, Lanes& b, Lanes& s2, IntLanes& l) {
+  take_closer2_v(a, c, b, s2, l);
+}
+ARCHETYPE_INLINE void take_closer2(const SplitLanes& a, std::int32_t c, SplitLanes& b, SplitLanes& s2,
+                                   SplitIntLanes& l) {
+  take_closer2_v(a.lo, c, b.lo, s2.lo, l.lo);
+  take_closer2_v(a.hi, c, b.hi, s2.hi, l.hi);
+}
 
 /// With `rows` (row-major, small D only) each group is transposed into
 /// registers on the fly instead of being read from the transposed block.
-template <std::size_t D>
+template <typename V, std::size_t D>
 ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::size_t d, std::size_t m,
                                    const float* centers, int k, std::int32_t* __restrict lab,
                                    float* __restrict best) {
@@ -191,8 +272,9 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
       transpose_group(rows + r0 * d, d, g, local);
       xt = local;
     }
-    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
-    IntLanes l = {};
+    typename V::F a0, a1, a2, a3, b;
+    fill(b, std::numeric_limits<float>::infinity());
+    typename V::I l = {};
     int c = 0;
     for (; c + kTile <= k; c += kTile) {
       const float* cc = centers + static_cast<std::size_t>(c) * d;
@@ -210,10 +292,8 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
       std::memcpy(best + r0, &b, sizeof b);
       std::memcpy(lab + r0, &l, sizeof l);
     } else {
-      for (std::size_t i = 0; i < g; ++i) {
-        best[r0 + i] = b[i];
-        lab[r0 + i] = l[i];
-      }
+      store_lanes(b, g, best + r0);
+      store_int_lanes(l, g, lab + r0);
     }
   }
 }
@@ -222,6 +302,7 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
 /// tiles of four centres group by group, then each remaining centre (k mod
 /// 4 of them) on four groups at a time (distances1x4), so that no fma chain
 /// runs alone.  Centres still reach each row in increasing order.
+template <typename V>
 ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
                                    std::int32_t* __restrict lab, float* __restrict best) {
   alignas(64) float bb[kBlock];
@@ -230,8 +311,9 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
   const int k4 = k / kTile * kTile;
   for (std::size_t gi = 0; gi < groups; ++gi) {
     const float* xt = block + gi * G * d;
-    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
-    IntLanes l = {};
+    typename V::F a0, a1, a2, a3, b;
+    fill(b, std::numeric_limits<float>::infinity());
+    typename V::I l = {};
     for (int c = 0; c < k4; c += kTile) {
       const float* cc = centers + static_cast<std::size_t>(c) * d;
       distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
@@ -244,10 +326,10 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
     std::memcpy(ll + gi * G, &l, sizeof l);
   }
   for (int c = k4; c < k; ++c)
-    for_groups_of_centre(block, d, groups, centers + static_cast<std::size_t>(c) * d,
-                         [&](std::size_t gi, const Lanes& a) {
-                           Lanes b;
-                           IntLanes l;
+    for_groups_of_centre<V>(block, d, groups, centers + static_cast<std::size_t>(c) * d,
+                            [&](std::size_t gi, const typename V::F& a) {
+                           typename V::F b;
+                           typename V::I l;
                            std::memcpy(&b, bb + gi * G, sizeof b);
                            std::memcpy(&l, ll + gi * G, sizeof l);
                            take_closer(a, c, b, l);
@@ -259,6 +341,7 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
 }
 
 /// closest_impl for large d, the same way as nearest_wide.
+template <typename V>
 ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
                                    bool init, float* __restrict closest) {
   alignas(64) float bb[kBlock];
@@ -268,7 +351,7 @@ ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_
   const int k4 = k / kTile * kTile;
   for (std::size_t gi = 0; gi < groups && k4 > 0; ++gi) {
     const float* xt = block + gi * G * d;
-    Lanes a0, a1, a2, a3, b;
+    typename V::F a0, a1, a2, a3, b;
     std::memcpy(&b, bb + gi * G, sizeof b);
     for (int c = 0; c < k4; c += kTile) {
       const float* cc = centers + static_cast<std::size_t>(c) * d;
@@ -281,9 +364,9 @@ ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_
     std::memcpy(bb + gi * G, &b, sizeof b);
   }
   for (int c = k4; c < k; ++c)
-    for_groups_of_centre(block, d, groups, centers + static_cast<std::size_t>(c) * d,
-                         [&](std::size_t gi, const Lanes& a) {
-                           Lanes b;
+    for_groups_of_centre<V>(block, d, groups, centers + static_cast<std::size_t>(c) * d,
+                            [&](std::size_t gi, const typename V::F& a) {
+                           typename V::F b;
                            std::memcpy(&b, bb + gi * G, sizeof b);
                            take_min(a, b);
                            std::memcpy(bb + gi * G, &b, sizeof b);
@@ -291,17 +374,21 @@ ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_
   std::memcpy(closest, bb, m * sizeof(float));
 }
 
-template <std::size_t D>
+template <typename V, std::size_t D>
 ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
                                    bool init, float* __restrict closest) {
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
-    Lanes a0, a1, a2, a3, b = Lanes{} + std::numeric_limits<float>::infinity();
+    typename V::F a0, a1, a2, a3, b;
+    fill(b, std::numeric_limits<float>::infinity());
     if (!init && g == G) {
       std::memcpy(&b, closest + r0, sizeof b);
     } else if (!init) {
-      for (std::size_t i = 0; i < g; ++i) b[i] = closest[r0 + i];
+      float t[G];
+      std::memcpy(t, &b, sizeof t);
+      for (std::size_t i = 0; i < g; ++i) t[i] = closest[r0 + i];
+      std::memcpy(&b, t, sizeof b);
     }
     int c = 0;
     for (; c + kTile <= k; c += kTile) {
@@ -319,14 +406,48 @@ ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_
     if (g == G) {
       std::memcpy(closest + r0, &b, sizeof b);
     } else {
-      for (std::size_t i = 0; i < g; ++i) closest[r0 + i] = b[i];
+      store_lanes(b, g, closest + r0);
     }
   }
 }
 
+/// sum over the m values v of quantize_distance(v, scale), vectorised where
+/// the CPU has no float -> int64 conversion (AVX2): each quantized value r,
+/// an integer-valued float, is split into hi = trunc(r / 2^31) and lo = r -
+/// hi 2^31, both exact int32 for 0 <= r < 2^62 (lo < 2^31 is a multiple of
+/// r's ulp: at most 24 bits), and r = hi 2^31 + lo in int64.  Distances
+/// quantized on the fixed-point grid stay below 2^62 (fixed_point.cpp); a
+/// value outside [+0, 2^62) (negative, too large, NaN) is taken as 0 here
+/// and the whole sum redone value by value.
+ARCHETYPE_INLINE std::int64_t sum_quantized(const float* __restrict v, std::size_t m, float scale) {
+  std::int64_t sum = 0;
+  std::uint32_t outside = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    const float q = round_half_even(v[i] * scale);
+    std::uint32_t qb;
+    std::memcpy(&qb, &q, sizeof qb);
+    const std::uint32_t out = 0u - static_cast<std::uint32_t>(qb >= 0x5E800000u);  // 0x5E800000: 2^62
+    outside |= out;
+    qb &= ~out;
+    float r;
+    std::memcpy(&r, &qb, sizeof r);
+    const std::int32_t hi = static_cast<std::int32_t>(r * 0x1p-31f);
+    const std::int32_t lo = static_cast<std::int32_t>(r - static_cast<float>(hi) * 0x1p31f);
+    sum += static_cast<std::int64_t>(hi) * (std::int64_t{1} << 31) + lo;
+  }
+  if (outside) {
+    sum = 0;
+    for (std::size_t i = 0; i < m; ++i) sum += quantize_distance(v[i], scale);
+  }
+  return sum;
+}
+
 /// pot += sum over the g used lanes of w q(min(closest, a)) (w null: 1).
-ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict closest, const std::int32_t* w,
+template <typename F>
+ARCHETYPE_INLINE void add_potential(const F& lanes, const float* __restrict closest, const std::int32_t* w,
                                     std::size_t g, float dscale, std::int64_t& pot) {
+  float a[G];
+  std::memcpy(a, &lanes, sizeof a);
   std::int64_t sum = 0;
   if (w) {
     for (std::size_t i = 0; i < g; ++i) {
@@ -334,22 +455,24 @@ ARCHETYPE_INLINE void add_potential(const Lanes& a, const float* __restrict clos
       sum += static_cast<std::int64_t>(w[i]) * quantize_distance(v < c ? v : c, dscale);
     }
   } else {
+    float mins[G];
     for (std::size_t i = 0; i < g; ++i) {
       const float c = closest[i], v = a[i];
-      sum += quantize_distance(v < c ? v : c, dscale);  // min(closest, d2)
+      mins[i] = v < c ? v : c;  // min(closest, d2)
     }
+    sum = sum_quantized(mins, g, dscale);
   }
   pot += sum;
 }
 
-template <std::size_t D>
+template <typename V, std::size_t D>
 ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
                                       int trials, const float* __restrict closest, float dscale,
                                       const std::int32_t* w, std::int64_t* __restrict pot) {
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
-    Lanes a0, a1, a2, a3;
+    typename V::F a0, a1, a2, a3;
     int t = 0;
     for (; t + kTile <= trials; t += kTile) {
       const float* cc = cands + static_cast<std::size_t>(t) * d;
@@ -369,8 +492,8 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
   if (D > 0) return;
   const std::size_t groups = (m + G - 1) / G;
   for (int t = trials / kTile * kTile; t < trials; ++t)
-    for_groups_of_centre(block, d, groups, cands + static_cast<std::size_t>(t) * d,
-                         [&](std::size_t gi, const Lanes& a) {
+    for_groups_of_centre<V>(block, d, groups, cands + static_cast<std::size_t>(t) * d,
+                            [&](std::size_t gi, const typename V::F& a) {
                            add_potential(a, closest + gi * G, w ? w + gi * G : nullptr, std::min(G, m - gi * G),
                                          dscale, pot[t]);
                          });
@@ -449,6 +572,83 @@ ARCHETYPE_INLINE void masked_weighted_sums(const std::int32_t* __restrict lab, c
   }
 }
 
+template <typename V>
+ARCHETYPE_INLINE void nearest_block_as(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
+                                       std::int32_t* lab, float* best) {
+  switch (d) {
+    case 1: return nearest_impl<V, 1>(xt, nullptr, d, m, centers, k, lab, best);
+    case 2: return nearest_impl<V, 2>(xt, nullptr, d, m, centers, k, lab, best);
+    case 3: return nearest_impl<V, 3>(xt, nullptr, d, m, centers, k, lab, best);
+    case 4: return nearest_impl<V, 4>(xt, nullptr, d, m, centers, k, lab, best);
+    default: return nearest_wide<V>(xt, d, m, centers, k, lab, best);
+  }
+}
+
+/// d <= 2 only: each group transposed in registers.
+template <typename V>
+ARCHETYPE_INLINE void nearest_rows_as(const float* x, std::size_t d, std::size_t m, const float* centers, int k,
+                                      std::int32_t* lab, float* best) {
+  if (d == 1) return nearest_impl<V, 1>(nullptr, x, d, m, centers, k, lab, best);
+  nearest_impl<V, 2>(nullptr, x, d, m, centers, k, lab, best);
+}
+
+template <typename V>
+ARCHETYPE_INLINE void closest_block_as(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
+                                       bool init, float* closest) {
+  switch (d) {
+    case 1: return closest_impl<V, 1>(xt, d, m, centers, k, init, closest);
+    case 2: return closest_impl<V, 2>(xt, d, m, centers, k, init, closest);
+    default: return closest_wide<V>(xt, d, m, centers, k, init, closest);
+  }
+}
+
+template <typename V>
+ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, std::size_t m, const float* cands,
+                                              int trials, const float* closest, float dscale,
+                                              const std::int32_t* w, std::int64_t* pot) {
+  switch (d) {
+    case 1: return candidates_impl<V, 1>(xt, d, m, cands, trials, closest, dscale, w, pot);
+    case 2: return candidates_impl<V, 2>(xt, d, m, cands, trials, closest, dscale, w, pot);
+    default: return candidates_impl<V, 0>(xt, d, m, cands, trials, closest, dscale, w, pot);
+  }
+}
+
+/// nearest_block that also keeps each row's second smallest distance.
+template <typename V>
+ARCHETYPE_INLINE void nearest2_as(const float* xt_block, std::size_t d, std::size_t m, const float* centers, int k,
+                                  std::int32_t* __restrict lab, float* __restrict best, float* __restrict second) {
+  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+    const std::size_t g = std::min(G, m - r0);
+    const float* xt = xt_block + r0 * d;
+    typename V::F a0, a1, a2, a3, b, s2;
+    fill(b, std::numeric_limits<float>::infinity());
+    s2 = b;
+    typename V::I l = {};
+    int c = 0;
+    for (; c + kTile <= k; c += kTile) {
+      const float* cc = centers + static_cast<std::size_t>(c) * d;
+      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
+      take_closer2(a0, c, b, s2, l);
+      take_closer2(a1, c + 1, b, s2, l);
+      take_closer2(a2, c + 2, b, s2, l);
+      take_closer2(a3, c + 3, b, s2, l);
+    }
+    for (; c < k; ++c) {
+      distances1<0>(xt, d, centers + static_cast<std::size_t>(c) * d, a0);
+      take_closer2(a0, c, b, s2, l);
+    }
+    if (g == G) {
+      std::memcpy(best + r0, &b, sizeof b);
+      std::memcpy(second + r0, &s2, sizeof s2);
+      std::memcpy(lab + r0, &l, sizeof l);
+    } else {
+      store_lanes(b, g, best + r0);
+      store_lanes(s2, g, second + r0);
+      store_int_lanes(l, g, lab + r0);
+    }
+  }
+}
+
 }  // namespace
 
 ARCHETYPE_CLONES
@@ -475,48 +675,38 @@ void transpose_rows(const float* x, std::size_t d, std::size_t n, float* out, in
   }
 }
 
+// Each entry below runs its kernel with the lane form of this CPU (see
+// OneRegister): one test per call, far from the inner loops.
+
 ARCHETYPE_CLONES
 void nearest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
                    std::int32_t* lab, float* best) {
-  switch (d) {
-    case 1: return nearest_impl<1>(xt, nullptr, d, m, centers, k, lab, best);
-    case 2: return nearest_impl<2>(xt, nullptr, d, m, centers, k, lab, best);
-    case 3: return nearest_impl<3>(xt, nullptr, d, m, centers, k, lab, best);
-    case 4: return nearest_impl<4>(xt, nullptr, d, m, centers, k, lab, best);
-    default: return nearest_wide(xt, d, m, centers, k, lab, best);
-  }
+  if (lanes_in_one_register()) return nearest_block_as<OneRegister>(xt, d, m, centers, k, lab, best);
+  nearest_block_as<TwoRegisters>(xt, d, m, centers, k, lab, best);
 }
 
 ARCHETYPE_CLONES
 void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* centers, int k, std::int32_t* lab,
                   float* best, GroupScratch& s) {
-  switch (d) {
-    case 1: return nearest_impl<1>(nullptr, x, d, m, centers, k, lab, best);
-    case 2: return nearest_impl<2>(nullptr, x, d, m, centers, k, lab, best);
-    default:
-      transpose_block(x, d, m, s);
-      return nearest_block(s.xt.data(), d, m, centers, k, lab, best);
-  }
+  if (d <= 2 && lanes_in_one_register()) return nearest_rows_as<OneRegister>(x, d, m, centers, k, lab, best);
+  if (d <= 2) return nearest_rows_as<TwoRegisters>(x, d, m, centers, k, lab, best);
+  transpose_block(x, d, m, s);
+  nearest_block(s.xt.data(), d, m, centers, k, lab, best);
 }
 
 ARCHETYPE_CLONES
 void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
                    float* closest) {
-  switch (d) {
-    case 1: return closest_impl<1>(xt, d, m, centers, k, init, closest);
-    case 2: return closest_impl<2>(xt, d, m, centers, k, init, closest);
-    default: return closest_wide(xt, d, m, centers, k, init, closest);
-  }
+  if (lanes_in_one_register()) return closest_block_as<OneRegister>(xt, d, m, centers, k, init, closest);
+  closest_block_as<TwoRegisters>(xt, d, m, centers, k, init, closest);
 }
 
 ARCHETYPE_CLONES
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t* pot) {
-  switch (d) {
-    case 1: return candidates_impl<1>(xt, d, m, cands, trials, closest, dscale, w, pot);
-    case 2: return candidates_impl<2>(xt, d, m, cands, trials, closest, dscale, w, pot);
-    default: return candidates_impl<0>(xt, d, m, cands, trials, closest, dscale, w, pot);
-  }
+  if (lanes_in_one_register())
+    return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, pot);
+  candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, pot);
 }
 
 ARCHETYPE_CLONES
@@ -540,49 +730,10 @@ void assigned_distances(const float* x, std::size_t d, std::size_t m, const floa
 }
 
 ARCHETYPE_CLONES
-void nearest2_block(const float* xt_block, std::size_t d, std::size_t m, const float* centers, int k,
-                    std::int32_t* lab, float* best, float* second) {
-  for (std::size_t r0 = 0; r0 < m; r0 += G) {
-    const std::size_t g = std::min(G, m - r0);
-    const float* xt = xt_block + r0 * d;
-    Lanes a, b = Lanes{} + std::numeric_limits<float>::infinity(), s2 = b;
-    IntLanes l = {};
-    // Centre c after the others in increasing order: the old best becomes
-    // the second when c is closer, else the lower of the two is kept.
-#define ARCHETYPE_TAKE(v, c)                        \
-  {                                                 \
-    const IntLanes closer = (v) < b;                \
-    s2 = closer ? b : ((v) < s2 ? (v) : s2);        \
-    b = closer ? (v) : b;                           \
-    l = closer ? (c) : l;                           \
-  }
-    Lanes a1, a2, a3;
-    int c = 0;
-    for (; c + kTile <= k; c += kTile) {
-      const float* cc = centers + static_cast<std::size_t>(c) * d;
-      distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a, a1, a2, a3);
-      ARCHETYPE_TAKE(a, c)
-      ARCHETYPE_TAKE(a1, c + 1)
-      ARCHETYPE_TAKE(a2, c + 2)
-      ARCHETYPE_TAKE(a3, c + 3)
-    }
-    for (; c < k; ++c) {
-      distances1<0>(xt, d, centers + static_cast<std::size_t>(c) * d, a);
-      ARCHETYPE_TAKE(a, c)
-    }
-#undef ARCHETYPE_TAKE
-    if (g == G) {
-      std::memcpy(best + r0, &b, sizeof b);
-      std::memcpy(second + r0, &s2, sizeof s2);
-      std::memcpy(lab + r0, &l, sizeof l);
-    } else {
-      for (std::size_t i = 0; i < g; ++i) {
-        best[r0 + i] = b[i];
-        second[r0 + i] = s2[i];
-        lab[r0 + i] = l[i];
-      }
-    }
-  }
+void nearest2_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, std::int32_t* lab,
+                    float* best, float* second) {
+  if (lanes_in_one_register()) return nearest2_as<OneRegister>(xt, d, m, centers, k, lab, best, second);
+  nearest2_as<TwoRegisters>(xt, d, m, centers, k, lab, best, second);
 }
 
 ARCHETYPE_CLONES
@@ -592,8 +743,7 @@ std::int64_t quantized_sum(const float* v, std::size_t m, float scale, const std
     for (std::size_t r = 0; r < m; ++r) sum += static_cast<std::int64_t>(w[r]) * quantize_distance(v[r], scale);
     return sum;
   }
-  for (std::size_t r = 0; r < m; ++r) sum += quantize_distance(v[r], scale);
-  return sum;
+  return sum_quantized(v, m, scale);
 }
 
 ARCHETYPE_CLONES

@@ -191,6 +191,27 @@ ARCHETYPE_CLONES
 void column_sums(const float* __restrict t, std::size_t len, std::size_t g, float* __restrict col) {
   static_assert(kLanes == 16, "the transposition below is written for 16 lanes");
   std::size_t j0 = 0;
+  if (!cpu::lanes_in_one_register()) {  // AVX2: transposed by quarters, then added by halves
+    constexpr std::size_t H = kLanes / 2;
+    for (; j0 + kLanes <= len; j0 += kLanes) {
+      const float* rows[kLanes];
+      for (std::size_t i = 0; i < kLanes; ++i) rows[i] = t + (j0 + i) * kLanes;
+      alignas(64) float m[kLanes * kLanes];  // m[r * 16 + i]: lane r's root of row j0 + i
+      cpu::transpose16_by_quarters(rows, m);
+      cpu::HalfGroup lo, hi;
+      std::memcpy(&lo, col + j0, sizeof lo);
+      std::memcpy(&hi, col + j0 + H, sizeof hi);
+      for (std::size_t r = 0; r < g; ++r) {
+        cpu::HalfGroup a, b;
+        std::memcpy(&a, m + r * kLanes, sizeof a);
+        std::memcpy(&b, m + r * kLanes + H, sizeof b);
+        lo = lo + a;
+        hi = hi + b;
+      }
+      std::memcpy(col + j0, &lo, sizeof lo);
+      std::memcpy(col + j0 + H, &hi, sizeof hi);
+    }
+  }
   for (; j0 + kLanes <= len; j0 += kLanes) {
     Lanes16 m[kLanes];
     for (std::size_t i = 0; i < kLanes; ++i) std::memcpy(&m[i], t + (j0 + i) * kLanes, sizeof(Lanes16));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 #include "archetype/distance.hpp"
@@ -24,12 +25,20 @@ constexpr std::size_t kLaneRows = 16;
 /// both forms give the same bits; this only picks the faster one.  A
 /// run-time test (target_clones builds one source for every instruction
 /// set), read once per call of a kernel below, far from the inner loop.
+/// ARCHETYPE_CPU_LANES=one or two forces either form (tests: both forms on
+/// any CPU must give the same bits; the other form only runs slower).
 inline bool lanes_in_one_register() {
+  static const bool one = [] {
+    const char* force = std::getenv("ARCHETYPE_CPU_LANES");
+    if (force && std::strcmp(force, "one") == 0) return true;
+    if (force && std::strcmp(force, "two") == 0) return false;
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  return __builtin_cpu_supports("avx512f");
+    return static_cast<bool>(__builtin_cpu_supports("avx512f"));
 #else
-  return true;
+    return true;
 #endif
+  }();
+  return one;
 }
 
 /// s_t[i] = squared_distance(lane i of xt, row t) for the four rows c0..c3
@@ -116,6 +125,34 @@ inline __attribute__((always_inline)) void lane_squares1(const float* __restrict
     const float b = c[j];
 #pragma omp simd
     for (std::size_t i = 0; i < G; ++i) s[i] = add_square(xv[i] - b, s[i]);
+  }
+}
+
+/// Eight floats: half a group, one AVX2 register.
+typedef float HalfGroup __attribute__((vector_size(kLaneRows / 2 * sizeof(float))));
+
+/// out[j * 16 + i] = rows[i][j] for i, j < 16 (16 x 16 floats), in 8 x 8
+/// quarters: the form for CPUs without AVX-512 (lanes_in_one_register()
+/// false), where GCC expands every shuffle of a 16-float vector element by
+/// element but an 8-float one stays in a register.  Each quarter: three
+/// rounds of "zip row i with row i + 4" (each round rotates the bits of the
+/// index).  Only moves values: any form gives the same bits.
+inline __attribute__((always_inline)) void transpose16_by_quarters(const float* const* rows,
+                                                                   float* __restrict out) {
+  constexpr std::size_t H = kLaneRows / 2;
+  for (std::size_t hj = 0; hj < 2; ++hj) {    // columns [8 hj, 8 hj + 8)
+    for (std::size_t hi = 0; hi < 2; ++hi) {  // rows [8 hi, 8 hi + 8)
+      HalfGroup r[H], t[H];
+      for (std::size_t i = 0; i < H; ++i) std::memcpy(&r[i], rows[H * hi + i] + H * hj, sizeof r[i]);
+      for (int round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < H / 2; ++i) {
+          t[2 * i] = __builtin_shufflevector(r[i], r[i + H / 2], 0, 8, 1, 9, 2, 10, 3, 11);
+          t[2 * i + 1] = __builtin_shufflevector(r[i], r[i + H / 2], 4, 12, 5, 13, 6, 14, 7, 15);
+        }
+        for (std::size_t i = 0; i < H; ++i) r[i] = t[i];
+      }
+      for (std::size_t j = 0; j < H; ++j) std::memcpy(out + (H * hj + j) * kLaneRows + H * hi, &r[j], sizeof r[j]);
+    }
   }
 }
 

@@ -1,0 +1,75 @@
+// Pieces of the CPU block kernels (src/engine/cpu_kernels.hpp) that the
+// shape tests reach only through whole passes: the vectorised quantized
+// sum at the edges of its exact range, and rounding at infinities and NaN.
+#include "engine/cpu_kernels.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "archetype/fixed_point.hpp"
+
+namespace archetype {
+namespace {
+
+std::int64_t scalar_sum(const std::vector<float>& v, float scale) {
+  std::int64_t sum = 0;
+  for (float x : v) sum += static_cast<std::int64_t>(std::nearbyint(x * scale));
+  return sum;
+}
+
+TEST(CpuKernels, QuantizedSumIsExactAcrossItsRange) {
+  // Values from 0 to just below 2^62 after scaling, including every power
+  // of two around 2^31 (where the sum splits each value in two) and halves.
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::uniform_int_distribution<int> e(-4, 61);
+  for (int round = 0; round < 200; ++round) {
+    const std::size_t m = 1 + static_cast<std::size_t>(round) % 256;  // every tail length
+    std::vector<float> v(m);
+    for (float& x : v) x = std::ldexp(u(gen), e(gen));
+    v[0] = std::ldexp(1.0f, 31 - round % 3);
+    if (m > 1) v[1] = std::nextafter(std::ldexp(1.0f, 62), 0.0f);
+    if (m > 2) v[2] = 2.5f;
+    ASSERT_EQ(cpu::quantized_sum(v.data(), m, 1.0f), scalar_sum(v, 1.0f)) << "m = " << m;
+    ASSERT_EQ(cpu::quantized_sum(v.data(), m, 0.25f), scalar_sum(v, 0.25f)) << "m = " << m;
+  }
+}
+
+TEST(CpuKernels, QuantizedSumOutsideTheGridFallsBackValueByValue) {
+  // 2^62 and above, and negative values, are outside the vector form's
+  // range: the sum must still be the exact one (no silent wrap).
+  std::vector<float> v(37, 3.0f);
+  v[5] = std::ldexp(1.0f, 62);
+  EXPECT_EQ(cpu::quantized_sum(v.data(), v.size(), 1.0f), scalar_sum(v, 1.0f));
+  v[5] = -7.5f;
+  EXPECT_EQ(cpu::quantized_sum(v.data(), v.size(), 1.0f), scalar_sum(v, 1.0f));
+  v[5] = std::ldexp(1.0f, 61) * 1.5f;
+  v[6] = std::ldexp(1.0f, 61) * 1.25f;
+  EXPECT_EQ(cpu::quantized_sum(v.data(), 7, 1.0f), scalar_sum(std::vector<float>(v.begin(), v.begin() + 7), 1.0f));
+}
+
+TEST(CpuKernels, WeightedQuantizedSum) {
+  std::vector<float> v = {0.5f, 1.5f, 2.5f, 1e12f, 7.25f};
+  std::vector<std::int32_t> w = {3, 1, 2, 5, 1};
+  std::int64_t expect = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) expect += w[i] * static_cast<std::int64_t>(std::nearbyint(v[i]));
+  EXPECT_EQ(cpu::quantized_sum(v.data(), v.size(), 1.0f, w.data()), expect);
+}
+
+TEST(CpuKernels, RoundingKeepsInfinitiesAndNaN) {
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(round_half_even(inf), inf);
+  EXPECT_EQ(round_half_even(-inf), -inf);
+  EXPECT_TRUE(std::isnan(round_half_even(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_EQ(round_half_even(std::nextafter(8388608.0f, 0.0f)), 8388608.0f);  // 2^23 - 0.5: ties to even
+  EXPECT_EQ(round_half_even(-std::nextafter(8388608.0f, 0.0f)), -8388608.0f);
+  EXPECT_TRUE(std::signbit(round_half_even(-0.25f)));  // -0, as rint
+}
+
+}  // namespace
+}  // namespace archetype
