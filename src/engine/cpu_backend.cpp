@@ -466,8 +466,8 @@ class CpuBackend final : public Backend {
         const float* cand = candidates;
         for (int b = 0; b < batch.models; ++b) {
           const float* closest = block_closest(batch, b, r, m, xt, scratch);
-          *pot++ += cpu::quantized_sum(closest, m, dscale, weights_at(r));
-          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, weights_at(r), pot);
+          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, weights_at(r), pot[0], pot + 1);
+          ++pot;
           pot += trials[b];
           cand += static_cast<std::size_t>(trials[b]) * d_;
         }

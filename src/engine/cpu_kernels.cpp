@@ -239,6 +239,30 @@ ARCHETYPE_INLINE void take_min(const SplitLanes& a, SplitLanes& b) {
   b.hi = a.hi < b.hi ? a.hi : b.hi;
 }
 
+/// Whether any lane of a compare result is set.
+template <typename I>
+ARCHETYPE_INLINE bool any_lane(const I& x) {
+  std::uint64_t w[sizeof(I) / 8];
+  std::memcpy(w, &x, sizeof w);
+  std::uint64_t any = 0;
+  for (std::uint64_t v : w) any |= v;
+  return any != 0;
+}
+
+/// mn = min(c, a) lane by lane (a < c ? a : c); returns whether a < c in
+/// any lane.
+ARCHETYPE_INLINE bool min_lanes(const Lanes& a, const Lanes& c, Lanes& mn) {
+  const IntLanes lt = a < c;
+  mn = lt ? a : c;
+  return any_lane(lt);
+}
+ARCHETYPE_INLINE bool min_lanes(const SplitLanes& a, const SplitLanes& c, SplitLanes& mn) {
+  const IntHalfLanes lo = a.lo < c.lo, hi = a.hi < c.hi;
+  mn.lo = lo ? a.lo : c.lo;
+  mn.hi = hi ? a.hi : c.hi;
+  return any_lane(IntHalfLanes(lo | hi));
+}
+
 /// take_closer that also keeps the second smallest in s2: centre c comes
 /// after the others in increasing order, so the old best becomes the second
 /// when c is closer, else the lower of the two is kept.
@@ -327,7 +351,7 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
   }
   for (int c = k4; c < k; ++c)
     for_groups_of_centre<V>(block, d, groups, centers + static_cast<std::size_t>(c) * d,
-                            [&](std::size_t gi, const typename V::F& a) {
+                            [&](std::size_t gi, const typename V::F& a) __attribute__((always_inline)) {
                            typename V::F b;
                            typename V::I l;
                            std::memcpy(&b, bb + gi * G, sizeof b);
@@ -365,7 +389,7 @@ ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_
   }
   for (int c = k4; c < k; ++c)
     for_groups_of_centre<V>(block, d, groups, centers + static_cast<std::size_t>(c) * d,
-                            [&](std::size_t gi, const typename V::F& a) {
+                            [&](std::size_t gi, const typename V::F& a) __attribute__((always_inline)) {
                            typename V::F b;
                            std::memcpy(&b, bb + gi * G, sizeof b);
                            take_min(a, b);
@@ -411,64 +435,124 @@ ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_
   }
 }
 
-/// sum over the m values v of quantize_distance(v, scale), vectorised where
-/// the CPU has no float -> int64 conversion (AVX2): each quantized value r,
-/// an integer-valued float, is split into hi = trunc(r / 2^31) and lo = r -
-/// hi 2^31, both exact int32 for 0 <= r < 2^62 (lo < 2^31 is a multiple of
-/// r's ulp: at most 24 bits), and r = hi 2^31 + lo in int64.  Distances
-/// quantized on the fixed-point grid stay below 2^62 (fixed_point.cpp); a
-/// value outside [+0, 2^62) (negative, too large, NaN) is taken as 0 here
-/// and the whole sum redone value by value.
-ARCHETYPE_INLINE std::int64_t sum_quantized(const float* __restrict v, std::size_t m, float scale) {
-  std::int64_t sum = 0;
+/// acc[i] += Sign x quantize_distance(v[i], scale) for the G values, vectorised
+/// where the CPU has no float -> int64 conversion (AVX2): each quantized
+/// value r, an integer-valued float, goes to double exactly, and for 0 <= r
+/// < 2^52 the bits of r + 2^52 are those of 2^52 plus r.  Returns false,
+/// adding nothing, when a value lies outside [+0, 2^52) (negative, NaN, or
+/// too large: on the fixed-point grid a distance is below 2^62 / rows, so
+/// only data of a few thousand rows or less get there); the caller then
+/// adds value by value.
+template <int Sign = 1>
+ARCHETYPE_INLINE bool add_quantized_lanes(const float* __restrict v, float scale, std::int64_t* __restrict acc) {
+  std::int64_t q[G];
   std::uint32_t outside = 0;
-  for (std::size_t i = 0; i < m; ++i) {
-    const float q = round_half_even(v[i] * scale);
-    std::uint32_t qb;
-    std::memcpy(&qb, &q, sizeof qb);
-    const std::uint32_t out = 0u - static_cast<std::uint32_t>(qb >= 0x5E800000u);  // 0x5E800000: 2^62
+  for (std::size_t i = 0; i < G; ++i) {
+    const float r = round_half_even(v[i] * scale);
+    std::uint32_t rb;
+    std::memcpy(&rb, &r, sizeof rb);
+    const std::uint32_t out = 0u - static_cast<std::uint32_t>(rb >= 0x59800000u);  // 0x59800000: 2^52
     outside |= out;
-    qb &= ~out;
-    float r;
-    std::memcpy(&r, &qb, sizeof r);
-    const std::int32_t hi = static_cast<std::int32_t>(r * 0x1p-31f);
-    const std::int32_t lo = static_cast<std::int32_t>(r - static_cast<float>(hi) * 0x1p31f);
-    sum += static_cast<std::int64_t>(hi) * (std::int64_t{1} << 31) + lo;
+    rb &= ~out;
+    float rin;
+    std::memcpy(&rin, &rb, sizeof rin);
+    const double shifted = static_cast<double>(rin) + 0x1p52;
+    std::uint64_t db;
+    std::memcpy(&db, &shifted, sizeof db);
+    q[i] = static_cast<std::int64_t>(db - 0x4330000000000000u);  // 0x4330000000000000: 2^52
   }
-  if (outside) {
-    sum = 0;
-    for (std::size_t i = 0; i < m; ++i) sum += quantize_distance(v[i], scale);
-  }
+  if (outside) return false;
+  for (std::size_t i = 0; i < G; ++i) acc[i] += Sign * q[i];
+  return true;
+}
+
+/// out[i] = quantize_distance(v[i], scale) for the G values, the same way.
+ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std::int64_t* __restrict out) {
+  for (std::size_t i = 0; i < G; ++i) out[i] = 0;
+  if (!add_quantized_lanes<1>(v, scale, out))
+    for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
+}
+
+/// sum over the m values v of quantize_distance(v, scale): G at a time
+/// through add_quantized_lanes, the rest value by value.
+ARCHETYPE_INLINE std::int64_t sum_quantized(const float* __restrict v, std::size_t m, float scale) {
+  std::int64_t lanes[G] = {};
+  std::int64_t sum = 0;
+  std::size_t i = 0;
+  for (; i + G <= m; i += G)
+    if (!add_quantized_lanes(v + i, scale, lanes))
+      for (std::size_t j = i; j < i + G; ++j) sum += quantize_distance(v[j], scale);
+  for (; i < m; ++i) sum += quantize_distance(v[i], scale);
+  for (std::size_t j = 0; j < G; ++j) sum += lanes[j];
   return sum;
 }
 
-/// pot += sum over the g used lanes of w q(min(closest, a)) (w null: 1).
+/// pot += sum over the g used lanes of w q(min(closest, a)), weighted.
 template <typename F>
-ARCHETYPE_INLINE void add_potential(const F& lanes, const float* __restrict closest, const std::int32_t* w,
-                                    std::size_t g, float dscale, std::int64_t& pot) {
+ARCHETYPE_INLINE void add_weighted_potential(const F& lanes, const float* __restrict closest, const std::int32_t* w,
+                                             std::size_t g, float dscale, std::int64_t& pot) {
   float a[G];
   std::memcpy(a, &lanes, sizeof a);
   std::int64_t sum = 0;
-  if (w) {
-    for (std::size_t i = 0; i < g; ++i) {
-      const float c = closest[i], v = a[i];
-      sum += static_cast<std::int64_t>(w[i]) * quantize_distance(v < c ? v : c, dscale);
-    }
-  } else {
-    float mins[G];
-    for (std::size_t i = 0; i < g; ++i) {
-      const float c = closest[i], v = a[i];
-      mins[i] = v < c ? v : c;  // min(closest, d2)
-    }
-    sum = sum_quantized(mins, g, dscale);
+  for (std::size_t i = 0; i < g; ++i) {
+    const float c = closest[i], v = a[i];
+    sum += static_cast<std::int64_t>(w[i]) * quantize_distance(v < c ? v : c, dscale);
   }
   pot += sum;
 }
 
+/// lane_pot[i] += q(min(closest[i], d2)) - qc[i] for the g used lanes, d2
+/// the lane's distance to the candidate and qc[i] = q(closest[i]):
+/// nothing unless the candidate is closer.  candidates_impl adds the
+/// block's sum of qc once, so that each candidate's potential is
+/// sum q(min(closest, d2)) exactly (integers), while a group in which no
+/// row is closer to the candidate (most groups once k-means++ has a few
+/// centres) costs one compare.  Per-lane int64 sums, added up once per
+/// block: a horizontal sum per group and candidate cost more than the
+/// distances at small d.
+template <typename F>
+ARCHETYPE_INLINE void add_potential_lanes(const F& a, const float* __restrict closest, const std::int64_t* qc,
+                                          std::size_t g, float dscale, std::int64_t* __restrict lane_pot) {
+  F c;
+  if (g == G) {
+    std::memcpy(&c, closest, sizeof c);
+  } else {
+    float t[G];
+    for (std::size_t i = 0; i < G; ++i) t[i] = i < g ? closest[i] : 0.0f;  // unused lanes: never closer
+    std::memcpy(&c, t, sizeof c);
+  }
+  F mn;
+  if (!min_lanes(a, c, mn)) return;
+  float v[G];
+  std::memcpy(v, &mn, sizeof v);
+  std::int64_t q[G];
+  quantize_lanes(v, dscale, q);
+  for (std::size_t i = 0; i < G; ++i) lane_pot[i] += q[i] - qc[i];  // unused lanes: 0 - 0
+}
+
+/// Candidates whose per-lane potentials candidates_impl keeps at once.
+constexpr int kLaneTrials = 32;
+
+/// candidate_potentials for trials <= kLaneTrials; base: the block's
+/// sum of q(closest) (unweighted only).
 template <typename V, std::size_t D>
 ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
                                       int trials, const float* __restrict closest, float dscale,
-                                      const std::int32_t* w, std::int64_t* __restrict pot) {
+                                      const std::int32_t* w, std::int64_t base, const std::int64_t* qc,
+                                      std::int64_t* __restrict pot) {
+  alignas(64) std::int64_t lane_pot[kLaneTrials][G];
+  for (int t = 0; t < trials; ++t)
+    for (std::size_t i = 0; i < G; ++i) lane_pot[t][i] = 0;
+  // Candidate t's potential on group r0 (g used rows), whose distances are
+  // a.  always_inline: a lambda is no clone of the function around it, and
+  // out of line it would run baseline x86-64 code.
+  auto add = [&](int t, std::size_t r0, std::size_t g, const typename V::F& a) __attribute__((always_inline)) {
+    if (w) {
+      add_weighted_potential(a, closest + r0, w + r0, g, dscale, pot[t]);
+    } else {
+      add_potential_lanes(a, closest + r0, qc + r0, g, dscale, lane_pot[t]);
+    }
+  };
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
@@ -477,26 +561,29 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
     for (; t + kTile <= trials; t += kTile) {
       const float* cc = cands + static_cast<std::size_t>(t) * d;
       distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
-      const std::int32_t* wr = w ? w + r0 : nullptr;
-      add_potential(a0, closest + r0, wr, g, dscale, pot[t]);
-      add_potential(a1, closest + r0, wr, g, dscale, pot[t + 1]);
-      add_potential(a2, closest + r0, wr, g, dscale, pot[t + 2]);
-      add_potential(a3, closest + r0, wr, g, dscale, pot[t + 3]);
+      add(t, r0, g, a0);
+      add(t + 1, r0, g, a1);
+      add(t + 2, r0, g, a2);
+      add(t + 3, r0, g, a3);
     }
     if (D == 0) continue;  // the remaining candidates below, four groups at a time
     for (; t < trials; ++t) {
       distances1<D>(xt, d, cands + static_cast<std::size_t>(t) * d, a0);
-      add_potential(a0, closest + r0, w ? w + r0 : nullptr, g, dscale, pot[t]);
+      add(t, r0, g, a0);
     }
   }
-  if (D > 0) return;
-  const std::size_t groups = (m + G - 1) / G;
-  for (int t = trials / kTile * kTile; t < trials; ++t)
-    for_groups_of_centre<V>(block, d, groups, cands + static_cast<std::size_t>(t) * d,
-                            [&](std::size_t gi, const typename V::F& a) {
-                           add_potential(a, closest + gi * G, w ? w + gi * G : nullptr, std::min(G, m - gi * G),
-                                         dscale, pot[t]);
-                         });
+  if (D == 0) {
+    const std::size_t groups = (m + G - 1) / G;
+    for (int t = trials / kTile * kTile; t < trials; ++t)
+      for_groups_of_centre<V>(block, d, groups, cands + static_cast<std::size_t>(t) * d,
+                              [&](std::size_t gi, const typename V::F& a) __attribute__((always_inline)) { add(t, gi * G, std::min(G, m - gi * G), a); });
+  }
+  if (w) return;
+  for (int t = 0; t < trials; ++t) {
+    std::int64_t sum = base;
+    for (std::size_t i = 0; i < G; ++i) sum += lane_pot[t][i];
+    pot[t] += sum;
+  }
 }
 
 /// Sums of one block by one masked pass per cluster: fastest when k and d
@@ -605,11 +692,31 @@ ARCHETYPE_INLINE void closest_block_as(const float* xt, std::size_t d, std::size
 template <typename V>
 ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, std::size_t m, const float* cands,
                                               int trials, const float* closest, float dscale,
-                                              const std::int32_t* w, std::int64_t* pot) {
-  switch (d) {
-    case 1: return candidates_impl<V, 1>(xt, d, m, cands, trials, closest, dscale, w, pot);
-    case 2: return candidates_impl<V, 2>(xt, d, m, cands, trials, closest, dscale, w, pot);
-    default: return candidates_impl<V, 0>(xt, d, m, cands, trials, closest, dscale, w, pot);
+                                              const std::int32_t* w, std::int64_t& current,
+                                              std::int64_t* pot) {
+  // Unweighted: q(closest) of each row once (kGroup zeros past m), and their sum.
+  alignas(64) std::int64_t qc[kBlock + G];
+  std::int64_t base = 0;
+  if (w) {
+    base = quantized_sum(closest, m, dscale, w);
+  } else {
+    const std::size_t groups = (m + G - 1) / G;
+    for (std::size_t gi = 0; gi < groups; ++gi) {
+      float c[G];
+      for (std::size_t i = 0; i < G; ++i) c[i] = gi * G + i < m ? closest[gi * G + i] : 0.0f;
+      quantize_lanes(c, dscale, qc + gi * G);
+      for (std::size_t i = 0; i < G; ++i) base += qc[gi * G + i];
+    }
+  }
+  current += base;
+  for (int t0 = 0; t0 < trials; t0 += kLaneTrials) {
+    const int tt = std::min(kLaneTrials, trials - t0);
+    const float* cc = cands + static_cast<std::size_t>(t0) * d;
+    switch (d) {
+      case 1: candidates_impl<V, 1>(xt, d, m, cc, tt, closest, dscale, w, base, qc, pot + t0); break;
+      case 2: candidates_impl<V, 2>(xt, d, m, cc, tt, closest, dscale, w, base, qc, pot + t0); break;
+      default: candidates_impl<V, 0>(xt, d, m, cc, tt, closest, dscale, w, base, qc, pot + t0); break;
+    }
   }
 }
 
@@ -703,10 +810,11 @@ void closest_block(const float* xt, std::size_t d, std::size_t m, const float* c
 
 ARCHETYPE_CLONES
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
-                          const float* closest, float dscale, const std::int32_t* w, std::int64_t* pot) {
+                          const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
+                          std::int64_t* pot) {
   if (lanes_in_one_register())
-    return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, pot);
-  candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, pot);
+    return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, current, pot);
+  candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, current, pot);
 }
 
 ARCHETYPE_CLONES

@@ -86,11 +86,13 @@ void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* cen
 void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
                    float* closest);
 
-/// pot[t] += sum over the transposed block's m rows of
+/// current += sum over the transposed block's m rows of w[r] q(closest[r])
+/// (the potential of the centres so far), and pot[t] += the same sum of
 /// w[r] q(min(closest[r], d2(row r, candidate t))) for each of the `trials`
 /// candidates (trials x d floats); w null: every row 1.
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
-                          const float* closest, float dscale, const std::int32_t* w, std::int64_t* pot);
+                          const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
+                          std::int64_t* pot);
 
 /// d2[r] = squared distance of row r (at x, row-major) to centre lab[r]
 /// (lab[r] >= 0); scratch holds 2 x kGroup x d floats.
