@@ -23,18 +23,21 @@ std::int64_t scalar_sum(const std::vector<float>& v, float scale) {
 }
 
 TEST(CpuKernels, QuantizedSumIsExactAcrossItsRange) {
-  // Values from 0 to just below 2^62 after scaling, including every power
-  // of two around 2^31 (where the sum splits each value in two) and halves.
+  // Values from 0 to 2^54 (256 of them sum below 2^62, as on the
+  // fixed-point grid), including powers of two around 2^31, the largest
+  // float below 2^52 (the vector form's limit), 2^52 itself (value by
+  // value) and halves.
   std::mt19937 gen(11);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::uniform_int_distribution<int> e(-4, 61);
+  std::uniform_int_distribution<int> e(-4, 54);
   for (int round = 0; round < 200; ++round) {
     const std::size_t m = 1 + static_cast<std::size_t>(round) % 256;  // every tail length
     std::vector<float> v(m);
     for (float& x : v) x = std::ldexp(u(gen), e(gen));
     v[0] = std::ldexp(1.0f, 31 - round % 3);
-    if (m > 1) v[1] = std::nextafter(std::ldexp(1.0f, 62), 0.0f);
+    if (m > 1) v[1] = std::nextafter(std::ldexp(1.0f, 52), 0.0f);
     if (m > 2) v[2] = 2.5f;
+    if (m > 3 && round % 2) v[3] = std::ldexp(1.0f, 52);
     ASSERT_EQ(cpu::quantized_sum(v.data(), m, 1.0f), scalar_sum(v, 1.0f)) << "m = " << m;
     ASSERT_EQ(cpu::quantized_sum(v.data(), m, 0.25f), scalar_sum(v, 0.25f)) << "m = " << m;
   }
