@@ -28,5 +28,8 @@ cmake --build "$BUILD_DIR" -j"$JOBS"
 # order; stack traces for UB reports (which abort: -fno-sanitize-recover).
 export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
 export UBSAN_OPTIONS="print_stacktrace=1"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+# Skipped: cpu_lanes_other (the kernels in the lane form this CPU does not
+# pick, about 75 s here, kept out to hold CI under 30 minutes): only the
+# form this CPU picks is sanitized (two registers on AVX2, one on AVX-512).
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -E '^cpu_lanes_other$'
 echo "sanitize: all tests passed under ASan + UBSan"

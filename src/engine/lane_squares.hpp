@@ -25,18 +25,21 @@ constexpr std::size_t kLaneRows = 16;
 /// both forms give the same bits; this only picks the faster one.  A
 /// run-time test (target_clones builds one source for every instruction
 /// set), read once per call of a kernel below, far from the inner loop.
-/// ARCHETYPE_CPU_LANES=one or two forces either form (tests: both forms on
-/// any CPU must give the same bits; the other form only runs slower).
+/// ARCHETYPE_CPU_LANES=one or two forces either form, `other` the one this
+/// CPU would not pick (tests: both forms on any CPU must give the same bits;
+/// the other form only runs slower).
 inline bool lanes_in_one_register() {
   static const bool one = [] {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    const bool native = static_cast<bool>(__builtin_cpu_supports("avx512f"));
+#else
+    const bool native = true;
+#endif
     const char* force = std::getenv("ARCHETYPE_CPU_LANES");
     if (force && std::strcmp(force, "one") == 0) return true;
     if (force && std::strcmp(force, "two") == 0) return false;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    return static_cast<bool>(__builtin_cpu_supports("avx512f"));
-#else
-    return true;
-#endif
+    if (force && std::strcmp(force, "other") == 0) return !native;
+    return native;
   }();
   return one;
 }
