@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "archetype/distance.hpp"
 #include "archetype/fixed_point.hpp"
@@ -110,6 +111,11 @@ struct TwoRegisters {
 static_assert(sizeof(SplitLanes) == sizeof(Lanes) && sizeof(SplitIntLanes) == sizeof(IntLanes),
               "both forms hold G lanes, no padding (copied in and out with memcpy)");
 
+/// The lane_squares form (lane_squares.hpp) of lanes held as F: fixed at
+/// compile time, so that each kernel instantiation compiles one loop.
+template <typename F>
+constexpr LaneForm kFormOf = std::is_same<F, SplitLanes>::value ? LaneForm::Two : LaneForm::One;
+
 /// Every lane = v.
 ARCHETYPE_INLINE void fill(Lanes& x, float v) { x = Lanes{} + v; }
 ARCHETYPE_INLINE void fill(SplitLanes& x, float v) { x.lo = x.hi = HalfLanes{} + v; }
@@ -135,7 +141,7 @@ template <std::size_t D, typename F>
 ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, const float* c0, const float* c1,
                                  const float* c2, const float* c3, F& o0, F& o1, F& o2, F& o3) {
   float a0[G], a1[G], a2[G], a3[G];
-  lane_squares4<D>(xt, d, c0, c1, c2, c3, a0, a1, a2, a3);
+  lane_squares4<D, kFormOf<F>>(xt, d, c0, c1, c2, c3, a0, a1, a2, a3);
   std::memcpy(&o0, a0, sizeof o0);
   std::memcpy(&o1, a1, sizeof o1);
   std::memcpy(&o2, a2, sizeof o2);
@@ -146,7 +152,7 @@ ARCHETYPE_INLINE void distances4(const float* __restrict xt, std::size_t d, cons
 template <std::size_t D, typename F>
 ARCHETYPE_INLINE void distances1(const float* __restrict xt, std::size_t d, const float* c, F& o) {
   float a[G];
-  lane_squares1<D>(xt, d, c, a);
+  lane_squares1<D, kFormOf<F>>(xt, d, c, a);
   std::memcpy(&o, a, sizeof o);
 }
 
@@ -158,7 +164,7 @@ template <typename F>
 ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __restrict x1,
                                    const float* __restrict x2, const float* __restrict x3, std::size_t d,
                                    const float* c, F& o0, F& o1, F& o2, F& o3) {
-  if (!lanes_in_one_register()) {  // each group's lanes as two arrays of 8 (see lane_squares.hpp)
+  if constexpr (kFormOf<F> == LaneForm::Two) {  // each group's lanes as two arrays of 8 (see lane_squares.hpp)
     constexpr std::size_t H = G / 2;
     float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
     for (std::size_t j = 0; j < d; ++j) {
@@ -184,24 +190,24 @@ ARCHETYPE_INLINE void distances1x4(const float* __restrict x0, const float* __re
     std::memcpy(o[1], l1, sizeof l1), std::memcpy(o[1] + H, h1, sizeof h1);
     std::memcpy(o[2], l2, sizeof l2), std::memcpy(o[2] + H, h2, sizeof h2);
     std::memcpy(o[3], l3, sizeof l3), std::memcpy(o[3] + H, h3, sizeof h3);
-    return;
-  }
-  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
-  for (std::size_t j = 0; j < d; ++j) {
-    const float b = c[j];
-    const float *v0 = x0 + j * G, *v1 = x1 + j * G, *v2 = x2 + j * G, *v3 = x3 + j * G;
+  } else {
+    float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
+    for (std::size_t j = 0; j < d; ++j) {
+      const float b = c[j];
+      const float *v0 = x0 + j * G, *v1 = x1 + j * G, *v2 = x2 + j * G, *v3 = x3 + j * G;
 #pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) {
-      a0[i] = add_square(v0[i] - b, a0[i]);
-      a1[i] = add_square(v1[i] - b, a1[i]);
-      a2[i] = add_square(v2[i] - b, a2[i]);
-      a3[i] = add_square(v3[i] - b, a3[i]);
+      for (std::size_t i = 0; i < G; ++i) {
+        a0[i] = add_square(v0[i] - b, a0[i]);
+        a1[i] = add_square(v1[i] - b, a1[i]);
+        a2[i] = add_square(v2[i] - b, a2[i]);
+        a3[i] = add_square(v3[i] - b, a3[i]);
+      }
     }
+    std::memcpy(&o0, a0, sizeof o0);
+    std::memcpy(&o1, a1, sizeof o1);
+    std::memcpy(&o2, a2, sizeof o2);
+    std::memcpy(&o3, a3, sizeof o3);
   }
-  std::memcpy(&o0, a0, sizeof o0);
-  std::memcpy(&o1, a1, sizeof o1);
-  std::memcpy(&o2, a2, sizeof o2);
-  std::memcpy(&o3, a3, sizeof o3);
 }
 
 /// Calls f(q, lanes) for groups [0, groups) four at a time, with lanes the

@@ -56,7 +56,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
     float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
     {
       const float* row = xs + j * d;
-      cpu::lane_squares4<0, false>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
+      cpu::lane_squares4<0, cpu::LaneForm::One>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) {
@@ -69,7 +69,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
   }
   for (; j < end; ++j) {
     float s[kLanes];
-    cpu::lane_squares1<0, false>(xi, d, xs + j * d, s);
+    cpu::lane_squares1<0, cpu::LaneForm::One>(xi, d, xs + j * d, s);
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
   }
@@ -137,14 +137,14 @@ void tile_distances(const float* __restrict xi, const float* __restrict xs, std:
   for (; j + 4 <= len; j += 4) {
     const float* row = xs + (begin + j) * d;
     float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];  // locals: kept in registers
-    cpu::lane_squares4<0>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
+    cpu::lane_squares4<0, cpu::LaneForm::Auto>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     float* tj = t + j * kLanes;
     std::copy(s0, s0 + kLanes, tj);
     std::copy(s1, s1 + kLanes, tj + kLanes);
     std::copy(s2, s2 + kLanes, tj + 2 * kLanes);
     std::copy(s3, s3 + kLanes, tj + 3 * kLanes);
   }
-  for (; j < len; ++j) cpu::lane_squares1<0>(xi, d, xs + (begin + j) * d, t + j * kLanes);
+  for (; j < len; ++j) cpu::lane_squares1<0, cpu::LaneForm::Auto>(xi, d, xs + (begin + j) * d, t + j * kLanes);
 #pragma omp simd
   for (std::size_t i = 0; i < len * kLanes; ++i) t[i] = std::sqrt(t[i]);
   float p[kLanes];

@@ -44,24 +44,43 @@ inline bool lanes_in_one_register() {
   return one;
 }
 
+/// Which form lane_squares4 / lane_squares1 compute their 16 lane sums in
+/// (both give the same bits): `One` array of 16 (one AVX-512 register),
+/// `Two` arrays of 8 (two AVX2 registers), or `Auto`: lanes_in_one_register()
+/// picks at run time.  A kernel compiled once per form (cpu_kernels.cpp's
+/// OneRegister / TwoRegisters) names its form, so that each instantiation
+/// holds one loop, not both behind a run-time test.
+enum class LaneForm { Auto, One, Two };
+
+/// Whether form L computes a d read at run time (D == 0) as two arrays of 8.
+template <std::size_t D, LaneForm L>
+inline bool split_lanes() {
+  if constexpr (D != 0 || L == LaneForm::One) {
+    return false;
+  } else if constexpr (L == LaneForm::Two) {
+    return true;
+  } else {
+    return !lanes_in_one_register();
+  }
+}
+
 /// s_t[i] = squared_distance(lane i of xt, row t) for the four rows c0..c3
 /// (d floats each), xt holding feature j of lane i at xt[j * 16 + i]: each
 /// load of the lanes' features serves four rows.  D > 0 fixes d at compile
 /// time (small d unrolled); D == 0 reads it from d.  Plain arrays under
 /// `omp simd`: the form in which GCC vectorises add_square into fmas.
-/// Where lanes_in_one_register() is false, the sums of a d read at run time
-/// (D == 0) take the split form; the unrolled small-d instantiations keep
-/// their registers either way.  Split = false keeps the one-array form
-/// everywhere (the exact silhouette's plain path, measured faster so on
-/// AVX2 at 16 features).
-template <std::size_t D, bool Split = true>
+/// Form L (see LaneForm) for a d read at run time (D == 0); the unrolled
+/// small-d instantiations keep their registers in the one-array form
+/// either way.  The exact silhouette's plain path asks for `One` (measured
+/// faster so on AVX2 at 16 features).
+template <std::size_t D, LaneForm L>
 inline __attribute__((always_inline)) void lane_squares4(const float* __restrict xt, std::size_t d, const float* c0,
                                                          const float* c1, const float* c2, const float* c3,
                                                          float* __restrict s0, float* __restrict s1,
                                                          float* __restrict s2, float* __restrict s3) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
-  if (Split && D == 0 && !lanes_in_one_register()) {
+  if (split_lanes<D, L>()) {
     constexpr std::size_t H = G / 2;  // lanes [0, H) and [H, G) in separate arrays
     float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
     for (std::size_t j = 0; j < dd; ++j) {
@@ -102,12 +121,12 @@ inline __attribute__((always_inline)) void lane_squares4(const float* __restrict
 }
 
 /// s[i] = squared_distance(lane i of xt, row c), the same way.
-template <std::size_t D, bool Split = true>
+template <std::size_t D, LaneForm L>
 inline __attribute__((always_inline)) void lane_squares1(const float* __restrict xt, std::size_t d, const float* c,
                                                          float* __restrict s) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
-  if (Split && D == 0 && !lanes_in_one_register()) {
+  if (split_lanes<D, L>()) {
     constexpr std::size_t H = G / 2;
     float lo[H] = {}, hi[H] = {};
     for (std::size_t j = 0; j < dd; ++j) {
