@@ -126,7 +126,7 @@ ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, s
   if (static_cast<std::size_t>(ch) * 8 > m) {
     cpu::add_cluster_sums(x, d, m, lab, w, fscale, kk, 1, acc, s, quantized);
     // The first call quantized (or weighed) the block when its path uses it.
-    quantized = quantized || w || cpu::sums_by_mask(kk, d);
+    quantized = quantized || w || cpu::sums_by_columns(kk, d);
     if (!fresh) cpu::add_cluster_sums(x, d, m, labels, w, fscale, kk, -1, acc, s, quantized);
     std::copy(lab, lab + m, labels);
     return ch;
@@ -216,7 +216,7 @@ void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, s
       if (!quantized && w) {  // the weighted block, once for every model
         cpu::weigh_block(x, w, d, m, fscale, s);
         quantized = true;
-      } else if (!quantized && cpu::sums_by_mask(kk, d)) {
+      } else if (!quantized && cpu::sums_by_columns(kk, d)) {
         cpu::quantize_block(x, d, m, fscale, s);
         quantized = true;
       }

@@ -1,6 +1,7 @@
 #include "engine/cpu_kernels.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -442,30 +443,29 @@ ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_
 }
 
 /// acc[i] += Sign x quantize_distance(v[i], scale) for the G values, vectorised
-/// where the CPU has no float -> int64 conversion (AVX2): each quantized
-/// value r, an integer-valued float, goes to double exactly, and for 0 <= r
-/// < 2^52 the bits of r + 2^52 are those of 2^52 plus r.  Returns false,
-/// adding nothing, when a value lies outside [+0, 2^52) (negative, NaN, or
-/// too large: on the fixed-point grid a distance is below 2^62 / rows, so
-/// only data of a few thousand rows or less get there); the caller then
-/// adds value by value.
-template <int Sign = 1>
+/// where the CPU has no float -> int64 conversion (AVX2): the product x =
+/// v[i] x scale goes to double exactly, and for |x| < 2^51 the double sum x
+/// + 1.5 x 2^52 lies in [2^52, 2^53), where the spacing of doubles is 1, so
+/// the addition rounds x to the nearest integer, ties to even: exactly
+/// rint(x), that is round_half_even(x) (fixed_point.hpp); its bits are those
+/// of 1.5 x 2^52 plus rint(x).  (Measured: half the operations of rounding
+/// in float first.)  Returns false, adding nothing, when a value lies
+/// outside (-2^51, 2^51) (NaN, or too large: on the fixed-point grid a
+/// distance is below 2^62 / rows, so only data of a few thousand rows or
+/// less get there); the caller then adds value by value.
+template <int Sign>
 ARCHETYPE_INLINE bool add_quantized_lanes(const float* __restrict v, float scale, std::int64_t* __restrict acc) {
+  constexpr double kMagic = 0x1.8p52;                 // 1.5 x 2^52
+  constexpr std::uint64_t kMagicBits = 0x4338000000000000u;
   std::int64_t q[G];
   std::uint32_t outside = 0;
   for (std::size_t i = 0; i < G; ++i) {
-    const float r = round_half_even(v[i] * scale);
-    std::uint32_t rb;
-    std::memcpy(&rb, &r, sizeof rb);
-    const std::uint32_t out = 0u - static_cast<std::uint32_t>(rb >= 0x59800000u);  // 0x59800000: 2^52
-    outside |= out;
-    rb &= ~out;
-    float rin;
-    std::memcpy(&rin, &rb, sizeof rin);
-    const double shifted = static_cast<double>(rin) + 0x1p52;
-    std::uint64_t db;
-    std::memcpy(&db, &shifted, sizeof db);
-    q[i] = static_cast<std::int64_t>(db - 0x4330000000000000u);  // 0x4330000000000000: 2^52
+    const float x = v[i] * scale;
+    outside |= 0u - static_cast<std::uint32_t>(!(std::fabs(x) < 0x1p51f));
+    const double t = static_cast<double>(x) + kMagic;
+    std::uint64_t tb;
+    std::memcpy(&tb, &t, sizeof tb);
+    q[i] = static_cast<std::int64_t>(tb - kMagicBits);
   }
   if (outside) return false;
   for (std::size_t i = 0; i < G; ++i) acc[i] += Sign * q[i];
@@ -486,7 +486,7 @@ ARCHETYPE_INLINE std::int64_t sum_quantized(const float* __restrict v, std::size
   std::int64_t sum = 0;
   std::size_t i = 0;
   for (; i + G <= m; i += G)
-    if (!add_quantized_lanes(v + i, scale, lanes))
+    if (!add_quantized_lanes<1>(v + i, scale, lanes))
       for (std::size_t j = i; j < i + G; ++j) sum += quantize_distance(v[j], scale);
   for (; i < m; ++i) sum += quantize_distance(v[i], scale);
   for (std::size_t j = 0; j < G; ++j) sum += lanes[j];
@@ -507,8 +507,9 @@ ARCHETYPE_INLINE void add_weighted_potential(const F& lanes, const float* __rest
   pot += sum;
 }
 
-/// lane_pot[i] += q(min(closest[i], d2)) - qc[i] for the g used lanes, d2
-/// the lane's distance to the candidate and qc[i] = q(closest[i]):
+/// lane_pot[i] += q(min(closest[i], d2)) - qc[i] for the G lanes (closest
+/// padded with zeros past the block's rows: never farther, so they add
+/// 0 - 0), d2 the lane's distance to the candidate and qc[i] = q(closest[i]):
 /// nothing unless the candidate is closer.  candidates_impl adds the
 /// block's sum of qc once, so that each candidate's potential is
 /// sum q(min(closest, d2)) exactly (integers), while a group in which no
@@ -518,15 +519,9 @@ ARCHETYPE_INLINE void add_weighted_potential(const F& lanes, const float* __rest
 /// distances at small d.
 template <typename F>
 ARCHETYPE_INLINE void add_potential_lanes(const F& a, const float* __restrict closest, const std::int64_t* qc,
-                                          std::size_t g, float dscale, std::int64_t* __restrict lane_pot) {
+                                          float dscale, std::int64_t* __restrict lane_pot) {
   F c;
-  if (g == G) {
-    std::memcpy(&c, closest, sizeof c);
-  } else {
-    float t[G];
-    for (std::size_t i = 0; i < G; ++i) t[i] = i < g ? closest[i] : 0.0f;  // unused lanes: never closer
-    std::memcpy(&c, t, sizeof c);
-  }
+  std::memcpy(&c, closest, sizeof c);
   F mn;
   if (!min_lanes(a, c, mn)) return;
   float v[G];
@@ -543,9 +538,9 @@ constexpr int kLaneTrials = 32;
 /// sum of q(closest) (unweighted only).
 template <typename V, std::size_t D>
 ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
-                                      int trials, const float* __restrict closest, float dscale,
-                                      const std::int32_t* w, std::int64_t base, const std::int64_t* qc,
-                                      std::int64_t* __restrict pot) {
+                                      int trials, const float* __restrict closest, const float* __restrict padded,
+                                      float dscale, const std::int32_t* w, std::int64_t base,
+                                      const std::int64_t* qc, std::int64_t* __restrict pot) {
   alignas(64) std::int64_t lane_pot[kLaneTrials][G];
   for (int t = 0; t < trials; ++t)
     for (std::size_t i = 0; i < G; ++i) lane_pot[t][i] = 0;
@@ -556,7 +551,7 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
     if (w) {
       add_weighted_potential(a, closest + r0, w + r0, g, dscale, pot[t]);
     } else {
-      add_potential_lanes(a, closest + r0, qc + r0, g, dscale, lane_pot[t]);
+      add_potential_lanes(a, padded + r0, qc + r0, dscale, lane_pot[t]);
     }
   };
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
@@ -630,6 +625,81 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
   }
 }
 
+/// Clusters x features that copy_sums' partial sums hold (the masked
+/// regime's largest, sums_by_mask: kk (d + 1) <= 48).
+constexpr std::size_t kCopyWidth = 48;
+
+/// Rows of a block that one int32 partial sum takes: every row added to a
+/// copy below is one of every kCopies, so a copy's sums stay under kBlock /
+/// kCopies x 2^23 = 2^29.
+constexpr std::size_t kCopies = 4;
+
+/// masked_sums' result from the rows quantized row-major (q: m x d), for d
+/// >= 3 in the masked regime: each row's d values added into its cluster's
+/// int32 partial sums, rows taken in turn by kCopies copies of the sums, so
+/// that rows of one cluster that follow each other add into different
+/// memory (a single copy waits on the store of the previous row's sums:
+/// a chain of store-to-load forwards).  About d / 8 vector adds a row,
+/// where the masked passes cost kk (d + 1) / 8 of them (measured at d = 8,
+/// k = 5: the masked passes took longer than the distances).  Integer
+/// sums: the same result in any order.
+template <std::size_t D>
+ARCHETYPE_INLINE void copy_sums_d(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
+                                  std::size_t dd, std::size_t kk, int sign, std::int64_t* __restrict acc) {
+  const std::size_t d = D > 0 ? D : dd;
+  static_assert(kBlock / kCopies * (std::int64_t{1} << 23) < (std::int64_t{1} << 31), "int32 partial sums");
+  alignas(64) std::int32_t part[kCopies][kCopyWidth];
+  std::int32_t cnt[kCopies][kCopyWidth];
+  const std::size_t width = kk * d;
+  for (std::size_t t = 0; t < kCopies; ++t) {
+    for (std::size_t i = 0; i < width; ++i) part[t][i] = 0;
+    for (std::size_t c = 0; c < kk; ++c) cnt[t][c] = 0;
+  }
+  auto add = [&](std::size_t t, std::size_t r) __attribute__((always_inline)) {
+    const std::int32_t c = lab[r];
+    if (c < 0) return;
+    std::int32_t* __restrict p = part[t] + static_cast<std::size_t>(c) * d;
+    const std::int32_t* __restrict qr = q + r * d;
+    if constexpr (D == 4 || D == 8) {
+      // One vector (GCC otherwise adds the D values one by one).
+      typedef std::int32_t Row __attribute__((vector_size(D * sizeof(std::int32_t))));
+      Row a, b;
+      std::memcpy(&a, p, sizeof a);
+      std::memcpy(&b, qr, sizeof b);
+      a += b;
+      std::memcpy(p, &a, sizeof a);
+    } else {
+      for (std::size_t j = 0; j < d; ++j) p[j] += qr[j];
+    }
+    ++cnt[t][c];
+  };
+  std::size_t r = 0;
+  for (; r + kCopies <= m; r += kCopies)
+    for (std::size_t t = 0; t < kCopies; ++t) add(t, r + t);
+  for (std::size_t t = 0; r < m; ++r, ++t) add(t, r);
+  for (std::size_t c = 0; c < kk; ++c) {
+    std::int64_t n = 0;
+    for (std::size_t t = 0; t < kCopies; ++t) n += cnt[t][c];
+    acc[c] += sign * n;
+  }
+  for (std::size_t i = 0; i < width; ++i) {
+    std::int64_t v = 0;
+    for (std::size_t t = 0; t < kCopies; ++t) v += part[t][i];
+    acc[kk + i] += sign * v;
+  }
+}
+
+/// copy_sums_d with d fixed at compile time for 4 and 8 features (a row's
+/// adds one vector, no loop around them).
+ARCHETYPE_INLINE void copy_sums(const std::int32_t* lab, const std::int32_t* q, std::size_t m, std::size_t d,
+                                std::size_t kk, int sign, std::int64_t* acc) {
+  switch (d) {
+    case 4: return copy_sums_d<4>(lab, q, m, d, kk, sign, acc);
+    case 8: return copy_sums_d<8>(lab, q, m, d, kk, sign, acc);
+    default: return copy_sums_d<0>(lab, q, m, d, kk, sign, acc);
+  }
+}
+
 /// masked_sums for a weighted block (s.wq: weights, then w x q per
 /// feature): int64 lanes, since a product needs up to 54 bits.
 ARCHETYPE_INLINE void masked_weighted_sums(const std::int32_t* __restrict lab, const std::int64_t* __restrict wq,
@@ -700,17 +770,22 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, st
                                               int trials, const float* closest, float dscale,
                                               const std::int32_t* w, std::int64_t& current,
                                               std::int64_t* pot) {
-  // Unweighted: q(closest) of each row once (kGroup zeros past m), and their sum.
+  // Unweighted: the rows' closest distances padded with zeros to whole
+  // groups (copied once: filled lane by lane under a bound test in every
+  // group and candidate, GCC built each group's vector through scalar
+  // stores that the vector load could not forward from, measured a fifth
+  // of this kernel's time at d = 8), their q(closest), and its sum.
   alignas(64) std::int64_t qc[kBlock + G];
+  alignas(64) float padded[kBlock + G];
   std::int64_t base = 0;
   if (w) {
     base = quantized_sum(closest, m, dscale, w);
   } else {
     const std::size_t groups = (m + G - 1) / G;
+    std::memcpy(padded, closest, m * sizeof(float));
+    std::fill(padded + m, padded + groups * G, 0.0f);
     for (std::size_t gi = 0; gi < groups; ++gi) {
-      float c[G];
-      for (std::size_t i = 0; i < G; ++i) c[i] = gi * G + i < m ? closest[gi * G + i] : 0.0f;
-      quantize_lanes(c, dscale, qc + gi * G);
+      quantize_lanes(padded + gi * G, dscale, qc + gi * G);
       for (std::size_t i = 0; i < G; ++i) base += qc[gi * G + i];
     }
   }
@@ -719,9 +794,9 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, st
     const int tt = std::min(kLaneTrials, trials - t0);
     const float* cc = cands + static_cast<std::size_t>(t0) * d;
     switch (d) {
-      case 1: candidates_impl<V, 1>(xt, d, m, cc, tt, closest, dscale, w, base, qc, pot + t0); break;
-      case 2: candidates_impl<V, 2>(xt, d, m, cc, tt, closest, dscale, w, base, qc, pot + t0); break;
-      default: candidates_impl<V, 0>(xt, d, m, cc, tt, closest, dscale, w, base, qc, pot + t0); break;
+      case 1: candidates_impl<V, 1>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0); break;
+      case 2: candidates_impl<V, 2>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0); break;
+      default: candidates_impl<V, 0>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0); break;
     }
   }
 }
@@ -867,7 +942,9 @@ void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, 
     for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
 }
 
-bool sums_by_mask(std::size_t kk, std::size_t d) { return kk * (d + 1) <= 48; }
+bool sums_by_mask(std::size_t kk, std::size_t d) { return kk * (d + 1) <= kCopyWidth; }
+
+bool sums_by_columns(std::size_t kk, std::size_t d) { return d <= 2 && sums_by_mask(kk, d); }
 
 ARCHETYPE_CLONES
 const std::int32_t* quantized_rows(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
@@ -900,8 +977,14 @@ void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::i
     }
     return;
   }
+  if (sums_by_mask(kk, d) && !sums_by_columns(kk, d)) {
+    // Small k, three or more features: partial sums per row (copy_sums).
+    copy_sums(lab, quantized_rows(x, d, m, fscale, s), m, d, kk, sign, acc);
+    return;
+  }
   if (sums_by_mask(kk, d)) {
-    // Small k and d: the block quantized feature-major, one masked pass per cluster.
+    // Small k and d <= 2: the block quantized feature-major, one masked pass
+    // per cluster (both features in it).
     if (!quantized) quantize_block(x, d, m, fscale, s);
     masked_sums(lab, s.q.data(), m, d, kk, sign, acc);
     return;

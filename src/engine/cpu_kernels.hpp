@@ -116,16 +116,23 @@ void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, 
 /// and the products w x q(feature), feature-major.
 void weigh_block(const float* x, const std::int32_t* w, std::size_t d, std::size_t m, float fscale, GroupScratch& s);
 
-/// Whether add_cluster_sums uses s.q for kk clusters of d features (one
-/// masked pass per cluster: small k and d) rather than scattering rows.
+/// Whether add_cluster_sums recounts a block of kk clusters of d features
+/// from scratch cheaply (small k and d: the masked regime; weighted, one
+/// masked pass per cluster over s.wq; unweighted, see sums_by_columns)
+/// rather than scattering rows one by one into int64 sums.
 bool sums_by_mask(std::size_t kk, std::size_t d);
+
+/// Whether add_cluster_sums reads the block unweighted from s.q
+/// (quantize_block, feature-major): the masked regime at d <= 2.  From
+/// three features it adds the rows' partial sums from quantized_rows.
+bool sums_by_columns(std::size_t kk, std::size_t d);
 
 /// acc = [kk counts | kk x d sums]: for each of the m rows with lab[r] >= 0,
 /// adds `sign` (+1 or -1) x its weight w[r] (1 when w is null) to its
 /// cluster's count and sign x w[r] x q(feature) to its sums.  Integer sums:
 /// the order does not matter.  `quantized`: s.q already holds
-/// quantize_block of these rows, or with weights s.wq weigh_block's (a
-/// batch quantizes once).
+/// quantize_block of these rows (read when sums_by_columns), or with weights
+/// s.wq weigh_block's (a batch quantizes once).
 void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::int32_t* lab, const std::int32_t* w,
                       float fscale, std::size_t kk, int sign, std::int64_t* acc, GroupScratch& s,
                       bool quantized = false);
