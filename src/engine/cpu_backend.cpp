@@ -79,7 +79,7 @@ ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, s
     const std::int32_t* q = static_cast<std::size_t>(ch) * 8 > m || s.qr_block == x
                                 ? cpu::quantized_rows(x, d, m, fscale, s)
                                 : nullptr;
-    if (!q) {
+    if (!q && !s.xt_block) {
       // The moved rows are read from x, which the distance passes (reading
       // the transposed copy) leave cold: ask for all their cache lines
       // first, so that the misses overlap instead of coming one row at a
@@ -105,15 +105,20 @@ ARCHETYPE_INLINE std::int64_t move_rows(const float* x, const std::int32_t* w, s
         // The row quantized kChunk features at a time into a local
         // buffer: two simple loops that vectorise, where quantizing inside
         // the int64 updates stays scalar.
+        // From the transposed block when there is one (in cache: its
+        // values one group of cpu::kGroup apart), else from the row.
         constexpr std::size_t kChunk = 64;
-        const float* __restrict xr = x + r * d;
+        const bool from_xt = s.xt_block != nullptr;
+        const float* __restrict xr =
+            from_xt ? s.xt_block + (r / cpu::kGroup) * cpu::kGroup * d + r % cpu::kGroup : x + r * d;
+        const std::size_t step = from_xt ? cpu::kGroup : 1;
         std::int64_t* __restrict af =
             from >= 0 ? acc + kk + static_cast<std::size_t>(from) * d : nullptr;
         if (af) acc[from] -= 1;
         for (std::size_t j0 = 0; j0 < d; j0 += kChunk) {
           const std::size_t len = std::min(kChunk, d - j0);
           std::int32_t qb[kChunk];
-          for (std::size_t j = 0; j < len; ++j) qb[j] = quantize_feature(xr[j0 + j], fscale);
+          for (std::size_t j = 0; j < len; ++j) qb[j] = quantize_feature(xr[(j0 + j) * step], fscale);
           if (af)
             for (std::size_t j = 0; j < len; ++j) af[j0 + j] -= qb[j];
           for (std::size_t j = 0; j < len; ++j) at[j0 + j] += qb[j];
@@ -175,8 +180,10 @@ void lloyd_block(const float* x, const float* xt, const std::int32_t* w, std::si
   s.qr_block = nullptr;  // a new block: its quantized rows not computed yet
   if (xt) {
     cpu::nearest_block(xt, d, m, centers, k, s.lab, s.best);
+    s.xt_block = xt;
   } else {
     cpu::nearest_rows(x, d, m, centers, k, s.lab, s.best, s);
+    s.xt_block = d > 2 ? s.xt.data() : nullptr;  // nearest_rows transposes from three features
   }
   const std::int32_t* __restrict lab = s.lab;
   inertia += cpu::quantized_sum(s.best, m, dscale, w);
@@ -203,6 +210,15 @@ void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, s
   const float* centers = batch.centers;
   bool quantized = false;  // the quantized block, once, when a model needs it
   s.qr_block = nullptr;    // the same for the row-major copy (quantized_rows)
+  s.xt_block = xt;
+  // The models' stored labels of the next block, asked for now: a batch
+  // reads as many label streams as models, more than the hardware
+  // prefetcher follows (measured at d = 16, 10 models: the loads of the
+  // stored labels were the pass's largest stall).  A prefetch past the
+  // end of the array is harmless.
+  for (int b = 0; b < batch.models; ++b)
+    if (stored[b].labels)
+      for (std::size_t i = 0; i < kBlock; i += 16) __builtin_prefetch(stored[b].labels + r + kBlock + i, 1);
   for (int b = 0; b < batch.models; ++b) {
     const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
     if (bounds[b].labels) {

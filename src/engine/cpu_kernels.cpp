@@ -950,8 +950,24 @@ ARCHETYPE_CLONES
 const std::int32_t* quantized_rows(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
   if (s.qr_block == x) return s.qr.data();
   std::int32_t* __restrict q = s.qr.data();
-  const float* __restrict xx = x;
-  for (std::size_t i = 0; i < m * d; ++i) q[i] = quantize_feature(xx[i], fscale);
+  if (s.xt_block) {
+    // From the transposed block: each group's feature j is 16 contiguous
+    // values, quantized as one vector and stored to the rows' slots.
+    const float* __restrict xt = s.xt_block;
+    for (std::size_t r0 = 0; r0 < m; r0 += G) {
+      const std::size_t g = std::min(G, m - r0);
+      const float* __restrict blk = xt + r0 * d;
+      std::int32_t* __restrict qg = q + r0 * d;
+      for (std::size_t j = 0; j < d; ++j) {
+        std::int32_t v[G];
+        for (std::size_t i = 0; i < G; ++i) v[i] = quantize_feature(blk[j * G + i], fscale);
+        for (std::size_t i = 0; i < g; ++i) qg[i * d + j] = v[i];
+      }
+    }
+  } else {
+    const float* __restrict xx = x;
+    for (std::size_t i = 0; i < m * d; ++i) q[i] = quantize_feature(xx[i], fscale);
+  }
   s.qr_block = x;
   return q;
 }
