@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <random>
@@ -79,6 +80,69 @@ TEST(ClusterQuantiles, SameAsPlainHistogramsAtAnyWidthKAndThreads) {
       }
     }
   }
+}
+
+TEST(ClusterQuantiles, EdgesOutOfOrderOrNaNAndNaNValuesCountAsDefined) {
+  // The definition for any edges: a value's bin is the count of edges e with
+  // !(v < e) (a NaN value: past every edge).  Edges in order take the
+  // grouped search, others the plain count: the first feature has NaN
+  // values, the second edges out of order, the third a NaN edge.
+  const std::size_t n = 2000, d = 3;
+  const int k = 3;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  // Every feature follows one value u per row (plus a little noise), and
+  // the clusters are u's bottom tenth, middle and top tenth: their medians
+  // sit in the lowest, middle and highest bins, so a wrong bin anywhere
+  // moves a median.
+  Matrix raw(n, d);
+  std::vector<std::int32_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float u = normal(rng);
+    labels[i] = u < -1.2816f ? 0 : (u > 1.2816f ? 2 : 1);
+    for (std::size_t j = 0; j < d; ++j) raw.at(i, j) = u * static_cast<float>(j + 1) + 0.01f * normal(rng);
+  }
+  const std::vector<std::string> names = {"a", "b", "c"};
+  std::vector<FeatureSummary> profile = profile_features(raw, names, names, 1);
+  std::reverse(profile[1].qq.sample.begin(), profile[1].qq.sample.end());
+  profile[2].qq.sample[profile[2].qq.sample.size() / 3] = NAN;
+  std::vector<FeatureProfile> stats;
+  for (const FeatureSummary& f : profile) stats.push_back(f.stats);
+  const StandardScaler scaler = StandardScaler::from_profiles(stats);
+  Matrix z = raw;
+  scaler.transform_in_place(z);
+  for (std::size_t i = 0; i < n; i += 7) z.at(i, 0) = NAN;
+
+  constexpr std::size_t kBins = 64;
+  std::vector<double> want(static_cast<std::size_t>(k) * d, 0.5);
+  for (std::size_t j = 0; j < d; ++j) {
+    const std::vector<double>& s = profile[j].qq.sample;
+    std::vector<float> edges;
+    for (std::size_t b = 1; b < kBins; ++b)
+      edges.push_back(static_cast<float>((s[(b * (s.size() - 1) + kBins / 2) / kBins] - scaler.mean[j]) / scaler.scale[j]));
+    for (int c = 0; c < k; ++c) {
+      std::vector<std::int64_t> h(kBins, 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (labels[i] != c) continue;
+        std::size_t bin = 0;
+        for (float e : edges) bin += !(z.at(i, j) < e);
+        ++h[bin];
+      }
+      std::int64_t total = 0;
+      for (std::int64_t x : h) total += x;
+      const double half = 0.5 * static_cast<double>(total);
+      double before = 0.0;
+      for (std::size_t b = 0; b < kBins; ++b) {
+        const double here = static_cast<double>(h[b]);
+        if (before + here >= half) {
+          want[static_cast<std::size_t>(c) * d + j] = (static_cast<double>(b) + (here > 0 ? (half - before) / here : 0.5)) / kBins;
+          break;
+        }
+        before += here;
+      }
+    }
+  }
+  for (const int threads : {1, 2}) EXPECT_EQ(cluster_median_quantiles(z, labels, k, profile, scaler, threads), want);
 }
 
 }  // namespace
