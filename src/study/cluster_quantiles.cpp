@@ -64,7 +64,12 @@ inline __attribute__((always_inline)) void bins_by_groups(const float* __restric
     for (std::size_t f = 0; f < 7; ++f) {
       Floats8 row;
       std::memcpy(&row, t + f * 8, sizeof row);
-      const Floats8 edge = __builtin_shuffle(row, g);
+#if defined(__GNUC__) && !defined(__clang__)
+      const Floats8 edge = __builtin_shuffle(row, g);  // one permutation (vpermps)
+#else
+      Floats8 edge;  // Clang (the fuzzing build) has no variable shuffle: the same lanes one by one
+      for (int i = 0; i < 8; ++i) edge[i] = row[g[i] & 7];
+#endif
       p -= ~(x < edge);
     }
     std::memcpy(bins + h, &p, sizeof p);
