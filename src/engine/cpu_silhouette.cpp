@@ -45,7 +45,12 @@ constexpr std::size_t kChunk = kSilhouetteChunk;
 
 /// chunk_distance_sums for any d (row-major sorted rows): four sorted rows
 /// at a time share each load of the lanes' features; their roots are still
-/// added to p one row after the other, in j order.
+/// added to p one row after the other, in j order.  L: the lane form
+/// (lane_squares.hpp), fixed at compile time: with `Auto` the form's test
+/// sits inside the loop over sorted rows and GCC allocated both forms'
+/// registers worse than either alone (measured at 27,386 x 16, k = 5, one
+/// thread on AVX2: One 687-700 ms, Auto 820-983, Two 504-600).
+template <cpu::LaneForm L>
 inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi, const float* __restrict xs,
                                                      std::size_t d, std::size_t begin, std::size_t end,
                                                      float* __restrict pout) {
@@ -56,7 +61,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
     float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
     {
       const float* row = xs + j * d;
-      cpu::lane_squares4<0, cpu::LaneForm::One>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
+      cpu::lane_squares4<0, L>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     }
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) {
@@ -69,7 +74,7 @@ inline __attribute__((always_inline)) void wide_sums(const float* __restrict xi,
   }
   for (; j < end; ++j) {
     float s[kLanes];
-    cpu::lane_squares1<0, cpu::LaneForm::One>(xi, d, xs + j * d, s);
+    cpu::lane_squares1<0, L>(xi, d, xs + j * d, s);
 #pragma omp simd
     for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + std::sqrt(s[r]);
   }
@@ -114,8 +119,10 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
       case 7: small_d_sums<7>(xi, xs, begin, end, p); break;
       default: small_d_sums<8>(xi, xs, begin, end, p); break;
     }
+  } else if (cpu::lanes_in_one_register()) {
+    wide_sums<cpu::LaneForm::One>(xi, xs, d, begin, end, p);
   } else {
-    wide_sums(xi, xs, d, begin, end, p);
+    wide_sums<cpu::LaneForm::Two>(xi, xs, d, begin, end, p);
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
 }
@@ -129,22 +136,23 @@ void chunk_distance_sums(const float* __restrict xi, const float* __restrict xs,
 /// lane kernel), the roots over the whole tile, the row sums; in one loop
 /// GCC turns the roots that are also stored into scalar square roots,
 /// which cost more than the distances at d = 32.
-ARCHETYPE_CLONES
-void tile_distances(const float* __restrict xi, const float* __restrict xs, std::size_t d, std::size_t begin,
-                    std::size_t end, float* __restrict pout, float* __restrict t) {
+template <cpu::LaneForm L>
+inline __attribute__((always_inline)) void tile_distances_as(const float* __restrict xi, const float* __restrict xs,
+                                                            std::size_t d, std::size_t begin, std::size_t end,
+                                                            float* __restrict pout, float* __restrict t) {
   const std::size_t len = end - begin;
   std::size_t j = 0;
   for (; j + 4 <= len; j += 4) {
     const float* row = xs + (begin + j) * d;
     float s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];  // locals: kept in registers
-    cpu::lane_squares4<0, cpu::LaneForm::Auto>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
+    cpu::lane_squares4<0, L>(xi, d, row, row + d, row + 2 * d, row + 3 * d, s0, s1, s2, s3);
     float* tj = t + j * kLanes;
     std::copy(s0, s0 + kLanes, tj);
     std::copy(s1, s1 + kLanes, tj + kLanes);
     std::copy(s2, s2 + kLanes, tj + 2 * kLanes);
     std::copy(s3, s3 + kLanes, tj + 3 * kLanes);
   }
-  for (; j < len; ++j) cpu::lane_squares1<0, cpu::LaneForm::Auto>(xi, d, xs + (begin + j) * d, t + j * kLanes);
+  for (; j < len; ++j) cpu::lane_squares1<0, L>(xi, d, xs + (begin + j) * d, t + j * kLanes);
 #pragma omp simd
   for (std::size_t i = 0; i < len * kLanes; ++i) t[i] = std::sqrt(t[i]);
   float p[kLanes];
@@ -155,6 +163,14 @@ void tile_distances(const float* __restrict xi, const float* __restrict xs, std:
     for (std::size_t r = 0; r < kLanes; ++r) p[r] = p[r] + tj[r];
   }
   for (std::size_t r = 0; r < kLanes; ++r) pout[r] = p[r];
+}
+
+/// tile_distances_as in the lane form of this CPU, chosen once per call.
+ARCHETYPE_CLONES
+void tile_distances(const float* __restrict xi, const float* __restrict xs, std::size_t d, std::size_t begin,
+                    std::size_t end, float* __restrict pout, float* __restrict t) {
+  if (cpu::lanes_in_one_register()) return tile_distances_as<cpu::LaneForm::One>(xi, xs, d, begin, end, pout, t);
+  tile_distances_as<cpu::LaneForm::Two>(xi, xs, d, begin, end, pout, t);
 }
 
 /// Sixteen floats, for the transposition below (GCC vector extension: the

@@ -45,23 +45,20 @@ inline bool lanes_in_one_register() {
 }
 
 /// Which form lane_squares4 / lane_squares1 compute their 16 lane sums in
-/// (both give the same bits): `One` array of 16 (one AVX-512 register),
-/// `Two` arrays of 8 (two AVX2 registers), or `Auto`: lanes_in_one_register()
-/// picks at run time.  A kernel compiled once per form (cpu_kernels.cpp's
-/// OneRegister / TwoRegisters) names its form, so that each instantiation
-/// holds one loop, not both behind a run-time test.
-enum class LaneForm { Auto, One, Two };
+/// (both give the same bits): `One` array of 16 (one AVX-512 register) or
+/// `Two` arrays of 8 (two AVX2 registers).  Every kernel is compiled once
+/// per form (cpu_kernels.cpp's OneRegister / TwoRegisters, the silhouette's
+/// `_as<L>` helpers) and lanes_in_one_register() picks one at the kernel's
+/// entry.  There is no run-time form: with the test inside a loop, GCC
+/// allocated the registers of both loops worse than either alone (the
+/// silhouette's plain path at 27,386 x 16 on AVX2 ran 1.4-1.9x slower than
+/// with the form fixed).
+enum class LaneForm { One, Two };
 
 /// Whether form L computes a d read at run time (D == 0) as two arrays of 8.
 template <std::size_t D, LaneForm L>
-inline bool split_lanes() {
-  if constexpr (D != 0 || L == LaneForm::One) {
-    return false;
-  } else if constexpr (L == LaneForm::Two) {
-    return true;
-  } else {
-    return !lanes_in_one_register();
-  }
+constexpr bool split_lanes() {
+  return D == 0 && L == LaneForm::Two;
 }
 
 /// s_t[i] = squared_distance(lane i of xt, row t) for the four rows c0..c3
@@ -71,8 +68,7 @@ inline bool split_lanes() {
 /// `omp simd`: the form in which GCC vectorises add_square into fmas.
 /// Form L (see LaneForm) for a d read at run time (D == 0); the unrolled
 /// small-d instantiations keep their registers in the one-array form
-/// either way.  The exact silhouette's plain path asks for `One` (measured
-/// faster so on AVX2 at 16 features).
+/// either way.
 template <std::size_t D, LaneForm L>
 inline __attribute__((always_inline)) void lane_squares4(const float* __restrict xt, std::size_t d, const float* c0,
                                                          const float* c1, const float* c2, const float* c3,
@@ -80,7 +76,7 @@ inline __attribute__((always_inline)) void lane_squares4(const float* __restrict
                                                          float* __restrict s2, float* __restrict s3) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
-  if (split_lanes<D, L>()) {
+  if constexpr (split_lanes<D, L>()) {
     constexpr std::size_t H = G / 2;  // lanes [0, H) and [H, G) in separate arrays
     float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
     for (std::size_t j = 0; j < dd; ++j) {
@@ -103,19 +99,19 @@ inline __attribute__((always_inline)) void lane_squares4(const float* __restrict
     std::memcpy(s1, l1, sizeof l1), std::memcpy(s1 + H, h1, sizeof h1);
     std::memcpy(s2, l2, sizeof l2), std::memcpy(s2 + H, h2, sizeof h2);
     std::memcpy(s3, l3, sizeof l3), std::memcpy(s3 + H, h3, sizeof h3);
-    return;
-  }
-  for (std::size_t i = 0; i < G; ++i) s0[i] = s1[i] = s2[i] = s3[i] = 0.0f;
-  for (std::size_t j = 0; j < dd; ++j) {
-    const float* xv = xt + j * G;
-    const float b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
+  } else {
+    for (std::size_t i = 0; i < G; ++i) s0[i] = s1[i] = s2[i] = s3[i] = 0.0f;
+    for (std::size_t j = 0; j < dd; ++j) {
+      const float* xv = xt + j * G;
+      const float b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
 #pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) {
-      const float v = xv[i];
-      s0[i] = add_square(v - b0, s0[i]);
-      s1[i] = add_square(v - b1, s1[i]);
-      s2[i] = add_square(v - b2, s2[i]);
-      s3[i] = add_square(v - b3, s3[i]);
+      for (std::size_t i = 0; i < G; ++i) {
+        const float v = xv[i];
+        s0[i] = add_square(v - b0, s0[i]);
+        s1[i] = add_square(v - b1, s1[i]);
+        s2[i] = add_square(v - b2, s2[i]);
+        s3[i] = add_square(v - b3, s3[i]);
+      }
     }
   }
 }
@@ -126,7 +122,7 @@ inline __attribute__((always_inline)) void lane_squares1(const float* __restrict
                                                          float* __restrict s) {
   constexpr std::size_t G = kLaneRows;
   const std::size_t dd = D > 0 ? D : d;
-  if (split_lanes<D, L>()) {
+  if constexpr (split_lanes<D, L>()) {
     constexpr std::size_t H = G / 2;
     float lo[H] = {}, hi[H] = {};
     for (std::size_t j = 0; j < dd; ++j) {
@@ -139,14 +135,14 @@ inline __attribute__((always_inline)) void lane_squares1(const float* __restrict
       }
     }
     std::memcpy(s, lo, sizeof lo), std::memcpy(s + H, hi, sizeof hi);
-    return;
-  }
-  for (std::size_t i = 0; i < G; ++i) s[i] = 0.0f;
-  for (std::size_t j = 0; j < dd; ++j) {
-    const float* xv = xt + j * G;
-    const float b = c[j];
+  } else {
+    for (std::size_t i = 0; i < G; ++i) s[i] = 0.0f;
+    for (std::size_t j = 0; j < dd; ++j) {
+      const float* xv = xt + j * G;
+      const float b = c[j];
 #pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) s[i] = add_square(xv[i] - b, s[i]);
+      for (std::size_t i = 0; i < G; ++i) s[i] = add_square(xv[i] - b, s[i]);
+    }
   }
 }
 
