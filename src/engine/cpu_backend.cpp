@@ -565,7 +565,7 @@ class CpuBackend final : public Backend {
       for (std::size_t r = 0; r < n_; r += kBlock) {
         const std::size_t m = std::min(kBlock, n_ - r);
         const std::int32_t* lab = labels + r;
-        cpu::assigned_distances(X_.row(r), d_, m, centers, lab, scratch.best, scratch.xt.data());
+        cpu::assigned_distances(transposed(r, m, scratch), d_, m, centers, lab, scratch.best, scratch.aux.data());
         for (std::size_t i = 0; i < m; ++i) {
           const float d2 = scratch.best[i];
           const std::int64_t w = w_ ? w_[r + i] : 1;

@@ -899,23 +899,93 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
 }
 
 ARCHETYPE_CLONES
-void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers, const std::int32_t* lab,
-                        float* d2, float* scratch) {
-  float* __restrict xt = scratch;
-  float* __restrict ct = xt + G * d;  // (transposed group by group)
-  for (std::size_t r0 = 0; r0 < m; r0 += G) {
-    const std::size_t g = std::min(G, m - r0);
-    transpose_group(x + r0 * d, d, g, xt);
-    // The centre of each lane, transposed the same way.
+void gather_transposed(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, float* out) {
+  for (std::size_t q0 = 0; q0 < count; q0 += G) {
     const float* rows[G];
-    for (std::size_t i = 0; i < G; ++i) rows[i] = centers + static_cast<std::size_t>(lab[r0 + std::min(i, g - 1)]) * d;
-    transpose_rows16(rows, d, ct);
-    float a[G] = {};
-    for (std::size_t j = 0; j < d; ++j)
-#pragma omp simd
-      for (std::size_t i = 0; i < G; ++i) a[i] = add_square(xt[j * G + i] - ct[j * G + i], a[i]);
-    for (std::size_t i = 0; i < g; ++i) d2[r0 + i] = a[i];
+    for (std::size_t i = 0; i < G; ++i) rows[i] = x + static_cast<std::size_t>(idx[std::min(q0 + i, count - 1)]) * d;
+    transpose_rows16(rows, d, out + q0 * d);
   }
+}
+
+/// assigned_distances for the groups of one lane form: the centres of each
+/// group's lanes transposed like the rows, then the lane sums of up to four
+/// groups at a time (four independent fma chains; one group alone is one
+/// chain, d fmas long, latency-bound).  Every lane's sum is
+/// squared_distance() of its row and centre, in feature order.
+template <typename V>
+ARCHETYPE_INLINE void assigned_as(const float* xt_block, std::size_t d, std::size_t m, const float* centers,
+                                  const std::int32_t* lab, float* d2, float* scratch) {
+  constexpr std::size_t kGroups = 4;
+  float* __restrict ct = scratch;  // kGroups x (G x d), transposed like the rows
+  const std::size_t groups = (m + G - 1) / G;
+  for (std::size_t q0 = 0; q0 < groups; q0 += kGroups) {
+    const std::size_t qn = std::min(kGroups, groups - q0);
+    const float* xq[kGroups];
+    const float* cq[kGroups];
+    for (std::size_t q = 0; q < kGroups; ++q) {
+      // Missing groups of the last four repeat the last one (not stored).
+      const std::size_t gi = q0 + std::min(q, qn - 1), r0 = gi * G, g = std::min(G, m - r0);
+      xq[q] = xt_block + r0 * d;
+      cq[q] = ct + q * G * d;
+      if (q < qn) {
+        const float* rows[G];
+        for (std::size_t i = 0; i < G; ++i) rows[i] = centers + static_cast<std::size_t>(lab[r0 + std::min(i, g - 1)]) * d;
+        transpose_rows16(rows, d, ct + q * G * d);
+      }
+    }
+    float out[kGroups][G];
+    if constexpr (kFormOf<typename V::F> == LaneForm::Two) {  // lanes as arrays of 8 (lane_squares.hpp)
+      constexpr std::size_t H = G / 2;
+      float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
+      for (std::size_t j = 0; j < d; ++j) {
+        const float *v0 = xq[0] + j * G, *v1 = xq[1] + j * G, *v2 = xq[2] + j * G, *v3 = xq[3] + j * G;
+        const float *c0 = cq[0] + j * G, *c1 = cq[1] + j * G, *c2 = cq[2] + j * G, *c3 = cq[3] + j * G;
+#pragma omp simd
+        for (std::size_t i = 0; i < H; ++i) {
+          l0[i] = add_square(v0[i] - c0[i], l0[i]);
+          l1[i] = add_square(v1[i] - c1[i], l1[i]);
+          l2[i] = add_square(v2[i] - c2[i], l2[i]);
+          l3[i] = add_square(v3[i] - c3[i], l3[i]);
+          h0[i] = add_square(v0[H + i] - c0[H + i], h0[i]);
+          h1[i] = add_square(v1[H + i] - c1[H + i], h1[i]);
+          h2[i] = add_square(v2[H + i] - c2[H + i], h2[i]);
+          h3[i] = add_square(v3[H + i] - c3[H + i], h3[i]);
+        }
+      }
+      std::memcpy(out[0], l0, sizeof l0), std::memcpy(out[0] + H, h0, sizeof h0);
+      std::memcpy(out[1], l1, sizeof l1), std::memcpy(out[1] + H, h1, sizeof h1);
+      std::memcpy(out[2], l2, sizeof l2), std::memcpy(out[2] + H, h2, sizeof h2);
+      std::memcpy(out[3], l3, sizeof l3), std::memcpy(out[3] + H, h3, sizeof h3);
+    } else {
+      float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
+      for (std::size_t j = 0; j < d; ++j) {
+        const float *v0 = xq[0] + j * G, *v1 = xq[1] + j * G, *v2 = xq[2] + j * G, *v3 = xq[3] + j * G;
+        const float *c0 = cq[0] + j * G, *c1 = cq[1] + j * G, *c2 = cq[2] + j * G, *c3 = cq[3] + j * G;
+#pragma omp simd
+        for (std::size_t i = 0; i < G; ++i) {
+          a0[i] = add_square(v0[i] - c0[i], a0[i]);
+          a1[i] = add_square(v1[i] - c1[i], a1[i]);
+          a2[i] = add_square(v2[i] - c2[i], a2[i]);
+          a3[i] = add_square(v3[i] - c3[i], a3[i]);
+        }
+      }
+      std::memcpy(out[0], a0, sizeof a0);
+      std::memcpy(out[1], a1, sizeof a1);
+      std::memcpy(out[2], a2, sizeof a2);
+      std::memcpy(out[3], a3, sizeof a3);
+    }
+    for (std::size_t q = 0; q < qn; ++q) {
+      const std::size_t r0 = (q0 + q) * G, g = std::min(G, m - r0);
+      std::copy(out[q], out[q] + g, d2 + r0);
+    }
+  }
+}
+
+ARCHETYPE_CLONES
+void assigned_distances(const float* xt, std::size_t d, std::size_t m, const float* centers, const std::int32_t* lab,
+                        float* d2, float* scratch) {
+  if (lanes_in_one_register()) return assigned_as<OneRegister>(xt, d, m, centers, lab, d2, scratch);
+  assigned_as<TwoRegisters>(xt, d, m, centers, lab, d2, scratch);
 }
 
 ARCHETYPE_CLONES

@@ -40,8 +40,8 @@ struct GroupScratch {
   /// A weighted block, feature-major ((d + 1) x kBlock): row 0 the
   /// quantized weights w, row 1 + j the products w x q(feature j).
   std::vector<std::int64_t> wq;
-  /// The bounded Lloyd pass's scratch: rows gathered (kBlock x d), their
-  /// transposition (kBlock x d), assigned_distances' (2 x kGroup x d).
+  /// The bounded Lloyd pass's scratch: rows gathered and transposed
+  /// (kBlock x d), assigned_distances' (4 x kGroup x d).
   std::vector<float> aux;
   std::int32_t idx[kBlock];
   float second[kBlock];
@@ -49,7 +49,7 @@ struct GroupScratch {
   float best[kBlock];
   void size_for(std::size_t d) {
     xt.assign((kBlock + kGroup) * d, 0.0f);
-    aux.assign((2 * kBlock + 2 * kGroup) * d, 0.0f);
+    aux.assign((kBlock + 4 * kGroup) * d, 0.0f);
     q.assign(kBlock * d, 0);
     qr.assign(kBlock * d, 0);
     qr_block = nullptr;
@@ -102,9 +102,13 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
                           std::int64_t* pot);
 
-/// d2[r] = squared distance of row r (at x, row-major) to centre lab[r]
-/// (lab[r] >= 0); scratch holds 2 x kGroup x d floats.
-void assigned_distances(const float* x, std::size_t d, std::size_t m, const float* centers,
+/// out = the `count` rows x[idx[q] * d ..] transposed group by group (the
+/// layout of transpose_block; lanes past count repeat the last row).
+void gather_transposed(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, float* out);
+
+/// d2[r] = squared distance of row r of the transposed block xt to centre
+/// lab[r] (lab[r] >= 0); scratch holds 4 x kGroup x d floats.
+void assigned_distances(const float* xt, std::size_t d, std::size_t m, const float* centers,
                         const std::int32_t* lab, float* d2, float* scratch);
 
 /// nearest_block that also gives each row's second smallest squared

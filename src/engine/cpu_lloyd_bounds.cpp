@@ -113,9 +113,8 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
     return;
   }
   float* __restrict d2 = s.best;
-  float* gathered = s.aux.data();
-  float* gathered_t = gathered + kBlock * d;
-  assigned_distances(x, d, m, centers, lab, d2, gathered_t + kBlock * d);
+  float* gathered_t = s.aux.data();
+  assigned_distances(xt, d, m, centers, lab, d2, gathered_t + kBlock * d);
   std::size_t count = 0;
   for (std::size_t i = 0; i < m; ++i) {
     // The bound is on the distance to every centre but the row's own, so
@@ -130,12 +129,8 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
   }
   if (count == 0) return;
   __atomic_fetch_add(mb.scanned, static_cast<std::int64_t>(count), __ATOMIC_RELAXED);
-  // The other rows, gathered and scanned in full.
-  for (std::size_t q = 0; q < count; ++q) {
-    const float* row = x + static_cast<std::size_t>(s.idx[q]) * d;
-    std::copy(row, row + d, gathered + q * d);
-  }
-  transpose_rows(gathered, d, count, gathered_t, 1);
+  // The other rows, gathered (transposed) and scanned in full.
+  gather_transposed(x, d, s.idx, count, gathered_t);
   std::int32_t l2[kBlock];
   float b2[kBlock];
   nearest2_block(gathered_t, d, count, centers, k, l2, b2, s.second);
