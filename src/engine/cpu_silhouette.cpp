@@ -289,11 +289,14 @@ LabelSorted sort_by_label(MatrixView rows, std::size_t d, const std::int32_t* la
 /// its rows (half the distance work), at the cost of one float per row and
 /// chunk (kSymmetricBudget), a chunk's last block padded to 16 rows, the
 /// tile's roots stored and the column sums (a 16 x 16 transposition per
-/// 256 distances).  Measured (2 threads, the sampled sizes of k = 5: 27,386
-/// rows at d = 16 ... 14,852 at d = 64): d = 16 the same time (the square
-/// roots, computed once either way, dominate), d = 24 0.80x, d = 32 0.72x,
-/// d = 64 0.58x, d = 128 0.65x of the plain path's; hence from 24 features.
-constexpr std::size_t kSymmetricMinD = 24;
+/// 256 distances).  Measured (2 threads, AVX2, k = 5, the sampled sizes:
+/// 27,386 rows at d = 16 ... 14,852 at d = 64), silhouette ms symmetric /
+/// plain: d = 20 280 / 237-278, d = 24 251-262 / 231-242, d = 32 227-244 /
+/// 226-256, d = 40 203-215 / 220, d = 48 188-214 / 215, d = 64 167-176 /
+/// 214-230; hence from 32 features.  (Before both kernels had their lane
+/// form fixed at compile time, the plain path was slower and the symmetric
+/// one paid from 24.)
+constexpr std::size_t kSymmetricMinD = 32;
 /// ... and from this many rows per cluster on average: small clusters make
 /// tasks of a few rows, whose 16-row blocks are partly padding and whose
 /// per-task set-up weighs against their distances.  Wide rows pay for it
