@@ -16,7 +16,8 @@ struct Matrix {
   std::vector<float> values;  ///< rows * cols values, row-major
 
   Matrix() = default;
-  Matrix(std::size_t r, std::size_t c) : rows(r), cols(c), values(r * c, 0.0f) {}
+  /// r x c zeros (a large matrix on huge pages where the OS offers them).
+  Matrix(std::size_t r, std::size_t c);
 
   float* row(std::size_t i) { return values.data() + i * cols; }
   const float* row(std::size_t i) const { return values.data() + i * cols; }

@@ -24,6 +24,7 @@
 #include "archetype/distance.hpp"
 #include "engine/cpu_clones.hpp"
 #include "engine/cpu_kernels.hpp"
+#include "engine/huge_pages.hpp"
 #include "engine/cpu_lloyd_bounds.hpp"
 #include "engine/cpu_silhouette.hpp"
 
@@ -285,7 +286,7 @@ class CpuBackend final : public Backend {
     const char* copy_env = std::getenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
     const bool copy_allowed = !(copy_env && std::string(copy_env) == "0");
     if (d_ >= 3 && copy_allowed && padded * d_ * sizeof(float) <= kTransposedBudget) {
-      xt_all_.resize(padded * d_);
+      assign_huge(xt_all_, padded * d_, 0.0f);
       cpu::transpose_rows(X.values, d_, n_, xt_all_.data(), threads_);
     }
     cache_slots_ = 0;
@@ -401,7 +402,7 @@ class CpuBackend final : public Backend {
       cache_slots_ = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
                                                             std::max(kCacheBudget, data) / per_model));
     }
-    cache_.assign(static_cast<std::size_t>(cache_slots_) * n_, 0.0f);
+    assign_huge(cache_, static_cast<std::size_t>(cache_slots_) * n_, 0.0f);
     cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
     bounds_.reserve(n_, d_, max_models_, max_total_k_);
     batch_bounds_.assign(static_cast<std::size_t>(max_models_), cpu::ModelBounds{});
@@ -411,7 +412,7 @@ class CpuBackend final : public Backend {
     sum_slots_ = n_ > 0 ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
                                                                   std::max(kSumsBudget, data) / per_slot))
                         : 0;
-    slot_labels_.assign(static_cast<std::size_t>(sum_slots_) * n_, -1);
+    assign_huge(slot_labels_, static_cast<std::size_t>(sum_slots_) * n_, std::int32_t{-1});
     slot_running_.assign(static_cast<std::size_t>(sum_slots_) * running_size(), 0);
     slot_k_.assign(static_cast<std::size_t>(sum_slots_), 0);
     batch_stored_.assign(static_cast<std::size_t>(max_models_), StoredLabels{});
