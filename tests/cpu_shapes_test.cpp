@@ -355,6 +355,39 @@ TEST_P(CpuShapes, FarthestRowsEqualNaive) {
   }
 }
 
+// The dispersion sums (each row's squared distance to its own centre, and
+// its root, quantized and added per cluster) equal the naive ones, for 1
+// and 2 threads, with and without the transposed copy: the own-centre
+// distances run four row groups at a time, so the shapes' partial groups
+// and partial sets of four are covered.
+TEST_P(CpuShapes, DispersionEqualsNaive) {
+  const Shape sh = GetParam();
+  const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 4000 + sh.d, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  const std::vector<float> c = some_centres(X, sh.k, 13);
+  const std::size_t kk = static_cast<std::size_t>(sh.k);
+  std::vector<std::int32_t> labels(X.rows);
+  for (std::size_t i = 0; i < X.rows; ++i)  // not the nearest: any partition is scored
+    labels[i] = static_cast<std::int32_t>((i * 2654435761u >> 5) % kk);
+  std::vector<std::int64_t> want_sq(kk, 0), want_root(kk, 0);
+  for (std::size_t i = 0; i < X.rows; ++i) {
+    const std::size_t l = static_cast<std::size_t>(labels[i]);
+    const float d2 = squared_distance(X.row(i), c.data() + l * X.cols, X.cols);
+    want_sq[l] += quantize_distance(d2, fp.dist_scale());
+    want_root[l] += quantize_distance(std::sqrt(d2), fp.root_scale());
+  }
+  for (int variant = 0; variant < 3; ++variant) {
+    if (variant == 2) setenv("ARCHETYPE_CPU_TRANSPOSED_COPY", "0", 1);
+    auto b = make_cpu_backend(variant == 0 ? 1 : 2);
+    b->bind(X, fp, sh.k);
+    unsetenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
+    std::vector<std::int64_t> sq(kk), root(kk);
+    b->dispersion(c.data(), sh.k, labels.data(), sq.data(), root.data());
+    EXPECT_EQ(sq, want_sq) << "variant " << variant;
+    EXPECT_EQ(root, want_root) << "variant " << variant;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, CpuShapes,
                          ::testing::Values(Shape{40001, 1, 5}, Shape{40013, 3, 1000}, Shape{33333, 7, 50},
                                            Shape{33001, 64, 33}, Shape{32999 + 40, 300, 9}, Shape{1003, 7, 3}),

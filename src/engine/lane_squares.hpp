@@ -51,7 +51,7 @@ inline bool lanes_in_one_register() {
 /// `_as<L>` helpers) and lanes_in_one_register() picks one at the kernel's
 /// entry.  There is no run-time form: with the test inside a loop, GCC
 /// allocated the registers of both loops worse than either alone (the
-/// silhouette's plain path at 27,386 x 16 on AVX2 ran 1.4-1.9x slower than
+/// silhouette's plain path at 27,386 x 16 on AVX2 ran 1.6-1.9x slower than
 /// with the form fixed).
 enum class LaneForm { One, Two };
 
