@@ -24,9 +24,9 @@
 #include "archetype/distance.hpp"
 #include "engine/cpu_clones.hpp"
 #include "engine/cpu_kernels.hpp"
-#include "engine/huge_pages.hpp"
 #include "engine/cpu_lloyd_bounds.hpp"
 #include "engine/cpu_silhouette.hpp"
+#include "engine/huge_pages.hpp"
 
 namespace archetype {
 namespace {

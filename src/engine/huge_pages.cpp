@@ -8,7 +8,6 @@
 #include <sys/mman.h>
 #endif
 
-#include "archetype/matrix.hpp"
 
 namespace archetype {
 
@@ -30,7 +29,5 @@ void advise_huge_pages(void* p, std::size_t bytes) {
   (void)bytes;
 #endif
 }
-
-Matrix::Matrix(std::size_t r, std::size_t c) : rows(r), cols(c) { assign_huge(values, r * c, 0.0f); }
 
 }  // namespace archetype
