@@ -181,8 +181,41 @@ TEST_P(CpuBoundedShapes, BatchPassesEqualNaiveSums) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CpuBoundedShapes,
                          ::testing::Values(Shape{40013, 3, 1000}, Shape{33333, 7, 150}, Shape{33001, 64, 70},
-                                           Shape{3001, 300, 64}),
+                                           Shape{3001, 300, 64}, Shape{6007, 2, 1500}),
                          [](const ::testing::TestParamInfo<Shape>& i) { return name(i.param); });
+
+// Exact ties through bounded passes: every centre has two copies (indices
+// c, c + k / 3 and c + 2 k / 3), moved together, so that every row ties
+// between three centres on every pass, and the groups of 16 centres split
+// some of the triples.  Every pass must still choose the lowest index (the
+// naive sums), for 1 and 2 threads.
+TEST(CpuBoundedTies, TiedCentresKeepTheLowestIndex) {
+  const Matrix X = test::random_blobs(9001, 16, 20, 99, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  const int third = 43, k = 3 * third;
+  std::vector<float> base = some_centres(X, third, 3);
+  for (const int threads : {1, 2}) {
+    auto b = make_cpu_backend(threads);
+    b->bind(X, fp, k);
+    b->reserve_batch(1, k);
+    std::vector<float> moved = base;
+    for (int pass = 0; pass < 6; ++pass) {
+      const float step = pass == 3 ? 0.5f : pass == 5 ? 0.0f : 0.02f;
+      for (std::size_t i = 0; i < moved.size(); ++i)
+        moved[i] += step * static_cast<float>(static_cast<int>((i * 31 + static_cast<std::size_t>(pass)) % 5) - 2);
+      std::vector<float> c;
+      for (int copy = 0; copy < 3; ++copy) c.insert(c.end(), moved.begin(), moved.end());
+      const PassSums want = naive_pass(X, fp, c.data(), k, nullptr);
+      const int slots[1] = {0};
+      const int ks[1] = {k};
+      std::vector<PassSums> got(1);
+      b->lloyd_batch(ModelBatch{c.data(), ks, 1, slots}, got.data());
+      EXPECT_EQ(got[0].counts, want.counts) << "threads " << threads << " pass " << pass;
+      EXPECT_EQ(got[0].sums, want.sums) << "threads " << threads << " pass " << pass;
+      EXPECT_EQ(got[0].inertia_q, want.inertia_q) << "threads " << threads << " pass " << pass;
+    }
+  }
+}
 
 // Batch passes with slots keep each model's labels and running sums and add
 // only the change (plan_stored): with and without weights, through passes

@@ -404,7 +404,7 @@ class CpuBackend final : public Backend {
     }
     assign_huge(cache_, static_cast<std::size_t>(cache_slots_) * n_, 0.0f);
     cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
-    bounds_.reserve(n_, d_, max_models_, max_total_k_);
+    bounds_.reserve(n_, d_, max_models_, max_total_k_, k_max_);
     batch_bounds_.assign(static_cast<std::size_t>(max_models_), cpu::ModelBounds{});
     // Stored labels for as many models as kSumsBudget (or the data's size)
     // holds; the others recount their sums every pass.

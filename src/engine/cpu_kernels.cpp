@@ -837,6 +837,106 @@ ARCHETYPE_INLINE void nearest2_as(const float* xt_block, std::size_t d, std::siz
   }
 }
 
+/// Squared distances of four rows (row-major, d floats each) to the 16
+/// centres of one group held transposed (ct[j * G + i] = feature j of the
+/// group's centre i): out[q][i] = squared_distance(row q, centre i), the
+/// row's features broadcast and the centres in the lanes, each lane's sum
+/// in feature order (the same bits as the kernels above, which hold rows in
+/// the lanes).  Four rows share each load of the group's centres.
+template <typename V>
+ARCHETYPE_INLINE void rows_to_group4(const float* const* r, std::size_t d, const float* __restrict ct,
+                                     float (*out)[G]) {
+  const float *__restrict x0 = r[0], *__restrict x1 = r[1], *__restrict x2 = r[2], *__restrict x3 = r[3];
+  if constexpr (kFormOf<typename V::F> == LaneForm::Two) {  // two arrays of 8 a row (see lane_squares.hpp)
+    constexpr std::size_t H = G / 2;
+    float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
+    for (std::size_t j = 0; j < d; ++j) {
+      const float* cv = ct + j * G;
+      const float v0 = x0[j], v1 = x1[j], v2 = x2[j], v3 = x3[j];
+#pragma omp simd
+      for (std::size_t i = 0; i < H; ++i) {
+        const float c = cv[i], e = cv[H + i];
+        l0[i] = add_square(v0 - c, l0[i]);
+        l1[i] = add_square(v1 - c, l1[i]);
+        l2[i] = add_square(v2 - c, l2[i]);
+        l3[i] = add_square(v3 - c, l3[i]);
+        h0[i] = add_square(v0 - e, h0[i]);
+        h1[i] = add_square(v1 - e, h1[i]);
+        h2[i] = add_square(v2 - e, h2[i]);
+        h3[i] = add_square(v3 - e, h3[i]);
+      }
+    }
+    std::memcpy(out[0], l0, sizeof l0), std::memcpy(out[0] + H, h0, sizeof h0);
+    std::memcpy(out[1], l1, sizeof l1), std::memcpy(out[1] + H, h1, sizeof h1);
+    std::memcpy(out[2], l2, sizeof l2), std::memcpy(out[2] + H, h2, sizeof h2);
+    std::memcpy(out[3], l3, sizeof l3), std::memcpy(out[3] + H, h3, sizeof h3);
+  } else {
+    float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
+    for (std::size_t j = 0; j < d; ++j) {
+      const float* cv = ct + j * G;
+      const float v0 = x0[j], v1 = x1[j], v2 = x2[j], v3 = x3[j];
+#pragma omp simd
+      for (std::size_t i = 0; i < G; ++i) {
+        const float c = cv[i];
+        a0[i] = add_square(v0 - c, a0[i]);
+        a1[i] = add_square(v1 - c, a1[i]);
+        a2[i] = add_square(v2 - c, a2[i]);
+        a3[i] = add_square(v3 - c, a3[i]);
+      }
+    }
+    std::memcpy(out[0], a0, sizeof a0);
+    std::memcpy(out[1], a1, sizeof a1);
+    std::memcpy(out[2], a2, sizeof a2);
+    std::memcpy(out[3], a3, sizeof a3);
+  }
+}
+
+/// The smallest of 16 values (an exact minimum: any order gives it).
+ARCHETYPE_INLINE float min16(const float* v) {
+  HalfLanes lo, hi;
+  std::memcpy(&lo, v, sizeof lo);
+  std::memcpy(&hi, v + G / 2, sizeof hi);
+  const HalfLanes m8 = lo < hi ? lo : hi;
+  typedef float Quarter __attribute__((vector_size(4 * sizeof(float))));
+  const Quarter a = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), b = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+  const Quarter m4 = a < b ? a : b;
+  const float m2a = m4[0] < m4[2] ? m4[0] : m4[2], m2b = m4[1] < m4[3] ? m4[1] : m4[3];
+  return m2a < m2b ? m2a : m2b;
+}
+
+template <typename V>
+ARCHETYPE_INLINE void rows_to_group_as(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count,
+                                       const float* ct, const float* thr, std::int32_t* lane, float* best,
+                                       float* second) {
+  alignas(64) float out[4][G];
+  for (std::size_t q0 = 0; q0 < count; q0 += 4) {
+    const std::size_t qn = std::min<std::size_t>(4, count - q0);
+    const float* r[4];
+    for (std::size_t q = 0; q < 4; ++q)
+      r[q] = x + static_cast<std::size_t>(idx[q0 + std::min(q, qn - 1)]) * d;
+    rows_to_group4<V>(r, d, ct, out);
+    for (std::size_t q = 0; q < qn; ++q) {
+      const float* v = out[q];
+      const float b = min16(v);
+      best[q0 + q] = b;
+      // Above the row's threshold neither the lane nor the second is read.
+      if (thr && b > thr[idx[q0 + q]]) {
+        lane[q0 + q] = 0;
+        second[q0 + q] = std::numeric_limits<float>::infinity();
+        continue;
+      }
+      // The lowest lane among equal smallest values, as the kernels'
+      // strict < keeps the lowest centre index.
+      std::size_t at = 0;
+      while (at + 1 < G && !(v[at] == b)) ++at;
+      float s2 = std::numeric_limits<float>::infinity();
+      for (std::size_t i = 0; i < G; ++i) s2 = (i != at && v[i] < s2) ? v[i] : s2;
+      lane[q0 + q] = static_cast<std::int32_t>(at);
+      second[q0 + q] = s2;
+    }
+  }
+}
+
 }  // namespace
 
 ARCHETYPE_CLONES
@@ -896,15 +996,6 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
   if (lanes_in_one_register())
     return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, current, pot);
   candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, current, pot);
-}
-
-ARCHETYPE_CLONES
-void gather_transposed(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, float* out) {
-  for (std::size_t q0 = 0; q0 < count; q0 += G) {
-    const float* rows[G];
-    for (std::size_t i = 0; i < G; ++i) rows[i] = x + static_cast<std::size_t>(idx[std::min(q0 + i, count - 1)]) * d;
-    transpose_rows16(rows, d, out + q0 * d);
-  }
 }
 
 /// assigned_distances for the groups of one lane form: the centres of each
@@ -993,6 +1084,14 @@ void nearest2_block(const float* xt, std::size_t d, std::size_t m, const float* 
                     float* best, float* second) {
   if (lanes_in_one_register()) return nearest2_as<OneRegister>(xt, d, m, centers, k, lab, best, second);
   nearest2_as<TwoRegisters>(xt, d, m, centers, k, lab, best, second);
+}
+
+ARCHETYPE_CLONES
+void rows_to_group(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, const float* ct,
+                   const float* thr, std::int32_t* lane, float* best, float* second) {
+  if (count == 0) return;
+  if (lanes_in_one_register()) return rows_to_group_as<OneRegister>(x, d, idx, count, ct, thr, lane, best, second);
+  rows_to_group_as<TwoRegisters>(x, d, idx, count, ct, thr, lane, best, second);
 }
 
 ARCHETYPE_CLONES

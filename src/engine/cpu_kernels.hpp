@@ -19,6 +19,7 @@ namespace archetype::cpu {
 
 constexpr std::size_t kBlock = 256;  ///< rows per block (int32 block sums need <= 256 rows)
 constexpr std::size_t kGroup = 16;   ///< rows per SIMD group (one AVX-512 register of floats)
+constexpr std::size_t kMaxBoundGroups = 64;  ///< the most groups of centres a model's Lloyd bounds have
 
 /// Per-thread scratch of the block kernels, sized once for d features.
 struct GroupScratch {
@@ -40,16 +41,21 @@ struct GroupScratch {
   /// A weighted block, feature-major ((d + 1) x kBlock): row 0 the
   /// quantized weights w, row 1 + j the products w x q(feature j).
   std::vector<std::int64_t> wq;
-  /// The bounded Lloyd pass's scratch: rows gathered and transposed
-  /// (kBlock x d), assigned_distances' (4 x kGroup x d).
+  /// The bounded Lloyd pass's scratch: assigned_distances' (4 x kGroup x d)
+  /// floats; the rows to scan of each group of centres (kMaxBoundGroups x
+  /// kBlock).
   std::vector<float> aux;
+  std::vector<std::int32_t> group_rows;
+  std::vector<std::uint8_t> need;  ///< kBlock x kMaxBoundGroups flags: which groups each row scans
   std::int32_t idx[kBlock];
   float second[kBlock];
   std::int32_t lab[kBlock];
   float best[kBlock];
   void size_for(std::size_t d) {
     xt.assign((kBlock + kGroup) * d, 0.0f);
-    aux.assign((kBlock + 4 * kGroup) * d, 0.0f);
+    aux.assign(4 * kGroup * d, 0.0f);
+    group_rows.assign(kMaxBoundGroups * kBlock, 0);
+    need.assign(kMaxBoundGroups * kBlock, 0);
     q.assign(kBlock * d, 0);
     qr.assign(kBlock * d, 0);
     qr_block = nullptr;
@@ -102,10 +108,6 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
                           std::int64_t* pot);
 
-/// out = the `count` rows x[idx[q] * d ..] transposed group by group (the
-/// layout of transpose_block; lanes past count repeat the last row).
-void gather_transposed(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, float* out);
-
 /// d2[r] = squared distance of row r of the transposed block xt to centre
 /// lab[r] (lab[r] >= 0); scratch holds 4 x kGroup x d floats.
 void assigned_distances(const float* xt, std::size_t d, std::size_t m, const float* centers,
@@ -116,6 +118,21 @@ void assigned_distances(const float* xt, std::size_t d, std::size_t m, const flo
 /// bounds.  Same labels and best distances as nearest_block.
 void nearest2_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
                     std::int32_t* lab, float* best, float* second);
+
+/// For the `count` rows x[idx[q] * d ..] (row-major) and one group of 16
+/// centres held transposed (ct[j * 16 + i] = feature j of the group's
+/// centre i; a missing centre is +inf in every feature): the smallest
+/// squared distance best[q], its lane lane[q] (the lowest lane among equal
+/// values) and the second smallest second[q] (equal to best[q] on a tie).
+/// With thr (indexed like x's rows: thr[idx[q]]), lane[q] and second[q]
+/// are only computed where best[q] <= thr[idx[q]] (elsewhere 0 and +inf:
+/// the group cannot win the row, and the search for the lane costs as much
+/// as a short distance loop).  Each distance has the bits of squared_distance(), as in the
+/// kernels above, with the centres in the SIMD lanes instead of the rows:
+/// the Lloyd bounds scan a few groups of centres for scattered rows
+/// without gathering them.
+void rows_to_group(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, const float* ct,
+                   const float* thr, std::int32_t* lane, float* best, float* second);
 
 /// sum over the m values of w[r] rint(v[r] * scale) (fixed_point.hpp); w
 /// null: every weight 1.
