@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <tuple>
 
@@ -29,7 +30,10 @@ inline double lower_from(float s, double shrink) {
 /// v (a lower bound, possibly negative) as a float no larger than v and at
 /// least 0 (a bound of 0 never spares a scan): v (1 - 2^-22) rounded to the
 /// nearest float is below v (the rounding is within 2^-24 of it).
-inline float stored_bound(double v) { return v > 0.0 ? static_cast<float>(v * (1.0 - 0x1p-22)) : 0.0f; }
+inline float stored_bound(double v) {
+  const double positive = v > 0.0 ? v : 0.0;  // a select, not a branch: the callers' loops vectorise
+  return static_cast<float>(positive * (1.0 - 0x1p-22));
+}
 
 /// Squared distance between centre a (floats) and point b (doubles).
 double distance2(const float* a, const double* b, std::size_t d) {
@@ -244,6 +248,7 @@ void LloydBounds::plan(const ModelBatch& batch, std::size_t d, ModelBounds* out)
       CentreGroups& cg = groups_[sl];
       mb.labels = labels_.data() + sl * n_;
       mb.lower = lower_.data() + sl * n_ * static_cast<std::size_t>(cap_);
+      mb.rows = n_;
       mb.groups = &cg;
       const std::vector<float>& prev = centres_[sl];
       // A new k, or a last bounded pass that computed nearly all of the
@@ -284,7 +289,10 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
   const CentreGroups& cg = *mb.groups;
   const std::size_t G = static_cast<std::size_t>(cg.groups);
   std::int32_t* __restrict lab = mb.labels + r;
-  float* __restrict low = mb.lower + r * G;
+  // Group g's bound of block row i at low[g * n + i] (group-major: each
+  // group's test runs over the block's rows in one vector loop).
+  float* __restrict low = mb.lower + r;
+  const std::size_t n = mb.rows;
   float* __restrict best = s.best;  // the row's best so far, then its nearest
   std::int32_t* __restrict out = s.lab;
   // Per row: the group its best came from by a scan (-1: its own centre,
@@ -314,12 +322,12 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
     for (std::size_t g = 0; g < G; ++g) {
       scan_group(x, d, cg, g, all, m, best, l2, b2, s2);
       for (std::size_t i = 0; i < m; ++i) {
-        low[i * G + g] = stored_bound(lower_from(b2[i], shrink));
+        low[g * n + i] = stored_bound(lower_from(b2[i], shrink));
         take(i, b2[i], l2[i], static_cast<std::int32_t>(g), s2[i]);
       }
     }
     for (std::size_t i = 0; i < m; ++i) {
-      low[i * G + static_cast<std::size_t>(from[i])] = stored_bound(lower_from(sec[i], shrink));
+      low[static_cast<std::size_t>(from[i]) * n + i] = stored_bound(lower_from(sec[i], shrink));
       lab[i] = out[i];
     }
     return;
@@ -331,42 +339,81 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
   std::size_t count[kMaxBoundGroups] = {};
   std::int32_t* rows = s.group_rows.data();
   bool own_scanned[kBlock];
-  alignas(64) double lg[kMaxBoundGroups];
-  // need[i * G + g]: row i's bound no longer spares group g.
+  std::int32_t own_group[kBlock];
+  // need[g * kBlock + i]: row i's bound no longer spares group g.
   std::uint8_t* need = s.need.data();
-  const double* drift = cg.drift.data();
+  const double keep = 1.0 - delta, keep_down = keep * (1.0 - 0x1p-22);
+  // The rows of the centre that moved most in its group: their bound on
+  // the own group excludes that centre, so it moves by the most any other
+  // centre of the group moved (next_drift).  Taken before the group loops
+  // overwrite the bounds.
+  std::int32_t fast_rows[kBlock];
+  double fast_bound[kBlock];
+  std::size_t fast = 0;
   for (std::size_t i = 0; i < m; ++i) {
     const std::int32_t a = lab[i];
-    const std::size_t ga = static_cast<std::size_t>(cg.group_of[static_cast<std::size_t>(a)]);
-    const double d2 = static_cast<double>(best[i]);
+    const std::int32_t ga = cg.group_of[static_cast<std::size_t>(a)];
     own[i] = best[i];
     out[i] = a;
     from[i] = -1;
-    float* lo = low + i * G;
-    std::uint8_t* ni = need + i * G;
-    // The bound on the own group excludes the own centre: it moves by the
-    // most any other centre of the group moved.
-    for (std::size_t g = 0; g < G; ++g) lg[g] = static_cast<double>(lo[g]) - drift[g];
-    if (a == cg.fastest[ga]) lg[ga] = static_cast<double>(lo[ga]) - cg.next_drift[ga];
-#pragma omp simd
-    for (std::size_t g = 0; g < G; ++g) {
-      const double l = lg[g];
-      lo[g] = stored_bound(l);
-      ni[g] = !(l > 0.0 && d2 < l * l * (1.0 - delta));
+    own_group[i] = ga;
+    const std::size_t gu = static_cast<std::size_t>(ga);
+    if (a == cg.fastest[gu]) {
+      fast_rows[fast] = static_cast<std::int32_t>(i);
+      fast_bound[fast++] = static_cast<double>(low[gu * n + i]) - cg.next_drift[gu];
     }
-    own_scanned[i] = ni[ga] != 0;
   }
-  // Each group's list, branch-free: every row is written at the list's
-  // end, which advances only where the row needs the group.
+  // Each group's bounds lowered by the most any of its centres moved, and
+  // the test, over the block's rows.
+  for (std::size_t g = 0; g < G; ++g) {
+    float* __restrict lo = low + g * n;
+    std::uint8_t* __restrict ng = need + g * kBlock;
+    const double dg = cg.drift[g];
+    // Selects, not branches, so that it vectorises.
+#pragma omp simd
+    for (std::size_t i = 0; i < m; ++i) {
+      const double l = static_cast<double>(lo[i]) - dg;
+      // max(l, 0), exactly, without a compare: a bound of 0 spares nothing.
+      const double lp = (l + std::fabs(l)) * 0.5;
+      lo[i] = static_cast<float>(lp * (1.0 - 0x1p-22));  // stored_bound(l)
+      // The limit rounded to a float no larger than lp^2 (1 - delta) (the
+      // factor 1 - 2^-22 covers the rounding): a float compare, which
+      // vectorises where a double one (8 bytes a lane against 1 for the
+      // flag) did not.
+      ng[i] = static_cast<std::uint8_t>(best[i] >= static_cast<float>(lp * lp * keep_down));
+    }
+  }
+  for (std::size_t f = 0; f < fast; ++f) {
+    const std::size_t i = static_cast<std::size_t>(fast_rows[f]), g = static_cast<std::size_t>(own_group[i]);
+    const double l = fast_bound[f];
+    low[g * n + i] = stored_bound(l);
+    need[g * kBlock + i] = !(l > 0.0 && static_cast<double>(best[i]) < l * l * keep);
+  }
+  // Each group's list: every row is written at the list's end, which
+  // advances only where the row needs the group (no branch per row), and
+  // eight rows none of which needs it (most, once the centres settle) are
+  // passed over with one test.
   for (std::size_t g = 0; g < G; ++g) {
     std::int32_t* list = rows + g * kBlock;
-    std::size_t c = 0;
-    for (std::size_t i = 0; i < m; ++i) {
+    const std::uint8_t* ng = need + g * kBlock;
+    std::size_t c = 0, i = 0;
+    for (; i + 8 <= m; i += 8) {
+      std::uint64_t any = 0;
+      std::memcpy(&any, ng + i, sizeof any);
+      if (any == 0) continue;
+      for (std::size_t j = i; j < i + 8; ++j) {
+        list[c] = static_cast<std::int32_t>(j);
+        c += ng[j];
+      }
+    }
+    for (; i < m; ++i) {
       list[c] = static_cast<std::int32_t>(i);
-      c += need[i * G + g];
+      c += ng[i];
     }
     count[g] = c;
   }
+  for (std::size_t i = 0; i < m; ++i)
+    own_scanned[i] = need[static_cast<std::size_t>(own_group[i]) * kBlock + i] != 0;
   std::int64_t computed = 0;
   for (std::size_t g = 0; g < G; ++g) {
     const std::size_t c = count[g];
@@ -378,18 +425,17 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
     for (std::size_t q = 0; q < c; ++q) bound[q] = stored_bound(lower_from(b2[q], shrink));
     for (std::size_t q = 0; q < c; ++q) {
       const std::size_t i = static_cast<std::size_t>(list[q]);
-      low[i * G + g] = bound[q];
+      low[g * n + i] = bound[q];
       take(i, b2[q], l2[q], static_cast<std::int32_t>(g), s2[q]);
     }
   }
   if (computed > 0) __atomic_fetch_add(mb.scanned, computed, __ATOMIC_RELAXED);
   for (std::size_t i = 0; i < m; ++i) {
-    float* lo = low + i * G;
-    if (from[i] >= 0) lo[static_cast<std::size_t>(from[i])] = stored_bound(lower_from(sec[i], shrink));
+    if (from[i] >= 0) low[static_cast<std::size_t>(from[i]) * n + i] = stored_bound(lower_from(sec[i], shrink));
     if (out[i] != lab[i] && !own_scanned[i]) {
       // The old centre is now another centre of its group, not scanned.
-      const std::size_t ga = static_cast<std::size_t>(cg.group_of[static_cast<std::size_t>(lab[i])]);
-      lo[ga] = std::min(lo[ga], stored_bound(lower_from(own[i], shrink)));
+      float& lo = low[static_cast<std::size_t>(own_group[i]) * n + i];
+      lo = std::min(lo, stored_bound(lower_from(own[i], shrink)));
     }
     lab[i] = out[i];
   }

@@ -58,7 +58,8 @@ struct CentreGroups {
 /// One model's bounds for one batch pass (labels null: a plain pass).
 struct ModelBounds {
   std::int32_t* labels = nullptr;        ///< the slot's n labels
-  float* lower = nullptr;                ///< the slot's n x groups lower bounds (true distances), row-major
+  float* lower = nullptr;                ///< the slot's groups x n lower bounds (true distances), group-major
+  std::size_t rows = 0;                  ///< n: the stride of `lower` from one group to the next
   const CentreGroups* groups = nullptr;  ///< the slot's groups, with this pass's centres and drifts
   bool init = false;                     ///< no bounds yet: scan every row, then record them
   std::int64_t* scanned = nullptr;       ///< (row, centre) distances this pass computed (atomic adds)
