@@ -46,7 +46,7 @@ struct GroupScratch {
   /// kBlock).
   std::vector<float> aux;
   std::vector<std::int32_t> group_rows;
-  std::vector<std::uint8_t> need;  ///< kBlock x kMaxBoundGroups flags: which groups each row scans
+  std::vector<std::uint8_t> need;  ///< kMaxBoundGroups x kBlock flags, group-major: which rows scan each group
   std::int32_t idx[kBlock];
   float second[kBlock];
   std::int32_t lab[kBlock];
@@ -127,10 +127,10 @@ void nearest2_block(const float* xt, std::size_t d, std::size_t m, const float* 
 /// With thr (indexed like x's rows: thr[idx[q]]), lane[q] and second[q]
 /// are only computed where best[q] <= thr[idx[q]] (elsewhere 0 and +inf:
 /// the group cannot win the row, and the search for the lane costs as much
-/// as a short distance loop).  Each distance has the bits of squared_distance(), as in the
-/// kernels above, with the centres in the SIMD lanes instead of the rows:
-/// the Lloyd bounds scan a few groups of centres for scattered rows
-/// without gathering them.
+/// as a short distance loop).  Each distance has the bits of
+/// squared_distance(), as in the kernels above, with the centres in the
+/// SIMD lanes instead of the rows: the Lloyd bounds scan a few groups of
+/// centres for scattered rows without gathering them.
 void rows_to_group(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count, const float* ct,
                    const float* thr, std::int32_t* lane, float* best, float* second);
 

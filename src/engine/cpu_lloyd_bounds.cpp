@@ -27,12 +27,23 @@ inline double lower_from(float s, double shrink) {
   return s < std::numeric_limits<float>::infinity() ? v : kInf;
 }
 
+/// max(v, 0), exactly, without a compare (so that the loops calling it
+/// vectorise).
+inline double positive_part(double v) { return (v + std::fabs(v)) * 0.5; }
+
 /// v (a lower bound, possibly negative) as a float no larger than v and at
 /// least 0 (a bound of 0 never spares a scan): v (1 - 2^-22) rounded to the
 /// nearest float is below v (the rounding is within 2^-24 of it).
-inline float stored_bound(double v) {
-  const double positive = v > 0.0 ? v : 0.0;  // a select, not a branch: the callers' loops vectorise
-  return static_cast<float>(positive * (1.0 - 0x1p-22));
+inline float stored_bound(double v) { return static_cast<float>(positive_part(v) * (1.0 - 0x1p-22)); }
+
+/// Whether a row at computed squared distance d2 from its own centre must
+/// scan a group whose bound is l (0 when l <= 0): unless d2 < l^2 (1 - delta).
+/// keep_down = (1 - delta)(1 - 2^-22), so that the limit rounded to a float
+/// is no larger than l^2 (1 - delta): a float compare, which vectorises into
+/// a byte flag where a double one did not.
+inline std::uint8_t must_scan(float d2, double l, double keep_down) {
+  const double lp = positive_part(l);
+  return static_cast<std::uint8_t>(d2 >= static_cast<float>(lp * lp * keep_down));
 }
 
 /// Squared distance between centre a (floats) and point b (doubles).
@@ -342,7 +353,7 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
   std::int32_t own_group[kBlock];
   // need[g * kBlock + i]: row i's bound no longer spares group g.
   std::uint8_t* need = s.need.data();
-  const double keep = 1.0 - delta, keep_down = keep * (1.0 - 0x1p-22);
+  const double keep_down = (1.0 - delta) * (1.0 - 0x1p-22);
   // The rows of the centre that moved most in its group: their bound on
   // the own group excludes that centre, so it moves by the most any other
   // centre of the group moved (next_drift).  Taken before the group loops
@@ -369,25 +380,18 @@ void bounded_nearest(const float* x, const float* xt, std::size_t d, std::size_t
     float* __restrict lo = low + g * n;
     std::uint8_t* __restrict ng = need + g * kBlock;
     const double dg = cg.drift[g];
-    // Selects, not branches, so that it vectorises.
 #pragma omp simd
     for (std::size_t i = 0; i < m; ++i) {
       const double l = static_cast<double>(lo[i]) - dg;
-      // max(l, 0), exactly, without a compare: a bound of 0 spares nothing.
-      const double lp = (l + std::fabs(l)) * 0.5;
-      lo[i] = static_cast<float>(lp * (1.0 - 0x1p-22));  // stored_bound(l)
-      // The limit rounded to a float no larger than lp^2 (1 - delta) (the
-      // factor 1 - 2^-22 covers the rounding): a float compare, which
-      // vectorises where a double one (8 bytes a lane against 1 for the
-      // flag) did not.
-      ng[i] = static_cast<std::uint8_t>(best[i] >= static_cast<float>(lp * lp * keep_down));
+      lo[i] = stored_bound(l);
+      ng[i] = must_scan(best[i], l, keep_down);
     }
   }
   for (std::size_t f = 0; f < fast; ++f) {
     const std::size_t i = static_cast<std::size_t>(fast_rows[f]), g = static_cast<std::size_t>(own_group[i]);
     const double l = fast_bound[f];
     low[g * n + i] = stored_bound(l);
-    need[g * kBlock + i] = !(l > 0.0 && static_cast<double>(best[i]) < l * l * keep);
+    need[g * kBlock + i] = must_scan(best[i], l, keep_down);
   }
   // Each group's list: every row is written at the list's end, which
   // advances only where the row needs the group (no branch per row), and
