@@ -274,18 +274,19 @@ std::vector<std::int64_t> naive_potentials(const Matrix& X, const FixedPoint& fp
   return out;
 }
 
-// k-means++ passes as the seeding makes them (one centre more per step),
-// with the distance cache (slots) and the transposed copy, and without
-// either: the same numbers, equal to
-// the naive ones, and the sampled rows those of the naive prefix sums.  A
-// slot whose centres change (not a prefix any more) must start over.
+// k-means++ passes as the seeding makes them (one centre more per step,
+// each a candidate of the step before, so that cached models fold it in
+// from the candidate distances they kept; the sampling pass first on even
+// steps, so that both passes fold), with the distance cache (slots) and the
+// transposed copy, and without either: the same numbers, equal to the
+// naive ones, and the sampled rows those of the naive prefix sums.  A slot
+// whose centres change (not a prefix any more) must start over.
 TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
   const Shape sh = GetParam();
   const Matrix X = test::random_blobs(sh.n, sh.d, std::min(sh.k, 40), 2000 + sh.d, 0.8f);
   const FixedPoint fp = FixedPoint::for_data(X);
   const int steps = std::min(sh.k, 6);
-  const std::vector<float> centres = some_centres(X, steps, 3);
-  const std::vector<float> cands = some_centres(X, 3, 9);
+  std::vector<float> centres = some_centres(X, 1, 3);
   auto cached = make_cpu_backend(2);
   auto plain = make_cpu_backend(2);
   cached->bind(X, fp, sh.k);
@@ -297,17 +298,22 @@ TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
   const int slot = 0, trials = 3;
   for (int c = 1; c <= steps; ++c) {
     const int ks[1] = {c};
+    const std::vector<float> cands = some_centres(X, trials, 9 + static_cast<std::size_t>(c));
     const std::vector<std::int64_t> want = naive_potentials(X, fp, centres.data(), c, cands.data(), trials);
+    const std::int64_t targets[3] = {0, want[0] / 2, want[0] - 1};
+    const int n_targets[1] = {3};
+    std::int64_t ra[3], rb[3];
+    auto sample = [&] {
+      cached->kpp_sample(ModelBatch{centres.data(), ks, 1, &slot}, targets, n_targets, ra);
+      plain->kpp_sample(ModelBatch{centres.data(), ks, 1}, targets, n_targets, rb);
+    };
+    if (c % 2 == 0) sample();
     std::vector<std::int64_t> a(4), b(4);
     cached->kpp_potentials(ModelBatch{centres.data(), ks, 1, &slot}, cands.data(), &trials, a.data());
     plain->kpp_potentials(ModelBatch{centres.data(), ks, 1}, cands.data(), &trials, b.data());
     EXPECT_EQ(a, want) << "step " << c;
     EXPECT_EQ(b, want) << "step " << c;
-    const std::int64_t targets[3] = {0, want[0] / 2, want[0] - 1};
-    const int n_targets[1] = {3};
-    std::int64_t ra[3], rb[3];
-    cached->kpp_sample(ModelBatch{centres.data(), ks, 1, &slot}, targets, n_targets, ra);
-    plain->kpp_sample(ModelBatch{centres.data(), ks, 1}, targets, n_targets, rb);
+    if (c % 2 == 1) sample();
     for (int t = 0; t < 3; ++t) {
       std::int64_t prefix = 0, expect = static_cast<std::int64_t>(X.rows) - 1;
       for (std::size_t i = 0; i < X.rows; ++i) {
@@ -323,9 +329,13 @@ TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
       EXPECT_EQ(ra[t], expect) << "step " << c << " target " << t;
       EXPECT_EQ(rb[t], expect) << "step " << c << " target " << t;
     }
+    // The next centre: one of this step's candidates, in turn.
+    const float* chosen = cands.data() + static_cast<std::size_t>(c % trials) * sh.d;
+    centres.insert(centres.end(), chosen, chosen + sh.d);
   }
   // Other centres in the same slot: no stale distances.
   const std::vector<float> other = some_centres(X, steps, 17);
+  const std::vector<float> cands = some_centres(X, trials, 9);
   const int ks[1] = {steps};
   std::vector<std::int64_t> a(4);
   cached->kpp_potentials(ModelBatch{other.data(), ks, 1, &slot}, cands.data(), &trials, a.data());

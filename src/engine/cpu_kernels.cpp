@@ -540,7 +540,8 @@ template <typename V, std::size_t D>
 ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
                                       int trials, const float* __restrict closest, const float* __restrict padded,
                                       float dscale, const std::int32_t* w, std::int64_t base,
-                                      const std::int64_t* qc, std::int64_t* __restrict pot) {
+                                      const std::int64_t* qc, std::int64_t* __restrict pot,
+                                      const CandidateDistances& keep) {
   alignas(64) std::int64_t lane_pot[kLaneTrials][G];
   for (int t = 0; t < trials; ++t)
     for (std::size_t i = 0; i < G; ++i) lane_pot[t][i] = 0;
@@ -548,6 +549,7 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
   // a.  always_inline: a lambda is no clone of the function around it, and
   // out of line it would run baseline x86-64 code.
   auto add = [&](int t, std::size_t r0, std::size_t g, const typename V::F& a) __attribute__((always_inline)) {
+    if (t < keep.trials) std::memcpy(keep.dists + static_cast<std::size_t>(t) * keep.stride + r0, &a, sizeof a);
     if (w) {
       add_weighted_potential(a, closest + r0, w + r0, g, dscale, pot[t]);
     } else {
@@ -769,7 +771,7 @@ template <typename V>
 ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, std::size_t m, const float* cands,
                                               int trials, const float* closest, float dscale,
                                               const std::int32_t* w, std::int64_t& current,
-                                              std::int64_t* pot) {
+                                              std::int64_t* pot, const CandidateDistances& keep) {
   // Unweighted: the rows' closest distances padded with zeros to whole
   // groups (copied once: filled lane by lane under a bound test in every
   // group and candidate, GCC built each group's vector through scalar
@@ -793,10 +795,13 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, st
   for (int t0 = 0; t0 < trials; t0 += kLaneTrials) {
     const int tt = std::min(kLaneTrials, trials - t0);
     const float* cc = cands + static_cast<std::size_t>(t0) * d;
+    CandidateDistances kk = keep;  // this round's candidates t0.. as 0..
+    kk.trials = std::max(0, keep.trials - t0);
+    if (kk.trials > 0) kk.dists += static_cast<std::size_t>(t0) * keep.stride;
     switch (d) {
-      case 1: candidates_impl<V, 1>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0); break;
-      case 2: candidates_impl<V, 2>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0); break;
-      default: candidates_impl<V, 0>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0); break;
+      case 1: candidates_impl<V, 1>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
+      case 2: candidates_impl<V, 2>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
+      default: candidates_impl<V, 0>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
     }
   }
 }
@@ -992,10 +997,15 @@ void closest_block(const float* xt, std::size_t d, std::size_t m, const float* c
 ARCHETYPE_CLONES
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
-                          std::int64_t* pot) {
+                          std::int64_t* pot, const CandidateDistances& keep) {
   if (lanes_in_one_register())
-    return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, current, pot);
-  candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, current, pot);
+    return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, current, pot, keep);
+  candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, current, pot, keep);
+}
+
+ARCHETYPE_CLONES
+void fold_distances(const float* __restrict d2, std::size_t m, float* __restrict closest) {
+  for (std::size_t i = 0; i < m; ++i) closest[i] = d2[i] < closest[i] ? d2[i] : closest[i];  // take_min's order
 }
 
 /// assigned_distances for the groups of one lane form: the centres of each

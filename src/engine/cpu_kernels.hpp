@@ -100,13 +100,32 @@ void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* cen
 void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
                    float* closest);
 
+/// Where candidate_potentials also keeps the candidates' distances, for a
+/// later fold of the chosen one (fold_distances) instead of computing them
+/// again: candidate t < trials writes d2(row r, candidate t) of the block's
+/// rows to dists[t * stride + r], whole groups of lanes (stride: the rows
+/// rounded up to a whole group, so the last block's padding lanes land in
+/// the padding).  trials = 0: none kept.
+struct CandidateDistances {
+  float* dists = nullptr;  ///< at the block's first row
+  std::size_t stride = 0;
+  int trials = 0;
+};
+
 /// current += sum over the transposed block's m rows of w[r] q(closest[r])
 /// (the potential of the centres so far), and pot[t] += the same sum of
 /// w[r] q(min(closest[r], d2(row r, candidate t))) for each of the `trials`
-/// candidates (trials x d floats); w null: every row 1.
+/// candidates (trials x d floats); w null: every row 1.  `keep`: the first
+/// keep.trials candidates' distances, as above.
 void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const float* cands, int trials,
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
-                          std::int64_t* pot);
+                          std::int64_t* pot, const CandidateDistances& keep = {});
+
+/// closest[r] = min(closest[r], d2[r]) for m rows, the minimum as
+/// closest_block takes it: with d2 a centre's distances as
+/// candidate_potentials kept them (the same bits as closest_block computes),
+/// the same result as closest_block(..., that centre, init = false).
+void fold_distances(const float* d2, std::size_t m, float* closest);
 
 /// d2[r] = squared distance of row r of the transposed block xt to centre
 /// lab[r] (lab[r] >= 0); scratch holds 4 x kGroup x d floats.
