@@ -493,7 +493,12 @@ class CpuBackend final : public Backend {
     const std::size_t values = check_batch(batch, trials);
     const float dscale = fp_.dist_scale();
     plan_cache(batch);
-    std::fill(batch_acc_.begin(), batch_acc_.end(), 0);
+    // Only the potentials' part of each thread's accumulators (sized for a
+    // Lloyd pass's k (d + 1) sums: zeroing all of it on each of k-means++'s
+    // k passes was 2.5% of a run at k = 500, d = 256).
+    for (int t = 0; t < threads_; ++t)
+      std::fill_n(batch_acc_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(t) * batch_per_thread_),
+                  values, 0);
 #pragma omp parallel num_threads(threads_) if (parallel(values))
     {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
@@ -561,6 +566,13 @@ class CpuBackend final : public Backend {
         for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
           const std::size_t m = std::min(kBlock, end - r);
           const float* closest = block_closest(batch, b, r, m, transposed(r, m, scratch), scratch);
+          // A block that cannot hold the target is passed over with one
+          // (vectorised) sum; the row-by-row prefix runs in one block only.
+          const std::int64_t block = cpu::quantized_sum(closest, m, dscale, weights_at(r));
+          if (prefix + block <= target && r + kBlock < end) {
+            prefix += block;
+            continue;
+          }
           for (std::size_t i = 0; i < m; ++i) {
             prefix += (w_ ? w_[r + i] : 1) * quantize_distance(closest[i], dscale);
             if (prefix > target) {
