@@ -104,13 +104,14 @@ TEST(CpuSilhouette, PiecesOfAnySizeGiveTheOnePieceBits) {
   }
 }
 
-// From 32 features one piece computes each distance once for both rows
+// From 32 features (16 with the lanes in one AVX-512 register) one piece
+// computes each distance once for both rows
 // (symmetric_silhouette): the canonical bits at the threshold and above
 // it (odd widths, tiles of 1..128 columns, partial 16-row blocks), with
 // clusters of exactly 128 or 256 rows, an empty cluster, one cluster, and
 // 1 or 2 threads; from 96 features also small clusters (8-12 rows).
 TEST(CpuSilhouette, SymmetricPathIsCanonical) {
-  for (const std::size_t d : {32, 33, 130}) {
+  for (const std::size_t d : {16, 32, 33, 130}) {  // 16: symmetric only with the lanes in one register
     for (const std::size_t n : {200, 1001}) {  // at least 64 rows a cluster (kSymmetricMinRowsPerCluster)
       for (const int k : {1, 3, 9}) {
         const Matrix Y = test::random_blobs(n, d, 3, 900 + d + n, 1.0f);

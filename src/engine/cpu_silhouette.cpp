@@ -295,8 +295,15 @@ LabelSorted sort_by_label(MatrixView rows, std::size_t d, const std::int32_t* la
 /// 226-256, d = 40 203-215 / 220, d = 48 188-214 / 215, d = 64 167-176 /
 /// 214-230; hence from 32 features.  (Before both kernels had their lane
 /// form fixed at compile time, the plain path was slower and the symmetric
-/// one paid from 24.)
+/// one paid from 24.)  With the lanes in one AVX-512 register the 16 x 16
+/// transposition is a few shuffles and the symmetric path pays sooner:
+/// measured (2 threads, AVX-512 Xeon, k = 5, sampled sizes), symmetric /
+/// plain: d = 8 (35,355 rows) 189-191 / 146-151 ms, d = 12 (30,618)
+/// 167-175 / 171-179, d = 16 (27,386) 153-154 / 190-192, d = 24 (23,145)
+/// 129-136 / 172; hence from 16 features there.  Both paths give the same
+/// bits, so this only picks the faster.
 constexpr std::size_t kSymmetricMinD = 32;
+constexpr std::size_t kSymmetricMinDOneRegister = 16;
 /// ... and from this many rows per cluster on average: small clusters make
 /// tasks of a few rows, whose 16-row blocks are partly padding and whose
 /// per-task set-up weighs against their distances.  Wide rows pay for it
@@ -321,7 +328,7 @@ constexpr std::size_t kSymmetricBudget = std::size_t{256} << 20;
 /// the canonical order (the distance is symmetric bit for bit: b - a is
 /// -(a - b) exactly, and the square the same).
 void symmetric_silhouette(MatrixView Y, const std::int32_t* labels, std::size_t kk, int threads, double* out) {
-  const std::size_t n = Y.rows, d = Y.cols;  // d >= kSymmetricMinD: sorted rows row-major
+  const std::size_t n = Y.rows, d = Y.cols;  // d >= 16: sorted rows row-major
   const LabelSorted sorted = sort_by_label(Y, d, labels, kk, true);
   const std::vector<std::size_t>& start = sorted.start;
   const std::vector<std::size_t>& order = sorted.order;
@@ -497,7 +504,8 @@ void SilhouetteAccumulator::finish(double* out) const {
 void cpu_silhouette(MatrixView Y, const std::int32_t* labels, int k, int threads, double* out) {
   const std::size_t n = Y.rows, d = Y.cols, kk = static_cast<std::size_t>(k);
   const std::size_t min_rows = d >= kSymmetricWideD ? kSymmetricWideMinRowsPerCluster : kSymmetricMinRowsPerCluster;
-  if (d >= kSymmetricMinD && n > kChunk && n >= min_rows * kk &&
+  const std::size_t min_d = cpu::lanes_in_one_register() ? kSymmetricMinDOneRegister : kSymmetricMinD;
+  if (d >= min_d && n > kChunk && n >= min_rows * kk &&
       n * (n / kChunk + kk) * sizeof(float) <= kSymmetricBudget) {
     symmetric_silhouette(Y, labels, kk, threads, out);
     return;
