@@ -58,8 +58,12 @@ constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
 /// by reading the rows: at 12,000 x 256, k = 500 it was 9% of the run, on
 /// one thread).  As many candidates per cached model as the data's own
 /// size, at most kKeptBudget, holds; the seeding's 2 + ln k at most.  At
-/// d = 2 with many models none fit: no cost where the pass is cheap.
+/// d = 2 with many models none fit: no cost where the pass is cheap.  And
+/// only from kKeptMinK centres: a few seeding steps save less than the
+/// buffer's first touch costs (520,000 x 16, k = 5, n_init 10: its 21 MB
+/// were 2% of the run's samples, in the kernel's clearing of fresh pages).
 constexpr std::size_t kKeptBudget = std::size_t{256} << 20;
+constexpr int kKeptMinK = 16;
 /// The batch's stored labels and running sums (plan_stored): as many
 /// models as this many bytes (or the data's size) hold.
 constexpr std::size_t kSumsBudget = std::size_t{256} << 20;
@@ -420,7 +424,7 @@ class CpuBackend final : public Backend {
     kept_stride_ = (n_ + cpu::kGroup - 1) / cpu::kGroup * cpu::kGroup;
     const int want_trials = std::min(kMaxTrials, 2 + static_cast<int>(std::log(static_cast<double>(k_max_))));
     const std::size_t per_trial = static_cast<std::size_t>(cache_slots_) * kept_stride_ * sizeof(float);
-    kept_trials_ = per_trial == 0 ? 0
+    kept_trials_ = per_trial == 0 || k_max_ < kKeptMinK ? 0
                                   : static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(want_trials),
                                                                           std::min(kKeptBudget, data) / per_trial));
     assign_huge(kept_, static_cast<std::size_t>(cache_slots_) * static_cast<std::size_t>(kept_trials_) * kept_stride_,
