@@ -1,9 +1,10 @@
 // Large buffers backed by transparent huge pages where the kernel offers
 // them on request (Linux, /sys/kernel/mm/transparent_hugepage/enabled set
-// to `madvise`, Debian's default).  A fresh buffer's first touch costs a
-// page fault per 4 KiB page otherwise: a 50 MB matrix took 12,000 faults,
-// 20-25 ms of its load on the 2-core VM (bench/RESULTS.md).  Only where the
-// memory comes from changes, never a value.  Private to src/.
+// to `madvise`, Debian's default), when ARCHETYPE_HUGE_PAGES=1 asks for it
+// (off by default: on one VM it saved a 50 MB matrix 30,000 faults, 20-25
+// ms of its load, on another it cost 0.2-0.25 s in half the runs;
+// huge_pages.cpp).  Only where the memory comes from changes, never a
+// value.  Private to src/.
 #pragma once
 
 #include <cstddef>
