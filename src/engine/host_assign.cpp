@@ -44,8 +44,9 @@ std::int32_t nearest_centre(const float* row, const float* centers, int k, std::
 }
 
 void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float* centers, int k,
-                 std::int32_t* out) {
+                 std::int32_t* out, int models) {
   const std::size_t m = rows.empty() ? X.rows : rows.size(), d = X.cols;
+  const std::size_t kd = static_cast<std::size_t>(k) * d;
   const long long blocks = static_cast<long long>((m + cpu::kBlock - 1) / cpu::kBlock);
 #pragma omp parallel if (m >= 32768)
   {
@@ -60,7 +61,16 @@ void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float
         for (std::size_t i = 0; i < len; ++i) std::copy(X.row(rows[r0 + i]), X.row(rows[r0 + i]) + d, gathered.data() + i * d);
         x = gathered.data();
       }
-      cpu::nearest_rows(x, d, len, centers, k, out + r0, s.best, s);
+      if (d <= 2) {  // transposed in registers, group by group
+        for (int q = 0; q < models; ++q)
+          cpu::nearest_rows(x, d, len, centers + static_cast<std::size_t>(q) * kd, k,
+                            out + static_cast<std::size_t>(q) * m + r0, s.best, s);
+        continue;
+      }
+      cpu::transpose_block(x, d, len, s);  // once for every model
+      for (int q = 0; q < models; ++q)
+        cpu::nearest_block(s.xt.data(), d, len, centers + static_cast<std::size_t>(q) * kd, k,
+                           out + static_cast<std::size_t>(q) * m + r0, s.best);
     }
   }
 }

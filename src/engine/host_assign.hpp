@@ -18,9 +18,12 @@ namespace archetype {
 /// Label of one row (k x d float centres); its squared distance to d2.
 std::int32_t nearest_centre(const float* row, const float* centers, int k, std::size_t d, float* d2);
 
-/// Labels of the given rows (all rows when `rows` is empty) into out.
+/// Labels of the given rows (all rows when `rows` is empty) into out, for
+/// `models` sets of k centres (models x k x d floats): model q's labels at
+/// out + q x (the rows).  Each block of rows is read and transposed once
+/// for all the models (the stability labels of n_init restarts).
 void assign_rows(MatrixView X, const std::vector<std::size_t>& rows, const float* centers, int k,
-                 std::int32_t* out);
+                 std::int32_t* out, int models = 1);
 
 /// The m rows farthest from their nearest centre, farthest first, ties to
 /// the lower row index (scikit-learn's empty-cluster relocation order), and

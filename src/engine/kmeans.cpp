@@ -126,11 +126,14 @@ void stability_labels_split(const RowSplit& split, MatrixView X, const std::vect
   if (!cmp_rows.empty())
     for (std::size_t i = 0; i < m; ++i) local.push_back(cmp_rows[first[me] + i] - split.offset);
   std::vector<std::int32_t> mine(n_runs * m);
-  if (m > 0)
+  if (m > 0) {
+    std::vector<float> centres;  // every run's, run after run
     for (std::size_t r = 0; r < n_runs; ++r) {
       const std::vector<float> rc = to_float(runs[r].centers);
-      assign_rows(X, local, rc.data(), k, mine.data() + r * m);
+      centres.insert(centres.end(), rc.begin(), rc.end());
     }
+    assign_rows(X, local, centres.data(), k, mine.data(), static_cast<int>(n_runs));
+  }
   std::vector<std::size_t> bytes(N);
   for (std::size_t r = 0; r < N; ++r) bytes[r] = n_runs * per_rank[r] * sizeof(std::int32_t);
   std::vector<std::int32_t> all(n_runs * cmp_n);
@@ -243,10 +246,12 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   if (split) {
     stability_labels_split(*split, X, res.runs, k, cmp_rows, run_labels);
   } else {
-    for (int r = 0; r < n_runs; ++r) {
-      const std::vector<float> rc = to_float(res.runs[static_cast<std::size_t>(r)].centers);
-      assign_rows(X, cmp_rows, rc.data(), k, run_labels.data() + static_cast<std::size_t>(r) * cmp_n);
+    std::vector<float> all;  // every run's centres, run after run
+    for (const KMeansRun& run : res.runs) {
+      const std::vector<float> rc = to_float(run.centers);
+      all.insert(all.end(), rc.begin(), rc.end());
     }
+    assign_rows(X, cmp_rows, all.data(), k, run_labels.data(), n_runs);
   }
   // Pairs in parallel, each into its own slot, summed in pair order: the
   // mean does not depend on the thread count.
