@@ -500,15 +500,11 @@ ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std
 /// same values; ARCHETYPE_CPU_LANES=other (the test `cpu_lanes_other`)
 /// takes the path this CPU would not, so that both are tested anywhere.
 inline bool converts_to_int64() {
-  static const bool yes = [] {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    const bool native = static_cast<bool>(__builtin_cpu_supports("avx512dq"));
+  static const bool yes = unless_other_form(static_cast<bool>(__builtin_cpu_supports("avx512dq")));
 #else
-    const bool native = false;
+  static const bool yes = unless_other_form(false);
 #endif
-    const char* force = std::getenv("ARCHETYPE_CPU_LANES");
-    return force && std::strcmp(force, "other") == 0 ? !native : native;
-  }();
   return yes;
 }
 

@@ -15,6 +15,13 @@ namespace archetype::cpu {
 /// Rows per SIMD group: one AVX-512 register of floats.
 constexpr std::size_t kLaneRows = 16;
 
+/// `native`, or its opposite under ARCHETYPE_CPU_LANES=other: the tests
+/// (cpu_lanes_other) run every path this CPU would not take.
+inline bool unless_other_form(bool native) {
+  const char* force = std::getenv("ARCHETYPE_CPU_LANES");
+  return force && std::strcmp(force, "other") == 0 ? !native : native;
+}
+
 /// True where a group's 16 lanes fit one vector register (AVX-512).
 /// Without it (AVX2: two registers of 8) GCC keeps arrays of 16 lane sums
 /// in memory across the feature loop: every step of a long sum then waits
@@ -38,8 +45,7 @@ inline bool lanes_in_one_register() {
     const char* force = std::getenv("ARCHETYPE_CPU_LANES");
     if (force && std::strcmp(force, "one") == 0) return true;
     if (force && std::strcmp(force, "two") == 0) return false;
-    if (force && std::strcmp(force, "other") == 0) return !native;
-    return native;
+    return unless_other_form(native);
   }();
   return one;
 }
