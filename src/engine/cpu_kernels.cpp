@@ -484,19 +484,14 @@ ARCHETYPE_INLINE bool add_quantized_lanes(const float* __restrict v, float scale
   return true;
 }
 
-/// out[i] = quantize_distance(v[i], scale) for the G values, the same way.
-ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std::int64_t* __restrict out) {
-  for (std::size_t i = 0; i < G; ++i) out[i] = 0;
-  if (!add_quantized_lanes<1>(v, scale, out))
-    for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
-}
-
 /// Whether the CPU converts floats to int64 in vector registers
 /// (AVX-512DQ: vcvtps2qq), read once.  There the plain loop of
 /// quantize_distance vectorises and is faster than add_quantized_lanes'
 /// double addition and range test (each Lloyd pass's inertia; on an
 /// AVX-512 Xeon BM_CpuLloydPass/1000000/2 0.456-0.478 -> 0.433-0.442 ms,
-/// BM_CpuLloydBatch/1000000/2 53.1-57.7 -> 51.2-51.5 ms).  Both give the
+/// BM_CpuLloydBatch/1000000/2 53.1-57.7 -> 51.2-51.5 ms; in quantize_lanes,
+/// the k-means++ potentials, BM_KMeansFit 1,000,000 x 2 142-143 -> 135-138
+/// ms).  Both give the
 /// same values; ARCHETYPE_CPU_LANES=other (the test `cpu_lanes_other`)
 /// takes the path this CPU would not, so that both are tested anywhere.
 inline bool converts_to_int64() {
@@ -506,6 +501,17 @@ inline bool converts_to_int64() {
   static const bool yes = unless_other_form(false);
 #endif
   return yes;
+}
+
+/// out[i] = quantize_distance(v[i], scale) for the G values, the same way.
+ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std::int64_t* __restrict out) {
+  if (converts_to_int64()) {
+    for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
+    return;
+  }
+  for (std::size_t i = 0; i < G; ++i) out[i] = 0;
+  if (!add_quantized_lanes<1>(v, scale, out))
+    for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
 }
 
 /// sum over the m values v of quantize_distance(v, scale): G at a time
