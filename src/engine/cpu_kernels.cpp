@@ -491,9 +491,9 @@ ARCHETYPE_INLINE bool add_quantized_lanes(const float* __restrict v, float scale
 /// AVX-512 Xeon BM_CpuLloydPass/1000000/2 0.456-0.478 -> 0.433-0.442 ms,
 /// BM_CpuLloydBatch/1000000/2 53.1-57.7 -> 51.2-51.5 ms; in quantize_lanes,
 /// the k-means++ potentials, BM_KMeansFit 1,000,000 x 2 142-143 -> 135-138
-/// ms).  Both give the
-/// same values; ARCHETYPE_CPU_LANES=other (the test `cpu_lanes_other`)
-/// takes the path this CPU would not, so that both are tested anywhere.
+/// ms).  Both give the same values; ARCHETYPE_CPU_LANES=other (the test
+/// `cpu_lanes_other`) takes the path this CPU would not, so that both are
+/// tested anywhere.
 inline bool converts_to_int64() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
   static const bool yes = unless_other_form(static_cast<bool>(__builtin_cpu_supports("avx512dq")));

@@ -93,6 +93,13 @@ std::vector<float> to_float(const std::vector<double>& v) {
   return std::vector<float>(v.begin(), v.end());
 }
 
+/// Every run's centres as floats, run after run (assign_rows' models).
+std::vector<float> centres_of_runs(const std::vector<KMeansRun>& runs) {
+  std::vector<float> all;
+  for (const KMeansRun& run : runs) all.insert(all.end(), run.centers.begin(), run.centers.end());  // double -> float
+  return all;
+}
+
 /// Rows compared by the stability ARI: all, or a seeded sample.
 std::vector<std::size_t> stability_rows(std::size_t n, std::size_t limit, std::uint64_t seed) {
   if (n <= limit) return {};  // empty = all rows
@@ -126,14 +133,7 @@ void stability_labels_split(const RowSplit& split, MatrixView X, const std::vect
   if (!cmp_rows.empty())
     for (std::size_t i = 0; i < m; ++i) local.push_back(cmp_rows[first[me] + i] - split.offset);
   std::vector<std::int32_t> mine(n_runs * m);
-  if (m > 0) {
-    std::vector<float> centres;  // every run's, run after run
-    for (std::size_t r = 0; r < n_runs; ++r) {
-      const std::vector<float> rc = to_float(runs[r].centers);
-      centres.insert(centres.end(), rc.begin(), rc.end());
-    }
-    assign_rows(X, local, centres.data(), k, mine.data(), static_cast<int>(n_runs));
-  }
+  if (m > 0) assign_rows(X, local, centres_of_runs(runs).data(), k, mine.data(), static_cast<int>(n_runs));
   std::vector<std::size_t> bytes(N);
   for (std::size_t r = 0; r < N; ++r) bytes[r] = n_runs * per_rank[r] * sizeof(std::int32_t);
   std::vector<std::int32_t> all(n_runs * cmp_n);
@@ -246,12 +246,7 @@ KMeansResult finish_fit(Backend& backend, MatrixView X, const FixedPoint& fp, co
   if (split) {
     stability_labels_split(*split, X, res.runs, k, cmp_rows, run_labels);
   } else {
-    std::vector<float> all;  // every run's centres, run after run
-    for (const KMeansRun& run : res.runs) {
-      const std::vector<float> rc = to_float(run.centers);
-      all.insert(all.end(), rc.begin(), rc.end());
-    }
-    assign_rows(X, cmp_rows, all.data(), k, run_labels.data(), n_runs);
+    assign_rows(X, cmp_rows, centres_of_runs(res.runs).data(), k, run_labels.data(), n_runs);
   }
   // Pairs in parallel, each into its own slot, summed in pair order: the
   // mean does not depend on the thread count.
