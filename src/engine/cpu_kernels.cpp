@@ -290,6 +290,48 @@ ARCHETYPE_INLINE void take_closer2(const SplitLanes& a, std::int32_t c, SplitLan
   take_closer2_v(a.hi, c, b.hi, s2.hi, l.hi);
 }
 
+/// nearest_impl on two full groups at once (xa, xb transposed; one
+/// register a group, small D): two independent compare-and-select chains.
+/// With one group at small d each centre costs a compare and a select that
+/// wait on the previous centre's (about 8 cycles a centre at d = 2), and
+/// the distances' few operations cannot fill that wait; two chains
+/// interleaved fill it.  Each lane's work is unchanged: the same bits.
+template <std::size_t D>
+ARCHETYPE_INLINE void nearest_two_groups(const float* xa, const float* xb, const float* centers, int k,
+                                         std::int32_t* __restrict lab, float* __restrict best) {
+  Lanes ba, bb;
+  fill(ba, std::numeric_limits<float>::infinity());
+  fill(bb, std::numeric_limits<float>::infinity());
+  IntLanes la = {}, lb = {};
+  int c = 0;
+  for (; c + kTile <= k; c += kTile) {
+    const float* cc = centers + static_cast<std::size_t>(c) * D;
+    Lanes a0, a1, a2, a3, e0, e1, e2, e3;
+    distances4<D>(xa, D, cc, cc + D, cc + 2 * D, cc + 3 * D, a0, a1, a2, a3);
+    distances4<D>(xb, D, cc, cc + D, cc + 2 * D, cc + 3 * D, e0, e1, e2, e3);
+    take_closer(a0, c, ba, la);
+    take_closer(e0, c, bb, lb);
+    take_closer(a1, c + 1, ba, la);
+    take_closer(e1, c + 1, bb, lb);
+    take_closer(a2, c + 2, ba, la);
+    take_closer(e2, c + 2, bb, lb);
+    take_closer(a3, c + 3, ba, la);
+    take_closer(e3, c + 3, bb, lb);
+  }
+  for (; c < k; ++c) {
+    const float* cc = centers + static_cast<std::size_t>(c) * D;
+    Lanes a, e;
+    distances1<D>(xa, D, cc, a);
+    distances1<D>(xb, D, cc, e);
+    take_closer(a, c, ba, la);
+    take_closer(e, c, bb, lb);
+  }
+  std::memcpy(best, &ba, sizeof ba);
+  std::memcpy(best + G, &bb, sizeof bb);
+  std::memcpy(lab, &la, sizeof la);
+  std::memcpy(lab + G, &lb, sizeof lb);
+}
+
 /// With `rows` (row-major, small D only) each group is transposed into
 /// registers on the fly instead of being read from the transposed block.
 template <typename V, std::size_t D>
@@ -297,7 +339,22 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
                                    const float* centers, int k, std::int32_t* __restrict lab,
                                    float* __restrict best) {
   float local[D > 0 ? D * G : 1];
-  for (std::size_t r0 = 0; r0 < m; r0 += G) {
+  std::size_t first = 0;  // the first row left to the one-group loop
+  if constexpr (D > 0 && std::is_same<V, OneRegister>::value) {
+    float local_b[D * G];
+    for (; first + 2 * G <= m; first += 2 * G) {
+      const float* xa = block + first * d;
+      const float* xb = xa + G * d;
+      if (rows) {
+        transpose_group(rows + first * d, d, G, local);
+        transpose_group(rows + (first + G) * d, d, G, local_b);
+        xa = local;
+        xb = local_b;
+      }
+      nearest_two_groups<D>(xa, xb, centers, k, lab + first, best + first);
+    }
+  }
+  for (std::size_t r0 = first; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
     if (D > 0 && rows) {
@@ -827,10 +884,15 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, st
     const std::size_t groups = (m + G - 1) / G;
     std::memcpy(padded, closest, m * sizeof(float));
     std::fill(padded + m, padded + groups * G, 0.0f);
+    // Summed per lane, then across: added straight into `base` GCC made it
+    // 16 scalar additions a group, a quarter of this kernel at d = 2
+    // (integers: any order gives the same sum).
+    alignas(64) std::int64_t lane_base[G] = {};
     for (std::size_t gi = 0; gi < groups; ++gi) {
       quantize_lanes(padded + gi * G, dscale, qc + gi * G);
-      for (std::size_t i = 0; i < G; ++i) base += qc[gi * G + i];
+      for (std::size_t i = 0; i < G; ++i) lane_base[i] += qc[gi * G + i];
     }
+    for (std::size_t i = 0; i < G; ++i) base += lane_base[i];
   }
   current += base;
   for (int t0 = 0; t0 < trials; t0 += kLaneTrials) {
