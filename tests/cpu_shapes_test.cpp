@@ -1,5 +1,5 @@
 // The CPU backend at every shape (issue: any number of features and
-// clusters): d in {1, 3, 7, 64, 300}, k up to 1,000, row counts that are no
+// clusters): d in {1, 2, 3, 7, 64, 300}, k up to 1,000, row counts that are no
 // multiple of any block, against naive scalar recomputation with
 // squared_distance(), for 1 and 2 threads (above 32,768 rows, so that the
 // passes really split), single and batch passes, the k-means++ distance
@@ -432,7 +432,7 @@ TEST_P(CpuShapes, DispersionEqualsNaive) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CpuShapes,
-                         ::testing::Values(Shape{40001, 1, 5}, Shape{40013, 3, 1000}, Shape{33333, 7, 50},
+                         ::testing::Values(Shape{40001, 1, 5}, Shape{40009, 2, 13}, Shape{40013, 3, 1000}, Shape{33333, 7, 50},
                                            Shape{33001, 64, 33}, Shape{32999 + 40, 300, 9}, Shape{1003, 7, 3}),
                          [](const ::testing::TestParamInfo<Shape>& i) { return name(i.param); });
 
