@@ -796,6 +796,17 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
 /// pass at 1,000,000 x 2, k = 5).  A block's last m mod 16 rows one by
 /// one.  Integer sums under the same int32 bound: the same values.
 constexpr int kRegisterClusters = 8;
+
+/// The sum of v's 16 lanes, by halves in registers (element by element GCC
+/// stored the vector and added 16 values from memory).
+ARCHETYPE_INLINE std::int32_t lane_total(const IntLanes& v) {
+  typedef std::int32_t Eight __attribute__((vector_size(8 * sizeof(std::int32_t))));
+  typedef std::int32_t Four __attribute__((vector_size(4 * sizeof(std::int32_t))));
+  const Eight a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                  __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const Four b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  return (b[0] + b[2]) + (b[1] + b[3]);
+}
 ARCHETYPE_INLINE void masked_sums2_registers(const std::int32_t* __restrict lab, const std::int32_t* __restrict q,
                                              std::size_t m, std::size_t kk, int sign,
                                              std::int64_t* __restrict acc) {
@@ -804,7 +815,8 @@ ARCHETYPE_INLINE void masked_sums2_registers(const std::int32_t* __restrict lab,
   const std::size_t full = m / G * G;
   for (std::size_t c0 = 0; c0 < kk; c0 += kRegisterClusters) {
     const int nc = static_cast<int>(std::min<std::size_t>(kRegisterClusters, kk - c0));
-    IntLanes cnt[kRegisterClusters] = {}, s0[kRegisterClusters] = {}, s1[kRegisterClusters] = {};
+    IntLanes cnt[kRegisterClusters], s0[kRegisterClusters], s1[kRegisterClusters];
+    for (int c = 0; c < kRegisterClusters; ++c) cnt[c] = s0[c] = s1[c] = IntLanes{};  // (= {} became a memset)
     for (std::size_t r = 0; r < full; r += G) {
       IntLanes l, a, b;
       std::memcpy(&l, lab + r, sizeof l);
@@ -815,21 +827,18 @@ ARCHETYPE_INLINE void masked_sums2_registers(const std::int32_t* __restrict lab,
 #pragma GCC unroll 8
       for (int c = 0; c < kRegisterClusters; ++c) {
         if (c < nc) {
-          const IntLanes in = l == static_cast<std::int32_t>(c0 + static_cast<std::size_t>(c));  // -1 in the cluster
-          cnt[c] -= in;
-          s0[c] += a & in;
-          s1[c] += b & in;
+          // Selects of sums, which GCC compiles to merge-masked additions
+          // (one instruction each; `s += a & in` took two).
+          const IntLanes in = l == static_cast<std::int32_t>(c0 + static_cast<std::size_t>(c));
+          cnt[c] = in ? cnt[c] + 1 : cnt[c];
+          s0[c] = in ? s0[c] + a : s0[c];
+          s1[c] = in ? s1[c] + b : s1[c];
         }
       }
     }
     for (int c = 0; c < nc; ++c) {
       const std::size_t cl = c0 + static_cast<std::size_t>(c);
-      std::int32_t n = 0, t0 = 0, t1 = 0;
-      for (std::size_t i = 0; i < G; ++i) {
-        n += cnt[c][i];
-        t0 += s0[c][i];
-        t1 += s1[c][i];
-      }
+      std::int32_t n = lane_total(cnt[c]), t0 = lane_total(s0[c]), t1 = lane_total(s1[c]);
       for (std::size_t r = full; r < m; ++r)
         if (lab[r] == static_cast<std::int32_t>(cl)) {
           ++n;
