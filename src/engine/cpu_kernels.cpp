@@ -566,15 +566,23 @@ inline bool converts_to_int64() {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ARCHETYPE_DQ_ROUNDING 1
+/// Whether this CPU has AVX-512DQ, read once and never overridden:
+/// converts_to_int64() is flipped by ARCHETYPE_CPU_LANES=other, and on a
+/// CPU without AVX-512 the functions below would not run (SIGILL).  There
+/// the flipped form takes the plain loop of quantize_distance instead.
+inline bool has_avx512dq() {
+  static const bool yes = static_cast<bool>(__builtin_cpu_supports("avx512dq"));
+  return yes;
+}
 /// quantize_distance of 16 values with AVX-512DQ: the product, then
 /// vcvtps2qq with round-to-nearest-even spelled in the instruction (not read
 /// from MXCSR), which is rint exactly, as round_half_even is; out-of-range
 /// values and NaN give the same integer indefinite as the portable form's
 /// truncating conversion.  GCC compiled the portable form to 13
 /// instructions a group (the emulated rounding, then the conversion), a
-/// fifth of the Lloyd pass at d = 2.  Only where converts_to_int64(); a
-/// target of its own so that the other clones still compile (the
-/// x86-64-v4 clone inlines it).
+/// fifth of the Lloyd pass at d = 2.  Only where converts_to_int64() and
+/// has_avx512dq(); a target of its own so that the other clones still
+/// compile (the x86-64-v4 clone inlines it).
 __attribute__((target("avx512f,avx512dq"))) inline void quantize16_dq(const float* v, float scale, __m512i& lo,
                                                                       __m512i& hi) {
   // Each half loaded and scaled as 8 floats: the 512-bit extract and
@@ -593,6 +601,15 @@ __attribute__((target("avx512f,avx512dq"))) inline void quantize_lanes_dq(const 
   quantize16_dq(v, scale, lo, hi);
   _mm512_storeu_si512(out, lo);
   _mm512_storeu_si512(out + 8, hi);
+}
+
+/// out[i] = quantize_feature(v[i], scale), i < 16: vcvtps2dq with the
+/// same spelled rounding (the zero-masked form: the unmasked intrinsic
+/// warns like the extracts above).
+__attribute__((target("avx512f,avx512dq"))) inline void quantize_features_dq(const float* v, float scale,
+                                                                             std::int32_t* out) {
+  const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(v), _mm512_set1_ps(scale));
+  _mm512_storeu_si512(out, _mm512_maskz_cvt_roundps_epi32(0xFFFF, x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 /// sum over i < m of quantize_distance(v[i], scale) (quantize16_dq).
@@ -619,11 +636,10 @@ ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std
   if (converts_to_int64()) {
 #ifdef ARCHETYPE_DQ_ROUNDING
     static_assert(G == 16, "quantize_lanes_dq converts 16 values");
-    return quantize_lanes_dq(v, scale, out);
-#else
+    if (has_avx512dq()) return quantize_lanes_dq(v, scale, out);
+#endif
     for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
     return;
-#endif
   }
   for (std::size_t i = 0; i < G; ++i) out[i] = 0;
   if (!add_quantized_lanes<1>(v, scale, out))
@@ -636,12 +652,11 @@ ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std
 ARCHETYPE_INLINE std::int64_t sum_quantized(const float* __restrict v, std::size_t m, float scale) {
   if (converts_to_int64()) {
 #ifdef ARCHETYPE_DQ_ROUNDING
-    return sum_quantized_dq(v, m, scale);
-#else
+    if (has_avx512dq()) return sum_quantized_dq(v, m, scale);
+#endif
     std::int64_t sum = 0;
     for (std::size_t i = 0; i < m; ++i) sum += quantize_distance(v[i], scale);
     return sum;
-#endif
   }
   std::int64_t lanes[G] = {};
   std::int64_t sum = 0;
@@ -1347,6 +1362,35 @@ std::int64_t quantized_sum(const float* v, std::size_t m, float scale, const std
 ARCHETYPE_CLONES
 void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, GroupScratch& s) {
   std::int32_t* __restrict q = s.q.data();
+  if (s.xt_block) {
+    // From the transposed block (in cache after the distances): each
+    // group's feature j is 16 contiguous values, one vector.  From the rows
+    // GCC gathered them value by value (at d = 2 with n_init 1, 9% of a
+    // k-means++ fit's samples).
+    const float* __restrict xt = s.xt_block;
+#ifdef ARCHETYPE_DQ_ROUNDING
+    const bool dq = converts_to_int64() && has_avx512dq();  // the rounding conversion, as quantize_lanes
+#endif
+    for (std::size_t r0 = 0; r0 < m; r0 += G) {
+      const std::size_t g = std::min(G, m - r0);
+      const float* __restrict blk = xt + r0 * d;
+      for (std::size_t j = 0; j < d; ++j) {
+        std::int32_t* __restrict out = q + j * m + r0;
+        if (g == G) {
+#ifdef ARCHETYPE_DQ_ROUNDING
+          if (dq) {
+            quantize_features_dq(blk + j * G, fscale, out);
+            continue;
+          }
+#endif
+          for (std::size_t i = 0; i < G; ++i) out[i] = quantize_feature(blk[j * G + i], fscale);
+        } else {
+          for (std::size_t i = 0; i < g; ++i) out[i] = quantize_feature(blk[j * G + i], fscale);
+        }
+      }
+    }
+    return;
+  }
   for (std::size_t j = 0; j < d; ++j)
     for (std::size_t r = 0; r < m; ++r) q[j * m + r] = quantize_feature(x[r * d + j], fscale);
 }
