@@ -803,15 +803,6 @@ ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std:
   }
 }
 
-/// masked_sums at d = 2 with one register a group (AVX-512): up to
-/// kRegisterClusters clusters per pass over the block, each one's count
-/// and two sums in registers (24 of the 32), so that a group's labels and
-/// features are loaded once for all of them, where one masked pass per
-/// cluster loaded them once per cluster (the largest part of the batch
-/// pass at 1,000,000 x 2, k = 5).  A block's last m mod 16 rows one by
-/// one.  Integer sums under the same int32 bound: the same values.
-constexpr int kRegisterClusters = 8;
-
 /// The sum of v's 16 lanes, by halves in registers (element by element GCC
 /// stored the vector and added 16 values from memory).
 ARCHETYPE_INLINE std::int32_t lane_total(const IntLanes& v) {
@@ -822,6 +813,15 @@ ARCHETYPE_INLINE std::int32_t lane_total(const IntLanes& v) {
   const Four b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
+
+/// masked_sums at d = 2 with one register a group (AVX-512): up to
+/// kRegisterClusters clusters per pass over the block, each one's count
+/// and two sums in registers (24 of the 32), so that a group's labels and
+/// features are loaded once for all of them, where one masked pass per
+/// cluster loaded them once per cluster (the largest part of the batch
+/// pass at 1,000,000 x 2, k = 5).  A block's last m mod 16 rows one by
+/// one.  Integer sums under the same int32 bound: the same values.
+constexpr int kRegisterClusters = 8;
 ARCHETYPE_INLINE void masked_sums2_registers(const std::int32_t* __restrict lab, const std::int32_t* __restrict q,
                                              std::size_t m, std::size_t kk, int sign,
                                              std::int64_t* __restrict acc) {
