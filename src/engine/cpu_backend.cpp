@@ -439,9 +439,10 @@ class CpuBackend final : public Backend {
     // d = 2, k = 5, n_init 10 on 1,000,000 rows they were 40 MB filled for
     // nothing, 2% of the fit's samples).
     const std::size_t per_slot = n_ * sizeof(std::int32_t) + running_size() * sizeof(std::int64_t);
-    sum_slots_ = n_ > 0 && !cpu::sums_by_mask(static_cast<std::size_t>(k_max_), d_) ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
-                                                                  std::max(kSumsBudget, data) / per_slot))
-                        : 0;
+    const bool any_stored = n_ > 0 && !cpu::sums_by_mask(static_cast<std::size_t>(k_max_), d_);
+    sum_slots_ = any_stored ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(max_models_),
+                                                                      std::max(kSumsBudget, data) / per_slot))
+                            : 0;
     assign_huge(slot_labels_, static_cast<std::size_t>(sum_slots_) * n_, std::int32_t{-1});
     slot_running_.assign(static_cast<std::size_t>(sum_slots_) * running_size(), 0);
     slot_k_.assign(static_cast<std::size_t>(sum_slots_), 0);

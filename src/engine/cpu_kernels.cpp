@@ -574,14 +574,17 @@ inline bool has_avx512dq() {
   static const bool yes = static_cast<bool>(__builtin_cpu_supports("avx512dq"));
   return yes;
 }
+/// Whether the rounding conversions below run: this CPU's form rounds by
+/// conversion (converts_to_int64) and the CPU has the instructions.
+inline bool rounds_by_dq() { return converts_to_int64() && has_avx512dq(); }
 /// quantize_distance of 16 values with AVX-512DQ: the product, then
 /// vcvtps2qq with round-to-nearest-even spelled in the instruction (not read
 /// from MXCSR), which is rint exactly, as round_half_even is; out-of-range
 /// values and NaN give the same integer indefinite as the portable form's
 /// truncating conversion.  GCC compiled the portable form to 13
 /// instructions a group (the emulated rounding, then the conversion), a
-/// fifth of the Lloyd pass at d = 2.  Only where converts_to_int64() and
-/// has_avx512dq(); a target of its own so that the other clones still
+/// fifth of the Lloyd pass at d = 2.  Only where rounds_by_dq(); a target
+/// of its own so that the other clones still
 /// compile (the x86-64-v4 clone inlines it).
 __attribute__((target("avx512f,avx512dq"))) inline void quantize16_dq(const float* v, float scale, __m512i& lo,
                                                                       __m512i& hi) {
@@ -633,11 +636,11 @@ __attribute__((target("avx512f,avx512dq"))) inline std::int64_t sum_quantized_dq
 
 /// out[i] = quantize_distance(v[i], scale) for the G values, the same way.
 ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std::int64_t* __restrict out) {
-  if (converts_to_int64()) {
 #ifdef ARCHETYPE_DQ_ROUNDING
-    static_assert(G == 16, "quantize_lanes_dq converts 16 values");
-    if (has_avx512dq()) return quantize_lanes_dq(v, scale, out);
+  static_assert(G == 16, "quantize_lanes_dq converts 16 values");
+  if (rounds_by_dq()) return quantize_lanes_dq(v, scale, out);
 #endif
+  if (converts_to_int64()) {
     for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
     return;
   }
@@ -650,10 +653,10 @@ ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std
 /// through add_quantized_lanes, the rest value by value (or by the rounding
 /// conversion where the CPU has it: converts_to_int64).
 ARCHETYPE_INLINE std::int64_t sum_quantized(const float* __restrict v, std::size_t m, float scale) {
-  if (converts_to_int64()) {
 #ifdef ARCHETYPE_DQ_ROUNDING
-    if (has_avx512dq()) return sum_quantized_dq(v, m, scale);
+  if (rounds_by_dq()) return sum_quantized_dq(v, m, scale);
 #endif
+  if (converts_to_int64()) {
     std::int64_t sum = 0;
     for (std::size_t i = 0; i < m; ++i) sum += quantize_distance(v[i], scale);
     return sum;
@@ -765,44 +768,6 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
   }
 }
 
-/// Sums of one block by one masked pass per cluster: fastest when k and d
-/// are small (d = 2, k up to about 16), branch-free and vectorised.  In-block
-/// sums fit an int32: m <= 256 values with |q| < 2^23 (kFeatureBits).
-ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
-                                  std::size_t d, std::size_t kk, int sign, std::int64_t* __restrict acc) {
-  static_assert(kBlock <= 256, "int32 block sums need |sum| < 256 * 2^23 = 2^31");
-  if (d == 2) {  // one pass over the labels per cluster for the count and both sums
-    const std::int32_t* __restrict q0 = q;
-    const std::int32_t* __restrict q1 = q + m;
-    for (std::size_t c = 0; c < kk; ++c) {
-      const std::int32_t cl = static_cast<std::int32_t>(c);
-      std::int32_t cnt = 0, s0 = 0, s1 = 0;
-      for (std::size_t r = 0; r < m; ++r) {
-        const std::int32_t in = -static_cast<std::int32_t>(lab[r] == cl);  // all ones when in cluster c
-        cnt -= in;
-        s0 += q0[r] & in;
-        s1 += q1[r] & in;
-      }
-      acc[c] += sign * static_cast<std::int64_t>(cnt);
-      acc[kk + 2 * c] += sign * static_cast<std::int64_t>(s0);
-      acc[kk + 2 * c + 1] += sign * static_cast<std::int64_t>(s1);
-    }
-    return;
-  }
-  for (std::size_t c = 0; c < kk; ++c) {
-    const std::int32_t cl = static_cast<std::int32_t>(c);
-    std::int32_t cnt = 0;
-    for (std::size_t r = 0; r < m; ++r) cnt += lab[r] == cl;
-    acc[c] += sign * static_cast<std::int64_t>(cnt);
-    for (std::size_t j = 0; j < d; ++j) {
-      std::int32_t sum = 0;
-      const std::int32_t* qj = q + j * m;
-      for (std::size_t r = 0; r < m; ++r) sum += qj[r] & -static_cast<std::int32_t>(lab[r] == cl);
-      acc[kk + c * d + j] += sign * static_cast<std::int64_t>(sum);
-    }
-  }
-}
-
 /// The sum of v's 16 lanes, by halves in registers (element by element GCC
 /// stored the vector and added 16 values from memory).
 ARCHETYPE_INLINE std::int32_t lane_total(const IntLanes& v) {
@@ -863,6 +828,47 @@ ARCHETYPE_INLINE void masked_sums2_registers(const std::int32_t* __restrict lab,
       acc[cl] += sign * static_cast<std::int64_t>(n);
       acc[kk + 2 * cl] += sign * static_cast<std::int64_t>(t0);
       acc[kk + 2 * cl + 1] += sign * static_cast<std::int64_t>(t1);
+    }
+  }
+}
+
+/// Sums of one block by one masked pass per cluster: fastest when k and d
+/// are small (d = 2, k up to about 16), branch-free and vectorised.  In-block
+/// sums fit an int32: m <= 256 values with |q| < 2^23 (kFeatureBits).
+ARCHETYPE_INLINE void masked_sums(const std::int32_t* __restrict lab, const std::int32_t* __restrict q, std::size_t m,
+                                  std::size_t d, std::size_t kk, int sign, std::int64_t* __restrict acc) {
+  static_assert(kBlock <= 256, "int32 block sums need |sum| < 256 * 2^23 = 2^31");
+  if (d == 2) {
+    // On AVX-512 many clusters at a time; else one pass over the labels per
+    // cluster for the count and both sums.
+    if (lanes_in_one_register()) return masked_sums2_registers(lab, q, m, kk, sign, acc);
+    const std::int32_t* __restrict q0 = q;
+    const std::int32_t* __restrict q1 = q + m;
+    for (std::size_t c = 0; c < kk; ++c) {
+      const std::int32_t cl = static_cast<std::int32_t>(c);
+      std::int32_t cnt = 0, s0 = 0, s1 = 0;
+      for (std::size_t r = 0; r < m; ++r) {
+        const std::int32_t in = -static_cast<std::int32_t>(lab[r] == cl);  // all ones when in cluster c
+        cnt -= in;
+        s0 += q0[r] & in;
+        s1 += q1[r] & in;
+      }
+      acc[c] += sign * static_cast<std::int64_t>(cnt);
+      acc[kk + 2 * c] += sign * static_cast<std::int64_t>(s0);
+      acc[kk + 2 * c + 1] += sign * static_cast<std::int64_t>(s1);
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < kk; ++c) {
+    const std::int32_t cl = static_cast<std::int32_t>(c);
+    std::int32_t cnt = 0;
+    for (std::size_t r = 0; r < m; ++r) cnt += lab[r] == cl;
+    acc[c] += sign * static_cast<std::int64_t>(cnt);
+    for (std::size_t j = 0; j < d; ++j) {
+      std::int32_t sum = 0;
+      const std::int32_t* qj = q + j * m;
+      for (std::size_t r = 0; r < m; ++r) sum += qj[r] & -static_cast<std::int32_t>(lab[r] == cl);
+      acc[kk + c * d + j] += sign * static_cast<std::int64_t>(sum);
     }
   }
 }
@@ -1369,7 +1375,7 @@ void quantize_block(const float* x, std::size_t d, std::size_t m, float fscale, 
     // k-means++ fit's samples).
     const float* __restrict xt = s.xt_block;
 #ifdef ARCHETYPE_DQ_ROUNDING
-    const bool dq = converts_to_int64() && has_avx512dq();  // the rounding conversion, as quantize_lanes
+    const bool dq = rounds_by_dq();
 #endif
     for (std::size_t r0 = 0; r0 < m; r0 += G) {
       const std::size_t g = std::min(G, m - r0);
@@ -1472,7 +1478,6 @@ void add_cluster_sums(const float* x, std::size_t d, std::size_t m, const std::i
     // Small k and d <= 2: the block quantized feature-major, one masked pass
     // per cluster (both features in it).
     if (!quantized) quantize_block(x, d, m, fscale, s);
-    if (d == 2 && lanes_in_one_register()) return masked_sums2_registers(lab, s.q.data(), m, kk, sign, acc);
     masked_sums(lab, s.q.data(), m, d, kk, sign, acc);
     return;
   }
