@@ -500,6 +500,7 @@ class CpuBackend final : public Backend {
                       std::int64_t* out) override {
     const std::size_t values = check_batch(batch, trials);
     const float dscale = fp_.dist_scale();
+    const bool in_place = kpp_in_place();
     plan_cache(batch);
     // Only the potentials' part of each thread's accumulators (sized for a
     // Lloyd pass's k (d + 1) sums: zeroing all of it on each of k-means++'s
@@ -514,13 +515,18 @@ class CpuBackend final : public Backend {
 #pragma omp for schedule(static)
       for (std::size_t r = 0; r < n_; r += kBlock) {
         const std::size_t m = std::min(kBlock, n_ - r);
-        const float* xt = transposed(r, m, scratch);  // once for every model
+        const float* xt = in_place ? nullptr : transposed(r, m, scratch);  // once for every model
         std::int64_t* pot = acc;
         const float* cand = candidates;
         for (int b = 0; b < batch.models; ++b) {
           const float* closest = block_closest(batch, b, r, m, xt, scratch);
-          cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, weights_at(r), pot[0], pot + 1,
-                                    kept_for(batch, b, trials[b], r));
+          if (in_place) {
+            cpu::candidate_potentials_rows(X_.row(r), d_, m, cand, trials[b], closest, dscale, weights_at(r), pot[0],
+                                           pot + 1, scratch, kept_for(batch, b, trials[b], r));
+          } else {
+            cpu::candidate_potentials(xt, d_, m, cand, trials[b], closest, dscale, weights_at(r), pot[0], pot + 1,
+                                      kept_for(batch, b, trials[b], r));
+          }
           ++pot;
           pot += trials[b];
           cand += static_cast<std::size_t>(trials[b]) * d_;
@@ -540,6 +546,9 @@ class CpuBackend final : public Backend {
     const float dscale = fp_.dist_scale();
     const std::size_t T = tiles();
     plan_cache(batch);
+    // In the steady state of k-means++ every model's cache only lacks the
+    // centre its last potentials pass kept the distances of: no row is read.
+    bool transpose = !kpp_in_place() && reads_rows(batch);
     // Each (model, tile) potential, blocks of kBlock rows in order.
 #pragma omp parallel num_threads(threads_) if (parallel(static_cast<std::size_t>(batch.models)))
     {
@@ -550,7 +559,7 @@ class CpuBackend final : public Backend {
         for (int b = 0; b < batch.models; ++b) tile_potential_[static_cast<std::size_t>(b) * T + t] = 0;
         for (std::size_t r = begin; r < end; r += kBlock) {
           const std::size_t m = std::min(kBlock, end - r);
-          const float* xt = transposed(r, m, scratch);  // once for every model
+          const float* xt = transpose ? transposed(r, m, scratch) : nullptr;  // once for every model
           for (int b = 0; b < batch.models; ++b)
             tile_potential_[static_cast<std::size_t>(b) * T + t] +=
                 cpu::quantized_sum(block_closest(batch, b, r, m, xt, scratch), m, dscale, weights_at(r));
@@ -558,6 +567,7 @@ class CpuBackend final : public Backend {
       }
     }
     commit_cache(batch);
+    transpose = !kpp_in_place() && reads_rows(batch);  // now only models without a cache
     // Each target: the tile holding it, then that tile's rows in order.
     GroupScratch& scratch = scratch_[0];
     std::size_t o = 0;
@@ -573,7 +583,8 @@ class CpuBackend final : public Backend {
         std::int64_t prefix = before;
         for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
           const std::size_t m = std::min(kBlock, end - r);
-          const float* closest = block_closest(batch, b, r, m, transposed(r, m, scratch), scratch);
+          const float* closest =
+              block_closest(batch, b, r, m, transpose ? transposed(r, m, scratch) : nullptr, scratch);
           // A block that cannot hold the target is passed over with one
           // (vectorised) sum; the row-by-row prefix runs in one block only.
           const std::int64_t block = cpu::quantized_sum(closest, m, dscale, weights_at(r));
@@ -709,6 +720,7 @@ class CpuBackend final : public Backend {
       if (batch_cache_[static_cast<std::size_t>(b)]) {
         cached_centres_[static_cast<std::size_t>(batch.slots[b])].assign(centers, centers + kd);
         batch_fold_[static_cast<std::size_t>(b)] = batch.ks[b];
+        batch_kept_[static_cast<std::size_t>(b)] = nullptr;  // folded
       }
       centers += kd;
     }
@@ -723,25 +735,55 @@ class CpuBackend final : public Backend {
     return s.xt.data();
   }
 
-  /// The nearest-centre distances of rows [r, r + m) (transposed: xt)
-  /// under model b's centres: from the cache (folding in the centres it
-  /// lacks), or computed into the thread's scratch.
+  /// Whether the k-means++ kernels read the rows in place instead of a
+  /// transposed block (cpu::closest_rows, candidate_potentials_rows): at
+  /// d <= 2, when bind made no transposed copy of the whole data.  There a
+  /// group of rows is two loads and two shuffles, and transposing each block
+  /// into scratch first was 15% of BM_KMeansPlusPlus/threads:1, a pass over
+  /// the data that c66858e's kernels never made.
+  bool kpp_in_place() const { return d_ <= 2 && xt_all_.empty(); }
+
+  /// Whether block_closest computes distances for some model of the batch:
+  /// one without a cache, or whose cache lacks centres that no kept
+  /// candidate distances can supply.  Where it is false, xt may be null.
+  bool reads_rows(const ModelBatch& batch) const {
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t i = static_cast<std::size_t>(b);
+      if (!batch_cache_[i] || (!batch_kept_[i] && batch_fold_[i] < batch.ks[b])) return true;
+    }
+    return false;
+  }
+
+  /// The nearest-centre distances of rows [r, r + m) (transposed: xt, or
+  /// null: read in place) under model b's centres: from the cache (folding
+  /// in the centres it lacks), or computed into the thread's scratch.
   const float* block_closest(const ModelBatch& batch, int b, std::size_t r, std::size_t m, const float* xt,
                              GroupScratch& s) {
     const float* centers = batch.centers + batch_offsets_[static_cast<std::size_t>(b)];
     const int k = batch.ks[b];
     float* cache = batch_cache_[static_cast<std::size_t>(b)];
     if (!cache) {
-      cpu::closest_block(xt, d_, m, centers, k, true, s.best);
+      closest_of(xt, r, m, centers, k, true, s.best, s);
       return s.best;
     }
     const int from = batch_fold_[static_cast<std::size_t>(b)];
     if (const float* kept = batch_kept_[static_cast<std::size_t>(b)]) {
       cpu::fold_distances(kept + r, m, cache + r);  // the one new centre, a candidate of the last pass
     } else if (from < k) {
-      cpu::closest_block(xt, d_, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0, cache + r);
+      closest_of(xt, r, m, centers + static_cast<std::size_t>(from) * d_, k - from, from == 0, cache + r, s);
     }
     return cache + r;
+  }
+
+  /// cpu::closest_block on the transposed block xt of rows [r, r + m), or
+  /// with xt null on the rows in place.
+  void closest_of(const float* xt, std::size_t r, std::size_t m, const float* centers, int k, bool init,
+                  float* closest, GroupScratch& s) const {
+    if (xt) {
+      cpu::closest_block(xt, d_, m, centers, k, init, closest);
+    } else {
+      cpu::closest_rows(X_.row(r), d_, m, centers, k, init, closest, s);
+    }
   }
 
   /// The kept distances of candidate `centre` (d floats) in cache slot

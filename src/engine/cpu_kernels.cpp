@@ -466,12 +466,19 @@ ARCHETYPE_INLINE void closest_wide(const float* block, std::size_t d, std::size_
   std::memcpy(closest, bb, m * sizeof(float));
 }
 
+/// closest_block's kernel; with `rows` (D > 0 only) each group is read from
+/// the rows in place and transposed in registers, as nearest_impl does.
 template <typename V, std::size_t D>
-ARCHETYPE_INLINE void closest_impl(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
-                                   bool init, float* __restrict closest) {
+ARCHETYPE_INLINE void closest_impl(const float* block, const float* rows, std::size_t d, std::size_t m,
+                                   const float* centers, int k, bool init, float* __restrict closest) {
+  float local[D > 0 ? D * G : 1];
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
+    if (D > 0 && rows) {
+      transpose_group(rows + r0 * d, d, g, local);
+      xt = local;
+    }
     typename V::F a0, a1, a2, a3, b;
     fill(b, std::numeric_limits<float>::infinity());
     if (!init && g == G) {
@@ -632,14 +639,52 @@ __attribute__((target("avx512f,avx512dq"))) inline std::int64_t sum_quantized_dq
   for (; i < m; ++i) sum += quantize_distance(v[i], scale);
   return sum;
 }
+
+/// add_potential_lanes (below) for the one-register form, in registers:
+/// the compare into a mask, the test of the mask, the minimum by a blend and
+/// its two halves rounded by vcvtps2qq (quantize16_dq's operations on the
+/// same values).  From the vector of compare results GCC had extracted four
+/// 128-bit pieces into general registers to test them, and the minimum went
+/// through memory to the conversion: at d = 2 with a few centres (where most
+/// groups hold a row closer to the candidate) the step cost more than the
+/// distances.
+__attribute__((target("avx512f,avx512dq"))) inline void add_potential_dq(const Lanes& a, const Lanes& c,
+                                                                         const std::int64_t* qc, float scale,
+                                                                         std::int64_t* lane_pot) {
+  const __mmask16 closer = _mm512_cmp_ps_mask(static_cast<__m512>(a), static_cast<__m512>(c), _CMP_LT_OQ);
+  if (closer == 0) return;
+  const Lanes mn = _mm512_mask_blend_ps(closer, static_cast<__m512>(c), static_cast<__m512>(a));
+  const HalfLanes lo = __builtin_shufflevector(mn, mn, 0, 1, 2, 3, 4, 5, 6, 7);
+  const HalfLanes hi = __builtin_shufflevector(mn, mn, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m256 s = _mm256_set1_ps(scale);
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512i qlo = _mm512_cvt_roundps_epi64(_mm256_mul_ps(static_cast<__m256>(lo), s), kNearest);
+  const __m512i qhi = _mm512_cvt_roundps_epi64(_mm256_mul_ps(static_cast<__m256>(hi), s), kNearest);
+  _mm512_storeu_si512(lane_pot, _mm512_add_epi64(_mm512_loadu_si512(lane_pot),
+                                                 _mm512_sub_epi64(qlo, _mm512_loadu_si512(qc))));
+  _mm512_storeu_si512(lane_pot + 8, _mm512_add_epi64(_mm512_loadu_si512(lane_pot + 8),
+                                                     _mm512_sub_epi64(qhi, _mm512_loadu_si512(qc + 8))));
+}
 #endif
 
+/// rounds_by_dq(), false where the DQ forms are not compiled.
+inline bool rounds_by_dq_here() {
+#ifdef ARCHETYPE_DQ_ROUNDING
+  return rounds_by_dq();
+#else
+  return false;
+#endif
+}
+
 /// out[i] = quantize_distance(v[i], scale) for the G values, the same way.
-ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, std::int64_t* __restrict out) {
+/// dq: rounds_by_dq(), read by the caller outside its loops (the guard of
+/// a function-local static cannot be hoisted past the stores to out).
+ARCHETYPE_INLINE void quantize_lanes(const float* __restrict v, float scale, bool dq, std::int64_t* __restrict out) {
 #ifdef ARCHETYPE_DQ_ROUNDING
   static_assert(G == 16, "quantize_lanes_dq converts 16 values");
-  if (rounds_by_dq()) return quantize_lanes_dq(v, scale, out);
+  if (dq) return quantize_lanes_dq(v, scale, out);
 #endif
+  (void)dq;
   if (converts_to_int64()) {
     for (std::size_t i = 0; i < G; ++i) out[i] = quantize_distance(v[i], scale);
     return;
@@ -696,17 +741,25 @@ ARCHETYPE_INLINE void add_weighted_potential(const F& lanes, const float* __rest
 /// centres) costs one compare.  Per-lane int64 sums, added up once per
 /// block: a horizontal sum per group and candidate cost more than the
 /// distances at small d.
+/// dq: rounds_by_dq(), read by the caller once per block (a function-local
+/// static tested in the loop cost a load and a branch on its guard per group
+/// and candidate).
 template <typename F>
 ARCHETYPE_INLINE void add_potential_lanes(const F& a, const float* __restrict closest, const std::int64_t* qc,
-                                          float dscale, std::int64_t* __restrict lane_pot) {
+                                          float dscale, bool dq, std::int64_t* __restrict lane_pot) {
   F c;
   std::memcpy(&c, closest, sizeof c);
+#ifdef ARCHETYPE_DQ_ROUNDING
+  if constexpr (std::is_same<F, Lanes>::value)
+    if (dq) return add_potential_dq(a, c, qc, dscale, lane_pot);
+#endif
+  (void)dq;
   F mn;
   if (!min_lanes(a, c, mn)) return;
   float v[G];
   std::memcpy(v, &mn, sizeof v);
   std::int64_t q[G];
-  quantize_lanes(v, dscale, q);
+  quantize_lanes(v, dscale, dq, q);
   for (std::size_t i = 0; i < G; ++i) lane_pot[i] += q[i] - qc[i];  // unused lanes: 0 - 0
 }
 
@@ -716,14 +769,15 @@ constexpr int kLaneTrials = 32;
 /// candidate_potentials for trials <= kLaneTrials; base: the block's
 /// sum of q(closest) (unweighted only).
 template <typename V, std::size_t D>
-ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::size_t m, const float* cands,
-                                      int trials, const float* __restrict closest, const float* __restrict padded,
-                                      float dscale, const std::int32_t* w, std::int64_t base,
-                                      const std::int64_t* qc, std::int64_t* __restrict pot,
+ARCHETYPE_INLINE void candidates_impl(const float* block, const float* rows, std::size_t d, std::size_t m,
+                                      const float* cands, int trials, const float* __restrict closest,
+                                      const float* __restrict padded, float dscale, const std::int32_t* w,
+                                      std::int64_t base, const std::int64_t* qc, std::int64_t* __restrict pot,
                                       const CandidateDistances& keep) {
   alignas(64) std::int64_t lane_pot[kLaneTrials][G];
   for (int t = 0; t < trials; ++t)
     for (std::size_t i = 0; i < G; ++i) lane_pot[t][i] = 0;
+  const bool dq = rounds_by_dq_here();
   // Candidate t's potential on group r0 (g used rows), whose distances are
   // a.  always_inline: a lambda is no clone of the function around it, and
   // out of line it would run baseline x86-64 code.
@@ -732,12 +786,17 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, std::size_t d, std::si
     if (w) {
       add_weighted_potential(a, closest + r0, w + r0, g, dscale, pot[t]);
     } else {
-      add_potential_lanes(a, padded + r0, qc + r0, dscale, lane_pot[t]);
+      add_potential_lanes(a, padded + r0, qc + r0, dscale, dq, lane_pot[t]);
     }
   };
+  float local[D > 0 ? D * G : 1];
   for (std::size_t r0 = 0; r0 < m; r0 += G) {
     const std::size_t g = std::min(G, m - r0);
     const float* xt = block + r0 * d;
+    if (D > 0 && rows) {  // the rows in place (see closest_impl)
+      transpose_group(rows + r0 * d, d, g, local);
+      xt = local;
+    }
     typename V::F a0, a1, a2, a3;
     int t = 0;
     for (; t + kTile <= trials; t += kTile) {
@@ -1004,20 +1063,20 @@ ARCHETYPE_INLINE void nearest_rows_as(const float* x, std::size_t d, std::size_t
 }
 
 template <typename V>
-ARCHETYPE_INLINE void closest_block_as(const float* xt, std::size_t d, std::size_t m, const float* centers, int k,
-                                       bool init, float* closest) {
+ARCHETYPE_INLINE void closest_block_as(const float* xt, const float* rows, std::size_t d, std::size_t m,
+                                       const float* centers, int k, bool init, float* closest) {
   switch (d) {
-    case 1: return closest_impl<V, 1>(xt, d, m, centers, k, init, closest);
-    case 2: return closest_impl<V, 2>(xt, d, m, centers, k, init, closest);
+    case 1: return closest_impl<V, 1>(xt, rows, d, m, centers, k, init, closest);
+    case 2: return closest_impl<V, 2>(xt, rows, d, m, centers, k, init, closest);
     default: return closest_wide<V>(xt, d, m, centers, k, init, closest);
   }
 }
 
 template <typename V>
-ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, std::size_t m, const float* cands,
-                                              int trials, const float* closest, float dscale,
-                                              const std::int32_t* w, std::int64_t& current,
-                                              std::int64_t* pot, const CandidateDistances& keep) {
+ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, const float* rows, std::size_t d, std::size_t m,
+                                              const float* cands, int trials, const float* closest, float dscale,
+                                              const std::int32_t* w, std::int64_t& current, std::int64_t* pot,
+                                              const CandidateDistances& keep) {
   // Unweighted: the rows' closest distances padded with zeros to whole
   // groups (copied once: filled lane by lane under a bound test in every
   // group and candidate, GCC built each group's vector through scalar
@@ -1036,8 +1095,9 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, st
     // 16 scalar additions a group, a quarter of this kernel at d = 2
     // (integers: any order gives the same sum).
     alignas(64) std::int64_t lane_base[G] = {};
+    const bool dq = rounds_by_dq_here();
     for (std::size_t gi = 0; gi < groups; ++gi) {
-      quantize_lanes(padded + gi * G, dscale, qc + gi * G);
+      quantize_lanes(padded + gi * G, dscale, dq, qc + gi * G);
       for (std::size_t i = 0; i < G; ++i) lane_base[i] += qc[gi * G + i];
     }
     for (std::size_t i = 0; i < G; ++i) base += lane_base[i];
@@ -1050,9 +1110,11 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, std::size_t d, st
     kk.trials = std::max(0, keep.trials - t0);
     if (kk.trials > 0) kk.dists += static_cast<std::size_t>(t0) * keep.stride;
     switch (d) {
-      case 1: candidates_impl<V, 1>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
-      case 2: candidates_impl<V, 2>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
-      default: candidates_impl<V, 0>(xt, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
+      case 1: candidates_impl<V, 1>(xt, rows, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
+      case 2: candidates_impl<V, 2>(xt, rows, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk); break;
+      default:
+        candidates_impl<V, 0>(xt, nullptr, d, m, cc, tt, closest, padded, dscale, w, base, qc, pot + t0, kk);
+        break;
     }
   }
 }
@@ -1241,8 +1303,8 @@ void nearest_rows(const float* x, std::size_t d, std::size_t m, const float* cen
 ARCHETYPE_CLONES
 void closest_block(const float* xt, std::size_t d, std::size_t m, const float* centers, int k, bool init,
                    float* closest) {
-  if (lanes_in_one_register()) return closest_block_as<OneRegister>(xt, d, m, centers, k, init, closest);
-  closest_block_as<TwoRegisters>(xt, d, m, centers, k, init, closest);
+  if (lanes_in_one_register()) return closest_block_as<OneRegister>(xt, nullptr, d, m, centers, k, init, closest);
+  closest_block_as<TwoRegisters>(xt, nullptr, d, m, centers, k, init, closest);
 }
 
 ARCHETYPE_CLONES
@@ -1250,8 +1312,33 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
                           std::int64_t* pot, const CandidateDistances& keep) {
   if (lanes_in_one_register())
-    return candidate_potentials_as<OneRegister>(xt, d, m, cands, trials, closest, dscale, w, current, pot, keep);
-  candidate_potentials_as<TwoRegisters>(xt, d, m, cands, trials, closest, dscale, w, current, pot, keep);
+    return candidate_potentials_as<OneRegister>(xt, nullptr, d, m, cands, trials, closest, dscale, w, current, pot,
+                                                keep);
+  candidate_potentials_as<TwoRegisters>(xt, nullptr, d, m, cands, trials, closest, dscale, w, current, pot, keep);
+}
+
+ARCHETYPE_CLONES
+void closest_rows(const float* x, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+                  float* closest, GroupScratch& s) {
+  if (d <= 2 && lanes_in_one_register())
+    return closest_block_as<OneRegister>(nullptr, x, d, m, centers, k, init, closest);
+  if (d <= 2) return closest_block_as<TwoRegisters>(nullptr, x, d, m, centers, k, init, closest);
+  transpose_block(x, d, m, s);
+  closest_block(s.xt.data(), d, m, centers, k, init, closest);
+}
+
+ARCHETYPE_CLONES
+void candidate_potentials_rows(const float* x, std::size_t d, std::size_t m, const float* cands, int trials,
+                               const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
+                               std::int64_t* pot, GroupScratch& s, const CandidateDistances& keep) {
+  if (d <= 2 && lanes_in_one_register())
+    return candidate_potentials_as<OneRegister>(nullptr, x, d, m, cands, trials, closest, dscale, w, current, pot,
+                                                keep);
+  if (d <= 2)
+    return candidate_potentials_as<TwoRegisters>(nullptr, x, d, m, cands, trials, closest, dscale, w, current, pot,
+                                                 keep);
+  transpose_block(x, d, m, s);
+  candidate_potentials(s.xt.data(), d, m, cands, trials, closest, dscale, w, current, pot, keep);
 }
 
 ARCHETYPE_CLONES

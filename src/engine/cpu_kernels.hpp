@@ -121,6 +121,16 @@ void candidate_potentials(const float* xt, std::size_t d, std::size_t m, const f
                           const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
                           std::int64_t* pot, const CandidateDistances& keep = {});
 
+/// closest_block and candidate_potentials for the m rows at x (row-major),
+/// as nearest_rows: at d <= 2 each group is transposed in registers (a
+/// pass that transposed every block first spent more time in that copy than
+/// in these kernels), otherwise through s.  The same bits as the block forms.
+void closest_rows(const float* x, std::size_t d, std::size_t m, const float* centers, int k, bool init,
+                  float* closest, GroupScratch& s);
+void candidate_potentials_rows(const float* x, std::size_t d, std::size_t m, const float* cands, int trials,
+                               const float* closest, float dscale, const std::int32_t* w, std::int64_t& current,
+                               std::int64_t* pot, GroupScratch& s, const CandidateDistances& keep = {});
+
 /// closest[r] = min(closest[r], d2[r]) for m rows, the minimum as
 /// closest_block takes it: with d2 a centre's distances as
 /// candidate_potentials kept them (the same bits as closest_block computes),
