@@ -1,7 +1,7 @@
 // The OpenMP CPU backend: the reference implementation of every pass.
 //
-// Rows are processed in blocks of kBlock by the kernels of cpu_kernels.cpp
-// (vectorised across rows); this file owns the threads, the per-thread
+// Rows are processed in blocks of up to kBlock rows (block_rows) by the
+// kernels of cpu_kernels.cpp (vectorised across rows); this file owns the threads, the per-thread
 // integer accumulators, and the state kept between passes: the stored
 // labels with their running sums, the transposed copy of the data, the
 // k-means++ distance cache and the Lloyd bounds.  Because every sum is an
@@ -36,6 +36,24 @@ using cpu::kBlock;
 
 
 constexpr std::size_t kPrefixTile = 4096;   // rows per tile of the k-means++ prefix sums
+/// Rows per block (block_rows): kBlock, halved (down to kMinBlock) while a
+/// block holds more than kBlockFloats values.  A pass keeps a block's
+/// transposed copy and its two quantized copies (s.q, s.qr) while every
+/// model of a batch reads them: at d = 1,024 three 1 MB copies of a
+/// 256-row block no longer stayed in the 2 MB L2 cache of the AVX-512 Xeon
+/// across 10 models.  The block only orders exact integer sums (and the
+/// k-means++ prefix tiles, a multiple of every block size), so the size
+/// cannot change a result.
+constexpr std::size_t kBlockFloats = std::size_t{1} << 16;
+constexpr std::size_t kMinBlock = 64;
+static_assert(kPrefixTile % kBlock == 0 && kBlock % kMinBlock == 0 && kMinBlock % cpu::kGroup == 0,
+              "blocks tile the prefix tiles and hold whole groups");
+
+std::size_t block_rows(std::size_t d) {
+  std::size_t rows = kBlock;
+  while (rows > kMinBlock && rows * d > kBlockFloats) rows /= 2;
+  return rows;
+}
 constexpr std::size_t kMinParallelRows = 32768;  // fewer rows: passes run on one thread...
 /// ... unless the pass's distance work (rows x centres x features) is at
 /// least this: a pass of 10,000 rows against 500 centres of 256 features
@@ -231,7 +249,7 @@ void lloyd_batch_block(const float* x, const float* xt, const std::int32_t* w, s
   // end of the array is harmless.
   for (int b = 0; b < batch.models; ++b)
     if (stored[b].labels)
-      for (std::size_t i = 0; i < kBlock; i += 16) __builtin_prefetch(stored[b].labels + r + kBlock + i, 1);
+      for (std::size_t i = 0; i < m; i += 16) __builtin_prefetch(stored[b].labels + r + m + i, 1);
   for (int b = 0; b < batch.models; ++b) {
     const std::size_t kk = static_cast<std::size_t>(batch.ks[b]);
     if (bounds[b].labels) {
@@ -274,6 +292,7 @@ class CpuBackend final : public Backend {
     fp_ = fp;
     n_ = X.rows;
     d_ = X.cols;
+    block_ = block_rows(d_);
     k_max_ = std::max(k_max, 1);
     labels_.assign(n_, -1);
     fresh_ = true;
@@ -350,11 +369,11 @@ class CpuBackend final : public Backend {
       std::int64_t* acc = thread_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       std::int32_t* const labels = labels_.data();
-      const std::size_t n = n_, d = d_;
+      const std::size_t n = n_, d = d_, block = block_;
       const float* const data = X_.values;
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < n; b += kBlock) {
-        const std::size_t m = std::min(kBlock, n - b);
+      for (std::size_t b = 0; b < n; b += block) {
+        const std::size_t m = std::min(block, n - b);
         const float* xt = xt_all_.empty() ? nullptr : xt_all_.data() + b * d;
         lloyd_block(data + b * d, xt, weights_at(b), d, m, centers, k, fscale, dscale, fresh, labels + b, scratch,
                     acc, inertia, changed);
@@ -460,11 +479,11 @@ class CpuBackend final : public Backend {
     {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
-      const std::size_t n = n_, d = d_;
+      const std::size_t n = n_, d = d_, block = block_;
       const float* const data = X_.values;
 #pragma omp for schedule(static)
-      for (std::size_t b = 0; b < n; b += kBlock) {
-        const std::size_t m = std::min(kBlock, n - b);
+      for (std::size_t b = 0; b < n; b += block) {
+        const std::size_t m = std::min(block, n - b);
         lloyd_batch_block(data + b * d, transposed(b, m, scratch), weights_at(b), d, m, batch, batch_bounds_.data(),
                           batch_stored_.data(), b, fscale, dscale, scratch, acc);
       }
@@ -513,8 +532,8 @@ class CpuBackend final : public Backend {
       std::int64_t* acc = batch_acc_.data() + static_cast<std::size_t>(omp_get_thread_num()) * batch_per_thread_;
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
-      for (std::size_t r = 0; r < n_; r += kBlock) {
-        const std::size_t m = std::min(kBlock, n_ - r);
+      for (std::size_t r = 0; r < n_; r += block_) {
+        const std::size_t m = std::min(block_, n_ - r);
         const float* xt = in_place ? nullptr : transposed(r, m, scratch);  // once for every model
         std::int64_t* pot = acc;
         const float* cand = candidates;
@@ -549,7 +568,7 @@ class CpuBackend final : public Backend {
     // In the steady state of k-means++ every model's cache only lacks the
     // centre its last potentials pass kept the distances of: no row is read.
     bool transpose = !kpp_in_place() && reads_rows(batch);
-    // Each (model, tile) potential, blocks of kBlock rows in order.
+    // Each (model, tile) potential, blocks of rows in order.
 #pragma omp parallel num_threads(threads_) if (parallel(static_cast<std::size_t>(batch.models)))
     {
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
@@ -557,8 +576,8 @@ class CpuBackend final : public Backend {
       for (std::size_t t = 0; t < T; ++t) {
         const std::size_t begin = t * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
         for (int b = 0; b < batch.models; ++b) tile_potential_[static_cast<std::size_t>(b) * T + t] = 0;
-        for (std::size_t r = begin; r < end; r += kBlock) {
-          const std::size_t m = std::min(kBlock, end - r);
+        for (std::size_t r = begin; r < end; r += block_) {
+          const std::size_t m = std::min(block_, end - r);
           const float* xt = transpose ? transposed(r, m, scratch) : nullptr;  // once for every model
           for (int b = 0; b < batch.models; ++b)
             tile_potential_[static_cast<std::size_t>(b) * T + t] +=
@@ -581,14 +600,14 @@ class CpuBackend final : public Backend {
         const std::size_t begin = tile * kPrefixTile, end = std::min(n_, begin + kPrefixTile);
         std::size_t row = end - 1;
         std::int64_t prefix = before;
-        for (std::size_t r = begin; r < end && row == end - 1; r += kBlock) {
-          const std::size_t m = std::min(kBlock, end - r);
+        for (std::size_t r = begin; r < end && row == end - 1; r += block_) {
+          const std::size_t m = std::min(block_, end - r);
           const float* closest =
               block_closest(batch, b, r, m, transpose ? transposed(r, m, scratch) : nullptr, scratch);
           // A block that cannot hold the target is passed over with one
           // (vectorised) sum; the row-by-row prefix runs in one block only.
           const std::int64_t block = cpu::quantized_sum(closest, m, dscale, weights_at(r));
-          if (prefix + block <= target && r + kBlock < end) {
+          if (prefix + block <= target && r + block_ < end) {
             prefix += block;
             continue;
           }
@@ -619,8 +638,8 @@ class CpuBackend final : public Backend {
       GroupScratch& scratch = scratch_[static_cast<std::size_t>(omp_get_thread_num())];
       std::fill(acc, acc + 2 * kk, 0);
 #pragma omp for schedule(static)
-      for (std::size_t r = 0; r < n_; r += kBlock) {
-        const std::size_t m = std::min(kBlock, n_ - r);
+      for (std::size_t r = 0; r < n_; r += block_) {
+        const std::size_t m = std::min(block_, n_ - r);
         const std::int32_t* lab = labels + r;
         cpu::assigned_distances(transposed(r, m, scratch), d_, m, centers, lab, scratch.best, scratch.aux.data());
         for (std::size_t i = 0; i < m; ++i) {
@@ -726,7 +745,7 @@ class CpuBackend final : public Backend {
     }
   }
 
-  /// Rows [r, r + m) (r a multiple of kBlock) in the kernels' transposed
+  /// Rows [r, r + m) (r a multiple of block_) in the kernels' transposed
   /// layout: from the copy of the whole data when bind made one, else
   /// transposed into the thread's scratch.
   const float* transposed(std::size_t r, std::size_t m, GroupScratch& s) const {
@@ -851,6 +870,7 @@ class CpuBackend final : public Backend {
   const std::int32_t* w_ = nullptr;  // the bound rows' quantized weights, or null (every row 1)
   FixedPoint fp_;
   std::size_t n_ = 0, d_ = 0;
+  std::size_t block_ = kBlock;  // rows per block (block_rows(d_))
   int k_max_ = 1;
   std::vector<std::int32_t> labels_;
   std::vector<std::int64_t> tile_potential_;  // model x tile k-means++ potentials
