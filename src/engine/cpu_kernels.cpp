@@ -1155,58 +1155,46 @@ ARCHETYPE_INLINE void nearest2_as(const float* xt_block, std::size_t d, std::siz
   }
 }
 
-/// Squared distances of four rows (row-major, d floats each) to the 16
+/// Squared distances of eight rows (row-major, d floats each) to the 16
 /// centres of one group held transposed (ct[j * G + i] = feature j of the
 /// group's centre i): out[q][i] = squared_distance(row q, centre i), the
 /// row's features broadcast and the centres in the lanes, each lane's sum
 /// in feature order (the same bits as the kernels above, which hold rows in
-/// the lanes).  Four rows share each load of the group's centres.
-template <typename V>
-ARCHETYPE_INLINE void rows_to_group4(const float* const* r, std::size_t d, const float* __restrict ct,
+/// the lanes).  The one-register form: eight rows share each load of the
+/// centres, eight independent fma chains (with four, each feature's step
+/// waited on the fma latency: the kernel 16-21% slower at d = 64..1,024).
+/// The two-register form takes four rows through lane_squares4 with the
+/// centres as its lanes: it computes (centre - row)^2, the same bits, since
+/// a rounded difference only changes sign when its operands swap.
+ARCHETYPE_INLINE void rows_to_group8(const float* const* r, std::size_t d, const float* __restrict ct,
                                      float (*out)[G]) {
   const float *__restrict x0 = r[0], *__restrict x1 = r[1], *__restrict x2 = r[2], *__restrict x3 = r[3];
-  if constexpr (kFormOf<typename V::F> == LaneForm::Two) {  // two arrays of 8 a row (see lane_squares.hpp)
-    constexpr std::size_t H = G / 2;
-    float l0[H] = {}, l1[H] = {}, l2[H] = {}, l3[H] = {}, h0[H] = {}, h1[H] = {}, h2[H] = {}, h3[H] = {};
-    for (std::size_t j = 0; j < d; ++j) {
-      const float* cv = ct + j * G;
-      const float v0 = x0[j], v1 = x1[j], v2 = x2[j], v3 = x3[j];
+  const float *__restrict x4 = r[4], *__restrict x5 = r[5], *__restrict x6 = r[6], *__restrict x7 = r[7];
+  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {}, a4[G] = {}, a5[G] = {}, a6[G] = {}, a7[G] = {};
+  for (std::size_t j = 0; j < d; ++j) {
+    const float* cv = ct + j * G;
+    const float v0 = x0[j], v1 = x1[j], v2 = x2[j], v3 = x3[j], v4 = x4[j], v5 = x5[j], v6 = x6[j], v7 = x7[j];
 #pragma omp simd
-      for (std::size_t i = 0; i < H; ++i) {
-        const float c = cv[i], e = cv[H + i];
-        l0[i] = add_square(v0 - c, l0[i]);
-        l1[i] = add_square(v1 - c, l1[i]);
-        l2[i] = add_square(v2 - c, l2[i]);
-        l3[i] = add_square(v3 - c, l3[i]);
-        h0[i] = add_square(v0 - e, h0[i]);
-        h1[i] = add_square(v1 - e, h1[i]);
-        h2[i] = add_square(v2 - e, h2[i]);
-        h3[i] = add_square(v3 - e, h3[i]);
-      }
+    for (std::size_t i = 0; i < G; ++i) {
+      const float c = cv[i];
+      a0[i] = add_square(v0 - c, a0[i]);
+      a1[i] = add_square(v1 - c, a1[i]);
+      a2[i] = add_square(v2 - c, a2[i]);
+      a3[i] = add_square(v3 - c, a3[i]);
+      a4[i] = add_square(v4 - c, a4[i]);
+      a5[i] = add_square(v5 - c, a5[i]);
+      a6[i] = add_square(v6 - c, a6[i]);
+      a7[i] = add_square(v7 - c, a7[i]);
     }
-    std::memcpy(out[0], l0, sizeof l0), std::memcpy(out[0] + H, h0, sizeof h0);
-    std::memcpy(out[1], l1, sizeof l1), std::memcpy(out[1] + H, h1, sizeof h1);
-    std::memcpy(out[2], l2, sizeof l2), std::memcpy(out[2] + H, h2, sizeof h2);
-    std::memcpy(out[3], l3, sizeof l3), std::memcpy(out[3] + H, h3, sizeof h3);
-  } else {
-    float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {};
-    for (std::size_t j = 0; j < d; ++j) {
-      const float* cv = ct + j * G;
-      const float v0 = x0[j], v1 = x1[j], v2 = x2[j], v3 = x3[j];
-#pragma omp simd
-      for (std::size_t i = 0; i < G; ++i) {
-        const float c = cv[i];
-        a0[i] = add_square(v0 - c, a0[i]);
-        a1[i] = add_square(v1 - c, a1[i]);
-        a2[i] = add_square(v2 - c, a2[i]);
-        a3[i] = add_square(v3 - c, a3[i]);
-      }
-    }
-    std::memcpy(out[0], a0, sizeof a0);
-    std::memcpy(out[1], a1, sizeof a1);
-    std::memcpy(out[2], a2, sizeof a2);
-    std::memcpy(out[3], a3, sizeof a3);
   }
+  std::memcpy(out[0], a0, sizeof a0);
+  std::memcpy(out[1], a1, sizeof a1);
+  std::memcpy(out[2], a2, sizeof a2);
+  std::memcpy(out[3], a3, sizeof a3);
+  std::memcpy(out[4], a4, sizeof a4);
+  std::memcpy(out[5], a5, sizeof a5);
+  std::memcpy(out[6], a6, sizeof a6);
+  std::memcpy(out[7], a7, sizeof a7);
 }
 
 /// The smallest of 16 values (an exact minimum: any order gives it).
@@ -1226,13 +1214,21 @@ template <typename V>
 ARCHETYPE_INLINE void rows_to_group_as(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count,
                                        const float* ct, const float* thr, std::int32_t* lane, float* best,
                                        float* second) {
-  alignas(64) float out[4][G];
-  for (std::size_t q0 = 0; q0 < count; q0 += 4) {
-    const std::size_t qn = std::min<std::size_t>(4, count - q0);
-    const float* r[4];
-    for (std::size_t q = 0; q < 4; ++q)
+  // Eight rows a step in the one-register form (16 accumulators and
+  // broadcasts fit its 32 registers), four in the two-register form
+  // (rows_to_group8).
+  constexpr std::size_t R = kFormOf<typename V::F> == LaneForm::One ? 8 : 4;
+  alignas(64) float out[R][G];
+  for (std::size_t q0 = 0; q0 < count; q0 += R) {
+    const std::size_t qn = std::min<std::size_t>(R, count - q0);
+    const float* r[R];
+    for (std::size_t q = 0; q < R; ++q)
       r[q] = x + static_cast<std::size_t>(idx[q0 + std::min(q, qn - 1)]) * d;
-    rows_to_group4<V>(r, d, ct, out);
+    if constexpr (R == 8) {
+      rows_to_group8(r, d, ct, out);
+    } else {
+      lane_squares4<0, LaneForm::Two>(ct, d, r[0], r[1], r[2], r[3], out[0], out[1], out[2], out[3]);
+    }
     for (std::size_t q = 0; q < qn; ++q) {
       const float* v = out[q];
       const float b = min16(v);
