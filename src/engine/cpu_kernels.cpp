@@ -406,7 +406,20 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
     typename V::F a0, a1, a2, a3, b;
     fill(b, std::numeric_limits<float>::infinity());
     typename V::I l = {};
-    for (int c = 0; c < k4; c += kTile) {
+    int c = 0;
+    if constexpr (std::is_same<V, OneRegister>::value) {  // eight centres a step (lane_squares8)
+      alignas(64) float a8[8][G];
+      for (; c + 8 <= k; c += 8) {
+        const float* cc[8];
+        for (int q = 0; q < 8; ++q) cc[q] = centers + static_cast<std::size_t>(c + q) * d;
+        lane_squares8(xt, d, cc, a8);
+        for (int q = 0; q < 8; ++q) {
+          std::memcpy(&a0, a8[q], sizeof a0);
+          take_closer(a0, c + q, b, l);
+        }
+      }
+    }
+    for (; c < k4; c += kTile) {
       const float* cc = centers + static_cast<std::size_t>(c) * d;
       distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
       take_closer(a0, c, b, l);
@@ -1155,48 +1168,6 @@ ARCHETYPE_INLINE void nearest2_as(const float* xt_block, std::size_t d, std::siz
   }
 }
 
-/// Squared distances of eight rows (row-major, d floats each) to the 16
-/// centres of one group held transposed (ct[j * G + i] = feature j of the
-/// group's centre i): out[q][i] = squared_distance(row q, centre i), the
-/// row's features broadcast and the centres in the lanes, each lane's sum
-/// in feature order (the same bits as the kernels above, which hold rows in
-/// the lanes).  The one-register form: eight rows share each load of the
-/// centres, eight independent fma chains (with four, each feature's step
-/// waited on the fma latency: the kernel 16-21% slower at d = 64..1,024).
-/// The two-register form takes four rows through lane_squares4 with the
-/// centres as its lanes: it computes (centre - row)^2, the same bits, since
-/// a rounded difference only changes sign when its operands swap.
-ARCHETYPE_INLINE void rows_to_group8(const float* const* r, std::size_t d, const float* __restrict ct,
-                                     float (*out)[G]) {
-  const float *__restrict x0 = r[0], *__restrict x1 = r[1], *__restrict x2 = r[2], *__restrict x3 = r[3];
-  const float *__restrict x4 = r[4], *__restrict x5 = r[5], *__restrict x6 = r[6], *__restrict x7 = r[7];
-  float a0[G] = {}, a1[G] = {}, a2[G] = {}, a3[G] = {}, a4[G] = {}, a5[G] = {}, a6[G] = {}, a7[G] = {};
-  for (std::size_t j = 0; j < d; ++j) {
-    const float* cv = ct + j * G;
-    const float v0 = x0[j], v1 = x1[j], v2 = x2[j], v3 = x3[j], v4 = x4[j], v5 = x5[j], v6 = x6[j], v7 = x7[j];
-#pragma omp simd
-    for (std::size_t i = 0; i < G; ++i) {
-      const float c = cv[i];
-      a0[i] = add_square(v0 - c, a0[i]);
-      a1[i] = add_square(v1 - c, a1[i]);
-      a2[i] = add_square(v2 - c, a2[i]);
-      a3[i] = add_square(v3 - c, a3[i]);
-      a4[i] = add_square(v4 - c, a4[i]);
-      a5[i] = add_square(v5 - c, a5[i]);
-      a6[i] = add_square(v6 - c, a6[i]);
-      a7[i] = add_square(v7 - c, a7[i]);
-    }
-  }
-  std::memcpy(out[0], a0, sizeof a0);
-  std::memcpy(out[1], a1, sizeof a1);
-  std::memcpy(out[2], a2, sizeof a2);
-  std::memcpy(out[3], a3, sizeof a3);
-  std::memcpy(out[4], a4, sizeof a4);
-  std::memcpy(out[5], a5, sizeof a5);
-  std::memcpy(out[6], a6, sizeof a6);
-  std::memcpy(out[7], a7, sizeof a7);
-}
-
 /// The smallest of 16 values (an exact minimum: any order gives it).
 ARCHETYPE_INLINE float min16(const float* v) {
   HalfLanes lo, hi;
@@ -1214,9 +1185,8 @@ template <typename V>
 ARCHETYPE_INLINE void rows_to_group_as(const float* x, std::size_t d, const std::int32_t* idx, std::size_t count,
                                        const float* ct, const float* thr, std::int32_t* lane, float* best,
                                        float* second) {
-  // Eight rows a step in the one-register form (16 accumulators and
-  // broadcasts fit its 32 registers), four in the two-register form
-  // (rows_to_group8).
+  // Eight rows a step in the one-register form (lane_squares8), four in
+  // the two-register form.
   constexpr std::size_t R = kFormOf<typename V::F> == LaneForm::One ? 8 : 4;
   alignas(64) float out[R][G];
   for (std::size_t q0 = 0; q0 < count; q0 += R) {
@@ -1224,8 +1194,10 @@ ARCHETYPE_INLINE void rows_to_group_as(const float* x, std::size_t d, const std:
     const float* r[R];
     for (std::size_t q = 0; q < R; ++q)
       r[q] = x + static_cast<std::size_t>(idx[q0 + std::min(q, qn - 1)]) * d;
+    // The centres in the lanes, the rows broadcast: (centre - row)^2, the
+    // bits of squared_distance(row, centre) (see lane_squares8).
     if constexpr (R == 8) {
-      rows_to_group8(r, d, ct, out);
+      lane_squares8(ct, d, r, out);
     } else {
       lane_squares4<0, LaneForm::Two>(ct, d, r[0], r[1], r[2], r[3], out[0], out[1], out[2], out[3]);
     }
