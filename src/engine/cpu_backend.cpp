@@ -1,13 +1,13 @@
 // The OpenMP CPU backend: the reference implementation of every pass.
 //
 // Rows are processed in blocks of up to kBlock rows (block_rows) by the
-// kernels of cpu_kernels.cpp (vectorised across rows); this file owns the threads, the per-thread
-// integer accumulators, and the state kept between passes: the stored
-// labels with their running sums, the transposed copy of the data, the
-// k-means++ distance cache and the Lloyd bounds.  Because every sum is an
-// integer sum of per-row rounded values, any split of rows among threads
-// gives the same bits (fixed_point.hpp), and the cache and the bounds only
-// skip work whose result they know exactly.
+// kernels of cpu_kernels.cpp (vectorised across rows); this file owns the
+// threads, the per-thread integer accumulators, and the state kept between
+// passes: the stored labels with their running sums, the transposed copy of
+// the data, the k-means++ distance cache and the Lloyd bounds.  Because
+// every sum is an integer sum of per-row rounded values, any split of rows
+// among threads gives the same bits (fixed_point.hpp), and the cache and
+// the bounds only skip work whose result they know exactly.
 #include <omp.h>
 
 #include <algorithm>
