@@ -298,7 +298,9 @@ TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
   unsetenv("ARCHETYPE_CPU_TRANSPOSED_COPY");
   cached->reserve_batch(1, steps);
   plain->reserve_batch(1, steps);
-  const int slot = 0, trials = 3;
+  // Nine candidates a step: the kernels' steps of eight (lane_squares8),
+  // four and one all run, and more than the 2 + ln k the cache keeps.
+  const int slot = 0, trials = 9;
   for (int c = 1; c <= steps; ++c) {
     const int ks[1] = {c};
     const std::vector<float> cands = some_centres(X, trials, 9 + static_cast<std::size_t>(c));
@@ -311,7 +313,7 @@ TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
       plain->kpp_sample(ModelBatch{centres.data(), ks, 1}, targets, n_targets, rb);
     };
     if (c % 2 == 0) sample();
-    std::vector<std::int64_t> a(4), b(4);
+    std::vector<std::int64_t> a(1 + trials), b(1 + trials);
     cached->kpp_potentials(ModelBatch{centres.data(), ks, 1, &slot}, cands.data(), &trials, a.data());
     plain->kpp_potentials(ModelBatch{centres.data(), ks, 1}, cands.data(), &trials, b.data());
     EXPECT_EQ(a, want) << "step " << c;
@@ -340,7 +342,7 @@ TEST_P(CpuShapes, KMeansPlusPlusPassesWithAndWithoutTheCacheEqualNaive) {
   const std::vector<float> other = some_centres(X, steps, 17);
   const std::vector<float> cands = some_centres(X, trials, 9);
   const int ks[1] = {steps};
-  std::vector<std::int64_t> a(4);
+  std::vector<std::int64_t> a(1 + trials);
   cached->kpp_potentials(ModelBatch{other.data(), ks, 1, &slot}, cands.data(), &trials, a.data());
   EXPECT_EQ(a, naive_potentials(X, fp, other.data(), steps, cands.data(), trials));
 }

@@ -394,6 +394,27 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
 /// tiles of four centres group by group, then each remaining centre (k mod
 /// 4 of them) on four groups at a time (distances1x4), so that no fma chain
 /// runs alone.  Centres still reach each row in increasing order.
+/// The one-register form's eight rows a step (lane_squares8): for t = 0,
+/// 8, ... while t + 8 <= count, the group xt's squared distances to the
+/// rows base + (t + q) d handed to f(t + q, lanes), q = 0..7 in order.
+/// Returns the first t not handled (a multiple of 8).
+template <typename Fn>
+ARCHETYPE_INLINE int by_eights(const float* xt, std::size_t d, const float* base, int count, Fn&& f) {
+  alignas(64) float a8[8][G];
+  int t = 0;
+  for (; t + 8 <= count; t += 8) {
+    const float* rows[8];
+    for (int q = 0; q < 8; ++q) rows[q] = base + static_cast<std::size_t>(t + q) * d;
+    lane_squares8(xt, d, rows, a8);
+    for (int q = 0; q < 8; ++q) {
+      Lanes a;
+      std::memcpy(&a, a8[q], sizeof a);
+      f(t + q, a);
+    }
+  }
+  return t;
+}
+
 template <typename V>
 ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
                                    std::int32_t* __restrict lab, float* __restrict best) {
@@ -407,18 +428,10 @@ ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_
     fill(b, std::numeric_limits<float>::infinity());
     typename V::I l = {};
     int c = 0;
-    if constexpr (std::is_same<V, OneRegister>::value) {  // eight centres a step (lane_squares8)
-      alignas(64) float a8[8][G];
-      for (; c + 8 <= k; c += 8) {
-        const float* cc[8];
-        for (int q = 0; q < 8; ++q) cc[q] = centers + static_cast<std::size_t>(c + q) * d;
-        lane_squares8(xt, d, cc, a8);
-        for (int q = 0; q < 8; ++q) {
-          std::memcpy(&a0, a8[q], sizeof a0);
-          take_closer(a0, c + q, b, l);
-        }
-      }
-    }
+    if constexpr (std::is_same<V, OneRegister>::value)
+      c = by_eights(xt, d, centers, k, [&](int t, const Lanes& a) __attribute__((always_inline)) {
+        take_closer(a, t, b, l);
+      });
     for (; c < k4; c += kTile) {
       const float* cc = centers + static_cast<std::size_t>(c) * d;
       distances4<0>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
@@ -812,6 +825,10 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, const float* rows, std
     }
     typename V::F a0, a1, a2, a3;
     int t = 0;
+    if constexpr (D == 0 && std::is_same<V, OneRegister>::value)
+      t = by_eights(xt, d, cands, trials, [&](int u, const Lanes& a) __attribute__((always_inline)) {
+        add(u, r0, g, a);
+      });
     for (; t + kTile <= trials; t += kTile) {
       const float* cc = cands + static_cast<std::size_t>(t) * d;
       distances4<D>(xt, d, cc, cc + d, cc + 2 * d, cc + 3 * d, a0, a1, a2, a3);
