@@ -691,16 +691,10 @@ __attribute__((target("avx512f,avx512dq"))) inline void add_potential_dq(const L
   _mm512_storeu_si512(lane_pot + 8, _mm512_add_epi64(_mm512_loadu_si512(lane_pot + 8),
                                                      _mm512_sub_epi64(qhi, _mm512_loadu_si512(qc + 8))));
 }
-#endif
-
-/// rounds_by_dq(), false where the DQ forms are not compiled.
-inline bool rounds_by_dq_here() {
-#ifdef ARCHETYPE_DQ_ROUNDING
-  return rounds_by_dq();
 #else
-  return false;
+/// Without the DQ forms compiled (another compiler or CPU family): never.
+inline bool rounds_by_dq() { return false; }
 #endif
-}
 
 /// out[i] = quantize_distance(v[i], scale) for the G values, the same way.
 /// dq: rounds_by_dq(), read by the caller outside its loops (the guard of
@@ -803,7 +797,7 @@ ARCHETYPE_INLINE void candidates_impl(const float* block, const float* rows, std
   alignas(64) std::int64_t lane_pot[kLaneTrials][G];
   for (int t = 0; t < trials; ++t)
     for (std::size_t i = 0; i < G; ++i) lane_pot[t][i] = 0;
-  const bool dq = rounds_by_dq_here();
+  const bool dq = rounds_by_dq();
   // Candidate t's potential on group r0 (g used rows), whose distances are
   // a.  always_inline: a lambda is no clone of the function around it, and
   // out of line it would run baseline x86-64 code.
@@ -1125,7 +1119,7 @@ ARCHETYPE_INLINE void candidate_potentials_as(const float* xt, const float* rows
     // 16 scalar additions a group, a quarter of this kernel at d = 2
     // (integers: any order gives the same sum).
     alignas(64) std::int64_t lane_base[G] = {};
-    const bool dq = rounds_by_dq_here();
+    const bool dq = rounds_by_dq();
     for (std::size_t gi = 0; gi < groups; ++gi) {
       quantize_lanes(padded + gi * G, dscale, dq, qc + gi * G);
       for (std::size_t i = 0; i < G; ++i) lane_base[i] += qc[gi * G + i];
