@@ -180,8 +180,9 @@ void group_drifts(const float* centers, const std::vector<float>& prev, int k, s
 /// the group's second smallest, for the `count` rows x[list[q] * d ..]:
 /// tile by tile, the later tiles' centres having the larger indices
 /// (strict <).
-ARCHETYPE_INLINE void scan_group(const float* x, std::size_t d, const CentreGroups& cg, std::size_t g, const std::int32_t* list,
-                std::size_t count, const float* thr, std::int32_t* lab, float* best, float* second) {
+ARCHETYPE_INLINE void scan_group(const float* x, std::size_t d, const CentreGroups& cg, std::size_t g,
+                                 const std::int32_t* list, std::size_t count, const float* thr, std::int32_t* lab,
+                                 float* best, float* second) {
   const std::size_t t0 = static_cast<std::size_t>(cg.first_tile[g]), t1 = static_cast<std::size_t>(cg.first_tile[g + 1]);
   std::int32_t lt[kBlock];
   float bt[kBlock], st[kBlock];
