@@ -390,10 +390,6 @@ ARCHETYPE_INLINE void nearest_impl(const float* block, const float* rows, std::s
   }
 }
 
-/// nearest_impl for large d (any d, read from the transposed block): the
-/// tiles of four centres group by group, then each remaining centre (k mod
-/// 4 of them) on four groups at a time (distances1x4), so that no fma chain
-/// runs alone.  Centres still reach each row in increasing order.
 /// The one-register form's eight rows a step (lane_squares8): for t = 0,
 /// 8, ... while t + 8 <= count, the group xt's squared distances to the
 /// rows base + (t + q) d handed to f(t + q, lanes), q = 0..7 in order.
@@ -415,6 +411,11 @@ ARCHETYPE_INLINE int by_eights(const float* xt, std::size_t d, const float* base
   return t;
 }
 
+/// nearest_impl for large d (any d, read from the transposed block): in the
+/// one-register form eight centres a step (by_eights), then the tiles of
+/// four centres group by group, then each remaining centre (k mod 4 of
+/// them) on four groups at a time (distances1x4), so that no fma chain runs
+/// alone.  Centres still reach each row in increasing order.
 template <typename V>
 ARCHETYPE_INLINE void nearest_wide(const float* block, std::size_t d, std::size_t m, const float* centers, int k,
                                    std::int32_t* __restrict lab, float* __restrict best) {
