@@ -76,6 +76,41 @@ float naive_closest(const Matrix& X, std::size_t i, const float* centers, int co
 // The fused k-means++ passes of three models of different k against naive
 // recomputation: potentials, candidate potentials, sampling.  Above 32,768
 // rows so that the passes run on several threads.
+// A feature whose largest value lies half a grid step below 2^23 steps
+// (0.99999994 = 1 - 2^-24 on the grid 2^-23) rounds to 2^23: a 256-row
+// block of such rows in one cluster summed 2^31 in the int32 block sums,
+// wrapped to -2^31.  The grid keeps every quantized value below 2^23, so
+// the lone and batch passes equal a recount, at d = 1 and 2 (the paths
+// that sum whole blocks in int32) and 3.
+TEST(CpuBackend, ValuesAtTheTopOfTheGridSumWithoutOverflow) {
+  for (std::size_t d : {1u, 2u, 3u}) {
+    Matrix X(520, d);
+    for (std::size_t i = 0; i < X.rows; ++i)
+      for (std::size_t j = 0; j < d; ++j) X.values[i * d + j] = i < 512 ? 0.99999994f : -0.5f;
+    const FixedPoint fp = FixedPoint::for_data(X);
+    EXPECT_LT(std::abs(quantize_feature(0.99999994f, fp.feature_scale())), std::int32_t{1} << kFeatureBits);
+    std::vector<std::int32_t> labels(X.rows);
+    for (std::size_t i = 0; i < X.rows; ++i) labels[i] = i < 512 ? 0 : 1;
+    const PassSums want = recount(X, fp, labels, 2);
+    std::vector<float> centres(2 * d);
+    for (std::size_t j = 0; j < d; ++j) centres[j] = 0.99999994f, centres[d + j] = -0.5f;
+    for (int threads : {1, 2}) {
+      auto b = make_cpu_backend(threads);
+      b->bind(X, fp, 2);
+      b->reset_labels();
+      PassSums lone;
+      b->lloyd_pass(centres.data(), 2, lone);
+      EXPECT_EQ(lone.counts, want.counts) << "d " << d;
+      EXPECT_EQ(lone.sums, want.sums) << "d " << d << " threads " << threads;
+      b->reserve_batch(1, 2);
+      const int ks[1] = {2};
+      PassSums batch;
+      b->lloyd_batch(ModelBatch{centres.data(), ks, 1}, &batch);
+      EXPECT_EQ(batch.sums, want.sums) << "d " << d << " threads " << threads;
+    }
+  }
+}
+
 TEST(CpuBackend, KMeansPlusPlusBatchPassesEqualNaiveSums) {
   const Matrix X = test::random_blobs(40000, 2, 3, 2);
   const FixedPoint fp = FixedPoint::for_data(X);

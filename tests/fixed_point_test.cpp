@@ -34,10 +34,23 @@ TEST(FixedPointGrid, BoundsKeepSumsInsideInt64) {
   // overflow that, so a 256-row block of quantized values sums in an int32.
   EXPECT_LT(3.0 * std::ldexp(1.0, fp.feature_exp), std::ldexp(1.0, kFeatureBits));
   EXPECT_GE(3.0 * std::ldexp(1.0, fp.feature_exp + 1), std::ldexp(1.0, kFeatureBits));
-  EXPECT_LT(256.0 * std::ldexp(1.0, kFeatureBits), std::ldexp(1.0, 31) + 1.0);
+  EXPECT_LE(256.0 * (std::ldexp(1.0, kFeatureBits) - 1.0), std::ldexp(1.0, 31) - 1.0);
   // max squared distance <= 4 * max |row|^2 = 40, times 3 rows, under 2^62.
   EXPECT_LT(3.0 * 40.0 * std::ldexp(1.0, fp.dist_exp), std::ldexp(1.0, 62));
   EXPECT_EQ(quantize_feature(-3.0f, fp.feature_scale()), -static_cast<std::int32_t>(3.0 * std::ldexp(1.0, fp.feature_exp)));
+}
+
+// Half a step below 2^23 the rounded value would be 2^23 (a 256-row block
+// of them overflows an int32 sum): such data get the next coarser grid.
+TEST(FixedPointGrid, NoValueRoundsToTheTopOfTheGrid) {
+  for (const float top : {0.99999994f, -0.99999994f, 1.9999999f, 0.75f, 1.0f}) {
+    Matrix X(2, 1);
+    X.values = {top, 0.125f};
+    const FixedPoint fp = FixedPoint::for_data(X);
+    EXPECT_LT(std::abs(quantize_feature(top, fp.feature_scale())), std::int32_t{1} << kFeatureBits) << top;
+    // and the grid is no coarser than it needs to be
+    EXPECT_GE(std::abs(quantize_feature(top, fp.feature_scale())), std::int32_t{1} << (kFeatureBits - 1)) << top;
+  }
 }
 
 TEST(FixedPointGrid, AllZeroDataIsHarmless) {

@@ -86,8 +86,9 @@ inline bool is_weighted(const WeightGrid* w) { return w && w->weighted(); }
 
 struct FixedPoint {
   /// Feature values: q = rint(x * 2^feature_exp) with
-  /// max|x| * 2^feature_exp < 2^kFeatureBits (23), so up to 256 of them sum
-  /// in an int32 and up to 2^40 rows in an int64.
+  /// max|x| * 2^feature_exp <= 2^kFeatureBits - 1 (23 bits; |q| < 2^23 after
+  /// rounding too), so up to 256 of them sum in an int32 and up to 2^40 rows
+  /// in an int64.
   int feature_exp = 0;
   /// Squared distances: q = rint(d2 * 2^dist_exp), with
   /// rows * max_d2 * 2^dist_exp < 2^62, so the sum over all rows fits.

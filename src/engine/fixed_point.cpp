@@ -173,10 +173,14 @@ FixedPoint FixedPoint::for_bounds(double max_abs, double max_d2_exact, std::size
   const double n = static_cast<double>(rows);
   FixedPoint fp;
   // 23 bits: a block of up to 256 rows sums in int32 without overflow
-  // (256 * 2^23 = 2^31), which lets the CPU vectorise the per-cluster sums
+  // (|q| < 2^23, so 256 |q| < 2^31), which lets the CPU vectorise the per-cluster sums
   // 16 lanes wide; the grid (max|x| / 2^23) is far below float32 precision
   // once averaged over a cluster.
   fp.feature_exp = fixed_point_exponent(max_abs, 1.0, kFeatureBits);
+  // max|x| 2^e < 2^23, but within half a step of it the value still rounds
+  // to 2^23 (1 - 2^-24 on the grid 2^-23), and 256 of those sum to 2^31,
+  // one past the int32 range: a grid one step coarser then.
+  if (std::ldexp(max_abs, fp.feature_exp) > std::ldexp(1.0, kFeatureBits) - 1.0) --fp.feature_exp;
   fp.dist_exp = fixed_point_exponent(max_d2, n, 62);
   fp.root_exp = fixed_point_exponent(std::sqrt(max_d2), n, 62);
   return fp;
