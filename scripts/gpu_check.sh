@@ -15,6 +15,13 @@
 # instructions at the peak rate or bytes at the DRAM peak, the larger).  Logs and
 # a short table go to RESULTS_DIR; the table is printed last.  Exit status 1
 # if any check failed.  Needs bash and python3 (standard library only).
+#
+# The device machine is lent for minutes (15 of device time in all, its
+# start included), so the checks run most telling first, each within what is
+# left of ARCHETYPE_GPU_CHECK_BUDGET seconds (default 300: a run call with
+# timeout_s 360 leaves room for a second one); a check that would not fit is recorded as not run,
+# and RESULTS_DIR/summary.md is rewritten after every check, so a call cut
+# short still brings its table back.
 set -uo pipefail
 RES=${1:?usage: scripts/gpu_check.sh RESULTS_DIR [CARRY_DIR]}
 CARRY=${2:-device-carry}
@@ -28,12 +35,44 @@ export LD_LIBRARY_PATH="$PWD/$CARRY/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export ARCHETYPE_DATA_DIR="$PWD/data"
 ROWS=()
 STATUS=0
+DEVICE=
+write_summary() {
+  {
+    echo "# gpu_check on ${DEVICE:-unknown device}"
+    echo
+    echo "| check | result | detail |"
+    echo "|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    if [ -s "$RES/gpu_bench_table.md" ]; then
+      echo
+      echo "| benchmark | median | note |"
+      echo "|---|---|---|"
+      cat "$RES/gpu_bench_table.md"
+    fi
+  } >"$RES/summary.md"
+}
 record() {  # check, PASS|FAIL|SKIP, detail
   ROWS+=("| $1 | $2 | $3 |")
   if [ "$2" = FAIL ]; then STATUS=1; fi
   echo "[$2] $1: $3"
+  write_summary
 }
 seconds() { python3 -c "import time; print(f'{time.time():.3f}')"; }
+BUDGET=${ARCHETYPE_GPU_CHECK_BUDGET:-300}
+T_START=$(date +%s)
+left() { echo $((BUDGET - ($(date +%s) - T_START))); }
+# cap SECONDS: SECONDS, or what is left of the budget when that is less (at least 1).
+cap() {
+  local l
+  l=$(left)
+  if [ "$l" -lt "$1" ]; then echo $((l > 1 ? l : 1)); else echo "$1"; fi
+}
+# has_time SECONDS CHECK: true when about SECONDS are left; else CHECK is recorded as not run.
+has_time() {
+  [ "$(left)" -ge "$1" ] && return 0
+  record "$2" SKIP "not run: $(left) s of the $BUDGET s budget left, it needs about $1 s"
+  return 1
+}
 
 # 1. The device.
 nvidia-smi >"$RES/device.txt" 2>&1
@@ -42,7 +81,7 @@ record "device" "$([ -n "$DEVICE" ] && echo PASS || echo FAIL)" "${DEVICE:-nvidi
 
 # 2. Parity tests (label gpu): CUDA backend against the CPU oracle, bit for bit.
 t0=$(seconds)
-timeout 300 "$BIN/archetype_gpu_tests" >"$RES/gpu_tests.log" 2>&1
+timeout "$(cap 240)" "$BIN/archetype_gpu_tests" >"$RES/gpu_tests.log" 2>&1
 rc=$?
 t1=$(seconds)
 passed=$(grep -c '^\[       OK \]' "$RES/gpu_tests.log")
@@ -81,6 +120,7 @@ for f in ("labels.csv", "model.json", "sweep.csv"):
 print("identical" if not diffs else "differ: " + ", ".join(diffs))
 PY
 }
+if has_time 20 "run, reference data, cpu vs cuda"; then
 "$BIN/archetype" run --backend cpu --quiet --force --out "$RES/run_cpu" >"$RES/run_cpu.log" 2>&1
 rc_cpu=$?
 t0=$(seconds)
@@ -94,25 +134,10 @@ if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
 else
   record "run, reference data, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_gpu (see run_*.log)"
 fi
-
-# 3b. Real GPU failures, injected (ARCHETYPE_FAULT, README "Faults and
-#     outputs"): --backend auto reruns on the CPU with the CPU run's files;
-#     --backend cuda exits 2 and writes nothing.
-for fault in alloc:1 alloc:12 launch:40 lost:60; do
-  tag=${fault/:/_}
-  ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend auto --out "$WORK/fault_$tag" >"$RES/fault_auto_$tag.log" 2>&1
-  rc=$?
-  verdict=$([ $rc -eq 0 ] && compare_runs "$RES/run_cpu" "$WORK/fault_$tag" || echo "exit $rc")
-  retried=$(grep -c "retrying on the CPU" "$RES/fault_auto_$tag.log")
-  record "ARCHETYPE_FAULT=$fault, auto" "$([ "$verdict" = identical ] && [ "$retried" -eq 1 ] && echo PASS || echo FAIL)" \
-    "$verdict, $retried CPU rerun notice(s) (fault_auto_$tag.log)"
-  ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend cuda --out "$WORK/fault_cuda_$tag" >"$RES/fault_cuda_$tag.log" 2>&1
-  rc=$?
-  record "ARCHETYPE_FAULT=$fault, cuda" "$([ $rc -eq 2 ] && [ ! -e "$WORK/fault_cuda_$tag" ] && echo PASS || echo FAIL)" \
-    "exit $rc, $([ -e "$WORK/fault_cuda_$tag" ] && echo "output left" || echo "no output") (fault_cuda_$tag.log)"
-done
+fi
 
 # 4. 1,000,000 generated rows: fit with both backends.
+if has_time 40 "fit, 1,000,000 generated rows, cpu vs cuda"; then
 "$BIN/archetype" generate --rows 1000000 --seed 2026 --out "$WORK/gen.csv" --quiet >"$RES/generate.log" 2>&1
 "$BIN/archetype" fit "$WORK/gen.csv" --k 5 --n-init 3 --silhouette-sample 50000 --backend cpu --quiet \
   --out "$WORK/gen_cpu" >"$RES/gen_cpu.log" 2>&1
@@ -130,9 +155,62 @@ if [ $rc_cpu -eq 0 ] && [ $rc_gpu -eq 0 ]; then
 else
   record "fit, 1,000,000 generated rows, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_gpu"
 fi
+fi
+
+# 5. The whole run on 10,000,000 generated creators from .npy, on the GPU
+#    (issue 4's target: under 3 s of wall time end to end).
+if has_time 60 "run, 10M generated rows (.npy), cuda"; then
+"$BIN/archetype" generate --rows 10000000 --seed 7 --out "$WORK/gen10m.npy" --quiet >>"$RES/generate.log" 2>&1
+t0=$(seconds)
+timeout "$(cap 120)" "$BIN/archetype" run "$WORK/gen10m.npy" --backend cuda --no-figures --quiet --out "$WORK/run10m" >"$RES/run10m.log" 2>&1
+rc=$?
+t1=$(seconds)
+if [ $rc -eq 0 ]; then
+  cp "$WORK/run10m/summary.json" "$RES/run10m_summary.json"
+  record "run, 10M generated rows (.npy), cuda" PASS "$(python3 -c "print(round($t1-$t0,2))") s wall (target < 3 s; timings_ms in run10m_summary.json)"
+else
+  record "run, 10M generated rows (.npy), cuda" FAIL "exit $rc (run10m.log)"
+fi
+fi
+
+# 5b. The same 10M rows streamed from host memory in chunks of 1M rows
+#     (forced; data larger than the GPU take this path): same outputs.
+if [ -e "$WORK/gen10m.npy" ] && has_time 40 "run, 10M rows streamed in 1M-row chunks vs resident"; then
+t0=$(seconds)
+ARCHETYPE_CUDA_CHUNK_ROWS=1048576 timeout "$(cap 120)" "$BIN/archetype" run "$WORK/gen10m.npy" --backend cuda --no-figures \
+  --quiet --out "$WORK/run10m_stream" >"$RES/run10m_stream.log" 2>&1
+rc=$?
+t1=$(seconds)
+if [ $rc -eq 0 ] && [ -d "$WORK/run10m" ]; then
+  verdict=$(compare_runs "$WORK/run10m" "$WORK/run10m_stream")
+  record "run, 10M rows streamed in 1M-row chunks vs resident" "$([ "$verdict" = identical ] && echo PASS || echo FAIL)" \
+    "$verdict ($(python3 -c "print(round($t1-$t0,2))") s wall)"
+else
+  record "run, 10M rows streamed in 1M-row chunks vs resident" FAIL "exit $rc (run10m_stream.log)"
+fi
+fi
+
+# 3b. Real GPU failures, injected (ARCHETYPE_FAULT, README "Faults and
+#     outputs"): --backend auto reruns on the CPU with the CPU run's files;
+#     --backend cuda exits 2 and writes nothing.
+for fault in alloc:1 alloc:12 launch:40 lost:60; do
+  if ! { [ -d "$RES/run_cpu" ] && has_time 15 "ARCHETYPE_FAULT=$fault"; }; then continue; fi
+  tag=${fault/:/_}
+  ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend auto --out "$WORK/fault_$tag" >"$RES/fault_auto_$tag.log" 2>&1
+  rc=$?
+  verdict=$([ $rc -eq 0 ] && compare_runs "$RES/run_cpu" "$WORK/fault_$tag" || echo "exit $rc")
+  retried=$(grep -c "retrying on the CPU" "$RES/fault_auto_$tag.log")
+  record "ARCHETYPE_FAULT=$fault, auto" "$([ "$verdict" = identical ] && [ "$retried" -eq 1 ] && echo PASS || echo FAIL)" \
+    "$verdict, $retried CPU rerun notice(s) (fault_auto_$tag.log)"
+  ARCHETYPE_FAULT=$fault "$BIN/archetype" run --backend cuda --out "$WORK/fault_cuda_$tag" >"$RES/fault_cuda_$tag.log" 2>&1
+  rc=$?
+  record "ARCHETYPE_FAULT=$fault, cuda" "$([ $rc -eq 2 ] && [ ! -e "$WORK/fault_cuda_$tag" ] && echo PASS || echo FAIL)" \
+    "exit $rc, $([ -e "$WORK/fault_cuda_$tag" ] && echo "output left" || echo "no output") (fault_cuda_$tag.log)"
+done
 
 # 4b. The same rows with sample weights (0 to 1.5, zeros included): a
 # weighted fit with both backends, outputs identical.
+if [ -e "$WORK/gen.csv" ] && has_time 40 "weighted fit (--weight-column), 1,000,000 rows, cpu vs cuda"; then
 awk -F, 'NR == 1 { print $0 ",w"; next } { print $0 "," (NR % 7) * 0.25 }' "$WORK/gen.csv" >"$WORK/gen_w.csv"
 for backend in cpu cuda; do
   "$BIN/archetype" fit "$WORK/gen_w.csv" --weight-column w --k 5 --n-init 3 --silhouette-sample 50000 \
@@ -146,34 +224,6 @@ if [ "$rc_cpu" -eq 0 ] && [ "$rc_cuda" -eq 0 ]; then
 else
   record "weighted fit (--weight-column), 1,000,000 rows, cpu vs cuda" FAIL "exit codes cpu=$rc_cpu cuda=$rc_cuda"
 fi
-
-# 5. The whole run on 10,000,000 generated creators from .npy, on the GPU
-#    (issue 4's target: under 3 s of wall time end to end).
-"$BIN/archetype" generate --rows 10000000 --seed 7 --out "$WORK/gen10m.npy" --quiet >>"$RES/generate.log" 2>&1
-t0=$(seconds)
-timeout 120 "$BIN/archetype" run "$WORK/gen10m.npy" --backend cuda --no-figures --quiet --out "$WORK/run10m" >"$RES/run10m.log" 2>&1
-rc=$?
-t1=$(seconds)
-if [ $rc -eq 0 ]; then
-  cp "$WORK/run10m/summary.json" "$RES/run10m_summary.json"
-  record "run, 10M generated rows (.npy), cuda" PASS "$(python3 -c "print(round($t1-$t0,2))") s wall (target < 3 s; timings_ms in run10m_summary.json)"
-else
-  record "run, 10M generated rows (.npy), cuda" FAIL "exit $rc (run10m.log)"
-fi
-
-# 5b. The same 10M rows streamed from host memory in chunks of 1M rows
-#     (forced; data larger than the GPU take this path): same outputs.
-t0=$(seconds)
-ARCHETYPE_CUDA_CHUNK_ROWS=1048576 timeout 120 "$BIN/archetype" run "$WORK/gen10m.npy" --backend cuda --no-figures \
-  --quiet --out "$WORK/run10m_stream" >"$RES/run10m_stream.log" 2>&1
-rc=$?
-t1=$(seconds)
-if [ $rc -eq 0 ] && [ -d "$WORK/run10m" ]; then
-  verdict=$(compare_runs "$WORK/run10m" "$WORK/run10m_stream")
-  record "run, 10M rows streamed in 1M-row chunks vs resident" "$([ "$verdict" = identical ] && echo PASS || echo FAIL)" \
-    "$verdict ($(python3 -c "print(round($t1-$t0,2))") s wall)"
-else
-  record "run, 10M rows streamed in 1M-row chunks vs resident" FAIL "exit $rc (run10m_stream.log)"
 fi
 
 # 5c. Two GPUs, one process each (docs/DISTRIBUTED.md): mpirun -np 2, the
@@ -182,24 +232,25 @@ fi
 #     archetype of the carry is built with MPI and NCCL when the build
 #     machine has them); otherwise the row says it was not run.
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
-if [ "$gpus" -ge 2 ] && command -v mpirun >/dev/null && [ -e "$WORK/gen_cuda/summary.json" ]; then
-  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 300 mpirun -np 2 "$BIN/archetype" fit "$WORK/gen.csv" \
+if ! { [ "$gpus" -ge 2 ] && command -v mpirun >/dev/null && [ -e "$WORK/gen_cuda/summary.json" ]; }; then
+  record "fit, 1M rows, 2 GPUs (mpirun -np 2, NCCL) vs 1 GPU" SKIP \
+    "not run: nvidia-smi -L lists $gpus GPU(s)$(command -v mpirun >/dev/null || echo ', no mpirun')"
+elif has_time 60 "fit, 1M rows, 2 GPUs (mpirun -np 2, NCCL) vs 1 GPU"; then
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout "$(cap 300)" mpirun -np 2 "$BIN/archetype" fit "$WORK/gen.csv" \
     --k 5 --n-init 3 --silhouette-sample 50000 --backend cuda --quiet --out "$WORK/gen_2gpu" >"$RES/gen_2gpu.log" 2>&1
   rc=$?
   verdict=$([ $rc -eq 0 ] && compare_runs "$WORK/gen_cuda" "$WORK/gen_2gpu" || echo "exit $rc")
   ranks=$(python3 -c "import json; print(json.load(open('$WORK/gen_2gpu/summary.json'))['distributed']['ranks'])" 2>/dev/null)
   record "fit, 1M rows, 2 GPUs (mpirun -np 2, NCCL) vs 1 GPU" \
     "$([ "$verdict" = identical ] && [ "$ranks" = 2 ] && echo PASS || echo FAIL)" "$verdict, ranks=$ranks (gen_2gpu.log)"
-else
-  record "fit, 1M rows, 2 GPUs (mpirun -np 2, NCCL) vs 1 GPU" SKIP \
-    "not run: nvidia-smi -L lists $gpus GPU(s)$(command -v mpirun >/dev/null || echo ', no mpirun')"
 fi
 
 # 6. compute-sanitizer over the kernels at a small size.
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /opt/nvidia/*/compute-sanitizer 2>/dev/null | head -1)
 if [ -n "$SAN" ]; then
   for tool in memcheck racecheck initcheck; do
-    timeout 120 "$SAN" --tool "$tool" --error-exitcode 9 "$BIN/archetype_gpu_tests" \
+    has_time 45 "compute-sanitizer $tool" || continue
+    timeout "$(cap 120)" "$SAN" --tool "$tool" --error-exitcode 9 "$BIN/archetype_gpu_tests" \
       --gtest_filter='Shapes/CudaParity.EveryPassGivesTheSameBits/0:Shapes/CudaParity.EveryPassGivesTheSameBits/3:CudaParityFit.WholeFitAndSilhouetteOnTheReferenceData' \
       >"$RES/sanitizer_$tool.log" 2>&1
     rc=$?
@@ -210,7 +261,8 @@ else
 fi
 
 # 7. GPU benchmarks.
-timeout 240 "$BIN/archetype_gpu_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+if has_time 60 "gpu benchmarks"; then
+timeout "$(cap 240)" "$BIN/archetype_gpu_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_format=json --benchmark_out="$RES/gpu_bench.json" >"$RES/gpu_bench.log" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && [ -s "$RES/gpu_bench.json" ]; then
@@ -267,20 +319,9 @@ PY
 else
   record "gpu benchmarks" FAIL "exit $rc (gpu_bench.log)"
 fi
+fi
 
-{
-  echo "# gpu_check on ${DEVICE:-unknown device}"
-  echo
-  echo "| check | result | detail |"
-  echo "|---|---|---|"
-  printf '%s\n' "${ROWS[@]}"
-  if [ -s "$RES/gpu_bench_table.md" ]; then
-    echo
-    echo "| benchmark | median | note |"
-    echo "|---|---|---|"
-    cat "$RES/gpu_bench_table.md"
-  fi
-} >"$RES/summary.md"
+write_summary
 echo
 cat "$RES/summary.md"
 exit $STATUS
