@@ -79,6 +79,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~CudaBackend() override {
+    rows_.release();  // waits on stream_, so before it is destroyed
     if (stream_) cudaStreamDestroy(stream_);
   }
   CudaBackend(const CudaBackend&) = delete;
@@ -115,13 +116,18 @@ class CudaBackend final : public Backend {
   }
 
   void reset_labels() override {
+    use_device();
     rows_.reset_labels();
     labels_taken_ = false;
   }
 
   void lloyd_pass(const float* centers, int k, PassSums& out) override {
+    use_device();
     check_k(k);
-    if (labels_taken_) reset_labels();
+    // Stored labels belong to one k, as on the CPU: a pass with another k
+    // starts from all -1 (every row counts as changed).
+    if (labels_taken_ || k != labels_k_) reset_labels();
+    labels_k_ = k;
     const std::size_t kk = static_cast<std::size_t>(k), kd = kk * d_, count = kk + kd + 2;
     centers_.upload(centers, kd, stream_);
     ks_host_single_ = k;
@@ -161,6 +167,7 @@ class CudaBackend final : public Backend {
   }
 
   void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
+    use_device();
     const std::size_t K = upload_batch(batch, nullptr, nullptr);
     const std::size_t count = K * (d_ + 1) + 2 * static_cast<std::size_t>(batch.models);
     b_acc_.zero(count, stream_);
@@ -183,6 +190,7 @@ class CudaBackend final : public Backend {
 
   void kpp_potentials(const ModelBatch& batch, const float* candidates, const int* trials,
                       std::int64_t* out) override {
+    use_device();
     std::size_t values = 0;
     upload_batch(batch, candidates, trials, &values);
     b_acc_.zero(values, stream_);
@@ -200,8 +208,11 @@ class CudaBackend final : public Backend {
 
   void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
                   std::int64_t* out_rows) override {
+    use_device();
     upload_batch(batch, nullptr, nullptr);
     const std::size_t M = static_cast<std::size_t>(batch.models);
+    for (std::size_t b = 0; b < M; ++b)  // jobs_host_ and b_rows_ hold kMaxTrials targets a model
+      if (n_targets[b] < 0 || n_targets[b] > kMaxTrials) throw std::logic_error("CudaBackend: too many k-means++ targets");
     // Chunks hold whole tiles (chunk_rows_for), so tile t of a chunk is
     // tile first / kSampleTile + t of the data.
     rows_.for_each_chunk(
@@ -278,11 +289,13 @@ class CudaBackend final : public Backend {
   }
 
   void copy_labels(std::int32_t* out) const override {
+    use_device();
     require_labels();
     rows_.copy_labels(out);
   }
 
   void take_labels(std::vector<std::int32_t>& out) override {
+    use_device();
     require_labels();
     out.clear();
     out.shrink_to_fit();
@@ -292,6 +305,7 @@ class CudaBackend final : public Backend {
   }
 
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out) const override {
+    use_device();
     require_labels();
     rows_.gather_labels(rows, m, out);
   }
@@ -367,6 +381,11 @@ class CudaBackend final : public Backend {
     if (labels_taken_) throw std::logic_error("CudaBackend: the stored labels were taken");
   }
   void sync() { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  // The current device is per host thread (and cuda_probe changes it): every
+  // public call that touches the device selects it first, so that a caller
+  // on another thread, or with another backend on another device, reaches
+  // this one's stream and memory.
+  void use_device() const { CUDA_CHECK(cudaSetDevice(device_)); }
   void fetch_acc(std::size_t count) {
     acc_.download(acc_host_.data(), count, stream_);
     sync();
@@ -443,6 +462,7 @@ class CudaBackend final : public Backend {
   int k_max_ = 1;
   int grid_ = 1;
   bool labels_taken_ = false;  // take_labels emptied the store (label-store rule, backend.hpp)
+  int labels_k_ = 0;           // the k of the stored labels' last lloyd_pass
   bool weighted_ = false;      // bound with sample weights (RowStream keeps them beside the rows)
   int ks_host_single_ = 0;  // source of the single-model ks upload (outlives the async copy)
   mutable cuda::RowStream rows_;  // the rows and stored labels (resident or streamed)

@@ -5,6 +5,19 @@
 #include "kernels.cuh"
 
 namespace archetype::cuda {
+namespace {
+
+/// Page-locks host memory that the copies only read.  Memory mapped
+/// read-only (a NumPy array from np.load(mmap_mode="r"), bound in place)
+/// refuses the default registration: registered read-only then, where the
+/// device supports it.
+void pin(void* p, std::size_t bytes) {
+  if (cudaHostRegister(p, bytes, cudaHostRegisterDefault) == cudaSuccess) return;
+  cudaGetLastError();  // the refusal must not surface at the next launch check
+  CUDA_CHECK(cudaHostRegister(p, bytes, cudaHostRegisterReadOnly));
+}
+
+}  // namespace
 
 void RowStream::bind(const float* host, const std::int32_t* weights, std::size_t n, std::size_t d,
                      std::size_t chunk_rows, cudaStream_t stream) {
@@ -27,10 +40,10 @@ void RowStream::bind(const float* host, const std::int32_t* weights, std::size_t
   }
   // Pinned host memory, so that the chunk copies are true asynchronous DMA
   // that overlaps with the kernels.
-  CUDA_CHECK(cudaHostRegister(const_cast<float*>(host), n * d * sizeof(float), cudaHostRegisterDefault));
+  pin(const_cast<float*>(host), n * d * sizeof(float));
   registered_ = true;
   if (weights) {
-    CUDA_CHECK(cudaHostRegister(const_cast<std::int32_t*>(weights), n * sizeof(std::int32_t), cudaHostRegisterDefault));
+    pin(const_cast<std::int32_t*>(weights), n * sizeof(std::int32_t));
     weights_registered_ = true;
   }
   void* labels = nullptr;
@@ -83,8 +96,13 @@ void RowStream::gather_labels(const std::size_t* rows, std::size_t m, std::int32
 }
 
 void RowStream::release() noexcept {
-  // Never throws (destructor path): errors here are ignored.  The backend
-  // synchronises its stream after every pass, so nothing is in flight.
+  // Never throws (destructor path): errors here are ignored.  A pass that
+  // threw (a failed launch, an injected fault) may have left the next
+  // chunk's copy or a label copy-back queued: wait for both streams before
+  // the pinned memory they read and write is unpinned and freed.
+  if (copy_) cudaStreamSynchronize(copy_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  cudaGetLastError();  // the waits' own errors, ignored here, must not surface at the next launch check
   if (registered_) cudaHostUnregister(const_cast<float*>(host_));
   registered_ = false;
   if (weights_registered_) cudaHostUnregister(const_cast<std::int32_t*>(host_weights_));
@@ -105,6 +123,7 @@ void RowStream::release() noexcept {
   labels_ = DeviceBuffer<std::int32_t>();
   w_ = DeviceBuffer<std::int32_t>();
   chunk_ = 0;
+  stream_ = nullptr;
 }
 
 }  // namespace archetype::cuda

@@ -88,8 +88,13 @@ class RowStream {
   /// The bound weights in host memory (pinned when streaming), or null.
   const std::int32_t* host_weights() const { return host_weights_; }
 
- private:
+  /// Waits for the copies and kernels still in flight on its streams (a
+  /// pass cut short by an error leaves some), then frees and unpins
+  /// everything; never throws.  The owner calls it before destroying the
+  /// stream it bound with.
   void release() noexcept;
+
+ private:
   const std::int32_t* weights() const { return host_weights_ ? w_.data() : nullptr; }
 
   const float* host_ = nullptr;

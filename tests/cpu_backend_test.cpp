@@ -235,6 +235,26 @@ TEST(HostAssign, FarthestRowsUseTheNearestCentreAndDoNotDependOnThreads) {
 // and empties the store, reading an empty store is a logic error, and the
 // next pass starts from all -1 (every row changed).  label_sums (the host
 // sums of given labels) gives the pass's numbers.
+// Stored labels belong to one k (backend.hpp): a pass with another k,
+// without reset_labels, counts every row as changed; the next pass with the
+// same k counts from there (the CUDA backend does the same: gpu tests).
+TEST(CpuBackend, AnotherKStartsTheStoredLabelsOver) {
+  const Matrix X = test::random_blobs(5000, 3, 4, 8);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  const auto b = make_cpu_backend(2);
+  b->bind(X, fp, 5);
+  const std::vector<float> centers(X.values.begin(), X.values.begin() + 15);
+  PassSums s;
+  b->lloyd_pass(centers.data(), 5, s);
+  EXPECT_EQ(s.changed, static_cast<std::int64_t>(X.rows));
+  b->lloyd_pass(centers.data(), 5, s);
+  EXPECT_EQ(s.changed, 0);
+  b->lloyd_pass(centers.data(), 4, s);
+  EXPECT_EQ(s.changed, static_cast<std::int64_t>(X.rows));
+  b->lloyd_pass(centers.data(), 4, s);
+  EXPECT_EQ(s.changed, 0);
+}
+
 TEST(CpuBackend, TakeLabelsEmptiesTheStore) {
   const Matrix X = test::random_blobs(5000, 3, 3, 2);
   const FixedPoint fp = FixedPoint::for_data(X);

@@ -100,7 +100,9 @@ class Backend {
   // labels that an earlier call left in the store: results never depend on
   // the order of calls.
 
-  /// Sets every stored label to -1 (so the first pass counts all rows as changed).
+  /// Sets every stored label to -1 (so the first pass counts all rows as
+  /// changed).  A pass with another k than the stored labels' does the same
+  /// first: stored labels belong to one k.
   virtual void reset_labels() = 0;
   /// Assigns every row to its nearest centre (k x d floats; ties go to the
   /// lowest index), stores the labels, and returns the exact sums.

@@ -248,6 +248,35 @@ TEST(CudaLabelStore, TakeLabelsEmptiesTheStoreAsOnTheCpu) {
   }
 }
 
+// Stored labels belong to one k on both backends: a lone pass with another
+// k, without reset_labels, starts from all -1 (every row counts as
+// changed), then counts changes from there; and k-means++ sampling refuses
+// more targets a model than kMaxTrials, as the candidates do.
+TEST(CudaLabelStore, AnotherKStartsOverAsOnTheCpu) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(20011, 3, 4, 5);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  for (const char* chunk : {"", "8192"}) {  // resident, streamed
+    if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
+    Pair p = bound_pair(X, fp, 5);
+    unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+    const std::vector<float> centers(X.values.begin(), X.values.begin() + 15);
+    PassSums a, b;
+    for (const int k : {5, 4, 4, 5}) {
+      p.cpu->lloyd_pass(centers.data(), k, a);
+      p.gpu->lloyd_pass(centers.data(), k, b);
+      expect_same(a, b);
+    }
+    EXPECT_EQ(b.changed, static_cast<std::int64_t>(X.rows)) << chunk;
+    p.gpu->reserve_batch(1, 5);
+    const int ks[1] = {5};
+    const std::int64_t targets[kMaxTrials + 1] = {};
+    const int too_many[1] = {kMaxTrials + 1};
+    std::int64_t rows[kMaxTrials + 1];
+    EXPECT_THROW(p.gpu->kpp_sample(ModelBatch{centers.data(), ks, 1}, targets, too_many, rows), std::logic_error);
+  }
+}
+
 // The Clusterer on the GPU gives the CPU Clusterer's bits: fit, sweep (its
 // scores and kept fit), predict, the metrics of given labels.
 TEST(CudaClusterer, EqualsTheCpuClusterer) {
