@@ -83,9 +83,7 @@ TEST(CudaStreaming, WideRowsManyCentresEqualTheCpu) {
   REQUIRE_GPU();
   const Matrix X = test::random_blobs(20011, 7, 300, 5, 0.8f);
   const FixedPoint fp = FixedPoint::for_data(X);
-  setenv("ARCHETYPE_CUDA_CHUNK_ROWS", "8192", 1);
-  Pair p = bound_pair(X, fp, 300);
-  unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+  Pair p = bound_pair(X, fp, 300, nullptr, "8192");
   ASSERT_NE(p.gpu->device().find("streamed"), std::string::npos) << p.gpu->device();
   std::vector<float> centers(300 * 7);
   for (std::size_t i = 0; i < centers.size(); ++i) centers[i] = X.values[(i * 131 + 5) % X.values.size()];
@@ -171,6 +169,73 @@ TEST(CudaParityFit, FusedSweepOnTheReferenceData) {
     }
 }
 
+// Restarts at k >= 64, where the CPU prunes with Yinyang bounds, keeps
+// labels and running sums per slot and caches k-means++ distances: none of
+// that exists on the GPU, which must still give the same runs.
+TEST(CudaParityFit, RestartsWhereTheCpuPrunes) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(20011, 16, 40, 123, 0.9f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  Pair p = bound_pair(X, fp, 100);
+  KMeansParams kp;
+  kp.n_init = 2;
+  const std::vector<int> ks = {64, 100};
+  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
+  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
+  for (std::size_t i = 0; i < ks.size(); ++i)
+    for (std::size_t r = 0; r < a[i].size(); ++r) {
+      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].inertia, b[i][r].inertia) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
+    }
+}
+
+// Exact ties across the groups in which the GPU streams its centres
+// through shared memory: centre 500 + j is a copy of centre j (d = 64,
+// k = 1,000), so every row ties between two centres in different groups
+// and must take the lower index, resident and streamed, lone and batch.
+TEST(CudaTies, CopiesInOtherCentreGroupsLoseToTheLowerIndex) {
+  REQUIRE_GPU();
+  const Matrix X = test::random_blobs(9001, 64, 30, 17, 0.8f);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  constexpr int half = 500, k = 2 * half;
+  std::vector<float> centers(static_cast<std::size_t>(k) * 64);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(half) * 64; ++i)
+    centers[i] = centers[i + static_cast<std::size_t>(half) * 64] = X.values[(i * 7919) % X.values.size()];
+  for (const char* chunk : {"", "4096"}) {
+    Pair p = bound_pair(X, fp, k, nullptr, chunk);
+    PassSums a, b;
+    p.cpu->lloyd_pass(centers.data(), k, a);
+    p.gpu->lloyd_pass(centers.data(), k, b);
+    expect_same(a, b);
+    for (int c = half; c < k; ++c) EXPECT_EQ(b.counts[static_cast<std::size_t>(c)], 0) << chunk;
+    p.cpu->reserve_batch(1, k);
+    p.gpu->reserve_batch(1, k);
+    const int ks[1] = {k};
+    p.cpu->lloyd_batch(ModelBatch{centers.data(), ks, 1}, &a);
+    p.gpu->lloyd_batch(ModelBatch{centers.data(), ks, 1}, &b);
+    expect_same(a, b);
+  }
+}
+
+// Silhouette clusters of 1, 127, 128, 129 and 256 rows (the kernels' and the
+// CPU's chunks are 128 rows) at d = 33 and 64, bit for bit.
+TEST(CudaSilhouetteParity, ClusterSizesAroundTheChunk) {
+  REQUIRE_GPU();
+  const std::size_t sizes[] = {1, 127, 128, 129, 256};
+  std::vector<std::int32_t> labels;
+  for (std::size_t c = 0; c < 5; ++c) labels.insert(labels.end(), sizes[c], static_cast<std::int32_t>(c));
+  for (const std::size_t d : {33u, 64u}) {
+    const Matrix X = test::random_blobs(labels.size(), d, 5, 40 + d);
+    auto cpu = make_cpu_backend(2);
+    auto gpu = make_cuda_backend(0);
+    std::vector<double> a(X.rows), b(X.rows);
+    cpu->silhouette(X, labels.data(), 5, a.data());
+    gpu->silhouette(X, labels.data(), 5, b.data());
+    EXPECT_EQ(a, b) << "d " << d;
+  }
+}
+
 TEST(CudaParityFit, MillionRows) {
   REQUIRE_GPU();
   const Matrix X = test::random_blobs(1000000, 2, 5, 77, 0.8f);
@@ -196,9 +261,7 @@ TEST(CudaStreaming, ChunkedPassesEqualTheCpu) {
   REQUIRE_GPU();
   const Matrix X = test::random_blobs(100003, 2, 5, 91, 0.8f);
   const FixedPoint fp = FixedPoint::for_data(X);
-  setenv("ARCHETYPE_CUDA_CHUNK_ROWS", "8192", 1);
-  Pair p = bound_pair(X, fp, 6);
-  unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+  Pair p = bound_pair(X, fp, 6, nullptr, "8192");
   EXPECT_NE(p.gpu->device().find("streamed"), std::string::npos) << p.gpu->device();
   KMeansParams kp;
   kp.n_init = 3;
@@ -228,9 +291,7 @@ TEST(CudaLabelStore, TakeLabelsEmptiesTheStoreAsOnTheCpu) {
   const Matrix X = test::random_blobs(20011, 3, 4, 3);
   const FixedPoint fp = FixedPoint::for_data(X);
   for (const char* chunk : {"", "8192"}) {  // resident, streamed
-    if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
-    Pair p = bound_pair(X, fp, 4);
-    unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+    Pair p = bound_pair(X, fp, 4, nullptr, chunk);
     const std::vector<float> centers(X.values.begin(), X.values.begin() + 12);
     PassSums a, b;
     p.cpu->lloyd_pass(centers.data(), 4, a);
@@ -257,9 +318,7 @@ TEST(CudaLabelStore, AnotherKStartsOverAsOnTheCpu) {
   const Matrix X = test::random_blobs(20011, 3, 4, 5);
   const FixedPoint fp = FixedPoint::for_data(X);
   for (const char* chunk : {"", "8192"}) {  // resident, streamed
-    if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
-    Pair p = bound_pair(X, fp, 5);
-    unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
+    Pair p = bound_pair(X, fp, 5, nullptr, chunk);
     const std::vector<float> centers(X.values.begin(), X.values.begin() + 15);
     PassSums a, b;
     for (const int k : {5, 4, 4, 5}) {

@@ -40,10 +40,7 @@ WeightGrid make_weights(std::size_t n, bool real, std::uint64_t seed) {
 /// Both backends bound to X with the weights (streamed in chunks of
 /// `chunk` rows when given).
 Pair weighted_pair(const Matrix& X, const WeightGrid& w, const FixedPoint& fp, int k_max, const char* chunk = "") {
-  if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
-  Pair p = test::bound_pair(X, fp, k_max, w.data());
-  unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
-  return p;
+  return test::bound_pair(X, fp, k_max, w.data(), chunk);
 }
 
 class CudaWeightedParity : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, int, bool>> {};

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -30,10 +31,15 @@ struct Pair {
 };
 
 /// Both backends bound to X (with quantized weights, or null) on the grids fp.
-inline Pair bound_pair(const Matrix& X, const FixedPoint& fp, int k_max, const std::int32_t* weights = nullptr) {
+/// With `chunk` (a row count, "": resident), the CUDA backend streams its
+/// rows from host memory in chunks of that many rows.
+inline Pair bound_pair(const Matrix& X, const FixedPoint& fp, int k_max, const std::int32_t* weights = nullptr,
+                       const char* chunk = "") {
   Pair p{make_cpu_backend(2), make_cuda_backend(0)};
   p.cpu->bind(X, weights, fp, k_max);
+  if (*chunk) setenv("ARCHETYPE_CUDA_CHUNK_ROWS", chunk, 1);
   p.gpu->bind(X, weights, fp, k_max);
+  unsetenv("ARCHETYPE_CUDA_CHUNK_ROWS");
   return p;
 }
 
