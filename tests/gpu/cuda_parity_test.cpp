@@ -127,6 +127,20 @@ TEST(CudaStreaming, WideRowsManyCentresEqualTheCpu) {
   EXPECT_EQ(sa, sb);
 }
 
+/// run_restarts on both backends: every run's centres, inertia and
+/// iterations equal.
+void expect_same_restarts(Pair& p, const Matrix& X, const FixedPoint& fp, const KMeansParams& kp,
+                          const std::vector<int>& ks) {
+  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
+  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
+  for (std::size_t i = 0; i < ks.size(); ++i)
+    for (std::size_t r = 0; r < a[i].size(); ++r) {
+      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].inertia, b[i][r].inertia) << "k " << ks[i] << " run " << r;
+      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
+    }
+}
+
 TEST(CudaParityFit, WholeFitAndSilhouetteOnTheReferenceData) {
   REQUIRE_GPU();
   const Matrix X = test::reference_scaled();
@@ -159,14 +173,7 @@ TEST(CudaParityFit, FusedSweepOnTheReferenceData) {
   KMeansParams kp;
   std::vector<int> ks;
   for (int k = 2; k <= 10; ++k) ks.push_back(k);
-  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
-  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
-  for (std::size_t i = 0; i < ks.size(); ++i)
-    for (std::size_t r = 0; r < a[i].size(); ++r) {
-      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
-      EXPECT_EQ(a[i][r].inertia, b[i][r].inertia) << "k " << ks[i] << " run " << r;
-      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
-    }
+  expect_same_restarts(p, X, fp, kp, ks);
 }
 
 // Restarts at k >= 64, where the CPU prunes with Yinyang bounds, keeps
@@ -180,14 +187,7 @@ TEST(CudaParityFit, RestartsWhereTheCpuPrunes) {
   KMeansParams kp;
   kp.n_init = 2;
   const std::vector<int> ks = {64, 100};
-  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
-  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
-  for (std::size_t i = 0; i < ks.size(); ++i)
-    for (std::size_t r = 0; r < a[i].size(); ++r) {
-      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
-      EXPECT_EQ(a[i][r].inertia, b[i][r].inertia) << "k " << ks[i] << " run " << r;
-      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
-    }
+  expect_same_restarts(p, X, fp, kp, ks);
 }
 
 // Exact ties across the groups in which the GPU streams its centres
@@ -265,14 +265,7 @@ TEST(CudaStreaming, ChunkedPassesEqualTheCpu) {
   EXPECT_NE(p.gpu->device().find("streamed"), std::string::npos) << p.gpu->device();
   KMeansParams kp;
   kp.n_init = 3;
-  const std::vector<int> ks = {2, 4, 6};
-  const auto a = run_restarts(*p.cpu, X, fp, kp, ks);
-  const auto b = run_restarts(*p.gpu, X, fp, kp, ks);
-  for (std::size_t i = 0; i < ks.size(); ++i)
-    for (std::size_t r = 0; r < a[i].size(); ++r) {
-      EXPECT_EQ(a[i][r].centers, b[i][r].centers) << "k " << ks[i] << " run " << r;
-      EXPECT_EQ(a[i][r].n_iter, b[i][r].n_iter) << "k " << ks[i] << " run " << r;
-    }
+  expect_same_restarts(p, X, fp, kp, {2, 4, 6});
   kp.n_clusters = 4;
   const KMeansResult fa = fit_kmeans(*p.cpu, X, fp, kp);
   const KMeansResult fb = fit_kmeans(*p.gpu, X, fp, kp);
