@@ -139,6 +139,34 @@ TEST(TerminalTables, UndefinedScoresAreNA) {
   EXPECT_NE(t.find("n/a"), std::string::npos);
 }
 
+// The terminal's model table: every cluster up to kTableClusters (in the
+// model's order); beyond, the largest ones, largest first, and a count of
+// the rest.
+TEST(TerminalTables, ManyClustersListTheLargest) {
+  const StudyResult r = three_feature_fit();
+  const std::vector<std::string> names = {"Orders", "Returns", "Basket"};
+  const std::string two = render_model_table(*r.model, names);
+  EXPECT_LT(two.find("Big Baskets"), two.find("Returners")) << two;
+  EXPECT_EQ(two.find("smaller cluster"), std::string::npos);
+  ModelSummary many = *r.model;
+  many.clusters.clear();
+  const std::size_t k = kTableClusters + 12;
+  for (std::size_t c = 0; c < k; ++c) {
+    ClusterSummary cs = r.model->clusters[0];
+    cs.id = static_cast<int>(c);
+    cs.size = static_cast<std::int64_t>((c * 37) % k) + 1;  // sizes 1..k, shuffled
+    cs.persona.name = "P" + std::to_string(cs.size);
+    many.clusters.push_back(cs);
+  }
+  many.k = static_cast<int>(k);
+  const std::string t = render_model_table(many, names);
+  EXPECT_NE(t.find("... and 12 smaller clusters (report.md, summary.json and model.json have every one)"),
+            std::string::npos) << t;
+  EXPECT_LT(t.find("P" + std::to_string(k) + " "), t.find("P" + std::to_string(k - 1) + " ")) << t;
+  EXPECT_NE(t.find("P13 "), std::string::npos) << t;  // the smallest listed: k - kTableClusters + 1 = 13
+  EXPECT_EQ(t.find("P12 "), std::string::npos) << t;
+}
+
 TEST(ModelFile, WrittenFromTheStudyLoadsBack) {
   const StudyResult r = three_feature_fit();
   KMeansResult fit;

@@ -131,7 +131,18 @@ std::string render_model_table(const ModelSummary& model, const std::vector<std:
   for (std::size_t j = 0; j < shown; ++j) headers.push_back(names[j]);
   for (std::size_t j = 0; j < shown; ++j) headers.push_back("vs avg: " + names[j]);
   TextTable t(headers);
-  for (const ClusterSummary& c : model.clusters) {
+  // Every cluster up to kTableClusters; beyond, the largest, largest first
+  // (ties in the model's order): thousands of rows would bury the rest.
+  std::vector<const ClusterSummary*> listed;
+  for (const ClusterSummary& c : model.clusters) listed.push_back(&c);
+  const bool cut = listed.size() > kTableClusters;
+  if (cut) {
+    std::stable_sort(listed.begin(), listed.end(),
+                     [](const ClusterSummary* a, const ClusterSummary* b) { return a->size > b->size; });
+    listed.resize(kTableClusters);
+  }
+  for (const ClusterSummary* cp : listed) {
+    const ClusterSummary& c = *cp;
     std::vector<std::string> row = {c.persona.name, std::to_string(c.size), format_percent(c.share)};
     for (std::size_t j = 0; j < shown && j < c.centroid.size(); ++j) row.push_back(format_fixed(c.centroid[j], 3));
     for (std::size_t j = 0; j < shown && j < c.relative_importance.size(); ++j) {
@@ -141,6 +152,11 @@ std::string render_model_table(const ModelSummary& model, const std::vector<std:
     t.add(row);
   }
   s << t.render();
+  if (cut) {
+    const std::size_t rest = model.clusters.size() - kTableClusters;
+    s << "... and " << count_text(static_cast<std::int64_t>(rest)) << " smaller cluster" << (rest == 1 ? "" : "s")
+      << " (report.md, summary.json and model.json have every one)\n";
+  }
   if (const std::string more = more_features(shown, names.size(), "every centre is in summary.json and model.json");
       !more.empty())
     s << more << "\n";

@@ -19,6 +19,10 @@ inline constexpr std::size_t kListedFeatures = 20;
 /// Features with their own columns in a table of one column (or two) per
 /// feature: the model tables of the terminal and the reports.
 inline constexpr std::size_t kTableFeatures = 5;
+/// Clusters listed in the terminal's model table: the largest ones, when
+/// there are more (k in the hundreds or thousands); report.md, summary.json
+/// and model.json have every cluster.
+inline constexpr std::size_t kTableClusters = 30;
 /// Characters of a cell shown in a terminal table (then "...").
 inline constexpr std::size_t kMaxCellChars = 48;
 
