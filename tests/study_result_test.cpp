@@ -142,29 +142,55 @@ TEST(TerminalTables, UndefinedScoresAreNA) {
 // The terminal's model table: every cluster up to kTableClusters (in the
 // model's order); beyond, the largest ones, largest first, and a count of
 // the rest.
+/// three_feature_fit with kTableClusters + 12 clusters named P1..P42 by
+/// size (sizes 1..42 in a shuffled order, shares size / 1000).
+StudyResult many_clusters() {
+  StudyResult r = three_feature_fit();
+  ModelSummary& m = *r.model;
+  const ClusterSummary first = m.clusters[0];
+  m.clusters.clear();
+  const std::size_t k = kTableClusters + 12;
+  for (std::size_t c = 0; c < k; ++c) {
+    ClusterSummary cs = first;
+    cs.id = static_cast<int>(c);
+    cs.size = static_cast<std::int64_t>((c * 37) % k) + 1;
+    cs.share = static_cast<double>(cs.size) / 1000.0;
+    cs.persona.name = "P" + std::to_string(cs.size);
+    m.clusters.push_back(cs);
+  }
+  m.k = static_cast<int>(k);
+  return r;
+}
+
 TEST(TerminalTables, ManyClustersListTheLargest) {
   const StudyResult r = three_feature_fit();
   const std::vector<std::string> names = {"Orders", "Returns", "Basket"};
   const std::string two = render_model_table(*r.model, names);
   EXPECT_LT(two.find("Big Baskets"), two.find("Returners")) << two;
   EXPECT_EQ(two.find("smaller cluster"), std::string::npos);
-  ModelSummary many = *r.model;
-  many.clusters.clear();
   const std::size_t k = kTableClusters + 12;
-  for (std::size_t c = 0; c < k; ++c) {
-    ClusterSummary cs = r.model->clusters[0];
-    cs.id = static_cast<int>(c);
-    cs.size = static_cast<std::int64_t>((c * 37) % k) + 1;  // sizes 1..k, shuffled
-    cs.persona.name = "P" + std::to_string(cs.size);
-    many.clusters.push_back(cs);
-  }
-  many.k = static_cast<int>(k);
-  const std::string t = render_model_table(many, names);
+  const std::string t = render_model_table(*many_clusters().model, names);
   EXPECT_NE(t.find("... and 12 smaller clusters (report.md, summary.json and model.json have every one)"),
             std::string::npos) << t;
   EXPECT_LT(t.find("P" + std::to_string(k) + " "), t.find("P" + std::to_string(k - 1) + " ")) << t;
   EXPECT_NE(t.find("P13 "), std::string::npos) << t;  // the smallest listed: k - kTableClusters + 1 = 13
   EXPECT_EQ(t.find("P12 "), std::string::npos) << t;
+}
+
+// The report with many personas: cards, the abstract's list and section E's
+// bullets for the largest kTableClusters, the rest counted with their share;
+// section D's table keeps every one.
+TEST(Report, ManyPersonasCardTheLargest) {
+  const std::string md = build_report(many_clusters(), {}).markdown();
+  std::size_t cards = 0;
+  for (std::size_t at = md.find("\n### "); at != std::string::npos; at = md.find("\n### ", at + 1)) ++cards;
+  EXPECT_EQ(cards, kTableClusters) << md;
+  // The 12 smallest (sizes 1..12) hold 78 of the 1000 share units: 7.8%.
+  EXPECT_NE(md.find(", and 12 smaller ones (7.8% of the creators together)."), std::string::npos) << md;
+  EXPECT_NE(md.find("The 30 largest personas have a card; the 12 smaller ones"), std::string::npos) << md;
+  EXPECT_NE(md.find("- ... and 12 smaller ones (7.8% of the creators together): see section D"), std::string::npos);
+  EXPECT_EQ(md.find("### P12\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("**P1**"), std::string::npos) << md;  // section D's table lists the smallest too
 }
 
 TEST(ModelFile, WrittenFromTheStudyLoadsBack) {

@@ -45,6 +45,17 @@ std::vector<const ClusterSummary*> by_share(const ModelSummary& m) {
   return cl;
 }
 
+/// What the personas beyond the first kTableClusters (by share) hold
+/// together: "" when there are none, else "N smaller ones (P% of the
+/// creators together)".
+std::string smaller_ones(const std::vector<const ClusterSummary*>& cl) {
+  if (cl.size() <= kTableClusters) return {};
+  double share = 0.0;
+  for (std::size_t i = kTableClusters; i < cl.size(); ++i) share += cl[i]->share;
+  return count_text(static_cast<std::int64_t>(cl.size() - kTableClusters)) + " smaller ones (" +
+         format_percent(share) + " of the creators together)";
+}
+
 class Builder {
  public:
   Builder(const StudyResult& sum, const std::set<std::string>& figs) : s_(sum), figs_(figs) {}
@@ -78,12 +89,16 @@ class Builder {
 
   /// One card per persona, largest first: size, what sets it apart (its two
   /// largest deviations from the platform average), the catalog's meaning
-  /// and action where the catalog applies.
+  /// and action where the catalog applies.  At most kTableClusters cards
+  /// (k in the hundreds or thousands): the rest are counted; section D's
+  /// table and summary.json list every one.
   void persona_cards() {
     if (!s_.model) return;
     const ModelSummary& m = *s_.model;
     d_.heading("The personas");
-    for (const ClusterSummary* c : by_share(m)) {
+    const auto cl = by_share(m);
+    for (std::size_t i = 0; i < cl.size() && i < kTableClusters; ++i) {
+      const ClusterSummary* c = cl[i];
       std::string meta = count_text(c->size) + " creators, " + format_percent(c->share) + " of the platform";
       if (c->silhouette) meta += ", silhouette " + format_fixed(*c->silhouette, 2);
       std::vector<std::string> lines;
@@ -106,6 +121,9 @@ class Builder {
                                             : c->persona.action));
       d_.card(c->persona.name, meta, lines);
     }
+    if (const std::string rest = smaller_ones(cl); !rest.empty())
+      d_.paragraph("The " + std::to_string(kTableClusters) + " largest personas have a card; the " + rest +
+                   " are in the table of section D and in summary.json.");
     figure("persona_profile", "Each persona's deviation from the platform average, per feature.");
     figure("segmentation", "Creators by persona, centres marked.");
   }
@@ -131,8 +149,9 @@ class Builder {
         << " k-means++ runs) reaches a mean silhouette of " << format_optional(m.silhouette, 3) << ".";
       const auto cl = by_share(m);
       a << " The personas, largest first:";
-      for (std::size_t i = 0; i < cl.size(); ++i)
+      for (std::size_t i = 0; i < cl.size() && i < kTableClusters; ++i)
         a << (i ? "," : "") << " **" << cl[i]->persona.name << "** " << format_percent(cl[i]->share);
+      if (const std::string rest = smaller_ones(cl); !rest.empty()) a << ", and " << rest;
       a << ".";
     }
     d_.paragraph(a.str());
@@ -362,12 +381,14 @@ class Builder {
     d_.heading("E. Where each metric peaks");
     const auto cl = by_share(*s_.model);
     std::vector<std::string> b;
-    for (const ClusterSummary* c : cl) {
+    for (std::size_t i = 0; i < cl.size() && i < kTableClusters; ++i) {
+      const ClusterSummary* c = cl[i];
       const std::string& action = c->persona.action;
       b.push_back("**" + c->persona.name + "** (" + count_text(c->size) + " creators, " + format_percent(c->share) +
                   "): " +
                   (action.empty() ? "no archetype matched this segment; review it by hand before acting on it." : action));
     }
+    if (const std::string rest = smaller_ones(cl); !rest.empty()) b.push_back("... and " + rest + ": see section D");
     d_.paragraph("By segment size:");
     d_.bullets(b);
     std::vector<std::string> top;
