@@ -18,6 +18,10 @@ figure_silhouette.csv) and writes OUT_DIR/figures/NAME.png and NAME.svg for
   persona_profile  deviation of each persona from the platform average, one
                    panel per feature (at most 12) on its own scale
 
+With more than 30 clusters the figures name the 30 largest (legend, labels,
+rows, bands) and count the rest: the segmentation still draws every point,
+the silhouette figure pools the smaller clusters into one grey band.
+
 stdout gets one line per file written (its path); notes about figures that
 the run cannot support (no sweep, no model, no silhouette) go to stderr.
 Exit status: 0 on success, 2 (one line on stderr, nothing written) when an
@@ -694,6 +698,32 @@ def _wrap_persona(name, width=30, max_lines=6):
 MAX_ON_PLOT_NAME = 30
 
 
+# Personas the figures name (legend, label, their own row or band): the
+# largest ones when there are more (k in the hundreds or thousands, where
+# thousands of rows, bands and labels would make the figures unreadable, or
+# too large to draw); the others are still drawn (segmentation), pooled
+# (silhouette) or counted (persona profile), and the report's model table
+# lists every one.
+MAX_NAMED_PERSONAS = 30
+
+
+def _named(clusters):
+    """Indices, in order, of the clusters the figures name: every one, or
+    the MAX_NAMED_PERSONAS largest (ties: the earlier)."""
+    k = len(clusters)
+    if k <= MAX_NAMED_PERSONAS:
+        return list(range(k))
+    largest = sorted(range(k), key=lambda i: -clusters[i]["size"])[:MAX_NAMED_PERSONAS]
+    return sorted(largest)
+
+
+def _rest_text(clusters, named):
+    """'and 15 smaller personas (7.8%)': the clusters not named."""
+    rest = [c for i, c in enumerate(clusters) if i not in set(named)]
+    share = 100 * sum(c["share"] for c in rest)
+    return f"{len(rest)} smaller personas ({share:.1f}%)"
+
+
 def _centre_keys(clusters):
     """What to write next to each centre: the persona names, or P1..Pk for all
     of them when any name is too long to place on the plot."""
@@ -728,6 +758,7 @@ def fig_segmentation(plt, data):
                 f"{names[0]} vs {names[1]} (2 of the {len(names)} features)")
     fig, ax = plt.subplots(figsize=(11.5, 7.4), layout="constrained")
     keys = _centre_keys(clusters)
+    named = _named(clusters)
     handles = []
     if "points" in data:
         pts = data["points"]
@@ -740,9 +771,9 @@ def fig_segmentation(plt, data):
             sel = pts["idx"] == i
             ax.plot(pts["x"][sel], pts["y"][sel], "o", ms=ms, alpha=alpha, mew=0,
                     color=clusters[i]["colour"], rasterized=raster, zorder=2)
-        for c, key in zip(clusters, keys):
-            handles.append(Line2D([], [], ls="none", marker="o", ms=8, color=c["colour"],
-                                  label=_legend_label(c, key)))
+        for i in named:
+            handles.append(Line2D([], [], ls="none", marker="o", ms=8, color=clusters[i]["colour"],
+                                  label=_legend_label(clusters[i], keys[i])))
         subtitle = f"{_fmt_int(n)} creators, one dot each"
         ax.margins(0.03)
     else:
@@ -771,9 +802,9 @@ def fig_segmentation(plt, data):
             mesh.set_edgecolor("face")
         ax.set_xlim(xe[0], xe[-1])
         ax.set_ylim(ye[0], ye[-1])
-        for c, key in zip(clusters, keys):
-            handles.append(Patch(facecolor=c["colour"], edgecolor="none",
-                                 label=_legend_label(c, key)))
+        for i in named:
+            handles.append(Patch(facecolor=clusters[i]["colour"], edgecolor="none",
+                                 label=_legend_label(clusters[i], keys[i])))
         if tmax > 0:
             ramp = LinearSegmentedColormap.from_list(
                 "shade", [(1 - a_min * 0.55,) * 3, (0.45,) * 3])
@@ -789,12 +820,20 @@ def fig_segmentation(plt, data):
         subtitle += f"; the two axes show {total:.1f}% of the standardised data's variance"
     # Centroids on top; their labels are placed once the layout is final.
     centres = _plot_centres(data, proj)
-    for c, (cx, cy) in zip(clusters, centres):
+    big = set(named)
+    for i, (c, (cx, cy)) in enumerate(zip(clusters, centres)):
         if cx is None:
+            continue
+        if i not in big:  # a smaller persona's centre: marked, not labelled
+            ax.plot([cx], [cy], marker="o", ms=6, color=c["colour"], mec=INK, mew=0.9, zorder=4,
+                    ls="none")
             continue
         ax.plot([cx], [cy], marker="o", ms=15, color=c["colour"], mec=INK, mew=2.2, zorder=5,
                 ls="none")
         ax.plot([cx], [cy], marker="x", ms=6, color=INK, mew=1.6, zorder=6, ls="none")
+    if len(named) < len(clusters):
+        handles.append(Line2D([], [], ls="none", marker="o", ms=6, color="#BBBBBB", mec=INK, mew=0.9,
+                              label=f"and {_rest_text(clusters, named)}"))
     handles.append(Line2D([], [], ls="none", marker="o", ms=11, color="white", mec=INK, mew=2,
                           label="cluster centre (mean of its creators)" if proj else
                           "cluster centroid"))
@@ -805,8 +844,8 @@ def fig_segmentation(plt, data):
     ax.set_title(f"Creator segmentation: {len(clusters)} personas, {view}\n", fontsize=13)
     ax.text(0.5, 1.0, subtitle, transform=ax.transAxes, ha="center", va="bottom",
             fontsize=10, color="#555555")
-    _label_centroids(fig, ax, [(cx, cy, key) for key, (cx, cy) in zip(keys, centres)
-                               if cx is not None])
+    _label_centroids(fig, ax, [(centres[i][0], centres[i][1], keys[i]) for i in named
+                               if centres[i][0] is not None])
     return fig
 
 
@@ -915,23 +954,30 @@ def fig_silhouette(plt, data):
     n = s.size
     mean = model["silhouette"] if model["silhouette"] is not None else float(s.mean())
     k = len(clusters)
-    axes_h = 0.75 * max(k, 4)                           # inches, roughly
+    keys = _centre_keys(clusters)
+    named = _named(clusters)
+    # One band per named persona, in the shared persona order, and one for
+    # the smaller ones pooled (grey, last) when not every persona is named.
+    bands = [(idx == i, clusters[i]["colour"], _persona_label(clusters[i], keys[i], 34, 3)) for i in named]
+    if len(named) < k:
+        bands.append((~np.isin(idx, named), "#BBBBBB", _rest_text(clusters, named).replace(" (", "\n(")))
+    nb = len(bands)
+    axes_h = 0.75 * max(nb, 4)                          # inches, roughly
     fig, ax = plt.subplots(figsize=(10.5, 2.3 + axes_h), layout="constrained")
     gap = max(n * 0.025, 1.0)
-    sizes = [int((idx == i).sum()) for i in range(k)]
+    sizes = [int(sel.sum()) for sel, _, _ in bands]
     # Each band is as tall as its cluster is large, but at least tall enough
     # for its two-line label (~0.4 in), so small clusters' labels keep apart.
     slot = [float(m) for m in sizes]
     for _ in range(2):                                  # the minimum depends on the total
-        min_slot = 0.42 * (sum(slot) + k * gap) / axes_h
+        min_slot = 0.42 * (sum(slot) + nb * gap) / axes_h
         slot = [max(float(m), min_slot) for m in sizes]
-    keys = _centre_keys(clusters)
     y = 0.0
     ticks, labels = [], []
     # Top to bottom in the shared persona order.
-    for i in reversed(range(k)):
-        c = clusters[i]
-        v = np.sort(s[idx == i])
+    for i in reversed(range(nb)):
+        sel, colour, label = bands[i]
+        v = np.sort(s[sel])
         m = v.size
         top = y + slot[i]
         if m:
@@ -944,14 +990,14 @@ def fig_silhouette(plt, data):
                 y_draw = y0 + pos
             else:
                 v_draw, y_draw = v, y0 + np.arange(m)
-            ax.fill_betweenx(y_draw, 0, v_draw, color=c["colour"], alpha=0.85, lw=0)
+            ax.fill_betweenx(y_draw, 0, v_draw, color=colour, alpha=0.85, lw=0)
             # The cluster's numbers right of the axes (x > 1 in axes units):
             # silhouettes reach 1.0, so anywhere inside could be over a band.
             ax.text(1.015, (y + top) / 2, f"mean {v.mean():.3f}\nn = {_fmt_int(m)}",
                     transform=ax.get_yaxis_transform(), ha="left", va="center",
                     fontsize=9.5, color=INK, clip_on=False)
         ticks.append((y + top) / 2)
-        labels.append(_persona_label(c, keys[i], 34, 3))
+        labels.append(label)
         y = top + gap
     ax.axvline(mean, color=INK, ls="--", lw=1.6, zorder=4)
     ax.text(mean, 1.005, f"mean {mean:.3f}", transform=ax.get_xaxis_transform(), ha="center",
@@ -1012,12 +1058,17 @@ def fig_persona_profile(plt, data):
     import textwrap
     from matplotlib.ticker import FuncFormatter
     model = data["model"]
-    clusters = model["clusters"]
     names = data["feature_names"]
+    named = _named(model["clusters"])
+    keys = [_centre_keys(model["clusters"])[i] for i in named]
+    clusters = [model["clusters"][i] for i in named]
     k = len(clusters)
     rel = np.array([c["relative_importance"] for c in clusters]) * 100.0   # (k, d), nan = null
     cols = list(range(len(names)))
     title = "Persona profiles: deviation from the platform average"
+    if k < len(model["clusters"]):
+        title += (f"\nthe {k} largest of {len(model['clusters'])} personas "
+                  f"(the {_rest_text(model['clusters'], named)} are in the report)")
     if len(cols) > MAX_PROFILE_FEATURES:
         # Spread across personas; a feature with no defined value ranks last.
         defined = np.isfinite(rel)
@@ -1031,7 +1082,7 @@ def fig_persona_profile(plt, data):
     ncols = _profile_columns(d)
     nrows = math.ceil(d / ncols)
     ylabels = [f"{_persona_label(c, key, 30, 4)}\n{100 * c['share']:.1f}% of creators"
-               for c, key in zip(clusters, _centre_keys(clusters))]
+               for c, key in zip(clusters, keys)]
     # Each persona's row is as tall as its label (9.5 pt lines, ~0.16 in).
     row_h = max(0.42, 0.16 * max(t.count("\n") + 1 for t in ylabels) + 0.1)
     panel_h = row_h * k + 0.95

@@ -284,6 +284,71 @@ class FiguresTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assert_figures(out_dir, ("segmentation",), out)
 
+    # -- many personas: the largest named, the rest drawn, pooled or counted --
+    def with_clusters(self, out_dir, k):
+        """Spread the pca4 fixture's 1,500 creators over k clusters (row r in
+        cluster r * 7 % k, so sizes differ by at most one; then cluster j gives
+        its first j % 5 rows to cluster 0, so that sizes differ), with
+        made-up personas."""
+        import numpy as np
+        pts = os.path.join(out_dir, "figure_points.csv")
+        sil = os.path.join(out_dir, "figure_silhouette.csv")
+        sizes = [0] * k
+        for path in (pts, sil):
+            with open(path) as f:
+                lines = f.read().splitlines()
+            out, seen = [lines[0]], [0] * k
+            for r, line in enumerate(lines[1:]):
+                c = r * 7 % k
+                seen[c] += 1
+                if seen[c] <= c % 5:
+                    c = 0
+                cells = line.split(",")
+                cells[2 if path == pts else 0] = str(c)
+                out.append(",".join(cells))
+                if path == pts:
+                    sizes[c] += 1
+            with open(path, "w") as f:
+                f.write("\n".join(out) + "\n")
+
+        def change(s):
+            base = s["model"]["clusters"][0]
+            rng = np.random.default_rng(k)
+            clusters = []
+            for j in range(k):
+                c = dict(base)
+                c.update(id=j, size=sizes[j], share=sizes[j] / 1500, persona=f"Segment {j}",
+                         relative_importance=[float(v) for v in rng.normal(0, 0.5, 4)])
+                clusters.append(c)
+            s["model"]["clusters"] = clusters
+            s["model"]["k"] = k
+        self.edit_summary(out_dir, change)
+        return sizes
+
+    def test_many_personas_name_the_largest(self):
+        out_dir = self.fixture("pca4")
+        k = 45
+        sizes = self.with_clusters(out_dir, k)
+        F, data, fig = build(out_dir, "segmentation")
+        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        self.assertEqual(len(legend), F.MAX_NAMED_PERSONAS + 2)         # + the rest + the centre
+        rest = sorted(range(k), key=lambda i: -sizes[i])[F.MAX_NAMED_PERSONAS:]
+        share = 100 * sum(sizes[i] for i in rest) / 1500
+        self.assertIn(f"and 15 smaller personas ({share:.1f}%)", legend)
+        shown = [t.get_text() for t, _ in drawn_texts(fig)]
+        for i in rest:                                   # not labelled on the plot
+            self.assertNotIn(f"Segment {i}", shown)
+        F, data, fig = build(out_dir, "persona_profile")
+        self.assertIn(f"the 30 largest of {k} personas", fig._suptitle.get_text())
+        self.assertEqual(len(fig.axes[0].get_yticklabels()), F.MAX_NAMED_PERSONAS)
+        F, data, fig = build(out_dir, "silhouette")
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        self.assertEqual(len(labels), F.MAX_NAMED_PERSONAS + 1)
+        self.assertEqual(labels[0], f"15 smaller personas\n({share:.1f}%)")   # the pooled band, at the bottom
+        rc, out, err = run(out_dir, "--dpi", "60")
+        self.assertEqual(rc, 0, err)
+        self.assert_figures(out_dir, NAMES, out)
+
     # -- more than two features: the PCA projection -------------------------
     def test_pca_segmentation_says_what_it_shows(self):
         out_dir = self.fixture("pca4")
