@@ -367,6 +367,9 @@ class Builder {
                         "data: where its median member sits in each feature's distribution (Very low: bottom 10%, "
                         "Low: below the 35th percentile, Mid, High: above the 65th, Very high: top 10%, Top 1%)."));
     figure("silhouette", "Silhouette of every evaluated creator, sorted within each persona; the dashed line is the mean.");
+    // The catalog's descriptions, where some cluster has one (without the
+    // catalog, k rows saying so would repeat the paragraph above).
+    if (!m.catalog_personas) return;
     Rows desc;
     for (const ClusterSummary& c : m.clusters) {
       const std::string& ch = c.persona.characteristics;
