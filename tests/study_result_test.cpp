@@ -177,6 +177,25 @@ TEST(TerminalTables, ManyClustersListTheLargest) {
   EXPECT_EQ(t.find("P12 "), std::string::npos) << t;
 }
 
+// predict's table follows the same rule: every cluster in id order up to
+// kTableClusters, else the largest and a count.
+TEST(TerminalTables, PredictionTableListsTheLargest) {
+  PredictionSummary p;
+  for (int c = 0; c < 3; ++c) p.clusters.push_back({c, "P" + std::to_string(c), 10 - c, 0.1});
+  const std::string few = render_prediction_table(p);
+  EXPECT_LT(few.find("P0"), few.find("P2")) << few;
+  EXPECT_EQ(few.find("smaller"), std::string::npos) << few;
+  p.clusters.clear();
+  const std::size_t k = kTableClusters + 12;
+  const StudyResult many = many_clusters();
+  for (const ClusterSummary& c : many.model->clusters)
+    p.clusters.push_back({c.id, c.persona.name, c.size, c.share});
+  const std::string t = render_prediction_table(p);
+  EXPECT_NE(t.find("... and 12 smaller clusters (summary.json has every one)"), std::string::npos) << t;
+  EXPECT_LT(t.find("P" + std::to_string(k) + " "), t.find("P13 ")) << t;
+  EXPECT_EQ(t.find("P12 "), std::string::npos) << t;
+}
+
 // The report with many personas: cards, the abstract's list and section E's
 // bullets for the largest kTableClusters, the rest counted with their share;
 // section D's table keeps every one.

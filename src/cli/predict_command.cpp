@@ -114,10 +114,7 @@ PipelineOutcome run_predict(const PipelineOptions& o, const NoticeFn& notice) {
 
   std::ostringstream t;
   t << "Labelled " << r.input.rows << " creators with " << o.model_path << "\n";
-  TextTable table({"cluster", "persona", "size", "share"});
-  for (const PredictionSummary::Cluster& c : p.clusters)
-    table.add({std::to_string(c.id), c.persona, std::to_string(c.size), format_percent(c.share)});
-  t << table.render();
+  t << render_prediction_table(p);
   out.table = t.str();
 
   timer.start();

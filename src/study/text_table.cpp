@@ -107,6 +107,42 @@ std::string render_profile_table(const std::vector<FeatureSummary>& profile, con
   return s.str();
 }
 
+namespace {
+
+/// The clusters a terminal table lists: every one, in order, up to
+/// kTableClusters; beyond, the largest, largest first (ties in order):
+/// thousands of rows would bury the rest.
+std::vector<std::size_t> listed_clusters(const std::vector<std::int64_t>& sizes) {
+  std::vector<std::size_t> at(sizes.size());
+  for (std::size_t i = 0; i < at.size(); ++i) at[i] = i;
+  if (at.size() <= kTableClusters) return at;
+  std::stable_sort(at.begin(), at.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
+  at.resize(kTableClusters);
+  return at;
+}
+
+/// "... and 4,066 smaller clusters (where)\n" when a table of `total`
+/// clusters listed only kTableClusters; empty otherwise.
+std::string more_clusters(std::size_t total, const std::string& where) {
+  if (total <= kTableClusters) return {};
+  const std::size_t rest = total - kTableClusters;
+  return "... and " + count_text(static_cast<std::int64_t>(rest)) + " smaller cluster" + (rest == 1 ? "" : "s") +
+         " (" + where + ")\n";
+}
+
+}  // namespace
+
+std::string render_prediction_table(const PredictionSummary& p) {
+  TextTable table({"cluster", "persona", "size", "share"});
+  std::vector<std::int64_t> sizes;
+  for (const PredictionSummary::Cluster& c : p.clusters) sizes.push_back(c.size);
+  for (const std::size_t i : listed_clusters(sizes)) {
+    const PredictionSummary::Cluster& c = p.clusters[i];
+    table.add({std::to_string(c.id), c.persona, std::to_string(c.size), format_percent(c.share)});
+  }
+  return table.render() + more_clusters(sizes.size(), "summary.json has every one");
+}
+
 std::string render_sweep_table(const std::vector<SweepRow>& sweep, const SuggestedK& suggested) {
   std::ostringstream s;
   TextTable t({"k", "WCSS", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "iterations"});
@@ -131,18 +167,10 @@ std::string render_model_table(const ModelSummary& model, const std::vector<std:
   for (std::size_t j = 0; j < shown; ++j) headers.push_back(names[j]);
   for (std::size_t j = 0; j < shown; ++j) headers.push_back("vs avg: " + names[j]);
   TextTable t(headers);
-  // Every cluster up to kTableClusters; beyond, the largest, largest first
-  // (ties in the model's order): thousands of rows would bury the rest.
-  std::vector<const ClusterSummary*> listed;
-  for (const ClusterSummary& c : model.clusters) listed.push_back(&c);
-  const bool cut = listed.size() > kTableClusters;
-  if (cut) {
-    std::stable_sort(listed.begin(), listed.end(),
-                     [](const ClusterSummary* a, const ClusterSummary* b) { return a->size > b->size; });
-    listed.resize(kTableClusters);
-  }
-  for (const ClusterSummary* cp : listed) {
-    const ClusterSummary& c = *cp;
+  std::vector<std::int64_t> sizes;
+  for (const ClusterSummary& c : model.clusters) sizes.push_back(c.size);
+  for (const std::size_t i : listed_clusters(sizes)) {
+    const ClusterSummary& c = model.clusters[i];
     std::vector<std::string> row = {c.persona.name, std::to_string(c.size), format_percent(c.share)};
     for (std::size_t j = 0; j < shown && j < c.centroid.size(); ++j) row.push_back(format_fixed(c.centroid[j], 3));
     for (std::size_t j = 0; j < shown && j < c.relative_importance.size(); ++j) {
@@ -151,12 +179,7 @@ std::string render_model_table(const ModelSummary& model, const std::vector<std:
     }
     t.add(row);
   }
-  s << t.render();
-  if (cut) {
-    const std::size_t rest = model.clusters.size() - kTableClusters;
-    s << "... and " << count_text(static_cast<std::int64_t>(rest)) << " smaller cluster" << (rest == 1 ? "" : "s")
-      << " (report.md, summary.json and model.json have every one)\n";
-  }
+  s << t.render() << more_clusters(sizes.size(), "report.md, summary.json and model.json have every one");
   if (const std::string more = more_features(shown, names.size(), "every centre is in summary.json and model.json");
       !more.empty())
     s << more << "\n";

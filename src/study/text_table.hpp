@@ -56,5 +56,8 @@ std::string format_optional(const std::optional<double>& v, int decimals);
 std::string render_profile_table(const std::vector<FeatureSummary>& profile, const std::string& path, std::size_t rows);
 std::string render_sweep_table(const std::vector<SweepRow>& sweep, const SuggestedK& suggested);
 std::string render_model_table(const ModelSummary& model, const std::vector<std::string>& names);
+/// predict's table: each cluster's id, persona, rows and share (at most
+/// kTableClusters, the largest, as in the model table).
+std::string render_prediction_table(const PredictionSummary& p);
 
 }  // namespace archetype
