@@ -719,7 +719,8 @@ def _named(clusters):
 
 def _rest_text(clusters, named):
     """'and 15 smaller personas (7.8%)': the clusters not named."""
-    rest = [c for i, c in enumerate(clusters) if i not in set(named)]
+    shown = set(named)
+    rest = [c for i, c in enumerate(clusters) if i not in shown]
     share = 100 * sum(c["share"] for c in rest)
     return f"{len(rest)} smaller personas ({share:.1f}%)"
 
@@ -1060,7 +1061,8 @@ def fig_persona_profile(plt, data):
     model = data["model"]
     names = data["feature_names"]
     named = _named(model["clusters"])
-    keys = [_centre_keys(model["clusters"])[i] for i in named]
+    all_keys = _centre_keys(model["clusters"])     # P1..Pk numbered over every cluster
+    keys = [all_keys[i] for i in named]
     clusters = [model["clusters"][i] for i in named]
     k = len(clusters)
     rel = np.array([c["relative_importance"] for c in clusters]) * 100.0   # (k, d), nan = null
