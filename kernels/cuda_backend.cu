@@ -35,7 +35,9 @@ struct BatchScratch {
   std::size_t acc = 0;      // u64: the Lloyd sums of every model, or the k-means++ potentials
   std::size_t tiles = 0;    // k-means++ sampling tiles of the data
   std::size_t tile_pot = 0; // int64: M x tiles potentials
-  std::size_t jobs = 0;     // int64: 5 per target
+  std::size_t jobs = 0;     // int64: kJobValues per target
+  std::size_t cache_off = 0;  // int64: per model, its k-means++ distance cache (or -1)
+  std::size_t folds = 0;      // int64: kFoldValues per model (the cache's fold jobs)
   std::size_t gather = 0;   // floats, streaming only: the sampled tiles
   std::size_t gather_w = 0; // int32, streaming with weights: the sampled tiles' weights
 
@@ -49,14 +51,17 @@ struct BatchScratch {
     z.acc = std::max(K * (d + 1) + 2 * M, M * (kMaxTrials + 1));
     z.tiles = (n + cuda::kSampleTile - 1) / cuda::kSampleTile;
     z.tile_pot = M * z.tiles;
-    z.jobs = 5 * z.targets;
+    z.jobs = cuda::kJobValues * z.targets;
+    z.cache_off = M;
+    z.folds = cuda::kFoldValues * M;
     z.gather = streaming ? kGatherTiles * cuda::kSampleTile * d : 0;
     z.gather_w = streaming && weighted ? kGatherTiles * cuda::kSampleTile : 0;
     return z;
   }
   std::size_t bytes() const {
     return centers * sizeof(float) + ks * sizeof(int) + acc * sizeof(unsigned long long) +
-           (tile_pot + jobs + targets) * sizeof(long long) + gather * sizeof(float) + gather_w * sizeof(std::int32_t);
+           (tile_pot + jobs + targets + cache_off + folds) * sizeof(long long) + gather * sizeof(float) +
+           gather_w * sizeof(std::int32_t);
   }
 };
 
@@ -95,6 +100,11 @@ class CudaBackend final : public Backend {
   using Backend::bind;
   void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) override {
     CUDA_CHECK(cudaSetDevice(device_));
+    // The batch reservation and the k-means++ cache describe the old rows
+    // (and the cache's memory should count as free below): gone first, so
+    // that a bind that throws leaves no stale offsets behind.
+    drop_kpp_cache();
+    batch_models_ = batch_total_k_ = 0;
     host_ = X;
     weighted_ = weights != nullptr;
     fp_ = fp;
@@ -146,6 +156,7 @@ class CudaBackend final : public Backend {
 
   void reserve_batch(int max_models, int max_total_k) override {
     CUDA_CHECK(cudaSetDevice(device_));
+    drop_kpp_cache();  // the previous reservation's: its memory is free for the scratch below
     batch_models_ = std::max(max_models, 1);
     batch_total_k_ = std::max(max_total_k, 1);
     const BatchScratch z = BatchScratch::size(n_, d_, batch_models_, batch_total_k_, rows_.streaming(), weighted_);
@@ -161,9 +172,15 @@ class CudaBackend final : public Backend {
     b_rows_.allocate(z.targets);
     gather_x_.allocate(z.gather);
     gather_w_.allocate(z.gather_w);
-    if (z.gather > 0) gather_jobs_.assign(5 * kGatherTiles, 0);
+    if (z.gather > 0) gather_jobs_.assign(cuda::kJobValues * kGatherTiles, 0);
+    b_cache_off_.allocate(z.cache_off);
+    cache_off_host_.assign(z.cache_off, -1);
+    fold_from_.assign(z.cache_off, 0);
+    b_folds_.allocate(z.folds);
+    folds_host_.assign(z.folds, 0);
     staging_.reserve(z.centers);
     ks_host_.reserve(z.ks);
+    reserve_kpp_cache();
   }
 
   void lloyd_batch(const ModelBatch& batch, PassSums* out) override {
@@ -193,36 +210,43 @@ class CudaBackend final : public Backend {
     use_device();
     std::size_t values = 0;
     upload_batch(batch, candidates, trials, &values);
+    plan_kpp_cache(batch);
     b_acc_.zero(values, stream_);
     rows_.for_each_chunk(false, false,
-                         [&](const float* x, std::size_t, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+                         [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+                           fold_kpp_cache(x, first, rows);
                            cuda::launch_kpp_potentials(x, w, rows, static_cast<int>(d_), b_centers_.data(),
                                                        b_ks_.data(), b_centers_.data() + batch_k_ * d_,
-                                                       b_ks_.data() + batch.models, batch.ks, trials, batch.models,
+                                                       b_ks_.data() + batch.models, b_cache_off_.data(),
+                                                       cache_.data(), first, batch.ks, trials, batch.models,
                                                        fp_.dist_scale(), b_acc_.data(), grid_, limits_, stream_);
                          });
     b_acc_.download(b_acc_host_.data(), values, stream_);
     sync();
+    commit_kpp_cache(batch);
     for (std::size_t i = 0; i < values; ++i) out[i] = as_signed(b_acc_host_[i]);
   }
 
   void kpp_sample(const ModelBatch& batch, const std::int64_t* targets, const int* n_targets,
                   std::int64_t* out_rows) override {
     use_device();
-    upload_batch(batch, nullptr, nullptr);
     const std::size_t M = static_cast<std::size_t>(batch.models);
     for (std::size_t b = 0; b < M; ++b)  // jobs_host_ and b_rows_ hold kMaxTrials targets a model
       if (n_targets[b] < 0 || n_targets[b] > kMaxTrials) throw std::logic_error("CudaBackend: too many k-means++ targets");
+    upload_batch(batch, nullptr, nullptr);
+    plan_kpp_cache(batch);
     // Chunks hold whole tiles (chunk_rows_for), so tile t of a chunk is
     // tile first / kSampleTile + t of the data.
     rows_.for_each_chunk(
         false, false, [&](const float* x, std::size_t first, std::size_t rows, std::int32_t*, const std::int32_t* w) {
+          fold_kpp_cache(x, first, rows);
           cuda::launch_kpp_tile_potentials(x, w, rows, static_cast<int>(d_), b_centers_.data(), b_ks_.data(),
-                                           batch.models, fp_.dist_scale(), b_tile_pot_.data(),
-                                           first / cuda::kSampleTile, tiles_, grid_, stream_);
+                                           batch.models, b_cache_off_.data(), cache_.data(), fp_.dist_scale(),
+                                           b_tile_pot_.data(), first / cuda::kSampleTile, tiles_, grid_, stream_);
         });
     b_tile_pot_.download(reinterpret_cast<long long*>(tile_pot_host_.data()), M * tiles_, stream_);
     sync();
+    commit_kpp_cache(batch);  // the sampling launches below read the caches as they are now
     // Each target: the tile holding it (on the host, over the tile sums),
     // then one block scans that tile's rows on the device.
     std::size_t o = 0, coff = 0;
@@ -234,22 +258,25 @@ class CudaBackend final : public Backend {
         while (tile + 1 < tiles_ && before + tp[tile] <= targets[o]) before += tp[tile++];
         const std::size_t begin = tile * cuda::kSampleTile;
         const std::size_t end = std::min(n_, begin + cuda::kSampleTile);
-        long long* job = jobs_host_.data() + 5 * o;
+        long long* job = jobs_host_.data() + cuda::kJobValues * o;
         job[0] = static_cast<long long>(coff);
         job[1] = batch.ks[b];
         job[2] = static_cast<long long>(begin);
         job[3] = static_cast<long long>(end);
         job[4] = targets[o] - before;
+        job[5] = cache_off_host_[b];
+        job[6] = 0;  // resident: x is the whole data
       }
       coff += static_cast<std::size_t>(batch.ks[b]) * d_;
     }
     if (o == 0) return;
     if (!rows_.streaming()) {
-      b_jobs_.upload(jobs_host_.data(), 5 * o, stream_);
+      b_jobs_.upload(jobs_host_.data(), cuda::kJobValues * o, stream_);
       rows_.for_each_chunk(false, false,
                            [&](const float* x, std::size_t, std::size_t, std::int32_t*, const std::int32_t* w) {
-                             cuda::launch_kpp_sample(x, w, static_cast<int>(d_), b_centers_.data(), b_jobs_.data(),
-                                                     static_cast<int>(o), fp_.dist_scale(), b_rows_.data(), stream_);
+                             cuda::launch_kpp_sample(x, w, static_cast<int>(d_), b_centers_.data(), cache_.data(),
+                                                     b_jobs_.data(), static_cast<int>(o), fp_.dist_scale(),
+                                                     b_rows_.data(), stream_);
                            });
       static_assert(sizeof(long long) == sizeof(std::int64_t), "row indices are 64-bit");
       b_rows_.download(reinterpret_cast<long long*>(out_rows), o, stream_);
@@ -262,13 +289,15 @@ class CudaBackend final : public Backend {
     for (std::size_t g = 0; g < o; g += kGatherTiles) {
       const std::size_t count = std::min(kGatherTiles, o - g);
       for (std::size_t j = 0; j < count; ++j) {
-        const long long* job = jobs_host_.data() + 5 * (g + j);
-        long long* rel = gather_jobs_.data() + 5 * j;
+        const long long* job = jobs_host_.data() + cuda::kJobValues * (g + j);
+        long long* rel = gather_jobs_.data() + cuda::kJobValues * j;
         rel[0] = job[0];
         rel[1] = job[1];
         rel[2] = static_cast<long long>(j * cuda::kSampleTile);
         rel[3] = rel[2] + (job[3] - job[2]);
         rel[4] = job[4];
+        rel[5] = job[5];
+        rel[6] = job[2] - rel[2];  // gathered row r is data row r + job[2] - rel[2]
         CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_.values + job[2] * d_,
                                    static_cast<std::size_t>(job[3] - job[2]) * d_ * sizeof(float),
                                    cudaMemcpyHostToDevice, stream_));
@@ -277,14 +306,14 @@ class CudaBackend final : public Backend {
                                      static_cast<std::size_t>(job[3] - job[2]) * sizeof(std::int32_t),
                                      cudaMemcpyHostToDevice, stream_));
       }
-      b_jobs_.upload(gather_jobs_.data(), 5 * count, stream_);
+      b_jobs_.upload(gather_jobs_.data(), cuda::kJobValues * count, stream_);
       cuda::launch_kpp_sample(gather_x_.data(), weighted_ ? gather_w_.data() : nullptr, static_cast<int>(d_),
-                              b_centers_.data(), b_jobs_.data(), static_cast<int>(count), fp_.dist_scale(),
-                              b_rows_.data(), stream_);
+                              b_centers_.data(), cache_.data(), b_jobs_.data(), static_cast<int>(count),
+                              fp_.dist_scale(), b_rows_.data(), stream_);
       b_rows_.download(reinterpret_cast<long long*>(out_rows + g), count, stream_);
       sync();
       for (std::size_t j = 0; j < count; ++j)
-        out_rows[g + j] += jobs_host_[5 * (g + j) + 2] - static_cast<long long>(j * cuda::kSampleTile);
+        out_rows[g + j] += jobs_host_[cuda::kJobValues * (g + j) + 2] - static_cast<long long>(j * cuda::kSampleTile);
     }
   }
 
@@ -342,6 +371,7 @@ class CudaBackend final : public Backend {
       return;
     }
     CUDA_CHECK(cudaSetDevice(device_));
+    drop_kpp_cache();  // the fits are seeded: its memory goes to the buffers below
     std::vector<std::int64_t> counts(kk, 0), seg(kk + 1, 0);
     for (std::size_t i = 0; i < n; ++i) counts[static_cast<std::size_t>(labels[i])] += 1;
     for (std::size_t c = 0; c < kk; ++c) seg[c + 1] = seg[c] + counts[c];
@@ -419,6 +449,109 @@ class CudaBackend final : public Backend {
     out.inertia_q = as_signed(acc[kk + kd]);
   }
 
+  // ---- the k-means++ distance cache (kernels.cuh) ----------------------------
+  // As the CPU backend's: a model with a slot below cache_slots_ keeps its
+  // rows' nearest-centre distances between passes; a pass folds in only the
+  // centres added since (k-means++ adds one per step), where each pass used
+  // to compute every row's distance to all k centres, twice a step
+  // (sampling and potentials): O(n k^2 d) over a seeding instead of
+  // O(n k d).  A hint, as ModelBatch::slots says: the same bits without it.
+
+  /// Device memory for the caches, for reservations whose models have
+  /// kMinMeanK centres or more on average (the CPU backend's rule): below
+  /// that, computing a row's few distances from centres in shared memory,
+  /// all models in one read of the rows, costs less than reading and
+  /// writing n floats per model.  As many slots (n floats each) as a
+  /// quarter of the memory left free once everything else is reserved
+  /// holds, so that the silhouette's and CUB's scratch still find room (the
+  /// silhouette drops the cache).  It is a hint: when the allocation fails
+  /// (another process took the memory meanwhile) the passes compute every
+  /// distance.  ARCHETYPE_CUDA_KPP_CACHE=0 (testing hook) turns it off.
+  static constexpr int kMinMeanK = 16;
+  void reserve_kpp_cache() {
+    drop_kpp_cache();
+    const char* off = std::getenv("ARCHETYPE_CUDA_KPP_CACHE");
+    if (n_ == 0 || (off && std::string(off) == "0")) return;
+    if (static_cast<std::size_t>(batch_total_k_) < static_cast<std::size_t>(kMinMeanK) * batch_models_) return;
+    std::size_t free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    const std::size_t fit = free_bytes / 4 / (n_ * sizeof(float));
+    const int slots = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch_models_), fit));
+    try {
+      cache_.allocate(static_cast<std::size_t>(slots) * n_);
+    } catch (const DeviceError&) {
+      cudaGetLastError();  // a failed cudaMalloc is not sticky; clear it and go on without
+      return;
+    }
+    cache_slots_ = slots;
+    cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
+  }
+  void drop_kpp_cache() {
+    cache_.allocate(0);
+    cache_slots_ = 0;
+    cached_centres_.clear();
+  }
+
+  /// Before a k-means++ pass (the batch uploaded): per model, its cache
+  /// offset (or -1) and the first centre its cache lacks (0: start over,
+  /// when the cached centres are not a prefix of the model's), and the fold
+  /// jobs of those that lack some.  A slot about to change is marked empty
+  /// until commit_kpp_cache, so that a pass cut short by an error leaves no
+  /// half-folded cache behind.  Slots are distinct within a batch
+  /// (ModelBatch::slots: an id per model).
+  void plan_kpp_cache(const ModelBatch& batch) {
+    const float* centers = batch.centers;
+    std::size_t coff = 0;
+    fold_jobs_ = 0;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t i = static_cast<std::size_t>(b), kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      const int slot = batch.slots ? batch.slots[b] : -1;
+      cache_off_host_[i] = -1;
+      if (slot >= 0 && slot < cache_slots_) {
+        std::vector<float>& have = cached_centres_[static_cast<std::size_t>(slot)];
+        const bool prefix = have.size() <= kd && std::equal(have.begin(), have.end(), centers);
+        const int from = prefix && d_ > 0 ? static_cast<int>(have.size() / d_) : 0;
+        fold_from_[i] = from;
+        cache_off_host_[i] = static_cast<long long>(static_cast<std::size_t>(slot) * n_);
+        if (from < batch.ks[b]) {
+          have.clear();
+          long long* job = folds_host_.data() + cuda::kFoldValues * static_cast<std::size_t>(fold_jobs_++);
+          job[0] = static_cast<long long>(coff + static_cast<std::size_t>(from) * d_);
+          job[1] = batch.ks[b] - from;
+          job[2] = from == 0 ? 1 : 0;
+          job[3] = cache_off_host_[i];
+        }
+      }
+      centers += kd;
+      coff += kd;
+    }
+    b_cache_off_.upload(cache_off_host_.data(), static_cast<std::size_t>(batch.models), stream_);
+    if (fold_jobs_ > 0)
+      b_folds_.upload(folds_host_.data(), cuda::kFoldValues * static_cast<std::size_t>(fold_jobs_), stream_);
+  }
+
+  /// Folds into the cached models the centres they lack, for the rows
+  /// [first, first + rows) at x (one chunk, or all rows): one launch.
+  void fold_kpp_cache(const float* x, std::size_t first, std::size_t rows) {
+    if (fold_jobs_ > 0)
+      cuda::launch_kpp_fold(x, rows, static_cast<int>(d_), b_centers_.data(), b_folds_.data(), fold_jobs_,
+                            cache_.data() + first, grid_, stream_);
+  }
+
+  /// After the pass over every chunk: the cached slots hold all of their
+  /// model's centres.
+  void commit_kpp_cache(const ModelBatch& batch) {
+    const float* centers = batch.centers;
+    for (int b = 0; b < batch.models; ++b) {
+      const std::size_t i = static_cast<std::size_t>(b), kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      if (cache_off_host_[i] >= 0) {
+        if (fold_from_[i] < batch.ks[b]) cached_centres_[static_cast<std::size_t>(batch.slots[b])].assign(centers, centers + kd);
+        fold_from_[i] = batch.ks[b];
+      }
+      centers += kd;
+    }
+  }
+
   /// Uploads a batch's centres and ks (with `trials`: the candidates after
   /// the centres and the trials after the ks), checked against
   /// reserve_batch.  Returns the number of centres; *values gets the number
@@ -485,6 +618,16 @@ class CudaBackend final : public Backend {
   std::vector<long long> jobs_host_;
   std::vector<float> staging_;
   std::vector<int> ks_host_;
+  // The k-means++ distance cache (reserve_kpp_cache).
+  int cache_slots_ = 0;
+  DeviceBuffer<float> cache_;                      // cache_slots_ x n
+  std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
+  DeviceBuffer<long long> b_cache_off_;            // per model of the batch: its cache offset, or -1
+  std::vector<long long> cache_off_host_;
+  std::vector<int> fold_from_;                     // per model: the first centre its cache lacks
+  DeviceBuffer<long long> b_folds_;                // the pass's fold jobs (kFoldValues each)
+  std::vector<long long> folds_host_;
+  int fold_jobs_ = 0;
 };
 
 }  // namespace

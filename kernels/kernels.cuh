@@ -58,28 +58,50 @@ void launch_dispersion(const float* x, const std::int32_t* weights, std::size_t 
                        float root_scale, const std::int32_t* labels, unsigned long long* acc, int grid,
                        const DeviceLimits& lim, cudaStream_t stream);
 
+// The k-means++ distance cache: per model that has one, n floats (one per
+// row of the data), each the squared distance of the row to the nearest of
+// the centres folded in so far (launch_kpp_fold).  k-means++ adds one
+// centre per step, so a step folds one centre instead of computing k
+// distances per row.  cache_off (device, one per model of the batch) gives
+// each model's offset into `cache`, or -1: no cache, every distance
+// computed.  A min is exact: both ways give the same bits.
+
+/// Values per fold job: the centres' offset in `centers` (floats), their
+/// count, reset (1: the cache starts over from these centres alone, else
+/// they are folded into it) and the model's cache offset.
+constexpr int kFoldValues = 4;
+/// Runs `jobs` fold jobs (device, kFoldValues each) over the n rows at x in
+/// one read of them; `cache` points at the caches' entry of x's row 0.
+void launch_kpp_fold(const float* x, std::size_t n, int d, const float* centers, const long long* folds, int jobs,
+                     float* cache, int grid, cudaStream_t stream);
+
 /// k-means++ potentials of a batch (Backend::kpp_potentials' layout) into
-/// out (zeroed, sum over models of 1 + trials values).
+/// out (zeroed, sum over models of 1 + trials values).  Row r of x is row
+/// first + r of the data (the caches' index).
 void launch_kpp_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers,
-                           const int* ks_device,
-                           const float* cands, const int* trials_device, const int* ks_host, const int* trials_host,
-                           int models, float dist_scale, unsigned long long* out, int grid, const DeviceLimits& lim,
-                           cudaStream_t stream);
+                           const int* ks_device, const float* cands, const int* trials_device,
+                           const long long* cache_off, const float* cache, std::size_t first, const int* ks_host,
+                           const int* trials_host, int models, float dist_scale, unsigned long long* out, int grid,
+                           const DeviceLimits& lim, cudaStream_t stream);
 
 /// Rows per tile of the k-means++ sampling search.
 constexpr int kSampleTile = 4096;
 /// tile_pot[b * tile_stride + tile_offset + t] = sum of w q(closest_b) over
-/// tile t (kSampleTile rows) of the n rows at x.
+/// tile t (kSampleTile rows) of the n rows at x (x's row 0 is data row
+/// tile_offset * kSampleTile).
 void launch_kpp_tile_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d,
-                                const float* centers, const int* ks_device,
-                                int models, float dist_scale, long long* tile_pot, std::size_t tile_offset,
+                                const float* centers, const int* ks_device, int models, const long long* cache_off,
+                                const float* cache, float dist_scale, long long* tile_pot, std::size_t tile_offset,
                                 std::size_t tile_stride, int grid, cudaStream_t stream);
-/// For each of `count` jobs (5 values: centre offset, k, tile begin, tile
-/// end, residual target) the first row of the tile whose inclusive prefix
-/// of w q(closest) exceeds the residual, into rows (tiles index x and weights).
-void launch_kpp_sample(const float* x, const std::int32_t* weights, int d, const float* centers, const long long* jobs,
-                       int count,
-                       float dist_scale, long long* rows, cudaStream_t stream);
+/// Values per k-means++ sampling job: centre offset, k, tile begin, tile
+/// end, residual target, the model's cache offset (-1: none), the data row
+/// of x's row 0 (the cache's index of the rows at x).
+constexpr int kJobValues = 7;
+/// For each of `count` jobs (kJobValues values each) the first row of the
+/// tile whose inclusive prefix of w q(closest) exceeds the residual, into
+/// rows (tiles index x and weights).
+void launch_kpp_sample(const float* x, const std::int32_t* weights, int d, const float* centers, const float* cache,
+                       const long long* jobs, int count, float dist_scale, long long* rows, cudaStream_t stream);
 
 /// out[i] = i for i < n (the row order the silhouette sorts).
 void launch_iota(std::int32_t* out, std::size_t n, cudaStream_t stream);

@@ -197,16 +197,19 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 /// k-means++ potentials (Backend::kpp_potentials' layout) for the plan's
 /// models in one read of the rows.  Per model: each row's closest centre
-/// distance (centre groups in any order: a min is exact) into shared
-/// memory, its q() into out[o_b]; then candidates four at a time, each
-/// thread summing q(min(closest, d2)) of its rows in four registers,
-/// reduced per warp into the shared accumulators.  Low register use and
-/// conflict-free row reads at every d.
+/// distance (centre groups in any order: a min is exact; or read from the
+/// model's distance cache, cache_off[b] >= 0, when the backend keeps one)
+/// into shared memory, its q() into out[o_b]; then candidates four at a
+/// time, each thread summing q(min(closest, d2)) of its rows in four
+/// registers, reduced per warp into the shared accumulators.  Low register
+/// use and conflict-free row reads at every d.  `cache` points at the
+/// caches' entry of x's row 0 (row r's is cache[cache_off[b] + r]).
 template <int D>
 __global__ void __launch_bounds__(kBlockThreads)
     kpp_kernel(const float* __restrict__ x, const int* __restrict__ weights, std::size_t n, int d,
                const float* __restrict__ centers, const float* __restrict__ cands, const int* __restrict__ ks,
-               const int* __restrict__ trials, TilePlan plan, float dscale, ull* __restrict__ out) {
+               const int* __restrict__ trials, const long long* __restrict__ cache_off, const float* __restrict__ cache,
+               TilePlan plan, float dscale, ull* __restrict__ out) {
   extern __shared__ __align__(16) unsigned char smem[];
   long long* const spot = reinterpret_cast<long long*>(smem + plan.layout.sums);
   float* const cbuf = reinterpret_cast<float*>(smem + plan.layout.centres);
@@ -238,8 +241,19 @@ __global__ void __launch_bounds__(kBlockThreads)
     int dst = 0, voff = 0;
     for (int b = 0; b < models; ++b) {
       const int k = ks[b], tr = trials[b];
-      const int kgroups = group_count(k, group);
+      const long long coff = cache_off[b];  // block-uniform
+      const int kgroups = coff >= 0 ? 0 : group_count(k, group);  // cached: no centre to visit
       long long pot = 0;
+      if (coff >= 0) {  // the cache holds every centre of the model: no distance to compute
+        const float* cached = cache + coff + base;
+        for (int r0 = warp * 32; r0 < m; r0 += blockDim.x) {
+          const int r = r0 + lane;
+          if (r >= m) continue;
+          const float closest = cached[r];
+          sbest[r] = closest;  // read back by this thread only
+          pot += (weights ? static_cast<long long>(weights[base + r]) : 1LL) * __float2ll_rn(closest * dscale);
+        }
+      }
       for (int g = 0; g < kgroups; ++g) {  // block-uniform
         const Group cg = select_group(cbuf, cbuf + dst, centers + src_c, k, group, g, d);
         for (int r0 = warp * 32; r0 < m; r0 += blockDim.x) {
@@ -301,11 +315,43 @@ __device__ __forceinline__ float closest_distance(const float* row, const float*
   return closest;
 }
 
+/// Folds centres into the models' distance caches, every model's in one
+/// read of the rows.  Fold job j (kFoldValues values): its centres' offset
+/// in `centers` (floats), their count, reset (0/1) and the model's cache
+/// offset; `cache` points at the caches' entry of x's row 0.  Per row:
+/// cache = min(cache, d2(row, centre)) over the job's centres or, with
+/// reset, the nearest of them alone (closest_distance's order).  A min is
+/// exact, so folding the centres as k-means++ adds them, one per step,
+/// gives closest_distance's bits over all of them.
+__global__ void kpp_fold_kernel(const float* __restrict__ x, std::size_t n, int d, const float* __restrict__ centers,
+                                const long long* __restrict__ folds, int jobs, float* __restrict__ cache) {
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    const float* row = x + i * d;
+    for (int j = 0; j < jobs; ++j) {
+      const long long* job = folds + kFoldValues * j;
+      const float* cen = centers + job[0];
+      const int count = static_cast<int>(job[1]);
+      const bool reset = job[2] != 0;
+      const std::size_t at = static_cast<std::size_t>(job[3]) + i;
+      float closest = reset ? squared_distance(row, cen, d) : cache[at];
+      for (int c = reset ? 1 : 0; c < count; ++c) {
+        const float s = squared_distance(row, cen + static_cast<std::size_t>(c) * d, d);
+        closest = s < closest ? s : closest;
+      }
+      cache[at] = closest;
+    }
+  }
+}
+
 /// Per (model, tile of kSampleTile rows): the sum of w q(closest) over the
-/// tile, into tile_pot[model * tiles + tile].
+/// tile, into tile_pot[model * tiles + tile].  A model with a distance
+/// cache (cache_off[b] >= 0, indexed by data row; x's tiles start at tile
+/// tile_offset of the data) reads its closest distances from it.
 __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, const int* __restrict__ weights, std::size_t n,
                                            int d,
                                            const float* __restrict__ centers, const int* __restrict__ ks, int models,
+                                           const long long* __restrict__ cache_off, const float* __restrict__ cache,
                                            float dscale, long long* __restrict__ tile_pot, std::size_t tiles,
                                            std::size_t tile_offset, std::size_t tile_stride) {
   __shared__ long long red[kThreads / 32];
@@ -315,10 +361,12 @@ __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, const in
     std::size_t coff = 0;
     for (int b = 0; b < models; ++b) {
       const int k = ks[b];
+      const long long co = cache_off[b];
+      const float* cached = co >= 0 ? cache + static_cast<std::size_t>(co) + tile_offset * kSampleTile : nullptr;
       long long s = 0;
       for (std::size_t i = begin + threadIdx.x; i < end; i += blockDim.x)
         s += (weights ? static_cast<long long>(weights[i]) : 1LL) *
-             __float2ll_rn(closest_distance(x + i * d, centers + coff, k, d) * dscale);
+             __float2ll_rn((cached ? cached[i] : closest_distance(x + i * d, centers + coff, k, d)) * dscale);
       s = warp_sum(s);
       if (lane == 0) red[warp] = s;
       __syncthreads();
@@ -333,26 +381,33 @@ __global__ void kpp_tile_potentials_kernel(const float* __restrict__ x, const in
   }
 }
 
-/// One block per target: jobs[5 * j ..] = centre offset, k, tile begin,
-/// tile end, residual target (the target minus the potential of the rows
-/// before the tile).  rows[j] = the first row of the tile whose inclusive
-/// prefix of w q(closest) exceeds the residual (end - 1 if none).
+/// One block per target: jobs[kJobValues * j ..] = centre offset, k, tile
+/// begin, tile end, residual target (the target minus the potential of the
+/// rows before the tile), the model's distance cache offset (-1: none) and
+/// the data row of x's row 0 (the cache's index).  rows[j] = the first row
+/// of the tile whose inclusive prefix of w q(closest) exceeds the residual
+/// (end - 1 if none).
 __global__ void kpp_sample_kernel(const float* __restrict__ x, const int* __restrict__ weights, int d,
-                                  const float* __restrict__ centers,
+                                  const float* __restrict__ centers, const float* __restrict__ cache,
                                   const long long* __restrict__ jobs, float dscale, long long* __restrict__ rows) {
   using Scan = cub::BlockScan<long long, kThreads>;
   __shared__ typename Scan::TempStorage scan_tmp;
   constexpr int kPerThread = kSampleTile / kThreads;
-  const long long* job = jobs + 5 * static_cast<std::size_t>(blockIdx.x);
+  const long long* job = jobs + kJobValues * static_cast<std::size_t>(blockIdx.x);
   const float* cen = centers + job[0];
   const int k = static_cast<int>(job[1]);
   const long long begin = job[2], end = job[3], residual = job[4];
+  // Row r of x is data row r + job[6] (job[6] < 0 for a gathered tile
+  // placed after its data position): an index, not a pointer before the
+  // array.
+  const bool cached = job[5] >= 0;
+  const long long at = job[5] + job[6];
+  auto closest = [&](long long r) { return cached ? cache[at + r] : closest_distance(x + r * d, cen, k, d); };
   const long long r0 = begin + static_cast<long long>(threadIdx.x) * kPerThread;
   long long sum = 0;
   for (int i = 0; i < kPerThread; ++i)
     if (r0 + i < end)
-      sum += (weights ? static_cast<long long>(weights[r0 + i]) : 1LL) *
-             __float2ll_rn(closest_distance(x + (r0 + i) * d, cen, k, d) * dscale);
+      sum += (weights ? static_cast<long long>(weights[r0 + i]) : 1LL) * __float2ll_rn(closest(r0 + i) * dscale);
   long long before = 0;
   Scan(scan_tmp).ExclusiveSum(sum, before);
   if (threadIdx.x == 0) rows[blockIdx.x] = end - 1;
@@ -360,8 +415,7 @@ __global__ void kpp_sample_kernel(const float* __restrict__ x, const int* __rest
   if (before <= residual && residual < before + sum) {
     long long prefix = before;
     for (int i = 0; i < kPerThread && r0 + i < end; ++i) {
-      prefix += (weights ? static_cast<long long>(weights[r0 + i]) : 1LL) *
-                __float2ll_rn(closest_distance(x + (r0 + i) * d, cen, k, d) * dscale);
+      prefix += (weights ? static_cast<long long>(weights[r0 + i]) : 1LL) * __float2ll_rn(closest(r0 + i) * dscale);
       if (prefix > residual) {
         rows[blockIdx.x] = r0 + i;
         break;
@@ -511,7 +565,8 @@ void launch_lloyd_batch(const float* x, const std::int32_t* weights, std::size_t
 }
 
 void launch_kpp_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d, const float* centers,
-                           const int* ks_device, const float* cands, const int* trials_device, const int* ks_host,
+                           const int* ks_device, const float* cands, const int* trials_device,
+                           const long long* cache_off, const float* cache, std::size_t first, const int* ks_host,
                            const int* trials_host, int models, float dist_scale, unsigned long long* out, int grid,
                            const DeviceLimits& lim, cudaStream_t stream) {
   std::size_t coff = 0, toff = 0, voff = 0;
@@ -523,7 +578,8 @@ void launch_kpp_potentials(const float* x, const std::int32_t* weights, std::siz
       constexpr int D = decltype(dims)::value;
       allow_shared(kpp_kernel<D>, p.layout.bytes);
       kpp_kernel<D><<<blocks, p.threads, p.layout.bytes, stream>>>(x, weights, n, d, centers + coff, cands + toff,
-                                                                  ks_device + b0, trials_device + b0, p, dist_scale,
+                                                                  ks_device + b0, trials_device + b0, cache_off + b0,
+                                                                  cache ? cache + first : nullptr, p, dist_scale,
                                                                   out + voff);
       CUDA_CHECK_LAUNCH();
     });
@@ -534,21 +590,30 @@ void launch_kpp_potentials(const float* x, const std::int32_t* weights, std::siz
   }
 }
 
-void launch_kpp_tile_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d,
-                                const float* centers, const int* ks_device, int models, float dist_scale,
-                                long long* tile_pot, std::size_t tile_offset, std::size_t tile_stride, int grid,
-                                cudaStream_t stream) {
-  const std::size_t tiles = (n + kSampleTile - 1) / kSampleTile;
-  const int blocks = grid_for_tiles(n, kSampleTile, grid);
-  kpp_tile_potentials_kernel<<<blocks, kThreads, 0, stream>>>(x, weights, n, d, centers, ks_device, models, dist_scale,
-                                                               tile_pot, tiles, tile_offset, tile_stride);
+void launch_kpp_fold(const float* x, std::size_t n, int d, const float* centers, const long long* folds, int jobs,
+                     float* cache, int grid, cudaStream_t stream) {
+  if (n == 0 || jobs <= 0) return;
+  const int blocks = grid_for_tiles(n, kThreads, grid);
+  kpp_fold_kernel<<<blocks, kThreads, 0, stream>>>(x, n, d, centers, folds, jobs, cache);
   CUDA_CHECK_LAUNCH();
 }
 
-void launch_kpp_sample(const float* x, const std::int32_t* weights, int d, const float* centers, const long long* jobs,
-                       int count, float dist_scale, long long* rows, cudaStream_t stream) {
+void launch_kpp_tile_potentials(const float* x, const std::int32_t* weights, std::size_t n, int d,
+                                const float* centers, const int* ks_device, int models, const long long* cache_off,
+                                const float* cache, float dist_scale, long long* tile_pot, std::size_t tile_offset,
+                                std::size_t tile_stride, int grid, cudaStream_t stream) {
+  const std::size_t tiles = (n + kSampleTile - 1) / kSampleTile;
+  const int blocks = grid_for_tiles(n, kSampleTile, grid);
+  kpp_tile_potentials_kernel<<<blocks, kThreads, 0, stream>>>(x, weights, n, d, centers, ks_device, models, cache_off,
+                                                               cache, dist_scale, tile_pot, tiles, tile_offset,
+                                                               tile_stride);
+  CUDA_CHECK_LAUNCH();
+}
+
+void launch_kpp_sample(const float* x, const std::int32_t* weights, int d, const float* centers, const float* cache,
+                       const long long* jobs, int count, float dist_scale, long long* rows, cudaStream_t stream) {
   if (count == 0) return;
-  kpp_sample_kernel<<<count, kThreads, 0, stream>>>(x, weights, d, centers, jobs, dist_scale, rows);
+  kpp_sample_kernel<<<count, kThreads, 0, stream>>>(x, weights, d, centers, cache, jobs, dist_scale, rows);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -176,9 +176,10 @@ TEST(CudaParityFit, FusedSweepOnTheReferenceData) {
   expect_same_restarts(p, X, fp, kp, ks);
 }
 
-// Restarts at k >= 64, where the CPU prunes with Yinyang bounds, keeps
-// labels and running sums per slot and caches k-means++ distances: none of
-// that exists on the GPU, which must still give the same runs.
+// Restarts at k >= 64, where the CPU prunes with Yinyang bounds and keeps
+// labels and running sums per slot (none of that exists on the GPU), and
+// both backends keep each model's k-means++ distances between passes: the
+// same runs.
 TEST(CudaParityFit, RestartsWhereTheCpuPrunes) {
   REQUIRE_GPU();
   const Matrix X = test::random_blobs(20011, 16, 40, 123, 0.9f);
