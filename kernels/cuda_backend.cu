@@ -22,8 +22,13 @@ namespace {
 
 using cuda::DeviceBuffer;
 
-/// Tiles gathered per k-means++ sampling launch when streaming.
-constexpr std::size_t kGatherTiles = 64;
+/// Tiles gathered per k-means++ sampling launch when streaming: up to 64,
+/// within 64 MiB of rows (streaming means device memory is short; 64 tiles
+/// of 1,024 features were 1 GiB), at least one.
+std::size_t gather_tiles(std::size_t d) {
+  const std::size_t tile_bytes = static_cast<std::size_t>(cuda::kSampleTile) * std::max<std::size_t>(d, 1) * sizeof(float);
+  return std::clamp<std::size_t>((std::size_t{64} << 20) / tile_bytes, 1, 64);
+}
 
 /// The element counts of reserve_batch's device buffers for M models of
 /// up to K centres together: the one formula that reserve_batch allocates
@@ -54,8 +59,8 @@ struct BatchScratch {
     z.jobs = cuda::kJobValues * z.targets;
     z.cache_off = M;
     z.folds = cuda::kFoldValues * M;
-    z.gather = streaming ? kGatherTiles * cuda::kSampleTile * d : 0;
-    z.gather_w = streaming && weighted ? kGatherTiles * cuda::kSampleTile : 0;
+    z.gather = streaming ? gather_tiles(d) * cuda::kSampleTile * d : 0;
+    z.gather_w = streaming && weighted ? gather_tiles(d) * cuda::kSampleTile : 0;
     return z;
   }
   std::size_t bytes() const {
@@ -172,7 +177,7 @@ class CudaBackend final : public Backend {
     b_rows_.allocate(z.targets);
     gather_x_.allocate(z.gather);
     gather_w_.allocate(z.gather_w);
-    if (z.gather > 0) gather_jobs_.assign(cuda::kJobValues * kGatherTiles, 0);
+    if (z.gather > 0) gather_jobs_.assign(cuda::kJobValues * gather_tiles(d_), 0);
     b_cache_off_.allocate(z.cache_off);
     cache_off_host_.assign(z.cache_off, -1);
     fold_from_.assign(z.cache_off, 0);
@@ -284,10 +289,11 @@ class CudaBackend final : public Backend {
       return;
     }
     // Streaming: the targets' tiles are copied from the pinned host rows into
-    // a gather buffer, kGatherTiles at a time, and scanned there (jobs with
+    // a gather buffer, gather_tiles(d) at a time, and scanned there (jobs with
     // tile-relative rows; the rows found are made absolute again).
-    for (std::size_t g = 0; g < o; g += kGatherTiles) {
-      const std::size_t count = std::min(kGatherTiles, o - g);
+    const std::size_t per_gather = gather_tiles(d_);
+    for (std::size_t g = 0; g < o; g += per_gather) {
+      const std::size_t count = std::min(per_gather, o - g);
       for (std::size_t j = 0; j < count; ++j) {
         const long long* job = jobs_host_.data() + cuda::kJobValues * (g + j);
         long long* rel = gather_jobs_.data() + cuda::kJobValues * j;
@@ -298,9 +304,12 @@ class CudaBackend final : public Backend {
         rel[4] = job[4];
         rel[5] = job[5];
         rel[6] = job[2] - rel[2];  // gathered row r is data row r + job[2] - rel[2]
-        CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_.values + job[2] * d_,
-                                   static_cast<std::size_t>(job[3] - job[2]) * d_ * sizeof(float),
-                                   cudaMemcpyHostToDevice, stream_));
+        // A cached model's scan reads its distances, not the rows: only
+        // the weights travel.
+        if (job[5] < 0)
+          CUDA_CHECK(cudaMemcpyAsync(gather_x_.data() + j * cuda::kSampleTile * d_, host_.values + job[2] * d_,
+                                     static_cast<std::size_t>(job[3] - job[2]) * d_ * sizeof(float),
+                                     cudaMemcpyHostToDevice, stream_));
         if (weighted_)
           CUDA_CHECK(cudaMemcpyAsync(gather_w_.data() + j * cuda::kSampleTile, rows_.host_weights() + job[2],
                                      static_cast<std::size_t>(job[3] - job[2]) * sizeof(std::int32_t),
