@@ -310,6 +310,9 @@ for d, k, b in grid:
     print(f"| grid d = {d}, k = {k}, 2^24 / d rows | {ms(b):.3f} ms | {floor(b)} |")
 if fit:
     print(f"| K-Means fit, 10M x 2, k = 5, n_init 10 | {ms(fit):.0f} ms | host loop included |")
+seed_on, seed_off = find("BM_GpuSeedingLargeK/1"), find("BM_GpuSeedingLargeK/0")
+if seed_on and seed_off:
+    print(f"| k-means++ + 1 Lloyd pass, 1M x 32, k = 500: distance cache on / off | {ms(seed_on):.0f} ms / {ms(seed_off):.0f} ms | {ms(seed_off) / ms(seed_on):.1f}x |")
 PY
   if [ $? -eq 0 ]; then
     record "gpu benchmarks" PASS "medians of 3 (gpu_bench.json)"

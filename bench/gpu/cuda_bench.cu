@@ -4,6 +4,8 @@
 // device.  Each case skips, saying why, without a usable device.
 #include <benchmark/benchmark.h>
 
+#include <stdlib.h>
+
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -311,5 +313,43 @@ void BM_GpuKMeansFit(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GpuKMeansFit)->Arg(10000000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+
+/// k-means++ seeding at a large k (1M x 32 rows, k = 500, one run, one
+/// Lloyd iteration after it), with the k-means++ distance cache (arg 1:
+/// each step folds one centre, O(n k d) in all) and without it (arg 0:
+/// each pass computes every row's distance to all centres, O(n k^2 d)).
+/// The same centres either way (CudaKppCache tests).
+void BM_GpuSeedingLargeK(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const bool cached = state.range(0) != 0;
+  const std::size_t n = 1000000, d = 32;
+  const int k = 500;
+  Matrix X(n, d);
+  std::uint64_t s = 7;
+  for (std::size_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    const float c = static_cast<float>((s >> 33) % 64);
+    for (std::size_t j = 0; j < d; ++j) {
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      X.at(i, j) = c * static_cast<float>((j * 7 + 3) % 11) / 11.0f + static_cast<float>((s >> 40) & 1023) / 1024.0f;
+    }
+  }
+  const FixedPoint fp = FixedPoint::for_data(X);
+  auto backend = make_cuda_backend(0);
+  backend->bind(X, fp, k);
+  KMeansParams p;
+  p.n_clusters = k;
+  p.n_init = 1;
+  p.max_iter = 1;
+  if (!cached) setenv("ARCHETYPE_CUDA_KPP_CACHE", "0", 1);  // read by reserve_batch, inside the fit
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const KMeansResult r = fit_kmeans(*backend, X, fp, p);
+    benchmark::DoNotOptimize(r.inertia);
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  unsetenv("ARCHETYPE_CUDA_KPP_CACHE");
+}
+BENCHMARK(BM_GpuSeedingLargeK)->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
