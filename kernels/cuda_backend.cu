@@ -669,6 +669,11 @@ CudaStatus cuda_probe(int device) {
     return s;
   }
   s.name = prop.name;
+  char bus[32] = {};
+  if (cudaDeviceGetPCIBusId(bus, static_cast<int>(sizeof bus), device) == cudaSuccess)
+    s.pci_bus_id = bus;
+  else
+    cudaGetLastError();  // not sticky; the id only tells processes sharing a GPU apart
   s.usable = true;
   return s;
 }

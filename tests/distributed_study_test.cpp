@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 
 #include "archetype/communicator.hpp"
@@ -289,16 +290,38 @@ TEST(GpuRanks, OneRankPerDeviceRoundRobin) {
   EXPECT_EQ(device_for_local_rank(3, 0), 0);  // no GPU: the CPU backend ignores it
 }
 
-TEST(GpuRanks, NcclOnlyWhenEveryRankCanAndTheBackendMayBeCuda) {
-  std::vector<int> answers(3, -1);
-  for (int unusable_rank : {-1, 1}) {
+// Every rank takes part in the vote whatever its own (a rank that skipped
+// the collective would hang the others), and all reach the same answer.
+TEST(GpuRanks, NcclOnlyWhenEveryRankWantsAndCanOnAGpuOfItsOwn) {
+  std::vector<int> use(3, -1);
+  std::vector<std::string> why(3);
+  const auto decide = [&](const std::function<NcclVote(int)>& vote_of) {
     run_thread_ranks(3, [&](Communicator& comm) {
-      const bool usable = comm.rank() != unusable_rank;
-      answers[static_cast<std::size_t>(comm.rank())] = job_uses_nccl(comm, "auto", usable, nullptr);
-      EXPECT_FALSE(job_uses_nccl(comm, "cpu", usable, nullptr));
-      EXPECT_FALSE(job_uses_nccl(comm, "cuda", usable, "0"));  // ARCHETYPE_NCCL=0
+      const NcclDecision d = decide_nccl(comm, vote_of(comm.rank()));
+      use[static_cast<std::size_t>(comm.rank())] = d.use ? 1 : 0;
+      why[static_cast<std::size_t>(comm.rank())] = d.why_not;
     });
-    for (int a : answers) EXPECT_EQ(a, nccl_built() && unusable_rank < 0 ? 1 : 0);
+  };
+  const auto bus = [](int r) { return "0000:0" + std::to_string(r) + ":00.0"; };
+  decide([&](int r) { return NcclVote{true, true, bus(r)}; });
+  for (int u : use) EXPECT_EQ(u, nccl_built() ? 1 : 0);
+  for (const std::string& w : why) EXPECT_EQ(w, "");
+  // One rank without a usable GPU or NCCL; one rank where NCCL is not
+  // wanted (ARCHETYPE_NCCL=0 on its node only, or --backend cpu): over MPI,
+  // silently, on every rank.
+  decide([&](int r) { return NcclVote{true, r != 1, bus(r)}; });
+  for (int u : use) EXPECT_EQ(u, 0);
+  decide([&](int r) { return NcclVote{r != 2, true, bus(r)}; });
+  for (int u : use) EXPECT_EQ(u, 0);
+  for (const std::string& w : why) EXPECT_EQ(w, "");
+  // Processes 0 and 2 on one GPU (more processes than GPUs, or the same
+  // --device): NCCL would refuse the communicator; over MPI, with a notice.
+  decide([&](int r) { return NcclVote{true, true, bus(r % 2)}; });
+  for (int u : use) EXPECT_EQ(u, 0);
+  for (const std::string& w : why) {
+    if (!nccl_built()) continue;
+    EXPECT_NE(w.find("processes 0 and 2 share the GPU 0000:00:00.0"), std::string::npos) << w;
+    EXPECT_NE(w.find("over MPI"), std::string::npos) << w;
   }
 }
 

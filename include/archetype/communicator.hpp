@@ -61,6 +61,9 @@ class Communicator {
   virtual std::string host() const = 0;
   /// Wall seconds spent inside the calls above so far (summary.json).
   virtual double communication_seconds() const = 0;
+  /// What carries allreduce_sum, the passes' exact int64 sums: "mpi",
+  /// "nccl" (one GPU per process) or "threads" (tests); summary.json.
+  virtual std::string sums_over() const { return "mpi"; }
 };
 
 /// An InputError that every rank of a job throws with the same text (agree()

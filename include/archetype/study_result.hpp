@@ -151,6 +151,7 @@ struct DistributedSummary {
   int ranks = 0;
   std::vector<std::string> hosts;      ///< distinct host names, in rank order
   double communication_seconds = 0.0;  ///< the most any rank spent in collectives
+  std::string sums_over;               ///< "mpi" or "nccl": what carried the exact int64 sums
 };
 
 struct StudyResult {

@@ -20,6 +20,7 @@ std::optional<DistributedSummary> distributed_summary(Communicator* comm) {
   if (!comm || comm->size() == 1) return std::nullopt;
   DistributedSummary d;
   d.ranks = comm->size();
+  d.sums_over = comm->sums_over();  // the same on every rank (decide_nccl)
   std::string mine = comm->host();
   mine.push_back('\0');
   const std::vector<char> all = allgather_vector(*comm, std::vector<char>(mine.begin(), mine.end()));

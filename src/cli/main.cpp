@@ -447,18 +447,34 @@ int main(int argc, char** argv) {
   const bool speaks = !world || world->rank() == 0;
   if (world) {
     // One rank per GPU: the node-local rank picks the device (unless
-    // --device says), and with NCCL built and every rank's GPU usable the
-    // passes' integer sums go over NCCL (ARCHETYPE_NCCL=0: over MPI).
+    // --device says), and with NCCL built, every rank's GPU usable and no
+    // GPU shared by two ranks, the passes' integer sums go over NCCL
+    // (ARCHETYPE_NCCL=0 on any rank: over MPI).
+    // (`profile` runs no pass on a GPU: no device, no NCCL.)
     CLI::App* const computes = *run ? run : *sweep ? sweep : *fit ? fit : *predict ? predict : nullptr;
     if (computes && computes->count("--device") == 0)
       st.opts.device = archetype::device_for_local_rank(launch.local_rank, archetype::cuda_device_count());
-    try {
-      const bool gpu = archetype::nccl_built() && archetype::cuda_probe(st.opts.device).usable && archetype::nccl_loadable();
-      if (archetype::job_uses_nccl(*world, st.opts.backend, gpu, std::getenv("ARCHETYPE_NCCL")))
-        world = archetype::make_nccl_communicator(std::move(world), st.opts.device);
-    } catch (const std::exception& e) {  // NCCL failed to start on this rank: the others wait for it
-      std::cerr << "archetype: error: process " << launch.rank << ": NCCL: " << e.what() << "\n" << std::flush;
-      std::_Exit(2);  // mpirun ends the job
+    archetype::NcclVote vote;
+    const char* env_nccl = std::getenv("ARCHETYPE_NCCL");
+    vote.wanted = computes && st.opts.backend != "cpu" && !(env_nccl && std::string(env_nccl) == "0");
+    if (vote.wanted && archetype::nccl_built()) {
+      const archetype::CudaStatus gpu = archetype::cuda_probe(st.opts.device);
+      vote.usable = gpu.usable && archetype::nccl_loadable();
+      vote.device_id = gpu.pci_bus_id;
+    }
+    const archetype::NcclDecision nccl = archetype::decide_nccl(*world, vote);  // a collective
+    if (!nccl.why_not.empty() && world->rank() == 0 && !st.quiet)
+      std::cerr << "archetype: " << archetype::terminal_safe(nccl.why_not) << "\n";
+    if (nccl.use) {
+      try {
+        world = archetype::make_nccl_communicator(world, st.opts.device);
+      } catch (const std::exception& e) {
+        // NCCL failed to start on this rank while the others may wait in
+        // its start-up: end the whole job (MPI_Abort) with this rank's cause.
+        std::cerr << "archetype: error: process " << launch.rank << ": NCCL: " << archetype::terminal_safe(e.what())
+                  << "\n" << std::flush;
+        world->abort(2);
+      }
     }
   }
   // mpirun and rank 0 report the job's end; rank 0 removes its staging

@@ -25,13 +25,37 @@ bool nccl_loadable();
 /// runs on NCCL (ncclAllReduce, ncclInt64, ncclSum: exact, so NCCL's
 /// order does not matter) on `device`, every other call on `world` (which
 /// also bootstraps NCCL: rank 0's ncclUniqueId is broadcast over it).  A
-/// collective.  Throws DeviceError when NCCL cannot start; without NCCL in
-/// the build, InputError.
-std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator> world, int device);
+/// collective.  Takes `world` only when NCCL is up; throws DeviceError
+/// when NCCL cannot start, leaving `world` to the caller (to abort the job
+/// with: other ranks may wait in NCCL's start-up); without NCCL in the
+/// build, InputError.
+std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator>& world, int device);
 
-/// Whether a job on this backend sums over NCCL: NCCL built, the backend
-/// is "cuda" or "auto", ARCHETYPE_NCCL is not "0", and every rank's device
-/// is usable (`usable`, this rank's; a collective, so all ranks agree).
-bool job_uses_nccl(Communicator& world, const std::string& backend, bool usable, const char* env_nccl);
+/// What one rank brings to the NCCL decision.
+struct NcclVote {
+  /// NCCL allowed here: the backend is "cuda" or "auto" and ARCHETYPE_NCCL
+  /// is not "0" (mpirun forwards no unprefixed variable to other nodes
+  /// without -x, so ranks may differ: they vote).
+  bool wanted = false;
+  /// This rank's GPU is usable and libnccl.so.2 loads.
+  bool usable = false;
+  /// The GPU's place on its host (CudaStatus::pci_bus_id).
+  std::string device_id;
+};
+
+/// The job's choice, the same on every rank.
+struct NcclDecision {
+  bool use = false;
+  /// Why NCCL is not used although every rank wants and can (two ranks on
+  /// one GPU: NCCL refuses a communicator whose ranks share a device): a
+  /// notice for rank 0; empty otherwise.
+  std::string why_not;
+};
+
+/// Whether a split job sums its integers over NCCL: every rank wants it
+/// and can, and no two ranks of one host drive the same GPU.  A collective
+/// (allgather) in every build with NCCL, whatever the rank's own vote, so
+/// that every rank enters it; without NCCL in the build, no collective.
+NcclDecision decide_nccl(Communicator& world, const NcclVote& vote);
 
 }  // namespace archetype

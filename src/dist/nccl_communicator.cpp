@@ -71,17 +71,27 @@ void nccl_ok(ncclResult_t r, const char* what) {
 
 class NcclCommunicator final : public Communicator {
  public:
-  NcclCommunicator(std::unique_ptr<Communicator> world, int device)
-      : api_(NcclApi::get()), world_(std::move(world)), device_(device) {
+  /// Starts NCCL over `world` (rank 0's id broadcast on it) without taking
+  /// it: when this throws, the caller still holds the world and can end
+  /// the whole job with it (MPI_Abort).  Destroying the world here, while
+  /// unwinding, would finalize MPI, which waits for the other ranks, which
+  /// wait in the broadcast or in NCCL's start-up for this one.
+  NcclCommunicator(Communicator& world, int device) : api_(NcclApi::get()), device_(device) {
     if (!api_.missing.empty()) throw DeviceError("NCCL: " + api_.missing);
     CUDA_CHECK(cudaSetDevice(device_));
     ncclUniqueId id{};
-    if (world_->rank() == 0) nccl_ok(api_.get_unique_id(&id), "GetUniqueId");
-    world_->broadcast(&id, sizeof id, 0);
-    nccl_ok(api_.comm_init_rank(&comm_, world_->size(), id, world_->rank()), "CommInitRank");
+    // Rank 0 broadcasts whatever it has: a failed GetUniqueId there still
+    // answers the others' broadcast before it throws.
+    const ncclResult_t got = world.rank() == 0 ? api_.get_unique_id(&id) : ncclSuccess;
+    world.broadcast(&id, sizeof id, 0);
+    nccl_ok(got, "GetUniqueId");
+    nccl_ok(api_.comm_init_rank(&comm_, world.size(), id, world.rank()), "CommInitRank");
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
+  /// Takes the world once NCCL is up: every call but the int64 sums goes to it.
+  void adopt(std::unique_ptr<Communicator> world) { world_ = std::move(world); }
   ~NcclCommunicator() override {
+    cudaSetDevice(device_);  // the buffer and stream live there (the current device is per thread)
     buffer_ = cuda::DeviceBuffer<std::int64_t>();  // before its stream goes
     if (stream_) cudaStreamDestroy(stream_);
     if (comm_) api_.comm_destroy(comm_);
@@ -93,6 +103,7 @@ class NcclCommunicator final : public Communicator {
   void allreduce_sum(std::int64_t* values, std::size_t count) override {
     if (count == 0) return;
     const auto t0 = std::chrono::steady_clock::now();
+    CUDA_CHECK(cudaSetDevice(device_));  // the current device is per thread, and cuda_probe changes it
     buffer_.reserve(count);  // grows to the largest sum, then stays
     buffer_.upload(values, count, stream_);
     nccl_ok(api_.all_reduce(buffer_.data(), buffer_.data(), count, ncclInt64, ncclSum, comm_, stream_), "AllReduce");
@@ -117,6 +128,7 @@ class NcclCommunicator final : public Communicator {
     std::_Exit(status);  // not reached: the world's abort ends the process
   }
   std::string host() const override { return world_->host(); }
+  std::string sums_over() const override { return "nccl"; }
   double communication_seconds() const override { return seconds_ + world_->communication_seconds(); }
 
  private:
@@ -135,8 +147,10 @@ bool nccl_built() { return true; }
 
 bool nccl_loadable() { return NcclApi::get().missing.empty(); }
 
-std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator> world, int device) {
-  return std::make_unique<NcclCommunicator>(std::move(world), device);
+std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator>& world, int device) {
+  auto nccl = std::make_unique<NcclCommunicator>(*world, device);  // throws with `world` still the caller's
+  nccl->adopt(std::move(world));
+  return nccl;
 }
 
 }  // namespace archetype

@@ -9,7 +9,7 @@ bool nccl_built() { return false; }
 
 bool nccl_loadable() { return false; }
 
-std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator>, int) {
+std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator>&, int) {
   throw InputError("this archetype was built without NCCL (it needs the CUDA backend, MPI and nccl.h)");
 }
 

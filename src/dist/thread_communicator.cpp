@@ -136,6 +136,7 @@ class ThreadRank final : public Communicator {
   [[noreturn]] void abort(int status) override { throw ThreadAbort(rank_, status); }
   std::string host() const override { return host_name(); }
   double communication_seconds() const override { return 0.0; }
+  std::string sums_over() const override { return "threads"; }
 
  private:
   /// Publishes this rank's buffer and waits until every rank has.

@@ -166,7 +166,8 @@ json summary_json(const StudyResult& r) {
   if (r.distributed)
     s["distributed"] = {{"ranks", r.distributed->ranks},
                         {"hosts", r.distributed->hosts},
-                        {"communication_seconds", r.distributed->communication_seconds}};
+                        {"communication_seconds", r.distributed->communication_seconds},
+                        {"sums_over", r.distributed->sums_over}};
   if (r.prediction) {
     s["model_file"] = r.prediction->model_file;
     s["prediction"] = prediction_json(*r.prediction);

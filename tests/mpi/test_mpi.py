@@ -74,7 +74,8 @@ def same_outputs(a, b, ranks):
             check(sa == sb, f"{b}/summary.json differs from one process's")
             check(da is None, f"{a}/summary.json: a 'distributed' key for one process")
             if ranks > 1:
-                check(db is not None and db["ranks"] == ranks and db["hosts"] and db["communication_seconds"] >= 0,
+                check(db is not None and db["ranks"] == ranks and db["hosts"] and db["communication_seconds"] >= 0
+                      and db["sums_over"] in ("mpi", "nccl"),
                       f"{b}/summary.json: distributed = {db}")
             else:
                 check(db is None, f"{b}/summary.json: 'distributed' with one process")
