@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -117,6 +118,14 @@ class CudaBackend final : public Backend {
     d_ = X.cols;
     k_max_ = std::max(k_max, 1);
     cuda::check_shapes(static_cast<int>(d_), k_max_, limits_);  // every k fits; only a huge d is refused
+    // The previous binding's rows and batch scratch go before the free
+    // memory is measured: binding again (predict after a fit, a larger k)
+    // would otherwise see its own old copy as used, and stream data that
+    // fit the first time.
+    rows_.release();
+    for (DeviceBuffer<float>* b : {&b_centers_, &gather_x_}) b->allocate(0);
+    for (DeviceBuffer<long long>* b : {&b_tile_pot_, &b_jobs_, &b_rows_}) b->allocate(0);
+    b_acc_.allocate(0);
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     rows_.bind(X.values, weights, n_, d_, chunk_rows_for(free_bytes), stream_);
@@ -695,11 +704,14 @@ std::size_t cuda_bytes_needed(std::size_t n, std::size_t d, int k_max, int max_m
   // for max_models models of up to k_max centres each); a margin for CUB.
   const std::size_t chunk = std::min<std::size_t>(n, cuda::kSampleTile);
   const int models = std::max(max_models, 1), k = std::max(k_max, 1);
-  // (each row's weight, when there are weights, counted too: 4 bytes more a row.)
-  const std::size_t rows = 2 * chunk * (d * sizeof(float) + 2 * sizeof(std::int32_t)) + chunk * sizeof(std::int32_t);
+  // (each row's weight, when there are weights, counted too: 4 bytes more a
+  // row.)  chunk_rows_for streams only when two chunk buffers fit in half
+  // of the free memory: four chunks' worth.
+  const std::size_t rows = 4 * chunk * (d * sizeof(float) + 2 * sizeof(std::int32_t)) + chunk * sizeof(std::int32_t);
   const std::size_t bound = bind_acc_count(d, k) * sizeof(unsigned long long) +
                             static_cast<std::size_t>(k) * d * sizeof(float) + sizeof(int);
-  const std::size_t batch = BatchScratch::size(n, d, models, models * k, true, true).bytes();
+  const long long total_k = std::min<long long>(static_cast<long long>(models) * k, std::numeric_limits<int>::max());
+  const std::size_t batch = BatchScratch::size(n, d, models, static_cast<int>(total_k), true, true).bytes();
   return rows + bound + batch + (16u << 20);
 }
 

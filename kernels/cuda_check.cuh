@@ -27,7 +27,12 @@ class CudaError : public DeviceError {
 };
 
 inline void check(cudaError_t code, const char* expr, const char* file, int line) {
-  if (code != cudaSuccess) throw CudaError(code, expr, file, line);
+  if (code == cudaSuccess) return;
+  // A failed call also leaves its code as the runtime's last error: cleared,
+  // so that the next launch check does not report it again as the launch's
+  // (sticky errors stay: the context is lost either way).
+  cudaGetLastError();
+  throw CudaError(code, expr, file, line);
 }
 
 /// After a launch: the launch's own error, else an injected one.

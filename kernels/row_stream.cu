@@ -7,14 +7,23 @@
 namespace archetype::cuda {
 namespace {
 
-/// Page-locks host memory that the copies only read.  Memory mapped
-/// read-only (a NumPy array from np.load(mmap_mode="r"), bound in place)
-/// refuses the default registration: registered read-only then, where the
-/// device supports it.
-void pin(void* p, std::size_t bytes) {
-  if (cudaHostRegister(p, bytes, cudaHostRegisterDefault) == cudaSuccess) return;
-  cudaGetLastError();  // the refusal must not surface at the next launch check
-  CUDA_CHECK(cudaHostRegister(p, bytes, cudaHostRegisterReadOnly));
+/// Page-locks host memory that the copies only read, so that the chunk
+/// copies are asynchronous DMA; returns whether this call registered it
+/// (release unregisters only that).  Memory mapped read-only (a NumPy
+/// array from np.load(mmap_mode="r"), bound in place) refuses the default
+/// registration: registered read-only then, where the device supports it.
+/// Memory already page-locked (cudaHostAlloc'd, pinned by a framework, or
+/// by another binding) needs nothing; where the driver refuses both (a
+/// range too large to lock), the copies run from pageable memory: the same
+/// bytes, without the overlap.
+bool pin(void* p, std::size_t bytes) {
+  const cudaError_t e = cudaHostRegister(p, bytes, cudaHostRegisterDefault);
+  if (e == cudaSuccess) return true;
+  cudaGetLastError();  // a refusal must not surface at the next launch check
+  if (e == cudaErrorHostMemoryAlreadyRegistered) return false;
+  if (cudaHostRegister(p, bytes, cudaHostRegisterReadOnly) == cudaSuccess) return true;
+  cudaGetLastError();
+  return false;
 }
 
 }  // namespace
@@ -40,12 +49,8 @@ void RowStream::bind(const float* host, const std::int32_t* weights, std::size_t
   }
   // Pinned host memory, so that the chunk copies are true asynchronous DMA
   // that overlaps with the kernels.
-  pin(const_cast<float*>(host), n * d * sizeof(float));
-  registered_ = true;
-  if (weights) {
-    pin(const_cast<std::int32_t*>(weights), n * sizeof(std::int32_t));
-    weights_registered_ = true;
-  }
+  registered_ = pin(const_cast<float*>(host), n * d * sizeof(float));
+  if (weights) weights_registered_ = pin(const_cast<std::int32_t*>(weights), n * sizeof(std::int32_t));
   void* labels = nullptr;
   CUDA_CHECK(cudaMallocHost(&labels, n * sizeof(std::int32_t)));
   host_labels_ = static_cast<std::int32_t*>(labels);

@@ -64,17 +64,27 @@ class RowStream {
                                    cudaMemcpyHostToDevice, copy_));
       CUDA_CHECK(cudaEventRecord(loaded_[b], copy_));
     };
-    load(0);
-    for (std::size_t c = 0; c < chunks; ++c) {
-      const int b = static_cast<int>(c % 2);
-      if (c + 1 < chunks) load(c + 1);  // overlaps with the kernels on chunk c
-      CUDA_CHECK(cudaStreamWaitEvent(stream_, loaded_[b], 0));
-      fn(static_cast<const float*>(xbuf_[b].data()), c * chunk_, rows_of(c), lbuf_[b].data(),
-         host_weights_ ? static_cast<const std::int32_t*>(wbuf_[b].data()) : nullptr);
-      if (labels_out)
-        CUDA_CHECK(cudaMemcpyAsync(host_labels_ + c * chunk_, lbuf_[b].data(), rows_of(c) * sizeof(std::int32_t),
-                                   cudaMemcpyDeviceToHost, stream_));
-      CUDA_CHECK(cudaEventRecord(done_[b], stream_));
+    try {
+      load(0);
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const int b = static_cast<int>(c % 2);
+        if (c + 1 < chunks) load(c + 1);  // overlaps with the kernels on chunk c
+        CUDA_CHECK(cudaStreamWaitEvent(stream_, loaded_[b], 0));
+        fn(static_cast<const float*>(xbuf_[b].data()), c * chunk_, rows_of(c), lbuf_[b].data(),
+           host_weights_ ? static_cast<const std::int32_t*>(wbuf_[b].data()) : nullptr);
+        if (labels_out)
+          CUDA_CHECK(cudaMemcpyAsync(host_labels_ + c * chunk_, lbuf_[b].data(), rows_of(c) * sizeof(std::int32_t),
+                                     cudaMemcpyDeviceToHost, stream_));
+        CUDA_CHECK(cudaEventRecord(done_[b], stream_));
+      }
+    } catch (...) {
+      // Cut short (a failed launch, an injected fault): a chunk's kernels
+      // may be queued without their done_ event, so the next pass's copy
+      // into that buffer could overtake them.  Both streams drained first.
+      cudaStreamSynchronize(copy_);
+      cudaStreamSynchronize(stream_);
+      cudaGetLastError();
+      throw;
     }
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }

@@ -2,6 +2,7 @@
 // fused batch must end exactly where it ends when fitted alone.
 #include <gtest/gtest.h>
 
+#include "archetype/error.hpp"
 #include "archetype/kmeans.hpp"
 #include "archetype/sweep.hpp"
 #include "engine/fit_steps.hpp"
@@ -41,6 +42,24 @@ TEST(FusedRuns, EveryModelOfTheSweepEqualsItsLoneFit) {
     for (int r = 0; r < 10; r += 3)  // a subset of restarts keeps the test fast
       expect_same_run(fused[i][static_cast<std::size_t>(r)], lone_run(*b, X, fp, p, ks[i], r),
                       "k = " + std::to_string(ks[i]) + ", restart " + std::to_string(r));
+  }
+}
+
+// Restarts whose centres together exceed what a batch can count (int):
+// refused with a message before they are made (the count used to wrap and
+// the reservation failed as a logic error).
+TEST(FusedRuns, MoreCentresThanABatchHoldsAreRefused) {
+  Matrix X(1000000, 1);
+  for (std::size_t i = 0; i < X.rows; ++i) X.values[i] = static_cast<float>(i % 977);
+  const FixedPoint fp = FixedPoint::for_data(X);
+  auto b = make_cpu_backend(1);
+  KMeansParams p;
+  p.n_init = 3000;  // 3,000 x 1,000,000 centres > 2^31 - 1
+  try {
+    run_restarts(*b, X, fp, p, {1000000});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("lower n_init or the range of k"), std::string::npos) << e.what();
   }
 }
 

@@ -97,6 +97,7 @@ void Clusterer::Impl::prepare(const DataView& view) {
 
 void Clusterer::Impl::bind(int k) {
   if (bound_k >= k) return;
+  bound_k = 0;  // a bind that throws may have freed the old binding: the next call binds again
   backend->bind(data.view, weights.data(), fp, k);
   bound_k = k;
 }

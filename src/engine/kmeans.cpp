@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -161,7 +162,7 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X,
   if (params.max_iter < 1) throw InputError("max_iter must be at least 1");
   if (!(params.tol >= 0.0)) throw InputError("tol must be >= 0");
   std::vector<FusedRun> runs;
-  int total_k = 0;
+  long long total_k = 0;  // every restart's centres together: the batch reservation
   for (int k : ks) {
     if (k < 1 || static_cast<std::size_t>(k) > n)
       throw InputError("k = " + std::to_string(k) + " is outside [1, " + std::to_string(n) + "] (the number of rows)");
@@ -175,14 +176,17 @@ std::vector<std::vector<KMeansRun>> run_restarts(Backend& backend, MatrixView X,
       run.n_trials = trials;
       run.seed = restart_seed(params.seed, r);
       run.rng = Rng(run.seed);
-      runs.push_back(std::move(run));
       total_k += k;
+      if (total_k > std::numeric_limits<int>::max())  // checked as it grows: before n_init x |ks| runs exist
+        throw InputError("the restarts would hold more than " + std::to_string(std::numeric_limits<int>::max()) +
+                         " centres together (n_init x the sum of the k): lower n_init or the range of k");
+      runs.push_back(std::move(run));
     }
   }
   // scikit-learn's tol is relative to the mean feature variance, the same
   // for every model: computed once.
   const double tol_abs = mean_feature_variance(X, backend.row_split(), weights) * params.tol;
-  backend.reserve_batch(static_cast<int>(runs.size()), total_k);
+  backend.reserve_batch(static_cast<int>(runs.size()), static_cast<int>(total_k));
   long long passes = 0;
   seed_fused(backend, X, runs, progress, passes, weights);
   lloyd_fused(backend, X, fp, runs, params.max_iter, tol_abs, progress, passes, weights);
