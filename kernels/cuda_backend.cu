@@ -678,6 +678,12 @@ CudaStatus cuda_probe(int device) {
     return s;
   }
   s.name = prop.name;
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char byte : prop.uuid.bytes) {
+    s.uuid.push_back(hex[byte >> 4]);
+    s.uuid.push_back(hex[byte & 15]);
+  }
+  if (s.uuid.find_first_not_of('0') == std::string::npos) s.uuid.clear();  // all zero: not reported
   char bus[32] = {};
   if (cudaDeviceGetPCIBusId(bus, static_cast<int>(sizeof bus), device) == cudaSuccess)
     s.pci_bus_id = bus;

@@ -95,7 +95,7 @@ class RowStream {
   void copy_labels(std::int32_t* out);
   /// Stored labels of some rows.
   void gather_labels(const std::size_t* rows, std::size_t m, std::int32_t* out);
-  /// The bound weights in host memory (pinned when streaming), or null.
+  /// The bound weights in host memory, or null.
   const std::int32_t* host_weights() const { return host_weights_; }
 
   /// Waits for the copies and kernels still in flight on its streams (a

@@ -302,25 +302,30 @@ TEST(GpuRanks, NcclOnlyWhenEveryRankWantsAndCanOnAGpuOfItsOwn) {
       why[static_cast<std::size_t>(comm.rank())] = d.why_not;
     });
   };
-  const auto bus = [](int r) { return "0000:0" + std::to_string(r) + ":00.0"; };
-  decide([&](int r) { return NcclVote{true, true, bus(r)}; });
+  const auto gpu = [](int wanted, int usable, int r) {
+    return NcclVote{wanted != 0, usable != 0, "5f3a" + std::to_string(r), "0000:0" + std::to_string(r) + ":00.0"};
+  };
+  decide([&](int r) { return gpu(1, 1, r); });
   for (int u : use) EXPECT_EQ(u, nccl_built() ? 1 : 0);
   for (const std::string& w : why) EXPECT_EQ(w, "");
   // One rank without a usable GPU or NCCL; one rank where NCCL is not
   // wanted (ARCHETYPE_NCCL=0 on its node only, or --backend cpu): over MPI,
   // silently, on every rank.
-  decide([&](int r) { return NcclVote{true, r != 1, bus(r)}; });
+  decide([&](int r) { return gpu(1, r != 1, r); });
   for (int u : use) EXPECT_EQ(u, 0);
-  decide([&](int r) { return NcclVote{r != 2, true, bus(r)}; });
+  decide([&](int r) { return gpu(r != 2, 1, r); });
+  for (int u : use) EXPECT_EQ(u, 0);
+  // A GPU that does not report its UUID cannot be told apart: no NCCL.
+  decide([&](int r) { return r == 1 ? NcclVote{true, true, "", "0000:01:00.0"} : gpu(1, 1, r); });
   for (int u : use) EXPECT_EQ(u, 0);
   for (const std::string& w : why) EXPECT_EQ(w, "");
   // Processes 0 and 2 on one GPU (more processes than GPUs, or the same
   // --device): NCCL would refuse the communicator; over MPI, with a notice.
-  decide([&](int r) { return NcclVote{true, true, bus(r % 2)}; });
+  decide([&](int r) { return gpu(1, 1, r % 2); });
   for (int u : use) EXPECT_EQ(u, 0);
   for (const std::string& w : why) {
     if (!nccl_built()) continue;
-    EXPECT_NE(w.find("processes 0 and 2 share the GPU 0000:00:00.0"), std::string::npos) << w;
+    EXPECT_NE(w.find("processes 0 and 2 share the GPU 0000:00:00.0 on "), std::string::npos) << w;
     EXPECT_NE(w.find("over MPI"), std::string::npos) << w;
   }
 }

@@ -16,8 +16,9 @@ struct CudaStatus {
   std::string reason;       ///< why not usable (no driver, no device, ...)
   int device = 0;
   std::string name;         ///< the device's name
-  std::string pci_bus_id;   ///< where it sits on its host ("0000:3b:00.0"): two processes on one host
-                            ///< with the same id share the GPU
+  std::string uuid;         ///< the GPU's UUID (32 hex digits), unique across hosts: processes with
+                            ///< the same one share the GPU; empty if the driver did not say
+  std::string pci_bus_id;   ///< where it sits on its host ("0000:3b:00.0"), for messages
   std::size_t free_bytes = 0, total_bytes = 0;
 };
 

@@ -460,7 +460,8 @@ int main(int argc, char** argv) {
     if (vote.wanted && archetype::nccl_built()) {
       const archetype::CudaStatus gpu = archetype::cuda_probe(st.opts.device);
       vote.usable = gpu.usable && archetype::nccl_loadable();
-      vote.device_id = gpu.pci_bus_id;
+      vote.device_id = gpu.uuid;
+      vote.device_place = gpu.pci_bus_id;
     }
     const archetype::NcclDecision nccl = archetype::decide_nccl(*world, vote);  // a collective
     if (!nccl.why_not.empty() && world->rank() == 0 && !st.quiet)

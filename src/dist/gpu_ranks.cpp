@@ -14,11 +14,17 @@ int device_for_local_rank(int local_rank, int devices) {
 
 namespace {
 
-/// One rank's vote as it travels: two flags and "host|device id", fixed size.
+/// One rank's vote as it travels, fixed size: two flags, the GPU's UUID
+/// and "bus id on host" for the notice (both text, zero-terminated).
 struct VoteRecord {
   char wanted = 0, usable = 0;
-  char where[254] = {};
+  char id[62] = {};
+  char where[192] = {};
 };
+
+void copy_text(char* to, std::size_t size, const std::string& from) {
+  std::memcpy(to, from.data(), std::min(from.size(), size - 1));
+}
 
 }  // namespace
 
@@ -27,9 +33,9 @@ NcclDecision decide_nccl(Communicator& world, const NcclVote& vote) {
   if (!nccl_built()) return d;
   VoteRecord mine;
   mine.wanted = vote.wanted ? 1 : 0;
-  mine.usable = vote.usable ? 1 : 0;
-  const std::string where = world.host() + "|" + vote.device_id;
-  std::memcpy(mine.where, where.data(), std::min(where.size(), sizeof mine.where - 1));
+  mine.usable = vote.usable && !vote.device_id.empty() ? 1 : 0;  // a GPU that does not say who it is: no NCCL
+  copy_text(mine.id, sizeof mine.id, vote.device_id);
+  copy_text(mine.where, sizeof mine.where, vote.device_place + " on " + world.host());
   std::vector<VoteRecord> all(static_cast<std::size_t>(world.size()));
   world.allgather(&mine, sizeof mine, all.data());
   // Every rank evaluates the same records: the same answer everywhere.
@@ -37,11 +43,9 @@ NcclDecision decide_nccl(Communicator& world, const NcclVote& vote) {
     if (!r.wanted || !r.usable) return d;  // silently over MPI (a CPU job, no GPU, no NCCL, or refused)
   for (std::size_t i = 0; i < all.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
-      if (std::strncmp(all[i].where, all[j].where, sizeof all[i].where) == 0) {
-        const std::string w(all[i].where);
-        const std::size_t bar = w.rfind('|');
+      if (std::strncmp(all[i].id, all[j].id, sizeof all[i].id) == 0) {
         d.why_not = "processes " + std::to_string(j) + " and " + std::to_string(i) + " share the GPU " +
-                    w.substr(bar + 1) + " on " + w.substr(0, bar) +
+                    std::string(all[i].where) +
                     " (NCCL needs one GPU per process): the sums go over MPI, with the same results";
         return d;
       }

@@ -37,10 +37,13 @@ struct NcclVote {
   /// is not "0" (mpirun forwards no unprefixed variable to other nodes
   /// without -x, so ranks may differ: they vote).
   bool wanted = false;
-  /// This rank's GPU is usable and libnccl.so.2 loads.
+  /// This rank's GPU is usable, libnccl.so.2 loads, and the GPU says who
+  /// it is (a UUID).
   bool usable = false;
-  /// The GPU's place on its host (CudaStatus::pci_bus_id).
+  /// The GPU's identity (CudaStatus::uuid): ranks with the same share it.
   std::string device_id;
+  /// Where it is, for the notice (CudaStatus::pci_bus_id).
+  std::string device_place;
 };
 
 /// The job's choice, the same on every rank.
@@ -53,7 +56,7 @@ struct NcclDecision {
 };
 
 /// Whether a split job sums its integers over NCCL: every rank wants it
-/// and can, and no two ranks of one host drive the same GPU.  A collective
+/// and can, and no two ranks drive the same GPU (the same UUID).  A collective
 /// (allgather) in every build with NCCL, whatever the rank's own vote, so
 /// that every rank enters it; without NCCL in the build, no collective.
 NcclDecision decide_nccl(Communicator& world, const NcclVote& vote);
