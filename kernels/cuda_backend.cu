@@ -13,6 +13,7 @@
 #include "archetype/cuda.hpp"
 #include "archetype/error.hpp"
 #include "engine/cpu_silhouette.hpp"
+#include "engine/kpp_cache.hpp"
 #include "cuda_check.cuh"
 #include "device_buffer.cuh"
 #include "kernels.cuh"
@@ -106,11 +107,13 @@ class CudaBackend final : public Backend {
   using Backend::bind;
   void bind(MatrixView X, const std::int32_t* weights, const FixedPoint& fp, int k_max) override {
     CUDA_CHECK(cudaSetDevice(device_));
-    // The batch reservation and the k-means++ cache describe the old rows
-    // (and the cache's memory should count as free below): gone first, so
-    // that a bind that throws leaves no stale offsets behind.
-    drop_kpp_cache();
-    batch_models_ = batch_total_k_ = 0;
+    // The previous binding's rows, batch reservation and k-means++ cache go
+    // first: they describe the old rows (a bind that throws leaves no stale
+    // offsets behind), and their memory must count as free below, else
+    // binding again (predict after a fit, a larger k) would stream data
+    // that fit the first time.
+    rows_.release();
+    release_batch();
     host_ = X;
     weighted_ = weights != nullptr;
     fp_ = fp;
@@ -118,14 +121,6 @@ class CudaBackend final : public Backend {
     d_ = X.cols;
     k_max_ = std::max(k_max, 1);
     cuda::check_shapes(static_cast<int>(d_), k_max_, limits_);  // every k fits; only a huge d is refused
-    // The previous binding's rows and batch scratch go before the free
-    // memory is measured: binding again (predict after a fit, a larger k)
-    // would otherwise see its own old copy as used, and stream data that
-    // fit the first time.
-    rows_.release();
-    for (DeviceBuffer<float>* b : {&b_centers_, &gather_x_}) b->allocate(0);
-    for (DeviceBuffer<long long>* b : {&b_tile_pot_, &b_jobs_, &b_rows_}) b->allocate(0);
-    b_acc_.allocate(0);
     std::size_t free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     rows_.bind(X.values, weights, n_, d_, chunk_rows_for(free_bytes), stream_);
@@ -134,7 +129,6 @@ class CudaBackend final : public Backend {
     ks_.allocate(1);
     acc_host_.assign(acc_.size(), 0);
     grid_ = std::max(1, sms_ * 4);  // the launchers clamp it to the tiles (cuda::grid_for_tiles)
-    batch_models_ = batch_total_k_ = 0;
     reset_labels();
     sync();
   }
@@ -189,7 +183,6 @@ class CudaBackend final : public Backend {
     if (z.gather > 0) gather_jobs_.assign(cuda::kJobValues * gather_tiles(d_), 0);
     b_cache_off_.allocate(z.cache_off);
     cache_off_host_.assign(z.cache_off, -1);
-    fold_from_.assign(z.cache_off, 0);
     b_folds_.allocate(z.folds);
     folds_host_.assign(z.folds, 0);
     staging_.reserve(z.centers);
@@ -498,8 +491,7 @@ class CudaBackend final : public Backend {
     try {
       cache_.allocate(static_cast<std::size_t>(slots) * n_);
     } catch (const DeviceError&) {
-      cudaGetLastError();  // a failed cudaMalloc is not sticky; clear it and go on without
-      return;
+      return;  // a failed cudaMalloc is not sticky (CUDA_CHECK cleared it): go on without
     }
     cache_slots_ = slots;
     cached_centres_.assign(static_cast<std::size_t>(cache_slots_), {});
@@ -527,9 +519,7 @@ class CudaBackend final : public Backend {
       cache_off_host_[i] = -1;
       if (slot >= 0 && slot < cache_slots_) {
         std::vector<float>& have = cached_centres_[static_cast<std::size_t>(slot)];
-        const bool prefix = have.size() <= kd && std::equal(have.begin(), have.end(), centers);
-        const int from = prefix && d_ > 0 ? static_cast<int>(have.size() / d_) : 0;
-        fold_from_[i] = from;
+        const int from = folded_prefix(have, centers, batch.ks[b], d_);
         cache_off_host_[i] = static_cast<long long>(static_cast<std::size_t>(slot) * n_);
         if (from < batch.ks[b]) {
           have.clear();
@@ -557,17 +547,29 @@ class CudaBackend final : public Backend {
   }
 
   /// After the pass over every chunk: the cached slots hold all of their
-  /// model's centres.
+  /// model's centres (those plan_kpp_cache emptied for a fold say so now).
   void commit_kpp_cache(const ModelBatch& batch) {
     const float* centers = batch.centers;
     for (int b = 0; b < batch.models; ++b) {
-      const std::size_t i = static_cast<std::size_t>(b), kd = static_cast<std::size_t>(batch.ks[b]) * d_;
-      if (cache_off_host_[i] >= 0) {
-        if (fold_from_[i] < batch.ks[b]) cached_centres_[static_cast<std::size_t>(batch.slots[b])].assign(centers, centers + kd);
-        fold_from_[i] = batch.ks[b];
+      const std::size_t kd = static_cast<std::size_t>(batch.ks[b]) * d_;
+      if (cache_off_host_[static_cast<std::size_t>(b)] >= 0) {
+        std::vector<float>& have = cached_centres_[static_cast<std::size_t>(batch.slots[b])];
+        if (have.empty()) have.assign(centers, centers + kd);
       }
       centers += kd;
     }
+  }
+
+  /// Frees the batch reservation (reserve_batch's buffers) and the
+  /// k-means++ cache; the batch passes refuse to run until the next one.
+  void release_batch() {
+    drop_kpp_cache();
+    for (DeviceBuffer<float>* b : {&b_centers_, &gather_x_}) b->allocate(0);
+    for (DeviceBuffer<long long>* b : {&b_tile_pot_, &b_jobs_, &b_rows_, &b_cache_off_, &b_folds_}) b->allocate(0);
+    b_ks_.allocate(0);
+    gather_w_.allocate(0);
+    b_acc_.allocate(0);
+    batch_models_ = batch_total_k_ = 0;
   }
 
   /// Uploads a batch's centres and ks (with `trials`: the candidates after
@@ -642,7 +644,6 @@ class CudaBackend final : public Backend {
   std::vector<std::vector<float>> cached_centres_;  // per slot: the centres folded into it
   DeviceBuffer<long long> b_cache_off_;            // per model of the batch: its cache offset, or -1
   std::vector<long long> cache_off_host_;
-  std::vector<int> fold_from_;                     // per model: the first centre its cache lacks
   DeviceBuffer<long long> b_folds_;                // the pass's fold jobs (kFoldValues each)
   std::vector<long long> folds_host_;
   int fold_jobs_ = 0;

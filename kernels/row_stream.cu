@@ -100,14 +100,18 @@ void RowStream::gather_labels(const std::size_t* rows, std::size_t m, std::int32
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+void RowStream::drain() noexcept {
+  if (copy_) cudaStreamSynchronize(copy_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  cudaGetLastError();
+}
+
 void RowStream::release() noexcept {
   // Never throws (destructor path): errors here are ignored.  A pass that
   // threw (a failed launch, an injected fault) may have left the next
   // chunk's copy or a label copy-back queued: wait for both streams before
   // the pinned memory they read and write is unpinned and freed.
-  if (copy_) cudaStreamSynchronize(copy_);
-  if (stream_) cudaStreamSynchronize(stream_);
-  cudaGetLastError();  // the waits' own errors, ignored here, must not surface at the next launch check
+  drain();
   if (registered_) cudaHostUnregister(const_cast<float*>(host_));
   registered_ = false;
   if (weights_registered_) cudaHostUnregister(const_cast<std::int32_t*>(host_weights_));

@@ -80,10 +80,8 @@ class RowStream {
     } catch (...) {
       // Cut short (a failed launch, an injected fault): a chunk's kernels
       // may be queued without their done_ event, so the next pass's copy
-      // into that buffer could overtake them.  Both streams drained first.
-      cudaStreamSynchronize(copy_);
-      cudaStreamSynchronize(stream_);
-      cudaGetLastError();
+      // into that buffer could overtake them.
+      drain();
       throw;
     }
     CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -105,6 +103,10 @@ class RowStream {
   void release() noexcept;
 
  private:
+  /// Waits for everything queued on both streams; never throws (the
+  /// waits' own errors are cleared, so that they do not surface at the
+  /// next launch check).
+  void drain() noexcept;
   const std::int32_t* weights() const { return host_weights_ ? w_.data() : nullptr; }
 
   const float* host_ = nullptr;

@@ -27,6 +27,7 @@
 #include "engine/cpu_lloyd_bounds.hpp"
 #include "engine/cpu_silhouette.hpp"
 #include "engine/huge_pages.hpp"
+#include "engine/kpp_cache.hpp"
 
 namespace archetype {
 namespace {
@@ -714,10 +715,8 @@ class CpuBackend final : public Backend {
       batch_offsets_[static_cast<std::size_t>(b) + 1] = batch_offsets_[static_cast<std::size_t>(b)] + kd;
       const int slot = batch.slots ? batch.slots[b] : -1;
       if (slot >= 0 && slot < cache_slots_) {
-        const std::vector<float>& have = cached_centres_[static_cast<std::size_t>(slot)];
-        const bool prefix = have.size() <= kd && std::equal(have.begin(), have.end(), centers);
         batch_cache_[static_cast<std::size_t>(b)] = cache_.data() + static_cast<std::size_t>(slot) * n_;
-        const int from = prefix ? static_cast<int>(have.size() / std::max<std::size_t>(d_, 1)) : 0;
+        const int from = folded_prefix(cached_centres_[static_cast<std::size_t>(slot)], centers, batch.ks[b], d_);
         batch_fold_[static_cast<std::size_t>(b)] = from;
         batch_kept_[static_cast<std::size_t>(b)] =
             from >= 1 && from + 1 == batch.ks[b] ? kept_distances_of(slot, centers + static_cast<std::size_t>(from) * d_)
