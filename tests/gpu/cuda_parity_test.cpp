@@ -89,12 +89,7 @@ TEST(CudaStreaming, WideRowsManyCentresEqualTheCpu) {
   for (std::size_t i = 0; i < centers.size(); ++i) centers[i] = X.values[(i * 131 + 5) % X.values.size()];
   p.cpu->reset_labels();
   p.gpu->reset_labels();
-  PassSums a, b;
-  for (int pass = 0; pass < 2; ++pass) {
-    p.cpu->lloyd_pass(centers.data(), 300, a);
-    p.gpu->lloyd_pass(centers.data(), 300, b);
-    expect_same(a, b);
-  }
+  for (int pass = 0; pass < 2; ++pass) test::lloyd_pass_both(p, centers.data(), 300);
   std::vector<std::int32_t> labels(X.rows);
   p.cpu->copy_labels(labels.data());
   std::vector<std::int64_t> sqa(300), sqb(300), ra(300), rb(300);
@@ -287,19 +282,14 @@ TEST(CudaLabelStore, TakeLabelsEmptiesTheStoreAsOnTheCpu) {
   for (const char* chunk : {"", "8192"}) {  // resident, streamed
     Pair p = bound_pair(X, fp, 4, nullptr, chunk);
     const std::vector<float> centers(X.values.begin(), X.values.begin() + 12);
-    PassSums a, b;
-    p.cpu->lloyd_pass(centers.data(), 4, a);
-    p.gpu->lloyd_pass(centers.data(), 4, b);
+    test::lloyd_pass_both(p, centers.data(), 4);
     std::vector<std::int32_t> la, lb;
     p.cpu->take_labels(la);
     p.gpu->take_labels(lb);
     EXPECT_EQ(la, lb) << chunk;
     std::vector<std::int32_t> out(X.rows);
     EXPECT_THROW(p.gpu->copy_labels(out.data()), std::logic_error) << chunk;
-    p.cpu->lloyd_pass(centers.data(), 4, a);
-    p.gpu->lloyd_pass(centers.data(), 4, b);
-    expect_same(a, b);
-    EXPECT_EQ(b.changed, static_cast<std::int64_t>(X.rows)) << chunk;
+    EXPECT_EQ(test::lloyd_pass_both(p, centers.data(), 4).changed, static_cast<std::int64_t>(X.rows)) << chunk;
   }
 }
 
@@ -314,12 +304,8 @@ TEST(CudaLabelStore, AnotherKStartsOverAsOnTheCpu) {
   for (const char* chunk : {"", "8192"}) {  // resident, streamed
     Pair p = bound_pair(X, fp, 5, nullptr, chunk);
     const std::vector<float> centers(X.values.begin(), X.values.begin() + 15);
-    PassSums a, b;
-    for (const int k : {5, 4, 4, 5}) {
-      p.cpu->lloyd_pass(centers.data(), k, a);
-      p.gpu->lloyd_pass(centers.data(), k, b);
-      expect_same(a, b);
-    }
+    PassSums b;
+    for (const int k : {5, 4, 4, 5}) b = test::lloyd_pass_both(p, centers.data(), k);
     EXPECT_EQ(b.changed, static_cast<std::int64_t>(X.rows)) << chunk;
     p.gpu->reserve_batch(1, 5);
     const int ks[1] = {5};

@@ -50,6 +50,16 @@ inline void expect_same(const PassSums& a, const PassSums& b) {
   EXPECT_EQ(a.changed, b.changed);
 }
 
+/// One stored-labels Lloyd pass on both backends, compared bit for bit;
+/// returns the GPU's sums.
+inline PassSums lloyd_pass_both(Pair& p, const float* centers, int k) {
+  PassSums a, b;
+  p.cpu->lloyd_pass(centers, k, a);
+  p.gpu->lloyd_pass(centers, k, b);
+  expect_same(a, b);
+  return b;
+}
+
 /// Every pass of both backends, bound alike to X with k_max >= k: four
 /// stored-labels Lloyd passes and their labels, the dispersion, then three
 /// fused models of different k (the last uses all k centres): a batch
@@ -59,12 +69,9 @@ inline void expect_every_pass_equal(Pair& p, const Matrix& X, int k) {
   p.cpu->reset_labels();
   p.gpu->reset_labels();
   std::vector<float> centers(static_cast<std::size_t>(k) * d);
-  PassSums a, b;
   for (int pass = 0; pass < 4; ++pass) {
     for (std::size_t i = 0; i < centers.size(); ++i) centers[i] = X.values[(i * 131 + pass * 17) % X.values.size()];
-    p.cpu->lloyd_pass(centers.data(), k, a);
-    p.gpu->lloyd_pass(centers.data(), k, b);
-    expect_same(a, b);
+    lloyd_pass_both(p, centers.data(), k);
   }
   std::vector<std::int32_t> la(n), lb(n);
   p.cpu->copy_labels(la.data());
