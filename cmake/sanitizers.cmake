@@ -18,8 +18,8 @@ if(NOT ARCHETYPE_SANITIZE AND NOT ARCHETYPE_FUZZ)
   return()
 endif()
 
-if(ARCHETYPE_WITH_CUDA)
-  message(FATAL_ERROR "ARCHETYPE_SANITIZE / ARCHETYPE_FUZZ build the CPU code only: configure with -DARCHETYPE_CUDA=OFF")
+if(ARCHETYPE_WITH_CUDA AND NOT ARCHETYPE_CUDA_EMU)
+  message(FATAL_ERROR "ARCHETYPE_SANITIZE / ARCHETYPE_FUZZ build the CPU code only: configure with -DARCHETYPE_CUDA=OFF (or EMU: the CUDA backend on the CPU emulation)")
 endif()
 
 set(ARCHETYPE_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
