@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""The NCCL path on emulated GPUs (ARCHETYPE_CUDA=EMU with MPI): two ranks,
+each on its own emulated device, sums over tests/emu/fake_nccl.cpp (a
+stand-in libnccl.so.2); every output byte-identical to one process on one
+emulated GPU, and summary.json's distributed.sums_over says "nccl".
+
+  nccl_parity.py ARCHETYPE MPIEXEC FAKE_NCCL_DIR
+
+Then the same with ARCHETYPE_NCCL=0 ("mpi"), and two ranks on one device
+(the vote sends the sums over MPI, with a notice).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ARCH, MPIEXEC, FAKE = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def run(cmd, env):
+    e = dict(os.environ)
+    e.update(env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=900)
+    if p.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+    return p
+
+
+def main():
+    base = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+            "LD_LIBRARY_PATH": FAKE + ":" + os.environ.get("LD_LIBRARY_PATH", "")}
+    with tempfile.TemporaryDirectory() as t:
+        data = os.path.join(t, "c.csv")
+        run([ARCH, "generate", "--rows", "20011", "--seed", "3", "--features", "4", "--out", data], base)
+        fit = ["fit", data, "--k", "9", "--n-init", "3", "--backend", "cuda", "--no-figures", "--quiet"]
+        one = os.path.join(t, "one")
+        run([ARCH] + fit + ["--out", one], dict(base, CUDA_EMU_DEVICES="1"))
+        cases = [("2 ranks, 2 emulated GPUs", {"CUDA_EMU_DEVICES": "2"}, "nccl", []),
+                 ("2 ranks, 2 emulated GPUs, ARCHETYPE_NCCL=0", {"CUDA_EMU_DEVICES": "2", "ARCHETYPE_NCCL": "0"},
+                  "mpi", []),
+                 ("2 ranks sharing 1 emulated GPU", {"CUDA_EMU_DEVICES": "1"}, "mpi", [])]
+        for name, env, over, _ in cases:
+            out = os.path.join(t, name.replace(" ", "_").replace(",", "").replace("=", ""))
+            e = dict(base, **env)
+            xs = []
+            for k in e:
+                if k.startswith("CUDA_EMU") or k.startswith("ARCHETYPE_") or k == "LD_LIBRARY_PATH":
+                    xs += ["-x", k]
+            run([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-np", "2"] + xs + [ARCH] + fit + ["--out", out], e)
+            for f in ["labels.csv", "model.json"]:
+                if open(os.path.join(one, f), "rb").read() != open(os.path.join(out, f), "rb").read():
+                    sys.exit(f"FAIL {name}: {f} differs from one process")
+            s = json.load(open(os.path.join(out, "summary.json")))
+            got = s.get("distributed", {}).get("sums_over")
+            if got != over or s.get("backend") != "cuda":
+                sys.exit(f"FAIL {name}: sums over {got} on {s.get('backend')}, expected {over} on cuda")
+            print(f"ok {name}: labels.csv and model.json identical to one process, sums over {got}")
+
+
+if __name__ == "__main__":
+    main()
