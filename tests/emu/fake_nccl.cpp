@@ -6,6 +6,9 @@
 // MPI world, the all-reduces, the teardown) run under mpirun on emulated
 // GPUs; it says nothing about NCCL itself.
 //
+// Faults, for the tests: ARCHETYPE_FAKE_NCCL_FAIL=init:R makes rank R's
+// ncclCommInitRank fail; allreduce:R:N its N-th ncclAllReduce (from 1).
+//
 // The unique id names a shared-memory segment; rank 0 creates it.  A
 // segment holds a process-shared barrier and one slot of kSlotValues int64
 // per rank: each rank copies its buffer into its slot, all meet, each sums
@@ -19,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -37,11 +41,24 @@ struct Header {
 struct Comm {
   int fd = -1;
   int rank = 0, nranks = 0;
+  long reductions = 0;
   std::size_t bytes = 0;
   Header* header = nullptr;
   std::int64_t* slots = nullptr;
   char name[NCCL_UNIQUE_ID_BYTES] = {};
 };
+
+/// Whether the fault of ARCHETYPE_FAKE_NCCL_FAIL fires for this call:
+/// `what` on `rank`, at its `call`-th time (init: always the first).
+bool fault(const char* what, int rank, long call) {
+  const char* spec = std::getenv("ARCHETYPE_FAKE_NCCL_FAIL");
+  if (spec == nullptr) return false;
+  char kind[32] = {};
+  int r = -1;
+  long n = 1;
+  if (std::sscanf(spec, "%31[a-z]:%d:%ld", kind, &r, &n) < 2) return false;
+  return std::strcmp(kind, what) == 0 && r == rank && n == call;
+}
 
 std::size_t segment_bytes(int nranks) {
   return 4096 + static_cast<std::size_t>(nranks) * kSlotValues * sizeof(std::int64_t);
@@ -63,6 +80,7 @@ ncclResult_t ncclGetUniqueId(ncclUniqueId* id) {
 
 ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int rank) {
   if (nranks < 1 || rank < 0 || rank >= nranks || id.internal[0] != '/') return ncclInvalidArgument;
+  if (fault("init", rank, 1)) return ncclSystemError;
   auto* c = new ncclComm;
   c->rank = rank;
   c->nranks = nranks;
@@ -116,6 +134,7 @@ ncclResult_t ncclAllReduce(const void* send, void* recv, size_t count, ncclDataT
                            ncclComm_t c, cudaStream_t) {
   if (type != ncclInt64 || op != ncclSum) return ncclInvalidArgument;  // all Archetype asks for
   if (count > kSlotValues) return ncclInvalidArgument;
+  if (fault("allreduce", c->rank, ++c->reductions)) return ncclSystemError;
   std::memcpy(c->slots + static_cast<std::size_t>(c->rank) * kSlotValues, send, count * sizeof(std::int64_t));
   pthread_barrier_wait(&c->header->barrier);
   auto* out = static_cast<std::int64_t*>(recv);

@@ -7,7 +7,10 @@ emulated GPU, and summary.json's distributed.sums_over says "nccl".
   nccl_parity.py ARCHETYPE MPIEXEC FAKE_NCCL_DIR
 
 Then the same with ARCHETYPE_NCCL=0 ("mpi"), and two ranks on one device
-(the vote sends the sums over MPI, with a notice).
+(the vote sends the sums over MPI, with a notice).  Faults
+(ARCHETYPE_FAKE_NCCL_FAIL): NCCL failing to start on rank 1, and rank 1's
+fifth all-reduce failing mid-run, each end the job with exit 2, a message
+naming process 1 and NCCL, and no output folder.
 """
 import json
 import os
@@ -18,11 +21,11 @@ import tempfile
 ARCH, MPIEXEC, FAKE = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
-def run(cmd, env):
+def run(cmd, env, expect=0):
     e = dict(os.environ)
     e.update(env)
     p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=900)
-    if p.returncode != 0:
+    if expect is not None and p.returncode != expect:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     return p
 
@@ -57,6 +60,20 @@ def main():
             if got != over or s.get("backend") != "cuda":
                 sys.exit(f"FAIL {name}: sums over {got} on {s.get('backend')}, expected {over} on cuda")
             print(f"ok {name}: labels.csv and model.json identical to one process, sums over {got}")
+
+        for spec, says in [("init:1", ("process 1: NCCL: NCCL CommInitRank failed",)),
+                           ("allreduce:1:5", ("process 1 of 2 (", "GPU failed: NCCL AllReduce failed"))]:
+            out = os.path.join(t, "fault_" + spec.replace(":", "_"))
+            e = dict(base, CUDA_EMU_DEVICES="2", ARCHETYPE_FAKE_NCCL_FAIL=spec)
+            xs = ["-x", "CUDA_EMU_DEVICES", "-x", "ARCHETYPE_FAKE_NCCL_FAIL", "-x", "LD_LIBRARY_PATH"]
+            p = run([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-np", "2"] + xs + [ARCH] + fit + ["--out", out],
+                    e, expect=None)
+            said = [line for line in p.stderr.splitlines() if line.startswith("archetype: error")]
+            named = [line for line in said if all(part in line for part in says)]
+            if p.returncode != 2 or not named or os.path.exists(out):
+                sys.exit(f"FAIL NCCL fault {spec}: exit {p.returncode}, output left: {os.path.exists(out)}\n"
+                         f"{p.stderr[-2000:]}")
+            print(f"ok NCCL fault {spec}: exit 2, '{named[0]}', nothing written")
 
 
 if __name__ == "__main__":
