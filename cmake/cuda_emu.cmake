@@ -5,6 +5,8 @@
 # of the CUDA runtime, cub::BlockScan and cub::DeviceRadixSort.  The rest of
 # the build is unchanged: the gpu tests, the CLI's --backend cuda and
 # gpu_check's parity runs all go through the kernels' own code.
+# The emulated runtime's headers, ahead of any real CUDA include directory.
+set(ARCHETYPE_CUDA_EMU_INCLUDE ${CMAKE_CURRENT_SOURCE_DIR}/tests/emu/include)
 set(_emu_out ${CMAKE_BINARY_DIR}/cuda_emu)
 set(_emu_sources)
 foreach(_cu ${ARCHETYPE_CUDA_SOURCES})
@@ -24,9 +26,3 @@ set_source_files_properties(${_emu_sources} PROPERTIES
   COMPILE_DEFINITIONS "__CUDA_ARCH__=900"
   COMPILE_OPTIONS "-include;cuda_runtime.h;-fno-strict-aliasing;-Wno-unused-parameter;-Wno-unknown-pragmas;-Wno-maybe-uninitialized")
 set(ARCHETYPE_CUDA_SOURCES ${_emu_sources} ${CMAKE_CURRENT_SOURCE_DIR}/tests/emu/cuda_emu.cpp)
-
-# Include paths and the definition the CUDA build gives its engine.
-function(archetype_cuda_emu_target target)
-  target_include_directories(${target} BEFORE PRIVATE ${CMAKE_SOURCE_DIR}/tests/emu/include ${CMAKE_SOURCE_DIR}/kernels)
-  target_compile_definitions(${target} PUBLIC ARCHETYPE_WITH_CUDA=1 ARCHETYPE_CUDA_EMU=1)
-endfunction()

@@ -71,6 +71,11 @@ std::mutex g_launch;                              // one launch at a time (stati
 thread_local cudaError_t t_last = cudaSuccess;
 thread_local int t_device = 0;
 
+bool valid_device(int device) { return device >= 0 && device < config().devices; }
+
+/// Device memory not allocated; g_mutex held.
+std::size_t free_memory() { return config().memory - g_used; }
+
 cudaError_t record(cudaError_t e) {
   if (e != cudaSuccess) t_last = e;
   return e;
@@ -183,7 +188,6 @@ char* stack_for(std::size_t i) {
   return stacks[i];
 }
 
-/// A fiber's first frame: entered by cuda_emu_switch's ret, as if called.
 /// In a fiber, after the switch to it.
 void arrived_in_fiber(Fiber* f) {
 #if CUDA_EMU_ASAN
@@ -202,6 +206,7 @@ void leaving_fiber(Fiber* f, bool done) {
 #endif
 }
 
+/// A fiber's first frame: entered by cuda_emu_switch's ret, as if called.
 [[noreturn]] void fiber_main() {
   Run* r = g_run;
   arrived_in_fiber(r->current);
@@ -243,6 +248,19 @@ void yield(Fiber::State s) {
   leaving_fiber(f, false);
   cuda_emu_switch(&f->sp, g_run->sched_sp);
   arrived_in_fiber(f);
+}
+
+/// The scheduler runs fiber f until it yields or ends.
+void resume(Run& r, Fiber& f) {
+  r.current = &f;
+#if CUDA_EMU_ASAN
+  __sanitizer_start_switch_fiber(&r.sched_fake_stack, f.stack, kStackBytes);
+#endif
+  cuda_emu_switch(&r.sched_sp, f.sp);
+#if CUDA_EMU_ASAN
+  __sanitizer_finish_switch_fiber(r.sched_fake_stack, nullptr, nullptr);
+#endif
+  r.current = nullptr;
 }
 
 std::string where(const Run& r, std::size_t i) {
@@ -331,15 +349,7 @@ void run_block(Run& r) {
     for (std::size_t k = 0; k < n; ++k) {
       Fiber& f = r.fibers[config().reverse ? n - 1 - k : k];
       if (f.state != Fiber::Ready) continue;
-      r.current = &f;
-#if CUDA_EMU_ASAN
-      __sanitizer_start_switch_fiber(&r.sched_fake_stack, f.stack, kStackBytes);
-#endif
-      cuda_emu_switch(&r.sched_sp, f.sp);
-#if CUDA_EMU_ASAN
-      __sanitizer_finish_switch_fiber(r.sched_fake_stack, nullptr, nullptr);
-#endif
-      r.current = nullptr;
+      resume(r, f);
       ran = true;
     }
     bool released = resolve_warps(r);
@@ -453,7 +463,7 @@ cudaError_t cudaGetDeviceCount(int* count) {
   return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int device) {
-  if (device < 0 || device >= config().devices) return record(cudaErrorInvalidDevice);
+  if (!valid_device(device)) return record(cudaErrorInvalidDevice);
   t_device = device;
   return cudaSuccess;
 }
@@ -462,7 +472,7 @@ cudaError_t cudaGetDevice(int* device) {
   return cudaSuccess;
 }
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
-  if (device < 0 || device >= config().devices) return record(cudaErrorInvalidDevice);
+  if (!valid_device(device)) return record(cudaErrorInvalidDevice);
   *p = cudaDeviceProp{};
   std::snprintf(p->name, sizeof p->name, "CUDA emulator on the CPU (device %d)", device);
   for (int i = 0; i < 16; ++i) p->uuid.bytes[i] = static_cast<char>(0x40 + i + 16 * device);
@@ -483,7 +493,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
-  if (device < 0 || device >= config().devices) return record(cudaErrorInvalidDevice);
+  if (!valid_device(device)) return record(cudaErrorInvalidDevice);
   switch (attr) {
     case cudaDevAttrMaxThreadsPerBlock: *value = kMaxThreads; return cudaSuccess;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = static_cast<int>(kSharedDefault); return cudaSuccess;
@@ -493,20 +503,20 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return record(cudaErrorInvalidValue);
 }
 cudaError_t cudaDeviceGetPCIBusId(char* bus, int len, int device) {
-  if (device < 0 || device >= config().devices) return record(cudaErrorInvalidDevice);
+  if (!valid_device(device)) return record(cudaErrorInvalidDevice);
   std::snprintf(bus, static_cast<std::size_t>(len), "0000:%02x:00.0", 0x10 + device);
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
   std::lock_guard<std::mutex> lock(g_mutex);
   *total_bytes = config().memory;
-  *free_bytes = config().memory - std::min(g_used, config().memory);
+  *free_bytes = free_memory();
   return cudaSuccess;
 }
 cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   *p = nullptr;
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (bytes > config().memory - std::min(g_used, config().memory)) return record(cudaErrorMemoryAllocation);
+  if (bytes > free_memory()) return record(cudaErrorMemoryAllocation);
   void* m = nullptr;  // exactly `bytes` (256-aligned like cudaMalloc): an overrun is a heap overflow
   if (posix_memalign(&m, 256, std::max<std::size_t>(bytes, 1)) != 0) return record(cudaErrorMemoryAllocation);
   std::memset(m, 0xA5, bytes);  // device memory starts with garbage

@@ -40,18 +40,20 @@ def main():
         fit = ["fit", data, "--k", "9", "--n-init", "3", "--backend", "cuda", "--no-figures", "--quiet"]
         one = os.path.join(t, "one")
         run([ARCH] + fit + ["--out", one], dict(base, CUDA_EMU_DEVICES="1"))
-        cases = [("2 ranks, 2 emulated GPUs", {"CUDA_EMU_DEVICES": "2"}, "nccl", []),
+
+        def two_ranks(env, out, expect=0):
+            """fit under mpirun -np 2, `env` (and the fake NCCL's path) passed to both ranks."""
+            xs = [a for k in list(env) + ["LD_LIBRARY_PATH"] for a in ("-x", k)]
+            return run([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-np", "2"] + xs + [ARCH] + fit +
+                       ["--out", out], dict(base, **env), expect)
+
+        cases = [("2 ranks, 2 emulated GPUs", {"CUDA_EMU_DEVICES": "2"}, "nccl"),
                  ("2 ranks, 2 emulated GPUs, ARCHETYPE_NCCL=0", {"CUDA_EMU_DEVICES": "2", "ARCHETYPE_NCCL": "0"},
-                  "mpi", []),
-                 ("2 ranks sharing 1 emulated GPU", {"CUDA_EMU_DEVICES": "1"}, "mpi", [])]
-        for name, env, over, _ in cases:
+                  "mpi"),
+                 ("2 ranks sharing 1 emulated GPU", {"CUDA_EMU_DEVICES": "1"}, "mpi")]
+        for name, env, over in cases:
             out = os.path.join(t, name.replace(" ", "_").replace(",", "").replace("=", ""))
-            e = dict(base, **env)
-            xs = []
-            for k in e:
-                if k.startswith("CUDA_EMU") or k.startswith("ARCHETYPE_") or k == "LD_LIBRARY_PATH":
-                    xs += ["-x", k]
-            run([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-np", "2"] + xs + [ARCH] + fit + ["--out", out], e)
+            two_ranks(env, out)
             for f in ["labels.csv", "model.json"]:
                 if open(os.path.join(one, f), "rb").read() != open(os.path.join(out, f), "rb").read():
                     sys.exit(f"FAIL {name}: {f} differs from one process")
@@ -64,10 +66,7 @@ def main():
         for spec, says in [("init:1", ("process 1: NCCL: NCCL CommInitRank failed",)),
                            ("allreduce:1:5", ("process 1 of 2 (", "GPU failed: NCCL AllReduce failed"))]:
             out = os.path.join(t, "fault_" + spec.replace(":", "_"))
-            e = dict(base, CUDA_EMU_DEVICES="2", ARCHETYPE_FAKE_NCCL_FAIL=spec)
-            xs = ["-x", "CUDA_EMU_DEVICES", "-x", "ARCHETYPE_FAKE_NCCL_FAIL", "-x", "LD_LIBRARY_PATH"]
-            p = run([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-np", "2"] + xs + [ARCH] + fit + ["--out", out],
-                    e, expect=None)
+            p = two_ranks({"CUDA_EMU_DEVICES": "2", "ARCHETYPE_FAKE_NCCL_FAIL": spec}, out, expect=None)
             said = [line for line in p.stderr.splitlines() if line.startswith("archetype: error")]
             named = [line for line in said if all(part in line for part in says)]
             if p.returncode != 2 or not named or os.path.exists(out):

@@ -173,7 +173,7 @@ namespace cuda_emu {
 
 cudaError_t set_max_dynamic_shared(const void* kernel, int bytes);
 
-/// What a launch runs: each thread calls body(ctx) for its thread index.
+/// A launch's configuration; run_grid calls body(arg) in every thread.
 struct LaunchShape {
   dim3 grid, block;
   std::size_t shared_bytes;
